@@ -1,0 +1,56 @@
+/* core/bus.h - the ZeroMQ side: a ROUTER for commands and queries, a PUB for
+ * events, both driven from the libevent loop through ZMQ_FD. ZMQ_FD is
+ * edge-triggered: the owner must drain until bus_readable() is false, and
+ * check again after sending, or the loop can hang with messages queued. */
+#ifndef DESKD_BUS_H
+#define DESKD_BUS_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "err.h"
+
+#define BUS_HWM 100000              /* messages queued per peer before drops */
+#define BUS_TRANSPORT_MAX (1 << 20) /* bytes: larger frames drop the peer */
+
+struct bus {
+    void *ctx;
+    void *router;
+    void *pub;
+    struct event *ev;
+    char cmd_ep[CFG_EP_MAX]; /* as bound (wildcard ports resolved) */
+    char pub_ep[CFG_EP_MAX];
+};
+
+/* A command as received: the peer's routing id (kept for the reply), whether
+ * it came from a REQ socket (empty delimiter), and the frame. */
+struct bus_msg {
+    zmq_msg_t id;
+    zmq_msg_t body;
+    bool req;
+};
+
+/* Binds both sockets and arms on_ready for the command socket. */
+int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
+             event_callback_fn on_ready, void *arg, struct err *e);
+void bus_close(struct bus *b);
+
+/* Non-blocking receive: 0 and m filled, or -1 when nothing is waiting.
+ * Frames of unexpected shape are dropped. */
+int bus_recv(struct bus *b, struct bus_msg *m);
+/* Sends reply to m's peer and releases m's id. The body must have been
+ * released with bus_msg_body_done() already or is released here. */
+void bus_reply(struct bus *b, struct bus_msg *m, const char *data, size_t len);
+void bus_msg_body_done(struct bus_msg *m);
+void bus_msg_release(struct bus_msg *m);
+bool bus_readable(struct bus *b);
+/* Waits up to timeout_us for a command to arrive; true if one is waiting. */
+bool bus_wait(struct bus *b, int timeout_us);
+/* Two frames: topic (the event type) and the body. Never blocks: a slow
+ * subscriber loses messages past its HWM and recovers them with log.read. */
+void bus_publish(struct bus *b, const char *topic, const char *body,
+                 size_t len);
+
+#endif

@@ -1,0 +1,47 @@
+/* core/clock.c - real or manual time, monotonic with respect to the log. */
+#include "clock.h"
+
+#include <time.h>
+
+static int64_t real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void clock_init(struct clock *c, bool manual, int64_t start_ms)
+{
+    c->manual = manual;
+    c->manual_now = start_ms ? start_ms : real_now();
+    c->last = 0;
+}
+
+int64_t clock_now(struct clock *c)
+{
+    int64_t t = c->manual ? c->manual_now : real_now();
+    if (t < c->last)
+        t = c->last; /* the wall clock stepped back: hold still */
+    c->last = t;
+    return t;
+}
+
+int clock_set(struct clock *c, int64_t t, struct err *e)
+{
+    if (!c->manual)
+        return err_set(e, ERR_FORBIDDEN, NULL,
+                       "clock.set needs 'clock = manual' in the config");
+    if (t < clock_now(c))
+        return err_set(e, ERR_INVALID, "to", "the clock only moves forward");
+    c->manual_now = t;
+    c->last = t;
+    return 0;
+}
+
+void clock_observe(struct clock *c, int64_t t)
+{
+    if (t > c->last)
+        c->last = t;
+    if (c->manual && c->manual_now < t)
+        c->manual_now = t;
+}

@@ -1,0 +1,30 @@
+/* core/clock.h - the server's clock. Real time by default; with
+ * `clock = manual` time stands still until clock_set() moves it forward
+ * (tests and drills). Everything that needs "now" asks this module. */
+#ifndef DESKD_CLOCK_H
+#define DESKD_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct clock {
+    bool manual;
+    int64_t manual_now; /* ms since epoch, when manual */
+    int64_t last;       /* never hand out a time earlier than this */
+};
+
+/* manual: start at start_ms (0 = the real time now). */
+void clock_init(struct clock *c, bool manual, int64_t start_ms);
+/* Milliseconds since the epoch; never goes backwards. */
+int64_t clock_now(struct clock *c);
+/* Manual clocks only, forward only: ERR_FORBIDDEN on a real clock,
+ * ERR_INVALID when t is earlier than now. */
+int clock_set(struct clock *c, int64_t t, struct err *e);
+/* Called at startup with the last recorded_at in the log, so a restarted
+ * manual clock resumes where it stopped and a real clock never runs
+ * backwards against the log. */
+void clock_observe(struct clock *c, int64_t t);
+
+#endif

@@ -1,0 +1,290 @@
+/* core/config.c - deskd.conf parsing with libinih. Fills struct config;
+ * validation errors name the file, line and key. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "date.h"
+
+#define MAP_SIZE_MB_MAX (1024 * 1024) /* 1 TiB: the largest initial map */
+#define BATCH_MAX_LIMIT 65536
+#define FRAME_MAX_LIMIT (16 * 1024 * 1024)
+
+struct cfg_parse_state {
+    struct config *c;
+    const char *dir;
+    struct err *e;
+};
+
+void cfg_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->data_dir, sizeof(c->data_dir), "var");
+    snprintf(c->cmd_ep, sizeof(c->cmd_ep), "tcp://127.0.0.1:7700");
+    snprintf(c->pub_ep, sizeof(c->pub_ep), "tcp://127.0.0.1:7701");
+    snprintf(c->http_ep, sizeof(c->http_ep), "127.0.0.1:7780");
+    c->map_size = (size_t)64 << 20;
+    c->batch_max = 1024;
+    c->frame_max = 64 * 1024;
+    c->sync_wait_us = 0;
+    cal_init(&c->cal);
+}
+
+unsigned cfg_role_parse(const char *s)
+{
+#define X(name, bit, str)                                                      \
+    if (strcmp(s, str) == 0)                                                   \
+        return bit;
+    ROLES(X)
+#undef X
+    return 0;
+}
+
+const char *cfg_role_name(unsigned role)
+{
+#define X(name, bit, str)                                                      \
+    if (role == (bit))                                                         \
+        return str;
+    ROLES(X)
+#undef X
+    return "?";
+}
+
+const struct operator*
+    cfg_operator(const struct config *c, const char *id, size_t len)
+{
+    for (int i = 0; i < c->nops; i++)
+        if (strlen(c->ops[i].id) == len && memcmp(c->ops[i].id, id, len) == 0)
+            return &c->ops[i];
+    return NULL;
+}
+
+static int resolve_path(char *out, size_t cap, const char *dir, const char *v)
+{
+    int n = (v[0] == '/' || !dir[0]) ? snprintf(out, cap, "%s", v)
+                                     : snprintf(out, cap, "%s/%s", dir, v);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static int parse_long(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtol(v, &end, 10);
+    return (errno || end == v || *end || *out < lo || *out > hi) ? -1 : 0;
+}
+
+static int bad(struct cfg_parse_state *st, const char *sec, const char *key,
+               const char *why, const char *v)
+{
+    err_set(st->e, ERR_INVALID, key, "%s: [%s] %s: %s '%s'",
+            st->c->path[0] ? st->c->path : "config", sec, key, why, v);
+    return 0;
+}
+
+static int set_str(char *dst, size_t cap, const char *v)
+{
+    int n = snprintf(dst, cap, "%s", v);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    long n;
+    if (!strcmp(k, "data_dir"))
+        return resolve_path(c->data_dir, sizeof(c->data_dir), st->dir, v)
+                   ? bad(st, "deskd", k, "path too long", v)
+                   : 1;
+    if (!strcmp(k, "commands") || !strcmp(k, "events") || !strcmp(k, "http")) {
+        char *dst = k[0] == 'c'   ? c->cmd_ep
+                    : k[0] == 'e' ? c->pub_ep
+                                  : c->http_ep;
+        return set_str(dst, CFG_EP_MAX, v) ? bad(st, "deskd", k, "too long", v)
+                                           : 1;
+    }
+    if (!strcmp(k, "map_size_mb")) {
+        if (parse_long(v, 1, MAP_SIZE_MB_MAX, &n))
+            return bad(st, "deskd", k, "not a size in MiB", v);
+        c->map_size = (size_t)n << 20;
+        return 1;
+    }
+    if (!strcmp(k, "batch_max")) {
+        if (parse_long(v, 1, BATCH_MAX_LIMIT, &n))
+            return bad(st, "deskd", k, "not a count in 1..65536", v);
+        c->batch_max = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "sync_wait_us")) {
+        if (parse_long(v, 0, 100000, &n))
+            return bad(st, "deskd", k, "not a time in 0..100000 us", v);
+        c->sync_wait_us = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "frame_max")) {
+        if (parse_long(v, 1024, FRAME_MAX_LIMIT, &n))
+            return bad(st, "deskd", k, "not a size in 1024..16777216", v);
+        c->frame_max = (int)n;
+        return 1;
+    }
+    return bad(st, "deskd", k, "unknown key", v);
+}
+
+static int parse_offset(const char *v, int *out)
+{
+    int hh, mm;
+    char sign;
+    if (strlen(v) != 6 || sscanf(v, "%c%2d:%2d", &sign, &hh, &mm) != 3 ||
+        (sign != '+' && sign != '-') || hh > 14 || mm > 59)
+        return -1;
+    *out = (sign == '-' ? -1 : 1) * (hh * 60 + mm);
+    return 0;
+}
+
+static int on_time(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    if (!strcmp(k, "clock")) {
+        if (strcmp(v, "real") && strcmp(v, "manual"))
+            return bad(st, "time", k, "expected real or manual, got", v);
+        c->clock_manual = !strcmp(v, "manual");
+        return 1;
+    }
+    if (!strcmp(k, "manual_start"))
+        return ts_parse(v, strlen(v), c->cal.offset_min, &c->manual_start)
+                   ? bad(st, "time", k, "not an ISO 8601 time", v)
+                   : 1;
+    if (!strcmp(k, "utc_offset"))
+        return parse_offset(v, &c->cal.offset_min)
+                   ? bad(st, "time", k, "expected +hh:mm, got", v)
+                   : 1;
+    if (!strcmp(k, "calendar"))
+        return resolve_path(c->calendar_path, sizeof(c->calendar_path), st->dir,
+                            v)
+                   ? bad(st, "time", k, "path too long", v)
+                   : 1;
+    if (!strcmp(k, "workday_hours"))
+        return cal_parse_hours(v, &c->cal.work)
+                   ? bad(st, "time", k, "expected HH:MM-HH:MM, got", v)
+                   : 1;
+    if (!strcmp(k, "restday_hours"))
+        return cal_parse_hours(v, &c->cal.rest)
+                   ? bad(st, "time", k, "expected HH:MM-HH:MM, got", v)
+                   : 1;
+    return bad(st, "time", k, "unknown key", v);
+}
+
+/* "id = role, Display Name" */
+static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    struct operator* op;
+    char role[32];
+    const char *comma = strchr(v, ',');
+    size_t rl = comma ? (size_t)(comma - v) : strlen(v);
+
+    if (c->nops >= CFG_OPERATORS_MAX)
+        return bad(st, "operators", k, "too many operators at", k);
+    if (!k[0] || strlen(k) >= CFG_OP_ID_MAX || cfg_operator(c, k, strlen(k)))
+        return bad(st, "operators", k, "empty, too long or duplicate id", k);
+    if (!strcmp(k, "system"))
+        return bad(st, "operators", k, "reserved id", k);
+    while (rl && isspace((unsigned char)v[rl - 1]))
+        rl--;
+    if (rl >= sizeof(role))
+        return bad(st, "operators", k, "unknown role", v);
+    memcpy(role, v, rl);
+    role[rl] = '\0';
+    op = &c->ops[c->nops];
+    op->role = cfg_role_parse(role);
+    if (!op->role || op->role == ROLE_SYSTEM)
+        return bad(st, "operators", k, "unknown role", role);
+    snprintf(op->id, sizeof(op->id), "%s", k);
+    if (comma) {
+        comma++;
+        while (isspace((unsigned char)*comma))
+            comma++;
+    }
+    snprintf(op->name, sizeof(op->name), "%s", comma ? comma : k);
+    c->nops++;
+    return 1;
+}
+
+/* Debian's libinih is built without line numbers in the callback, so
+ * messages name the section and key instead. */
+static int on_entry(void *user, const char *sec, const char *k, const char *v)
+{
+    struct cfg_parse_state *st = user;
+    if (!strcmp(sec, "deskd"))
+        return on_deskd(st, k, v);
+    if (!strcmp(sec, "time"))
+        return on_time(st, k, v);
+    if (!strcmp(sec, "operators"))
+        return on_operator(st, k, v);
+    return bad(st, sec, k, "unknown section for key", k);
+}
+
+static int finish(struct cfg_parse_state *st, int rc)
+{
+    if (st->e && st->e->code)
+        return st->e->code;
+    if (rc)
+        return err_set(st->e, ERR_INVALID, NULL, "%s:%d: syntax error",
+                       st->c->path[0] ? st->c->path : "config", rc);
+    return 0;
+}
+
+int cfg_parse(struct config *c, const char *text, const char *dir,
+              struct err *e)
+{
+    struct err local = {0};
+    struct cfg_parse_state st = {c, dir ? dir : "", e ? e : &local};
+    int rc;
+
+    err_clear(st.e);
+    snprintf(c->dir, sizeof(c->dir), "%s", st.dir);
+    rc = ini_parse_string(text, on_entry, &st);
+    return finish(&st, rc);
+}
+
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+int cfg_load(struct config *c, const char *path, struct err *e)
+{
+    struct err local = {0};
+    struct cfg_parse_state st = {c, NULL, e ? e : &local};
+    char dir[PATH_MAX];
+    FILE *f;
+    int rc;
+
+    err_clear(st.e);
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    dir_of(path, dir, sizeof(dir));
+    snprintf(c->dir, sizeof(c->dir), "%s", dir);
+    st.dir = c->dir;
+    f = fopen(path, "r");
+    if (!f)
+        return err_set(e, ERR_INVALID, NULL, "cannot open config '%s': %s",
+                       path, strerror(errno));
+    rc = ini_parse_file(f, on_entry, &st);
+    fclose(f);
+    rc = finish(&st, rc);
+    if (rc)
+        return rc;
+    if (c->calendar_path[0])
+        return cal_load(&c->cal, c->calendar_path, e);
+    return 0;
+}

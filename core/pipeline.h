@@ -1,0 +1,53 @@
+/* core/pipeline.h - one command through the pipeline, inside the batch's
+ * write txn: decode, authorise, validate, dedupe, check expectations, run
+ * the handler, append its events, apply projections, record the command id
+ * and write the reply. The server loop owns batching and durability. */
+#ifndef DESKD_PIPELINE_H
+#define DESKD_PIPELINE_H
+
+#include "../projections/projections.h"
+#include "clock.h"
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+
+#define REPLY_EVENTS_MAX 64 /* events echoed in one reply; log.read for more   \
+                             */
+
+struct pipe_stats {
+    uint64_t ok, failed, duplicates, events;
+};
+
+struct pipeline {
+    struct log *log;
+    struct log_batch batch;
+    const struct config *cfg;
+    struct clock *clk;
+    const struct views *views;
+    struct hctx h;
+    struct cw result;
+    struct cw scratch;
+    struct pipe_stats stats;
+};
+
+void pipe_init(struct pipeline *p, struct log *l, const struct config *cfg,
+               struct clock *clk, const struct views *v);
+void pipe_release(struct pipeline *p);
+
+/* Runs one command frame in p->batch's open txn and appends its reply to
+ * reply. Returns 0 when a reply was written (success or a command error),
+ * or a batch-fatal code (MDB_MAP_FULL: grow and retry the whole batch;
+ * anything else: abort the batch) with nothing written to reply. */
+int pipe_exec(struct pipeline *p, const char *frame, size_t len,
+              struct cw *reply);
+
+/* The same path for commands deskd gives itself (timers): actor "system",
+ * body a msgpack map. */
+int pipe_exec_system(struct pipeline *p, const char *cmd_id, const char *cmd,
+                     const char *body, size_t body_len, struct cw *reply);
+
+/* Writes an error reply for id (may be NULL). */
+void pipe_reply_error(struct cw *reply, const char *id, size_t id_len,
+                      const struct err *e);
+
+#endif

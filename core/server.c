@@ -1,0 +1,322 @@
+/* core/server.c - the server loop: drains waiting commands into one write
+ * transaction (group commit), commits, and replies only once the batch is
+ * durable. Holds the only write txn; timers and signals run on the same
+ * libevent loop, so domain code never takes a lock.
+ *
+ * Durability with one flush per batch: the log is opened MDB_NOMETASYNC, so
+ * a commit flushes the batch's data pages and writes its meta page without
+ * a flush. The replies of batch N are held until the meta page of N is on
+ * disk: either the commit of batch N+1 (its flush covers the whole file) or,
+ * when nothing else is waiting, an explicit log_sync(). */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct server srv;
+
+#define SERVE_ROUNDS 64 /* batches per loop turn before timers get a go */
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    size_t c = *cap ? *cap : 64;
+    void *q;
+    if (need <= *cap)
+        return 0;
+    while (c < need)
+        c *= 2;
+    q = realloc(*p, c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static void outbox_init(struct outbox *o)
+{
+    memset(o, 0, sizeof(*o));
+    cw_init(&o->replies);
+    cw_init(&o->bodies);
+}
+
+static void outbox_release(struct outbox *o)
+{
+    cw_release(&o->replies);
+    cw_release(&o->bodies);
+    free(o->msg);
+    free(o->reply_off);
+    free(o->ev_off);
+    free(o->ev_type);
+}
+
+/* Sends every reply, then publishes every event, in seq order. */
+static void outbox_flush(struct outbox *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        size_t end = i + 1 < o->n ? o->reply_off[i + 1] : cw_len(&o->replies);
+        bus_reply(&srv.bus, &o->msg[i], cw_data(&o->replies) + o->reply_off[i],
+                  end - o->reply_off[i]);
+    }
+    for (size_t i = 0; i < o->nev; i++) {
+        size_t end = i + 1 < o->nev ? o->ev_off[i + 1] : cw_len(&o->bodies);
+        bus_publish(&srv.bus, o->ev_type[i], cw_data(&o->bodies) + o->ev_off[i],
+                    end - o->ev_off[i]);
+    }
+    o->n = 0;
+    o->nev = 0;
+    cw_reset(&o->replies);
+    cw_reset(&o->bodies);
+}
+
+/* Takes the committed batch's events for publication. */
+static int outbox_take_events(struct outbox *o, const struct log_batch *b)
+{
+    size_t cap = o->ev_cap;
+    o->nev = 0;
+    if (b->nevents == 0)
+        return 0;
+    if (grow((void **)&o->ev_off, &o->ev_cap, b->nevents, sizeof(size_t)) ||
+        grow((void **)&o->ev_type, &cap, b->nevents, sizeof(*o->ev_type)))
+        return -1;
+    for (size_t i = 0; i < b->nevents; i++) {
+        const char *body;
+        size_t len;
+        log_batch_body(b, i, &body, &len);
+        o->ev_off[i] = cw_len(&o->bodies);
+        o->ev_type[i] = log_batch_type(b, i);
+        cw_raw(&o->bodies, body, len);
+    }
+    o->nev = b->nevents;
+    return 0;
+}
+
+/* Every command of the batch gets the same failure. */
+static void outbox_fail_all(struct outbox *o, const struct err *e)
+{
+    cw_reset(&o->replies);
+    for (size_t i = 0; i < o->n; i++) {
+        o->reply_off[i] = cw_len(&o->replies);
+        pipe_reply_error(&o->replies, NULL, 0, e);
+    }
+    o->nev = 0;
+}
+
+/* Receives whatever is waiting, up to batch_max. */
+static size_t drain(struct outbox *o)
+{
+    size_t max = (size_t)srv.cfg.batch_max;
+    o->n = 0;
+    while (o->n < max) {
+        size_t cap = o->cap;
+        if (grow((void **)&o->msg, &o->cap, o->n + 1, sizeof(*o->msg)) ||
+            grow((void **)&o->reply_off, &cap, o->n + 1, sizeof(size_t)))
+            break;
+        if (bus_recv(&srv.bus, &o->msg[o->n]))
+            break;
+        o->n++;
+    }
+    return o->n;
+}
+
+/* Runs the batch's commands in one txn; on MDB_MAP_FULL grows the map and
+ * runs them all again, so no command is refused for it. */
+static int execute(struct outbox *o, struct err *e)
+{
+    struct log_batch *b = &srv.pipe.batch;
+    int rc;
+retry:
+    cw_reset(&o->replies);
+    if ((rc = log_batch_begin(b, e)))
+        return rc;
+    for (size_t i = 0; i < o->n; i++) {
+        o->reply_off[i] = cw_len(&o->replies);
+        rc = pipe_exec(&srv.pipe, zmq_msg_data(&o->msg[i].body),
+                       zmq_msg_size(&o->msg[i].body), &o->replies);
+        if (rc)
+            break;
+    }
+    if (rc == MDB_MAP_FULL) {
+        log_batch_abort(b);
+        srv.stats.map_grows++;
+        if ((rc = log_grow(&srv.log, e)))
+            return rc;
+        goto retry;
+    }
+    if (rc) {
+        log_batch_abort(b);
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "batch failed: %s; nothing was written",
+                       mdb_strerror(rc));
+    }
+    if (outbox_take_events(o, b)) {
+        log_batch_abort(b);
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    }
+    return log_batch_commit(b, e);
+}
+
+static void release_held(void)
+{
+    outbox_flush(srv.held);
+}
+
+/* Makes the held batch durable if nothing else will, then replies. */
+static void settle_held(void)
+{
+    struct err e = {0};
+    if (!srv.held->n && !srv.held->nev)
+        return;
+    srv.stats.syncs++;
+    if (log_sync(&srv.log, &e)) {
+        diag_warn("%s", e.msg);
+        outbox_fail_all(srv.held, &e);
+    }
+    release_held();
+}
+
+/* One batch: execute, commit, release the previous batch (now durable),
+ * hold this one. */
+static void one_batch(void)
+{
+    struct outbox *o = srv.cur;
+    struct err e = {0};
+    int rc = execute(o, &e);
+
+    for (size_t i = 0; i < o->n; i++)
+        bus_msg_body_done(&o->msg[i]);
+    srv.stats.batches++;
+    if (o->n > srv.stats.max_batch)
+        srv.stats.max_batch = o->n;
+    if (rc) {
+        diag_warn("%s", e.msg);
+        settle_held();
+        outbox_fail_all(o, &e);
+        outbox_flush(o);
+        return;
+    }
+    srv.stats.commits++;
+    release_held(); /* this commit's flush made the held meta page durable */
+    srv.cur = srv.held;
+    srv.held = o;
+}
+
+static void serve(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    for (int round = 0; round < SERVE_ROUNDS; round++) {
+        /* A held batch becomes durable with the next commit's flush: give
+         * the clients just answered a moment to send, rather than paying a
+         * flush of its own. */
+        if (srv.held->n && !srv.stopping &&
+            !bus_wait(&srv.bus, srv.cfg.sync_wait_us))
+            break;
+        if (drain(srv.cur) == 0)
+            break;
+        one_batch();
+    }
+    settle_held();
+    /* Edge-triggered ZMQ_FD: sends may have consumed the edge. */
+    if (bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what, (void)arg;
+    diag_info("signal %d: finishing queued commands and stopping", (int)sig);
+    srv.stopping = 1;
+    serve(-1, 0, NULL); /* commit and answer what is already queued */
+    event_base_loopbreak(srv.base);
+}
+
+static int write_endpoints(struct err *e)
+{
+    char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/endpoints", srv.cfg.data_dir);
+    snprintf(tmp, sizeof(tmp), "%s/endpoints.tmp", srv.cfg.data_dir);
+    f = fopen(tmp, "w");
+    if (!f)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", tmp,
+                       strerror(errno));
+    fprintf(f, "commands %s\nevents %s\n", srv.bus.cmd_ep, srv.bus.pub_ep);
+    if (fclose(f) || rename(tmp, path))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", path,
+                       strerror(errno));
+    return 0;
+}
+
+static int open_views(struct err *e)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(srv.log.env, NULL, 0, &txn);
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "begin: %s", mdb_strerror(rc));
+    if ((rc = views_open(txn, &srv.views, true, e))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "commit: %s",
+                        mdb_strerror(rc))
+              : 0;
+}
+
+int server_open(struct err *e)
+{
+    int rc;
+    if ((rc = log_open(&srv.log, srv.cfg.data_dir, srv.cfg.map_size, false,
+                       e)) ||
+        (rc = open_views(e)))
+        return rc;
+    clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
+    clock_observe(&srv.clk, srv.log.last_recorded_at);
+    pipe_init(&srv.pipe, &srv.log, &srv.cfg, &srv.clk, &srv.views);
+    outbox_init(&srv.box[0]);
+    outbox_init(&srv.box[1]);
+    srv.cur = &srv.box[0];
+    srv.held = &srv.box[1];
+    srv.base = event_base_new();
+    if (!srv.base)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "event_base_new failed");
+    if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
+        return rc;
+    srv.kick = event_new(srv.base, -1, 0, serve, NULL);
+    srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, NULL);
+    srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
+    if (!srv.kick || !srv.sig_int || !srv.sig_term ||
+        event_add(srv.sig_int, NULL) || event_add(srv.sig_term, NULL))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
+    return write_endpoints(e);
+}
+
+int server_run(void)
+{
+    event_active(srv.kick, EV_TIMEOUT, 0); /* anything queued before start */
+    event_base_dispatch(srv.base);
+    return 0;
+}
+
+void server_close(void)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/endpoints", srv.cfg.data_dir);
+    unlink(path);
+    if (srv.kick)
+        event_free(srv.kick);
+    if (srv.sig_int)
+        event_free(srv.sig_int);
+    if (srv.sig_term)
+        event_free(srv.sig_term);
+    bus_close(&srv.bus);
+    if (srv.base)
+        event_base_free(srv.base);
+    pipe_release(&srv.pipe);
+    outbox_release(&srv.box[0]);
+    outbox_release(&srv.box[1]);
+    log_close(&srv.log);
+}

@@ -1,0 +1,55 @@
+/* core/server.h - the one deskd process: configuration, log, projections,
+ * the bus and the event loop. `struct server srv` is the only mutable
+ * global in deskd. */
+#ifndef DESKD_SERVER_H
+#define DESKD_SERVER_H
+
+#include <event2/event.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+
+/* Replies and events of one committed batch, waiting until the batch is
+ * durable (see serve() in server.c). */
+struct outbox {
+    struct bus_msg *msg;
+    size_t *reply_off;
+    size_t n, cap;
+    struct cw replies;
+    struct cw bodies;
+    size_t *ev_off;
+    const char **ev_type;
+    size_t nev, ev_cap;
+};
+
+struct server_stats {
+    uint64_t batches, commits, syncs, map_grows, max_batch;
+};
+
+struct server {
+    struct config cfg;
+    struct clock clk;
+    struct log log;
+    struct views views;
+    struct pipeline pipe;
+    struct bus bus;
+    struct event_base *base;
+    struct event *sig_int, *sig_term, *kick;
+    struct outbox box[2]; /* the batch being built and the one held */
+    struct outbox *cur, *held;
+    struct server_stats stats;
+    volatile int stopping;
+};
+
+extern struct server srv; /* Server global state */
+
+/* Opens everything per cfg (already loaded into srv.cfg). */
+int server_open(struct err *e);
+/* Runs until SIGINT/SIGTERM; returns the exit code. */
+int server_run(void);
+void server_close(void);
+
+#endif

@@ -1,0 +1,152 @@
+/* handlers/commands.c - the command table: every command deskd accepts,
+ * once. Name, fields with types and limits, the roles allowed, the handler
+ * and an example body. The generic front (core/cmd.c, core/args.c), deskctl
+ * help and docs/PROTOCOL.md are all driven from here. */
+#include "handlers.h"
+
+#define DESK ROLE_ANY_DESK
+#define LEADS (ROLE_CS_LEAD | ROLE_MANAGER | ROLE_ADMIN)
+#define AREA_MAX 10000000 /* hundredths of m²: 100,000 m² */
+#define NAME_MAX_B 64     /* bytes of a person's or place's name */
+#define CODE_MAX_B 16     /* bytes of an estate/building/room code */
+
+static const struct field f_estate_register[] = {
+    {"code", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code, e.g. HY"},
+    {"name", FT_STR, F_REQ, 1, NAME_MAX_B, NULL, "estate name"},
+    {NULL}};
+
+static const struct field f_building_register[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "building number"},
+    {"name", FT_STR, 0, 1, NAME_MAX_B, NULL, "building name"},
+    {NULL}};
+
+static const struct field f_unit_register[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "building number"},
+    {"room", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "room number, e.g. 1201"},
+    {"area", FT_DEC2, F_REQ, 1, AREA_MAX, NULL,
+     "building area in m², 2 decimals"},
+    {"type", FT_ENUM, F_REQ, 0, 0, unit_types, "unit type"},
+    {"state", FT_ENUM, 0, 0, 0, unit_states, "initial state (unsold)"},
+    {NULL}};
+
+static const struct field f_unit_set_state[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit, e.g. HY/3-1201"},
+    {"state", FT_ENUM, F_REQ, 0, 0, unit_states, "new state"},
+    {NULL}};
+
+static const struct field f_person_register[] = {
+    {"name", FT_STR, F_REQ, 1, NAME_MAX_B, NULL, "name (surname enough)"},
+    {"kind", FT_ENUM, F_REQ, 0, 0, person_kinds, "kind of person"},
+    {"id_no", FT_ID, 0, 4, 32, NULL, "ID document number"},
+    {"phones", FT_STRS, 0, 4, 20, NULL, "phone numbers (at most 4)"},
+    {"emergency_name", FT_STR, 0, 1, NAME_MAX_B, NULL, "emergency contact"},
+    {"emergency_phone", FT_STR, 0, 1, 20, NULL, "emergency contact phone"},
+    {"licence_verified", FT_BOOL, 0, 0, 0, NULL,
+     "merchant: business licence verified"},
+    {"authorisation", FT_STR, 0, 1, 128, NULL,
+     "agent: owner's written authorisation (reference)"},
+    {"note", FT_TEXT, 0, 1, 1024, NULL, "free text"},
+    {NULL}};
+
+static const struct field f_unit_link[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id, e.g. P17"},
+    {"role", FT_ENUM, F_REQ, 0, 0, link_roles, "role at the unit"},
+    {"from", FT_DATE, F_REQ, 0, 0, NULL, "first day (lease start)"},
+    {"to", FT_DATE, 0, 0, 0, NULL, "last day (lease end; tenants must)"},
+    {NULL}};
+
+static const struct field f_unit_unlink[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id"},
+    {"role", FT_ENUM, F_REQ, 0, 0, link_roles, "role at the unit"},
+    {"to", FT_DATE, F_REQ, 0, 0, NULL, "last day"},
+    {NULL}};
+
+static const struct field f_unit_transfer[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"to", FT_ID, F_REQ, 1, 23, NULL, "new owner (person id)"},
+    {"effective", FT_DATE, F_REQ, 0, 0, NULL, "effective date"},
+    {"title_doc", FT_STR, 0, 1, 64, NULL, "title document number"},
+    {NULL}};
+
+static const struct field f_query_unit[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "date (default today)"},
+    {NULL}};
+
+static const struct field f_query_person[] = {
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id"}, {NULL}};
+
+static const struct field f_person_view_full[] = {
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id"},
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "why the full record is needed"},
+    {NULL}};
+
+static const struct field f_query_people[] = {
+    {"q", FT_STR, F_REQ, 1, NAME_MAX_B, NULL,
+     "part of a name, or a phone's last 4+ digits"},
+    {NULL}};
+
+static const struct field f_clock_set[] = {
+    {"to", FT_TIME, F_REQ, 0, 0, NULL, "new time (forward only)"}, {NULL}};
+
+static const struct field f_log_read[] = {
+    {"from", FT_INT, F_REQ, 1, INT64_MAX, NULL, "first seq"},
+    {"limit", FT_INT, 0, 1, 1000, NULL, "events (default 100)"},
+    {NULL}};
+
+const struct cmd_spec cmd_table[] = {
+    {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
+     f_estate_register, hdl_estate_register,
+     "{\"code\":\"HY\",\"name\":\"华苑小区\"}"},
+    {"building.register", "Register a building of an estate (R-GEN-01)", LEADS,
+     0, f_building_register, hdl_building_register,
+     "{\"estate\":\"HY\",\"building\":\"3\"}"},
+    {"unit.register", "Register a unit: area, type, state (R-GEN-01)", DESK, 0,
+     f_unit_register, hdl_unit_register,
+     "{\"estate\":\"HY\",\"building\":\"3\",\"room\":\"1201\","
+     "\"area\":\"120.50\",\"type\":\"residence\"}"},
+    {"unit.set_state", "Change a unit's state (R-GEN-01)", DESK, 0,
+     f_unit_set_state, hdl_unit_set_state,
+     "{\"unit\":\"HY/3-1201\",\"state\":\"occupied\"}"},
+    {"person.register",
+     "Register a person; the reply's event carries the new id (R-GEN-02)", DESK,
+     0, f_person_register, hdl_person_register,
+     "{\"name\":\"王芳\",\"kind\":\"owner\",\"id_no\":\"440301199001011234\","
+     "\"phones\":[\"13812345678\"]}"},
+    {"unit.link", "Link a person to a unit with a role and dates (R-GEN-02)",
+     DESK, 0, f_unit_link, hdl_unit_link,
+     "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
+     "\"from\":\"2026-03-01\",\"to\":\"2027-02-28\"}"},
+    {"unit.unlink", "End a person's link to a unit (R-GEN-02)", DESK, 0,
+     f_unit_unlink, hdl_unit_unlink,
+     "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
+     "\"to\":\"2026-09-30\"}"},
+    {"unit.transfer",
+     "Transfer ownership with an effective date; history is kept (R-GEN-03)",
+     LEADS, 0, f_unit_transfer, hdl_unit_transfer,
+     "{\"unit\":\"HY/3-1201\",\"to\":\"P4\",\"effective\":\"2026-04-15\"}"},
+    {"query.unit",
+     "Unit card: the unit, its owner and occupants on a date "
+     "(R-GEN-03)",
+     DESK, CMD_QUERY, f_query_unit, hdl_query_unit,
+     "{\"unit\":\"HY/3-1201\",\"as_of\":\"2026-04-15\"}"},
+    {"query.person", "A person with ID and phones masked (R-GEN-02)", DESK,
+     CMD_QUERY, f_query_person, hdl_query_person, "{\"person\":\"P4\"}"},
+    {"person.view_full",
+     "A person's full record; the view is recorded (R-GEN-02)", LEADS,
+     CMD_QUERY, f_person_view_full, hdl_person_view_full,
+     "{\"person\":\"P4\",\"reason\":\"owner asked to verify ID\"}"},
+    {"query.people", "Find people by name or phone tail, masked (R-GEN-02)",
+     DESK, CMD_QUERY, f_query_people, hdl_query_people, "{\"q\":\"王\"}"},
+    {"clock.set", "Move a manual clock forward (tests and drills only)",
+     ROLE_ADMIN | ROLE_MANAGER, 0, f_clock_set, hdl_clock_set,
+     "{\"to\":\"2026-10-08T09:00:00+08:00\"}"},
+    {"log.read", "Read events from a seq (catch-up after a gap)", DESK,
+     CMD_QUERY, f_log_read, hdl_log_read, "{\"from\":1,\"limit\":100}"},
+};
+
+const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -1,0 +1,23 @@
+/* handlers/events.c - event type names from the EVENT_TYPES list. */
+#include "events.h"
+
+#include <string.h>
+
+static const char *const names[EV_COUNT] = {[EV_UNKNOWN] = "unknown",
+#define X(n, s) [EV_##n] = s,
+                                            EVENT_TYPES(X)
+#undef X
+};
+
+const char *ev_type_name(enum ev_type t)
+{
+    return (t > EV_UNKNOWN && t < EV_COUNT) ? names[t] : names[EV_UNKNOWN];
+}
+
+enum ev_type ev_type_parse(const char *s, size_t len)
+{
+    for (int t = EV_UNKNOWN + 1; t < EV_COUNT; t++)
+        if (strlen(names[t]) == len && memcmp(names[t], s, len) == 0)
+            return (enum ev_type)t;
+    return EV_UNKNOWN;
+}

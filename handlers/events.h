@@ -1,0 +1,33 @@
+/* handlers/events.h - every event type deskd writes. One list yields the
+ * enum and the wire names; projections switch on the enum, never on
+ * strings. Add new types at the end of their domain's block. */
+#ifndef DESKD_EVENTS_H
+#define DESKD_EVENTS_H
+
+#include <stddef.h>
+
+#define EVENT_TYPES(X)                                                         \
+    X(CLOCK_ADVANCED, "clock.advanced")                                        \
+    X(ESTATE_REGISTERED, "estate.registered")                                  \
+    X(BUILDING_REGISTERED, "building.registered")                              \
+    X(UNIT_REGISTERED, "unit.registered")                                      \
+    X(UNIT_STATE_CHANGED, "unit.state_changed")                                \
+    X(PERSON_REGISTERED, "person.registered")                                  \
+    X(PERSON_LINKED, "unit.person_linked")                                     \
+    X(PERSON_UNLINKED, "unit.person_unlinked")                                 \
+    X(OWNERSHIP_TRANSFERRED, "unit.ownership_transferred")                     \
+    X(PERSON_DATA_VIEWED, "person.data_viewed")
+
+enum ev_type {
+    EV_UNKNOWN = 0,
+#define X(n, s) EV_##n,
+    EVENT_TYPES(X)
+#undef X
+        EV_COUNT
+};
+
+const char *ev_type_name(enum ev_type t);
+/* EV_UNKNOWN when the name is not in the list. */
+enum ev_type ev_type_parse(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tools/bench.sh BUILD_DIR - `make bench`: deskbench against a real deskd
+# (16 and 64 closed-loop clients, pipelined 1000 in flight) beside the
+# baselines measured in the same run on the same disk: the naive ZeroMQ+LMDB
+# group commit and its NOMETASYNC variant from ../shared/baselines, and
+# Redis 7 XADD with appendfsync always. Prints one table with ratios.
+# Env: SECS (10 per row), ROUNDS (1), SHARED (../shared).
+set -euo pipefail
+BUILD=${1:-build}
+SECS=${SECS:-10} ROUNDS=${ROUNDS:-1}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED:-$HERE/../shared}
+TMP=$(mktemp -d -p "$HERE" .bench.XXXXXX)   # on the disk deskd would use
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+log() { echo "[$(date +%T)] $*" >&2; }
+
+if ! command -v redis-server >/dev/null; then
+  log "installing redis-server for the baseline"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+DEV=$(basename "$(findmnt -no SOURCE -T "$TMP")")
+flushes() { awk '{print ($16 == "" ? 0 : $16)}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; }
+kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
+ROWS=$TMP/rows.tsv
+
+start_deskd() {
+  rm -rf "$TMP/var"
+  cat > "$TMP/deskd.conf" <<CONF
+[deskd]
+data_dir = $TMP/var
+commands = tcp://127.0.0.1:*
+events = tcp://127.0.0.1:*
+map_size_mb = 1024
+[operators]
+admin = admin, Admin
+bench = clerk, Bench
+CONF
+  "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
+  EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
+}
+
+bench_deskd() { # label, deskbench args...
+  local label=$1; shift
+  start_deskd
+  out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
+    "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" >> "$ROWS"
+}
+
+bench_baseline() { # label, server program, clients
+  local label=$1 prog=$2 clients=$3 f0 f1 out n
+  rm -rf "$TMP/bl"; mkdir -p "$TMP/bl"
+  "$TMP/bin/$prog" tcp://127.0.0.1:5591 "$TMP/bl" 1024 2> /dev/null & PIDS+=($!)
+  sleep 0.3; f0=$(flushes)
+  out=$("$TMP/bin/zmq_rtt" client tcp://127.0.0.1:5591 "$clients" 100000000 "$SECS")
+  f1=$(flushes); n=$(kv events "$out")
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out" | cut -d. -f1)" \
+    "$(kv p99_us "$out" | cut -d. -f1)" "$(kv p999_us "$out" | cut -d. -f1)" \
+    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" >> "$ROWS"
+}
+
+bench_redis() { # clients
+  local c=$1 f0 f1 out n=$((SECS * 6000 * (c > 16 ? 2 : 1)))
+  rm -rf "$TMP/redis"; mkdir -p "$TMP/redis"
+  redis-server --port 6391 --bind 127.0.0.1 --dir "$TMP/redis" --appendonly yes \
+    --appendfsync always --save '' --daemonize no --logfile "$TMP/redis/log" & PIDS+=($!)
+  for _ in $(seq 50); do redis-cli -p 6391 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  f0=$(flushes)
+  out=$(redis-benchmark -h 127.0.0.1 -p 6391 -c "$c" -n "$n" --csv XADD s '*' f "$(head -c 200 /dev/zero | tr '\0' x)" | tail -1)
+  f1=$(flushes)
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  IFS=, read -r _ rps _ _ p50 _ p99 _ <<< "$(tr -d '"' <<< "$out")"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "redis XADD aof=always c=$c" "${rps%.*}" \
+    "$(awk -v x="$p50" 'BEGIN{print x*1000}')" "$(awk -v x="$p99" 'BEGIN{print x*1000}')" "-" \
+    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" >> "$ROWS"
+}
+
+mkdir -p "$TMP/bin"
+for p in zmq_rtt zmq_lmdb_server zmq_lmdb_pipelined; do
+  gcc -O2 -std=gnu11 -o "$TMP/bin/$p" "$SHARED/baselines/$p.c" -llmdb -lzmq -lmsgpackc -lpthread
+done
+for r in $(seq "$ROUNDS"); do
+  log "round $r: deskd";     bench_deskd "deskd c=16" -c 16
+                             bench_deskd "deskd c=64" -c 64
+                             bench_deskd "deskd pipelined 1000" --pipeline 1000
+  log "round $r: baselines"; bench_baseline "zmq+lmdb naive c=16" zmq_lmdb_server 16
+                             bench_baseline "zmq+lmdb nometasync c=16" zmq_lmdb_pipelined 16
+                             bench_baseline "zmq+lmdb naive c=64" zmq_lmdb_server 64
+  log "round $r: redis";     bench_redis 16; bench_redis 64
+done
+echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
+{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
+awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
+  END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
