@@ -8,8 +8,9 @@ DEB_PKGS := libzmq3-dev liblmdb-dev libmsgpack-dev libevent-dev \
             libsodium-dev libinih-dev libjansson-dev libcmocka-dev pkg-config
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
-            -D_GNU_SOURCE -MMD -MP
+# Mandatory flags stay even when CFLAGS is given on the command line.
+ALL_CFLAGS = -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
+             -D_GNU_SOURCE -MMD -MP $(CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs libzmq lmdb msgpack libevent \
                      libsodium inih jansson 2>/dev/null) -lm
@@ -45,24 +46,24 @@ deps-check:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/libdesk.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/deskd: $(BUILD)/core/main.o $(BUILD)/libdesk.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(HARNESS) $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 run: all
 	@mkdir -p var

@@ -69,8 +69,10 @@ static int parse_line(struct calendar *c, const char *s, size_t n,
     uint8_t k;
 
     if (!tab || date_parse(s, (size_t)(tab - s), &day))
-        return err_set(e, ERR_INVALID, NULL, "%s:%d: expected a date "
-                       "YYYY-MM-DD then a tab", name, line);
+        return err_set(e, ERR_INVALID, NULL,
+                       "%s:%d: expected a date "
+                       "YYYY-MM-DD then a tab",
+                       name, line);
     kind = tab + 1;
     end = memchr(kind, '\t', n - (size_t)(kind - s));
     if (!end)
@@ -80,16 +82,14 @@ static int parse_line(struct calendar *c, const char *s, size_t n,
     else if ((size_t)(end - kind) == 7 && !memcmp(kind, "workday", 7))
         k = CAL_WORKDAY;
     else
-        return err_set(e, ERR_INVALID, NULL, "%s:%d: unknown kind '%.*s'",
-                       name, line, (int)(end - kind > 16 ? 16 : end - kind),
-                       kind);
+        return err_set(e, ERR_INVALID, NULL, "%s:%d: unknown kind '%.*s'", name,
+                       line, (int)(end - kind > 16 ? 16 : end - kind), kind);
     if (c->nspecial && day <= c->special_day[c->nspecial - 1])
         return err_set(e, ERR_INVALID, NULL,
-                       "%s:%d: dates must be ascending and unique", name,
-                       line);
+                       "%s:%d: dates must be ascending and unique", name, line);
     if (c->nspecial >= CAL_DAYS_MAX)
-        return err_set(e, ERR_INVALID, NULL, "%s:%d: more than %d days",
-                       name, line, CAL_DAYS_MAX);
+        return err_set(e, ERR_INVALID, NULL, "%s:%d: more than %d days", name,
+                       line, CAL_DAYS_MAX);
     c->special_day[c->nspecial] = day;
     c->special_kind[c->nspecial++] = k;
     return 0;
@@ -108,8 +108,8 @@ static void set_range(struct calendar *c)
     c->last = date_from_ymd(y1, 12, 31);
 }
 
-int cal_parse(struct calendar *c, const char *buf, size_t len,
-              const char *name, struct err *e)
+int cal_parse(struct calendar *c, const char *buf, size_t len, const char *name,
+              struct err *e)
 {
     size_t at = 0;
     int line = 0, rc;

@@ -174,8 +174,10 @@ int log_batch_commit(struct log_batch *b, struct err *e)
 {
     int rc = mdb_txn_commit(b->txn);
     b->txn = NULL;
-    if (rc)
-        return mdb_fail(e, rc, "commit");
+    if (rc) {
+        mdb_fail(e, rc, "commit");
+        return rc; /* MDB_MAP_FULL here too: the caller grows and retries */
+    }
     b->log->last_seq = b->next_seq - 1;
     memcpy(b->log->last_hash, b->hash, LOG_HASH_LEN);
     b->log->last_recorded_at = b->last_recorded_at;

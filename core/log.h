@@ -85,8 +85,9 @@ void log_batch_release(struct log_batch *b);
 /* Begins the write txn; forgets previously appended bodies. */
 int log_batch_begin(struct log_batch *b, struct err *e);
 /* Commits (one flush: data pages; see log_open). On success the log's
- * last_seq/last_hash advance. On failure the txn is gone and nothing was
- * written. */
+ * last_seq/last_hash advance. On failure the txn is gone, nothing was
+ * written, and the raw MDB_* or errno code is returned (MDB_MAP_FULL can
+ * come from the commit itself: grow and run the batch again). */
 int log_batch_commit(struct log_batch *b, struct err *e);
 void log_batch_abort(struct log_batch *b);
 

@@ -156,7 +156,14 @@ retry:
         log_batch_abort(b);
         return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
     }
-    return log_batch_commit(b, e);
+    rc = log_batch_commit(b, e);
+    if (rc == MDB_MAP_FULL) {
+        srv.stats.map_grows++;
+        if ((rc = log_grow(&srv.log, e)))
+            return rc;
+        goto retry;
+    }
+    return rc ? ERR_UNAVAILABLE : 0;
 }
 
 static void release_held(void)

@@ -54,6 +54,12 @@ static int count_ok(const char *buf, size_t n)
     if (codec_doc_parse(&d, buf, n, NULL))
         return 0;
     codec_get_bool(d.obj, "ok", &ok);
+    if (!ok) {
+        const msgpack_object *er = codec_get(d.obj, "error");
+        char msg[256];
+        codec_copy_str(er, "message", msg, sizeof(msg));
+        fprintf(stderr, "refused: %s\n", msg);
+    }
     codec_doc_release(&d);
     return ok;
 }
