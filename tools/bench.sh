@@ -65,7 +65,8 @@ bench_baseline() { # label, server program, clients
 }
 
 bench_redis() { # clients
-  local c=$1 f0 f1 out n=$((SECS * 6000 * (c > 16 ? 2 : 1)))
+  local c=$1 f0 f1 out n
+  n=$((SECS * 6000 * (c > 16 ? 2 : 1)))
   rm -rf "$TMP/redis"; mkdir -p "$TMP/redis"
   redis-server --port 6391 --bind 127.0.0.1 --dir "$TMP/redis" --appendonly yes \
     --appendfsync always --save '' --daemonize no --logfile "$TMP/redis/log" & PIDS+=($!)
