@@ -32,6 +32,7 @@ void cfg_init(struct config *c)
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
     cal_init(&c->cal);
+    rates_init(&c->fees);
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -178,6 +179,40 @@ static int on_time(struct cfg_parse_state *st, const char *k, const char *v)
     return bad(st, "time", k, "unknown key", v);
 }
 
+static int on_fees(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    long n;
+    if (!strcmp(k, "rates"))
+        return resolve_path(c->rates_path, sizeof(c->rates_path), st->dir, v)
+                   ? bad(st, "fees", k, "path too long", v)
+                   : 1;
+    if (!strcmp(k, "due_day")) {
+        if (parse_long(v, 1, 28, &n))
+            return bad(st, "fees", k, "not a day in 1..28", v);
+        c->fees.due_day = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "prepay_months")) {
+        if (parse_long(v, 0, 24, &n))
+            return bad(st, "fees", k, "not a count in 0..24", v);
+        c->fees.prepay_months = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "large_debtor_fen")) {
+        if (parse_long(v, 1, 1000000000L, &n))
+            return bad(st, "fees", k, "not an amount of fen", v);
+        c->fees.large_debtor_fen = n;
+        return 1;
+    }
+    if (!strncmp(k, "late_fee.", 9))
+        return rates_parse_late(&c->fees, k + 9, v)
+                   ? bad(st, "fees", k,
+                         "expected 'grace=D daily_bp=N cap_bp=N', got", v)
+                   : 1;
+    return bad(st, "fees", k, "unknown key", v);
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -225,6 +260,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_time(st, k, v);
     if (!strcmp(sec, "operators"))
         return on_operator(st, k, v);
+    if (!strcmp(sec, "fees"))
+        return on_fees(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 
@@ -284,7 +321,9 @@ int cfg_load(struct config *c, const char *path, struct err *e)
     rc = finish(&st, rc);
     if (rc)
         return rc;
-    if (c->calendar_path[0])
-        return cal_load(&c->cal, c->calendar_path, e);
+    if (c->calendar_path[0] && (rc = cal_load(&c->cal, c->calendar_path, e)))
+        return rc;
+    if (c->rates_path[0])
+        return rates_load(&c->fees, c->rates_path, e);
     return 0;
 }

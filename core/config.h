@@ -12,6 +12,7 @@
 
 #include "calendar.h"
 #include "err.h"
+#include "rates.h"
 
 #define CFG_OPERATORS_MAX 512 /* operators in one config */
 #define CFG_OP_ID_MAX 32      /* bytes in an operator id, NUL included */
@@ -58,6 +59,8 @@ struct config {
     int64_t manual_start; /* ms; 0 = the real time at start */
     char calendar_path[PATH_MAX];
     struct calendar cal;
+    char rates_path[PATH_MAX];
+    struct fee_settings fees;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
 };

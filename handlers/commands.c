@@ -98,6 +98,85 @@ static const struct field f_log_read[] = {
     {"limit", FT_INT, 0, 1, 1000, NULL, "events (default 100)"},
     {NULL}};
 
+#define MONEY_MAX 100000000 /* fen in one amount: 1,000,000 yuan */
+
+static const struct field f_fee_bill_run[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"period", FT_STR, F_REQ, 7, 7, NULL, "month YYYY-MM"},
+    {NULL}};
+
+static const struct field f_fee_charge[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"item", FT_ID, F_REQ, 1, 23, NULL, "fee item from config/fees.tsv"},
+    {"quantity", FT_INT, 0, 1, 10000, NULL, "pieces (cards, sheets): 1"},
+    {"amount", FT_MONEY, 0, 1, MONEY_MAX, NULL, "fen, for quoted items"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "date of the charge (today)"},
+    {"payer", FT_ID, 0, 1, 23, NULL, "person paying (the owner)"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "what it was for"},
+    {NULL}};
+
+static const struct field f_fee_pay[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"amount", FT_MONEY, F_REQ, 1, MONEY_MAX, NULL, "fen received"},
+    {"method", FT_ENUM, F_REQ, 0, 0, pay_methods, "how it was paid"},
+    {"book", FT_ID, F_REQ, 1, 31, NULL, "receipt book"},
+    {"bills", FT_STRS, 0, 64, 23, NULL, "bills to settle (oldest first)"},
+    {"prepay_excess", FT_BOOL, 0, 0, 0, NULL,
+     "put any excess to prepayment (else refused)"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "business date, e.g. of a debit (today)"},
+    {"payer", FT_ID, 0, 1, 23, NULL, "person paying (the owner)"},
+    {NULL}};
+
+static const struct field f_fee_void_payment[] = {
+    {"payment", FT_ID, F_REQ, 1, 23, NULL, "payment id, e.g. Y42"},
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "why it is voided"},
+    {NULL}};
+
+static const struct field f_fee_move_in[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"date", FT_DATE, F_REQ, 0, 0, NULL, "move-in date"},
+    {"monthly", FT_BOOL, 0, 0, 0, NULL, "owner pays monthly, no prepayment"},
+    {NULL}};
+
+static const struct field f_fee_extension[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"until", FT_DATE, F_REQ, 0, 0, NULL, "last day of the extension"},
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "the hardship"},
+    {NULL}};
+
+static const struct field f_fee_notice[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"stage", FT_ENUM, F_REQ, 0, 0, chase_stages, "which notice"},
+    {"deadline", FT_DATE, 0, 0, 0, NULL, "pay-by date (second notice)"},
+    {NULL}};
+
+static const struct field f_fee_waive[] = {
+    {"bill", FT_ID, F_REQ, 1, 23, NULL, "bill id, e.g. B17"},
+    {"amount", FT_MONEY, 0, 1, MONEY_MAX, NULL, "fen (all it owes)"},
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "why"},
+    {NULL}};
+
+static const struct field f_fee_assess_late[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "assess up to this day (today)"},
+    {NULL}};
+
+static const struct field f_query_overdue[] = {
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "the list as it stood that day"},
+    {NULL}};
+
+static const struct field f_query_statement[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "the account as it stood that day"},
+    {NULL}};
+
+static const struct field f_query_takings[] = {
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
+    {"desk", FT_STR, 0, 1, 32, NULL, "one desk only"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -142,6 +221,58 @@ const struct cmd_spec cmd_table[] = {
      "{\"person\":\"P4\",\"reason\":\"owner asked to verify ID\"}"},
     {"query.people", "Find people by name or phone tail, masked (R-GEN-02)",
      DESK, CMD_QUERY, f_query_people, hdl_query_people, "{\"q\":\"王\"}"},
+    {"fee.bill_run",
+     "Bill every unit of an estate for a month from the schedule (R-FEE-02)",
+     LEADS, 0, f_fee_bill_run, hdl_fee_bill_run,
+     "{\"estate\":\"HY\",\"period\":\"2026-03\"}"},
+    {"fee.charge", "A one-off charge: card, copies, housekeeping (R-FEE-01)",
+     DESK, 0, f_fee_charge, hdl_fee_charge,
+     "{\"unit\":\"HY/3-1201\",\"item\":\"copy_a4\",\"quantity\":10}"},
+    {"fee.pay",
+     "Take a payment: settles bills, issues the next receipt of the book "
+     "(R-FEE-03, R-FEE-04)",
+     DESK, 0, f_fee_pay, hdl_fee_pay,
+     "{\"unit\":\"HY/3-1201\",\"amount\":30125,\"method\":\"cash\","
+     "\"book\":\"A01\"}"},
+    {"fee.void_payment",
+     "Void a wrong payment and its receipt; the record stays (R-FEE-04)", LEADS,
+     0, f_fee_void_payment, hdl_fee_void_payment,
+     "{\"payment\":\"Y42\",\"reason\":\"wrong unit\"}"},
+    {"fee.move_in",
+     "Set the fee start from the move-in date; reply gives the prepayment "
+     "due (R-FEE-05)",
+     DESK, 0, f_fee_move_in, hdl_fee_move_in,
+     "{\"unit\":\"HY/3-1201\",\"date\":\"2026-03-10\"}"},
+    {"fee.extension", "Grant a hardship extension (R-FEE-06)",
+     ROLE_MANAGER | ROLE_ADMIN, 0, f_fee_extension, hdl_fee_extension,
+     "{\"unit\":\"HY/3-1201\",\"until\":\"2026-06-30\","
+     "\"reason\":\"hospital stay\"}"},
+    {"fee.notice", "Record an arrears notice delivered (R-FEE-06)", DESK, 0,
+     f_fee_notice, hdl_fee_notice,
+     "{\"unit\":\"HY/3-1201\",\"stage\":\"second\","
+     "\"deadline\":\"2026-06-15\"}"},
+    {"fee.waive", "Waive what a bill owes, with reason (R-FEE-08)",
+     ROLE_MANAGER | ROLE_ADMIN, 0, f_fee_waive, hdl_fee_waive,
+     "{\"bill\":\"B17\",\"reason\":\"first late payment\"}"},
+    {"fee.assess_late",
+     "Assess late fees where a policy is configured (R-FEE-08)", LEADS, 0,
+     f_fee_assess_late, hdl_fee_assess_late, "{\"estate\":\"HY\"}"},
+    {"query.overdue",
+     "Overdue list: amount, oldest due, days, bucket, stage, extension; as "
+     "of any date (R-FEE-06, R-FEE-07)",
+     DESK, CMD_QUERY, f_query_overdue, hdl_query_overdue,
+     "{\"estate\":\"HY\",\"as_of\":\"2026-03-31\"}"},
+    {"query.large_debtors",
+     "Units owing at least large_debtor_fen, for manager visits (R-FEE-06)",
+     DESK, CMD_QUERY, f_query_overdue, hdl_query_large_debtors,
+     "{\"estate\":\"HY\"}"},
+    {"query.statement",
+     "A unit's account with running balance, as of any date (R-FEE-07)", DESK,
+     CMD_QUERY, f_query_statement, hdl_query_statement,
+     "{\"unit\":\"HY/3-1201\"}"},
+    {"query.takings", "Money taken per desk and method on a day", DESK,
+     CMD_QUERY, f_query_takings, hdl_query_takings,
+     "{\"date\":\"2026-03-15\"}"},
     {"clock.set", "Move a manual clock forward (tests and drills only)",
      ROLE_ADMIN | ROLE_MANAGER, 0, f_clock_set, hdl_clock_set,
      "{\"to\":\"2026-10-08T09:00:00+08:00\"}"},

@@ -16,7 +16,17 @@
     X(PERSON_LINKED, "unit.person_linked")                                     \
     X(PERSON_UNLINKED, "unit.person_unlinked")                                 \
     X(OWNERSHIP_TRANSFERRED, "unit.ownership_transferred")                     \
-    X(PERSON_DATA_VIEWED, "person.data_viewed")
+    X(PERSON_DATA_VIEWED, "person.data_viewed")                                \
+    X(FEE_BILLED, "fee.billed")                                                \
+    X(FEE_PAID, "fee.paid")                                                    \
+    X(RECEIPT_ISSUED, "receipt.issued")                                        \
+    X(PAYMENT_VOIDED, "fee.payment_voided")                                    \
+    X(PREPAY_APPLIED, "fee.prepayment_applied")                                \
+    X(FEE_START_SET, "fee.start_set")                                          \
+    X(EXTENSION_GRANTED, "fee.extension_granted")                              \
+    X(NOTICE_DELIVERED, "fee.notice_delivered")                                \
+    X(LATE_FEE_ASSESSED, "fee.late_fee_assessed")                              \
+    X(FEE_WAIVED, "fee.waived")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -41,6 +41,30 @@ int hdl_query_person(struct hctx *h, const struct args *a, struct err *e);
 int hdl_person_view_full(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_people(struct hctx *h, const struct args *a, struct err *e);
 
+/* fees.c, payments.c, fee_queries.c (R-FEE-01..10) */
+int hdl_fee_bill_run(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_charge(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_move_in(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_extension(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_notice(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_waive(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_assess_late(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e);
+int hdl_fee_void_payment(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_overdue(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_statement(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_takings(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_large_debtors(struct hctx *h, const struct args *a,
+                            struct err *e);
+/* Shared by fee handlers. */
+int fee_period_parse(const char *s, size_t n, int32_t *first);
+int fee_unit_area(const msgpack_object *unit, int64_t *area_c);
+int fee_charge_payer(struct hctx *h, const struct args *a, const char *unit,
+                     int32_t day, char payer[24], struct err *e);
+/* R-FEE-10: what the unit's bills with this payer still owe now. */
+int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
+                int64_t *owed);
+
 /* system.c */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
@@ -50,5 +74,7 @@ extern const char *const unit_types[];
 extern const char *const unit_states[];
 extern const char *const person_kinds[];
 extern const char *const link_roles[];
+extern const char *const pay_methods[];
+extern const char *const chase_stages[];
 
 #endif

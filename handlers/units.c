@@ -233,6 +233,22 @@ int hdl_unit_unlink(struct hctx *h, const struct args *a, struct err *e)
     return emit(h, EV_PERSON_UNLINKED, "unit:%s", unit);
 }
 
+/* R-FEE-10: the old owner's fees are settled before the unit changes
+ * hands. */
+static int transfer_settled(struct hctx *h, const char *unit, const char *owner,
+                            struct err *e)
+{
+    int64_t owed;
+    if (fee_owed_by(h, unit, owner, &owed))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "arrears lookup failed");
+    if (owed > 0)
+        return err_set(e, ERR_RULE, "unit",
+                       "R-FEE-10: owner '%s' still owes %lld fen on '%s'; "
+                       "settle it before the transfer",
+                       owner, (long long)owed, unit);
+    return 0;
+}
+
 int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e)
 {
     char unit[UNIT_KEY_MAX], to[PERSON_ID_MAX], owner[PERSON_ID_MAX];
@@ -258,6 +274,8 @@ int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e)
     if (!strcmp(owner, to))
         return err_set(e, ERR_INVALID, "to", "'%s' already owns '%s'", to,
                        unit);
+    if (owner[0] && (rc = transfer_settled(h, unit, owner, e)))
+        return rc;
     w = hctx_data_begin(h);
     cw_map(w, 4 + (doc ? 1 : 0));
     cw_kstr(w, "unit", unit);

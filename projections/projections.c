@@ -2,10 +2,12 @@
  * event decoder shared by the live path and replay. */
 #include "projections.h"
 
+#include <endian.h>
 #include <string.h>
 
 #include "../core/date.h"
 #include "../core/log.h"
+#include "fees.h"
 #include "units.h"
 
 const char *const proj_db_names[DB_COUNT] = {
@@ -16,6 +18,7 @@ const char *const proj_db_names[DB_COUNT] = {
 
 static const struct projection projections[] = {
     {"units", proj_units_apply},
+    {"fees", proj_fees_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)
@@ -62,9 +65,14 @@ int event_parse(struct event *ev, struct codec_doc *doc, const char *body,
         codec_get_int(doc->obj, "version", &i) ||
         codec_get_str(doc->obj, "actor", &ev->actor, &ev->actor_len) ||
         codec_get_str(doc->obj, "recorded_at", &s, &n) ||
-        ts_parse(s, n, 0, &ev->recorded_at))
+        ts_parse(s, n, 0, &ev->recorded_at) || n < 10 ||
+        date_parse(s, 10, &ev->recorded_day))
         goto bad;
     ev->version = (uint64_t)i;
+    if (codec_get_str(doc->obj, "desk", &ev->desk, &ev->desk_len)) {
+        ev->desk = "";
+        ev->desk_len = 0;
+    }
     ev->occurred_at = ev->recorded_at;
     if (!codec_get_str(doc->obj, "occurred_at", &s, &n) &&
         ts_parse(s, n, 0, &ev->occurred_at))
@@ -93,4 +101,86 @@ int proj_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
     if (rc)
         return rc;
     return codec_doc_parse_trusted(doc, v.mv_data, v.mv_size, NULL);
+}
+
+int proj_update_field(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                      const char *field, const msgpack_object *val)
+{
+    struct codec_doc d;
+    struct cw w;
+    const msgpack_object *m;
+    uint32_t n = 0;
+    size_t at;
+    int rc = proj_get(txn, dbi, key, klen, &d);
+
+    if (rc)
+        return rc;
+    m = d.obj;
+    cw_init(&w);
+    at = cw_map_open(&w);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        if (codec_obj_is_str(&m->via.map.ptr[i].key, field))
+            continue;
+        cw_obj(&w, &m->via.map.ptr[i].key);
+        cw_obj(&w, &m->via.map.ptr[i].val);
+        n++;
+    }
+    cw_kobj(&w, field, val);
+    cw_map_close(&w, at, n + 1);
+    rc = proj_put(txn, dbi, key, klen, &w);
+    cw_release(&w);
+    codec_doc_release(&d);
+    return rc;
+}
+
+void proj_key_day(unsigned char *p, int32_t day)
+{
+    uint32_t v = htobe32((uint32_t)day ^ 0x80000000u);
+    memcpy(p, &v, 4);
+}
+
+int32_t proj_key_get_day(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return (int32_t)(be32toh(v) ^ 0x80000000u);
+}
+
+void proj_key_u64(unsigned char *p, uint64_t v)
+{
+    v = htobe64(v);
+    memcpy(p, &v, 8);
+}
+
+uint64_t proj_key_get_u64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return be64toh(v);
+}
+
+int proj_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t pl,
+              proj_each_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k = {pl, (void *)prefix}, val;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &val, pl ? MDB_SET_RANGE : MDB_FIRST);
+         rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        struct codec_doc d;
+        if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl))
+            break;
+        if (codec_doc_parse_trusted(&d, val.mv_data, val.mv_size, NULL))
+            continue;
+        rc = fn(ctx, d.obj);
+        codec_doc_release(&d);
+        if (rc) {
+            rc = rc > 0 ? 0 : rc;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -16,12 +16,22 @@
 #include "../handlers/events.h"
 
 #define PROJ_DBS(X)                                                            \
-    X(ESTATES, "estates")     /* units.c */                                    \
-    X(BUILDINGS, "buildings") /* units.c */                                    \
-    X(UNITS, "units")         /* units.c */                                    \
-    X(PEOPLE, "people")       /* units.c */                                    \
-    X(LINKS, "unit_links")    /* units.c: unit \0 person \0 role \0 from */    \
-    X(OWNERS, "unit_owners")  /* units.c: unit \0 effective day \0 seq */
+    X(ESTATES, "estates")       /* units.c */                                  \
+    X(BUILDINGS, "buildings")   /* units.c */                                  \
+    X(UNITS, "units")           /* units.c */                                  \
+    X(PEOPLE, "people")         /* units.c */                                  \
+    X(LINKS, "unit_links")      /* units.c: unit \0 person \0 role \0 from */  \
+    X(OWNERS, "unit_owners")    /* units.c: unit \0 effective day \0 seq */    \
+    X(BILLS, "bills")           /* fees.c: bill -> bill */                     \
+    X(UNIT_BILLS, "unit_bills") /* fees.c: unit \0 due \0 bill */              \
+    X(OPEN_BILLS, "open_bills") /* fees.c: same, outstanding > 0 */            \
+    X(ALLOCS, "bill_allocs")    /* fees.c: bill \0 seq -> settlement line */   \
+    X(PAYMENTS, "payments")     /* fees.c: payment -> payment */               \
+    X(RECEIPTS, "receipts")     /* fees.c: book \0 number */                   \
+    X(PREPAY, "prepayments")    /* fees.c: unit -> balance */                  \
+    X(LEDGER, "fee_ledger")     /* fees.c: unit \0 seq -> statement line */    \
+    X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
+    X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */
 
 enum proj_db {
 #define X(n, s) DB_##n,
@@ -47,10 +57,13 @@ struct event {
     const char *stream;
     size_t stream_len;
     uint64_t version;
-    int64_t recorded_at; /* ms */
-    int64_t occurred_at; /* ms; = recorded_at when the body has none */
+    int64_t recorded_at;  /* ms */
+    int64_t occurred_at;  /* ms; = recorded_at when the body has none */
+    int32_t recorded_day; /* local date of recorded_at (its first 10 chars) */
     const char *actor;
     size_t actor_len;
+    const char *desk; /* "" when the command named no desk */
+    size_t desk_len;
     const msgpack_object *data;
 };
 
@@ -67,6 +80,24 @@ struct projection {
     const char *name;
     int (*apply)(MDB_txn *txn, const struct views *v, const struct event *ev);
 };
+
+/* Calls fn(ctx, value) for every record whose key starts with prefix (all
+ * records when plen is 0), in key order. fn returns >0 to stop early, <0
+ * for an error (returned). Records that do not decode are skipped. */
+typedef int (*proj_each_fn)(void *ctx, const msgpack_object *value);
+int proj_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+              proj_each_fn fn, void *ctx);
+
+/* Big-endian key parts that sort in numeric order (days biased so that
+ * negative days sort first). */
+void proj_key_day(unsigned char *p, int32_t day);
+int32_t proj_key_get_day(const unsigned char *p);
+void proj_key_u64(unsigned char *p, uint64_t v);
+uint64_t proj_key_get_u64(const unsigned char *p);
+
+/* Rewrites one key of the map stored under key (adds it if absent). */
+int proj_update_field(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                      const char *field, const msgpack_object *val);
 
 /* Helpers for projections: put/get a msgpack value under a key. */
 int proj_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,

@@ -11,20 +11,6 @@
 
 #define LINK_KEY_MAX (UNIT_KEY_MAX + PERSON_ID_MAX + 16 + 8)
 
-/* Days are stored biased so that big-endian order is date order. */
-static void put_day(unsigned char *p, int32_t day)
-{
-    uint32_t v = htobe32((uint32_t)day ^ 0x80000000u);
-    memcpy(p, &v, 4);
-}
-
-static int32_t get_day(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return (int32_t)(be32toh(v) ^ 0x80000000u);
-}
-
 static size_t copy_key(char *dst, size_t cap, const msgpack_object *data,
                        const char *key)
 {
@@ -44,38 +30,6 @@ static int put_data(MDB_txn *txn, const struct views *v, enum proj_db db,
     return rc;
 }
 
-/* Rewrites one key of a stored map (state changes). */
-static int update_field(MDB_txn *txn, MDB_dbi dbi, const char *key,
-                        const char *field, const msgpack_object *val)
-{
-    struct codec_doc d;
-    struct cw w;
-    const msgpack_object *m;
-    uint32_t n = 0;
-    size_t at;
-    int rc = proj_get(txn, dbi, key, strlen(key), &d);
-
-    if (rc)
-        return rc;
-    m = d.obj;
-    cw_init(&w);
-    at = cw_map_open(&w);
-    for (uint32_t i = 0; i < m->via.map.size; i++, n++) {
-        if (codec_obj_is_str(&m->via.map.ptr[i].key, field)) {
-            n--;
-            continue;
-        }
-        cw_obj(&w, &m->via.map.ptr[i].key);
-        cw_obj(&w, &m->via.map.ptr[i].val);
-    }
-    cw_kobj(&w, field, val);
-    cw_map_close(&w, at, n + 1);
-    rc = proj_put(txn, dbi, key, strlen(key), &w);
-    cw_release(&w);
-    codec_doc_release(&d);
-    return rc;
-}
-
 static size_t link_key(unsigned char *k, const char *unit, const char *person,
                        const char *role, int32_t from)
 {
@@ -86,7 +40,7 @@ static size_t link_key(unsigned char *k, const char *unit, const char *person,
     memcpy(k + n, person, l), n += l;
     l = strlen(role) + 1;
     memcpy(k + n, role, l), n += l;
-    put_day(k + n, from);
+    proj_key_day(k + n, from);
     return n + 4;
 }
 
@@ -130,31 +84,13 @@ static int apply_unlink(MDB_txn *txn, const struct views *v,
     char unit[UNIT_KEY_MAX], person[PERSON_ID_MAX], role[16];
     unsigned char k[LINK_KEY_MAX];
     int32_t from;
-    struct codec_doc d;
-    struct cw w;
-    const msgpack_object *m, *to = codec_get(ev->data, "to");
+    const msgpack_object *to = codec_get(ev->data, "to");
     int rc = link_parts(ev->data, unit, person, role, &from);
-    size_t kl;
 
     if (rc || !to)
         return rc ? rc : ERR_UNAVAILABLE;
-    kl = link_key(k, unit, person, role, from);
-    if ((rc = proj_get(txn, v->dbi[DB_LINKS], k, kl, &d)))
-        return rc;
-    m = d.obj;
-    cw_init(&w);
-    cw_map(&w, m->via.map.size + (codec_get(m, "to") ? 0 : 1));
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        if (codec_obj_is_str(&m->via.map.ptr[i].key, "to"))
-            continue;
-        cw_obj(&w, &m->via.map.ptr[i].key);
-        cw_obj(&w, &m->via.map.ptr[i].val);
-    }
-    cw_kobj(&w, "to", to);
-    rc = proj_put(txn, v->dbi[DB_LINKS], k, kl, &w);
-    cw_release(&w);
-    codec_doc_release(&d);
-    return rc;
+    return proj_update_field(txn, v->dbi[DB_LINKS], k,
+                             link_key(k, unit, person, role, from), "to", to);
 }
 
 static int apply_transfer(MDB_txn *txn, const struct views *v,
@@ -162,7 +98,6 @@ static int apply_transfer(MDB_txn *txn, const struct views *v,
 {
     char unit[UNIT_KEY_MAX];
     unsigned char k[UNIT_KEY_MAX + 1 + 4 + 8];
-    uint64_t seq = htobe64(ev->seq);
     int32_t day;
     const char *s;
     size_t n, l = copy_key(unit, sizeof(unit), ev->data, "unit") + 1;
@@ -172,8 +107,8 @@ static int apply_transfer(MDB_txn *txn, const struct views *v,
     if (codec_get_str(ev->data, "effective", &s, &n) || date_parse(s, n, &day))
         return ERR_UNAVAILABLE;
     memcpy(k, unit, l);
-    put_day(k + l, day);
-    memcpy(k + l + 4, &seq, 8);
+    proj_key_day(k + l, day);
+    proj_key_u64(k + l + 4, ev->seq);
     cw_init(&w);
     cw_obj(&w, ev->data);
     rc = proj_put(txn, v->dbi[DB_OWNERS], k, l + 12, &w);
@@ -200,8 +135,8 @@ int proj_units_apply(MDB_txn *txn, const struct views *v,
         return put_data(txn, v, DB_UNITS, ev, a);
     case EV_UNIT_STATE_CHANGED:
         copy_key(a, sizeof(a), ev->data, "unit");
-        return update_field(txn, v->dbi[DB_UNITS], a, "state",
-                            codec_get(ev->data, "to"));
+        return proj_update_field(txn, v->dbi[DB_UNITS], a, strlen(a), "state",
+                                 codec_get(ev->data, "to"));
     case EV_PERSON_REGISTERED:
         copy_key(a, sizeof(a), ev->data, "person");
         return put_data(txn, v, DB_PEOPLE, ev, a);
@@ -268,7 +203,7 @@ int units_owner_on(MDB_txn *txn, const struct views *v, const char *unit,
         int32_t eff;
         if (k.mv_size != l + 12 || memcmp(k.mv_data, unit, l) != 0)
             break;
-        eff = get_day((const unsigned char *)k.mv_data + l);
+        eff = proj_key_get_day((const unsigned char *)k.mv_data + l);
         *latest = eff;
         if (eff > day)
             continue;
@@ -282,43 +217,22 @@ int units_owner_on(MDB_txn *txn, const struct views *v, const char *unit,
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
-static int each_value(MDB_txn *txn, MDB_dbi dbi, const char *prefix,
-                      size_t plen, int (*fn)(void *, const msgpack_object *),
-                      void *ctx)
-{
-    MDB_cursor *cur;
-    MDB_val k = {plen, (void *)prefix}, val;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc)
-        return rc;
-    for (rc = mdb_cursor_get(cur, &k, &val, plen ? MDB_SET_RANGE : MDB_FIRST);
-         rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-        struct codec_doc d;
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break;
-        if (codec_doc_parse_trusted(&d, val.mv_data, val.mv_size, NULL))
-            continue;
-        rc = fn(ctx, d.obj);
-        codec_doc_release(&d);
-        if (rc) { /* > 0: the callback has seen enough */
-            rc = rc > 0 ? 0 : rc;
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 int units_each_link(MDB_txn *txn, const struct views *v, const char *unit,
                     units_link_fn fn, void *ctx)
 {
-    return each_value(txn, v->dbi[DB_LINKS], unit, strlen(unit) + 1, fn, ctx);
+    return proj_each(txn, v->dbi[DB_LINKS], unit, strlen(unit) + 1, fn, ctx);
+}
+
+int units_each_unit(MDB_txn *txn, const struct views *v, const char *prefix,
+                    units_unit_fn fn, void *ctx)
+{
+    return proj_each(txn, v->dbi[DB_UNITS], prefix, strlen(prefix), fn, ctx);
 }
 
 int units_each_person(MDB_txn *txn, const struct views *v, units_person_fn fn,
                       void *ctx)
 {
-    return each_value(txn, v->dbi[DB_PEOPLE], "", 0, fn, ctx);
+    return proj_each(txn, v->dbi[DB_PEOPLE], "", 0, fn, ctx);
 }
 
 int units_open_link(MDB_txn *txn, const struct views *v, const char *unit,

@@ -40,6 +40,12 @@ int units_open_link(MDB_txn *txn, const struct views *v, const char *unit,
                     const char *person, const char *role,
                     struct codec_doc *doc);
 
+/* Calls fn for every unit whose key starts with prefix ("HY/" = one
+ * estate, "HY/3-" = one building, "" = all); unit is the stored map. */
+typedef int (*units_unit_fn)(void *ctx, const msgpack_object *unit);
+int units_each_unit(MDB_txn *txn, const struct views *v, const char *prefix,
+                    units_unit_fn fn, void *ctx);
+
 /* Calls fn for every person record (searches). */
 typedef int (*units_person_fn)(void *ctx, const msgpack_object *person);
 int units_each_person(MDB_txn *txn, const struct views *v, units_person_fn fn,

@@ -1,0 +1,359 @@
+/* handlers/fee_queries.c - what the desk and the cashier read about money:
+ * the overdue list with aging buckets and chase stages (R-FEE-06), as of
+ * any date (R-FEE-07); the unit statement; the daily takings; the
+ * large-debtor list for manager visits. */
+#include <string.h>
+
+#include "../projections/fees.h"
+#include "../projections/units.h"
+#include "handlers.h"
+
+#define OVERDUE_PAYERS_MAX 8   /* payers of one unit in one list */
+#define OVERDUE_GROUPS_MAX 256 /* buildings in one estate's totals */
+
+struct owed_ctx {
+    const char *payer;
+    int64_t owed;
+};
+
+static int add_owed(void *ctx, const struct bill *b)
+{
+    struct owed_ctx *c = ctx;
+    if (!strcmp(b->payer, c->payer))
+        c->owed += b->amount - b->settled;
+    return 0;
+}
+
+int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
+                int64_t *owed)
+{
+    struct owed_ctx c = {payer, 0};
+    int rc = fees_each_unit_bill(h->txn, h->v, unit, true, add_owed, &c);
+    *owed = c.owed;
+    return rc;
+}
+
+/* One (unit, payer) row being summed. */
+struct row {
+    char unit[UNIT_KEY_MAX];
+    char payer[PERSON_ID_MAX];
+    int64_t amount;
+    int32_t oldest;
+};
+
+struct group {
+    char name[UNIT_KEY_MAX];
+    int64_t amount;
+    int units;
+};
+
+struct overdue_ctx {
+    struct hctx *h;
+    int32_t asof;
+    int64_t asof_end;
+    bool live;
+    const char *prefix;
+    size_t plen;
+    int64_t min_amount; /* large-debtor list: at least this */
+    struct row rows[OVERDUE_PAYERS_MAX];
+    int nrows;
+    struct group groups[OVERDUE_GROUPS_MAX];
+    int ngroups;
+    int64_t total;
+    uint32_t n;
+    int rc;
+};
+
+static const char *bucket(int64_t days)
+{
+    return days <= 30   ? "1-30"
+           : days <= 60 ? "31-60"
+           : days <= 90 ? "61-90"
+                        : ">90";
+}
+
+/* R-FEE-06: the chase stage follows from how long the oldest bill is
+ * overdue; an approved extension pauses it. */
+static const char *stage(int64_t days, const struct chase *c, int32_t asof)
+{
+    if (c->extension_until != DATE_NONE && c->extension_until >= asof)
+        return "extension";
+    return days <= 30   ? "reminder"
+           : days <= 60 ? "first_notice"
+           : days <= 90 ? "second_notice"
+                        : "legal";
+}
+
+static void add_group(struct overdue_ctx *c, const char *unit, int64_t amt)
+{
+    char name[UNIT_KEY_MAX];
+    const char *dash = strrchr(unit, '-');
+    int i;
+    snprintf(name, sizeof(name), "%.*s",
+             (int)(dash ? (size_t)(dash - unit) : strlen(unit)), unit);
+    for (i = 0; i < c->ngroups && strcmp(c->groups[i].name, name); i++)
+        ;
+    if (i == c->ngroups) {
+        if (c->ngroups == OVERDUE_GROUPS_MAX)
+            return;
+        snprintf(c->groups[c->ngroups++].name, UNIT_KEY_MAX, "%s", name);
+    }
+    c->groups[i].amount += amt;
+    c->groups[i].units++;
+}
+
+static void write_row(struct overdue_ctx *c, const struct row *r)
+{
+    struct cw *w = c->h->result;
+    struct chase ch;
+    int64_t days = (int64_t)c->asof - r->oldest;
+
+    fees_chase(c->h->txn, c->h->v, r->unit, c->asof_end, &ch);
+    cw_map(w, 9);
+    cw_kstr(w, "unit", r->unit);
+    cw_kstr(w, "payer", r->payer);
+    cw_kint(w, "amount", r->amount);
+    cw_kdate(w, "oldest_due", r->oldest);
+    cw_kint(w, "days_overdue", days);
+    cw_kstr(w, "bucket", bucket(days));
+    cw_kstr(w, "stage", stage(days, &ch, c->asof));
+    cw_kstr(w, "notice", ch.notice);
+    cw_str(w, "extension_until");
+    if (ch.extension_until != DATE_NONE) {
+        char d[DATE_STR_MAX];
+        date_format(ch.extension_until, d);
+        cw_str(w, d);
+    } else {
+        cw_nil(w);
+    }
+    c->n++;
+    c->total += r->amount;
+    add_group(c, r->unit, r->amount);
+}
+
+static void flush_rows(struct overdue_ctx *c)
+{
+    for (int i = 0; i < c->nrows; i++)
+        if (c->rows[i].amount >= c->min_amount)
+            write_row(c, &c->rows[i]);
+    c->nrows = 0;
+}
+
+static int overdue_bill(void *ctx, const struct bill *b)
+{
+    struct overdue_ctx *c = ctx;
+    int64_t open = b->amount - b->settled;
+    int i;
+
+    if (c->plen && strncmp(b->unit, c->prefix, c->plen))
+        return 0;
+    if (b->due >= c->asof || (!c->live && b->created > c->asof_end))
+        return 0; /* not due yet: paying on the due date is in time */
+    if (!c->live) {
+        int64_t settled;
+        if ((c->rc = fees_settled_as_of(c->h->txn, c->h->v, b->id, c->asof,
+                                        c->asof_end, &settled)))
+            return -1;
+        open = b->amount - settled;
+    }
+    if (open <= 0)
+        return 0;
+    if (c->nrows && strcmp(c->rows[0].unit, b->unit))
+        flush_rows(c);
+    for (i = 0; i < c->nrows && strcmp(c->rows[i].payer, b->payer); i++)
+        ;
+    if (i == c->nrows) {
+        if (c->nrows == OVERDUE_PAYERS_MAX)
+            return 0;
+        memset(&c->rows[i], 0, sizeof(c->rows[i]));
+        snprintf(c->rows[i].unit, UNIT_KEY_MAX, "%s", b->unit);
+        snprintf(c->rows[i].payer, PERSON_ID_MAX, "%s", b->payer);
+        c->rows[i].oldest = b->due;
+        c->nrows++;
+    }
+    c->rows[i].amount += open;
+    if (b->due < c->rows[i].oldest)
+        c->rows[i].oldest = b->due;
+    return 0;
+}
+
+static void write_totals(struct overdue_ctx *c)
+{
+    struct cw *w = c->h->result;
+    cw_kint(w, "total", c->total);
+    cw_str(w, "buildings");
+    cw_array(w, (uint32_t)c->ngroups);
+    for (int i = 0; i < c->ngroups; i++) {
+        cw_map(w, 3);
+        cw_kstr(w, "building", c->groups[i].name);
+        cw_kint(w, "amount", c->groups[i].amount);
+        cw_kint(w, "units", c->groups[i].units);
+    }
+}
+
+/* Live: walks the bills that owe something now. As of a past day: walks
+ * every bill and counts only what was recorded by the end of that day and
+ * dated on or before it (R-FEE-07). */
+static int overdue(struct hctx *h, const struct args *a, int64_t min_amount,
+                   struct err *e)
+{
+    char prefix[UNIT_KEY_MAX + 2] = "";
+    struct overdue_ctx *c = calloc(1, sizeof(*c));
+    struct cw *w = h->result;
+    size_t at;
+    int rc;
+
+    if (!c)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    if (arg_has(a, "estate") && arg_has(a, "building"))
+        snprintf(prefix, sizeof(prefix), "%.*s/%.*s-",
+                 (int)arg(a, "estate")->len, arg(a, "estate")->s,
+                 (int)arg(a, "building")->len, arg(a, "building")->s);
+    else if (arg_has(a, "estate"))
+        snprintf(prefix, sizeof(prefix), "%.*s/", (int)arg(a, "estate")->len,
+                 arg(a, "estate")->s);
+    c->h = h;
+    c->prefix = prefix;
+    c->plen = strlen(prefix);
+    c->min_amount = min_amount;
+    c->asof = hdl_today(h);
+    c->live = !arg_has(a, "as_of") || arg_int(a, "as_of") >= c->asof;
+    if (arg_has(a, "as_of"))
+        c->asof = (int32_t)arg_int(a, "as_of");
+    c->asof_end = ts_of_date(c->asof + 1, 0, h->cfg->cal.offset_min) - 1;
+    cw_map(w, 5);
+    cw_kdate(w, "as_of", c->asof);
+    cw_str(w, "units");
+    at = cw_array_open(w);
+    rc = fees_each_bill(h->txn, h->v, c->live, overdue_bill, c);
+    flush_rows(c);
+    cw_array_close(w, at, c->n);
+    cw_kint(w, "count", c->n);
+    write_totals(c);
+    rc = rc || c->rc;
+    free(c);
+    h->has_result = true;
+    return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "overdue scan failed") : 0;
+}
+
+int hdl_query_overdue(struct hctx *h, const struct args *a, struct err *e)
+{
+    return overdue(h, a, 0, e);
+}
+
+/* R-FEE-06: large debtors, for the manager's visits. */
+int hdl_query_large_debtors(struct hctx *h, const struct args *a, struct err *e)
+{
+    return overdue(h, a, h->cfg->fees.large_debtor_fen, e);
+}
+
+struct stmt_ctx {
+    struct cw *w;
+    int32_t asof;
+    int64_t asof_end;
+    int64_t balance;
+    uint32_t n;
+};
+
+/* One statement line with the running balance (what the unit owes). */
+static int stmt_line(void *ctx, const msgpack_object *l)
+{
+    struct stmt_ctx *c = ctx;
+    const char *s;
+    size_t n;
+    int32_t day;
+    int64_t rec = 0, debit = 0, credit = 0;
+
+    codec_get_int(l, "recorded", &rec);
+    if (codec_get_str(l, "date", &s, &n) || date_parse(s, n, &day) ||
+        rec > c->asof_end || day > c->asof)
+        return 0;
+    codec_get_int(l, "debit", &debit);
+    codec_get_int(l, "credit", &credit);
+    c->balance += debit - credit;
+    cw_map(c->w, 6);
+    cw_kobj(c->w, "date", codec_get(l, "date"));
+    cw_kobj(c->w, "kind", codec_get(l, "kind"));
+    cw_kobj(c->w, "ref", codec_get(l, "ref"));
+    cw_kint(c->w, "debit", debit);
+    cw_kint(c->w, "credit", credit);
+    cw_kint(c->w, "balance", c->balance);
+    c->n++;
+    return 0;
+}
+
+/* The unit's account: every bill, payment, void, late fee, waiver and
+ * prepayment use, in the order recorded, with a running balance; as of a
+ * date it shows only what was known and dated by then (R-FEE-07). */
+int hdl_query_statement(struct hctx *h, const struct args *a, struct err *e)
+{
+    char unit[UNIT_KEY_MAX];
+    struct stmt_ctx c = {h->result, 0, 0, 0, 0};
+    struct codec_doc d;
+    int64_t prepaid;
+    size_t at;
+
+    arg_copy(a, "unit", unit, sizeof(unit));
+    if (units_get_unit(h->txn, h->v, unit, &d))
+        return err_set(e, ERR_NOT_FOUND, "unit", "unit '%s' is not registered",
+                       unit);
+    codec_doc_release(&d);
+    c.asof = arg_has(a, "as_of") ? (int32_t)arg_int(a, "as_of") : hdl_today(h);
+    c.asof_end = ts_of_date(c.asof + 1, 0, h->cfg->cal.offset_min) - 1;
+    cw_map(c.w, 5);
+    cw_kstr(c.w, "unit", unit);
+    cw_kdate(c.w, "as_of", c.asof);
+    cw_str(c.w, "lines");
+    at = cw_array_open(c.w);
+    if (fees_each_line(h->txn, h->v, unit, stmt_line, &c) ||
+        fees_prepaid(h->txn, h->v, unit, &prepaid))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "statement failed");
+    cw_array_close(c.w, at, c.n);
+    cw_kint(c.w, "balance", c.balance);
+    cw_kint(c.w, "prepaid_now", prepaid);
+    h->has_result = true;
+    return 0;
+}
+
+struct takings_ctx {
+    struct cw *w;
+    const struct argv *desk;
+    int64_t total;
+    uint32_t n;
+};
+
+static int taking(void *ctx, const msgpack_object *t)
+{
+    struct takings_ctx *c = ctx;
+    int64_t amount = 0;
+    const msgpack_object *desk = codec_get(t, "desk");
+    if (c->desk->set && (!desk || desk->via.str.size != c->desk->len ||
+                         memcmp(desk->via.str.ptr, c->desk->s, c->desk->len)))
+        return 0;
+    codec_get_int(t, "amount", &amount);
+    c->total += amount;
+    cw_obj(c->w, t);
+    c->n++;
+    return 0;
+}
+
+/* The cashier's check: money taken per desk and method on a day (voids on
+ * the day they were made, as negative lines). */
+int hdl_query_takings(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct takings_ctx c = {h->result, arg(a, "desk"), 0, 0};
+    int32_t day =
+        arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
+    size_t at;
+
+    cw_map(c.w, 3);
+    cw_kdate(c.w, "date", day);
+    cw_str(c.w, "lines");
+    at = cw_array_open(c.w);
+    if (fees_each_taking(h->txn, h->v, day, taking, &c))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "takings failed");
+    cw_array_close(c.w, at, c.n);
+    cw_kint(c.w, "total", c.total);
+    h->has_result = true;
+    return 0;
+}

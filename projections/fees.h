@@ -1,0 +1,78 @@
+/* projections/fees.h - the money read models (R-FEE-01..10): bills and
+ * what settled them (with the business date and the recording time of every
+ * settlement, so any past date can be answered), payments, receipts per
+ * book, prepayment balances, the unit statement ledger, daily takings and
+ * the chase history (fee start, extensions, notices). */
+#ifndef DESKD_PROJ_FEES_H
+#define DESKD_PROJ_FEES_H
+
+#include "projections.h"
+
+#define BILL_ID_MAX 24 /* "B" + seq */
+
+int proj_fees_apply(MDB_txn *txn, const struct views *v,
+                    const struct event *ev);
+
+/* A bill as the read model holds it. */
+struct bill {
+    char id[BILL_ID_MAX];
+    char unit[64];
+    char payer[24];
+    char item[24];
+    char period[16];
+    int64_t amount;  /* fen */
+    int64_t settled; /* fen paid, prepaid-applied or waived (live) */
+    int32_t due;     /* day */
+    int64_t created; /* ms recorded */
+};
+
+int fees_get_bill(MDB_txn *txn, const struct views *v, const char *id,
+                  struct bill *b);
+
+/* What was settled on bill as known at the end of day asof_end (ms,
+ * recorded time) with a business date on or before asof (day). */
+int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
+                       int32_t asof, int64_t asof_end, int64_t *settled);
+
+/* Calls fn for each bill of unit in due order; open_only walks only bills
+ * with something outstanding now. fn returns >0 to stop, <0 on error. */
+typedef int (*fees_bill_fn)(void *ctx, const struct bill *b);
+int fees_each_unit_bill(MDB_txn *txn, const struct views *v, const char *unit,
+                        bool open_only, fees_bill_fn fn, void *ctx);
+/* Every open bill of every unit (unit order), or every bill ever. */
+int fees_each_bill(MDB_txn *txn, const struct views *v, bool open_only,
+                   fees_bill_fn fn, void *ctx);
+
+/* Prepayment balance of a unit (fen). */
+int fees_prepaid(MDB_txn *txn, const struct views *v, const char *unit,
+                 int64_t *balance);
+
+/* Last receipt number and date in a book (0 / DATE_NONE when empty). */
+int fees_last_receipt(MDB_txn *txn, const struct views *v, const char *book,
+                      int64_t *number, int32_t *date);
+
+/* A payment record (the fee.paid data plus "voided"). Release doc. */
+int fees_get_payment(MDB_txn *txn, const struct views *v, const char *id,
+                     struct codec_doc *doc);
+
+/* Chase state of a unit as known at asof_end for day asof: fee start day,
+ * extension end (DATE_NONE if none), last notice stage delivered ("" if
+ * none). */
+struct chase {
+    int32_t start;
+    int32_t extension_until;
+    char notice[16];
+    int32_t notice_day;
+};
+int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
+               int64_t asof_end, struct chase *c);
+
+/* Statement lines of a unit in order: calls fn with each stored line. */
+typedef int (*fees_line_fn)(void *ctx, const msgpack_object *line);
+int fees_each_line(MDB_txn *txn, const struct views *v, const char *unit,
+                   fees_line_fn fn, void *ctx);
+/* Takings lines of a day: {desk, method, count, amount} maps. */
+int fees_each_taking(MDB_txn *txn, const struct views *v, int32_t day,
+                     fees_line_fn fn, void *ctx);
+
+#endif
