@@ -172,7 +172,7 @@ static int bill_unit(void *ctx, const msgpack_object *u)
         if ((rate->basis != RB_M2_MONTH && rate->basis != RB_MONTH) ||
             rates_find(fs, rate->item, type, r->first) != rate)
             continue;
-        fees_each_unit_bill(h->txn, h->v, unit, false, find_billed, &bc);
+        fees_each_unit_bill_due(h->txn, h->v, unit, r->due, find_billed, &bc);
         if (bc.found)
             continue; /* billed already: a run can be repeated safely */
         amount = first_month(fee_monthly_amount(rate, area),

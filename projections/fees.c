@@ -450,11 +450,11 @@ int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
 }
 
 static int walk_bills(MDB_txn *txn, MDB_dbi idx, const struct views *v,
-                      const char *unit, fees_bill_fn fn, void *ctx)
+                      const void *prefix, size_t pl, fees_bill_fn fn, void *ctx)
 {
-    size_t pl = unit ? strlen(unit) + 1 : 0;
+    const char *unit = prefix;
     MDB_cursor *cur;
-    MDB_val k = {pl, (void *)unit}, val;
+    MDB_val k = {pl, (void *)prefix}, val;
     int rc = mdb_cursor_open(txn, idx, &cur);
 
     if (rc)
@@ -488,14 +488,25 @@ int fees_each_unit_bill(MDB_txn *txn, const struct views *v, const char *unit,
                         bool open_only, fees_bill_fn fn, void *ctx)
 {
     return walk_bills(txn, v->dbi[open_only ? DB_OPEN_BILLS : DB_UNIT_BILLS], v,
-                      unit, fn, ctx);
+                      unit, strlen(unit) + 1, fn, ctx);
+}
+
+int fees_each_unit_bill_due(MDB_txn *txn, const struct views *v,
+                            const char *unit, int32_t due, fees_bill_fn fn,
+                            void *ctx)
+{
+    unsigned char k[KEY_MAX];
+    size_t n = strlen(unit) + 1;
+    memcpy(k, unit, n);
+    proj_key_day(k + n, due);
+    return walk_bills(txn, v->dbi[DB_UNIT_BILLS], v, k, n + 4, fn, ctx);
 }
 
 int fees_each_bill(MDB_txn *txn, const struct views *v, bool open_only,
                    fees_bill_fn fn, void *ctx)
 {
     return walk_bills(txn, v->dbi[open_only ? DB_OPEN_BILLS : DB_UNIT_BILLS], v,
-                      NULL, fn, ctx);
+                      "", 0, fn, ctx);
 }
 
 int fees_prepaid(MDB_txn *txn, const struct views *v, const char *unit,

@@ -39,6 +39,10 @@ int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
 typedef int (*fees_bill_fn)(void *ctx, const struct bill *b);
 int fees_each_unit_bill(MDB_txn *txn, const struct views *v, const char *unit,
                         bool open_only, fees_bill_fn fn, void *ctx);
+/* The unit's bills falling due on one day (a billing period's). */
+int fees_each_unit_bill_due(MDB_txn *txn, const struct views *v,
+                            const char *unit, int32_t due, fees_bill_fn fn,
+                            void *ctx);
 /* Every open bill of every unit (unit order), or every bill ever. */
 int fees_each_bill(MDB_txn *txn, const struct views *v, bool open_only,
                    fees_bill_fn fn, void *ctx);
