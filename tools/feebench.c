@@ -111,8 +111,8 @@ static void setup(int units, struct cw *b)
     cw_map(b, 2), cw_kstr(b, "code", "FBN"), cw_kstr(b, "name", "Bench");
     send_cmd("estate.register", "admin", b);
     for (int i = 0; i < (units + 999) / 1000; i++) {
-        char bld[8];
-        snprintf(bld, sizeof(bld), "%d", i);
+        char bld[16];
+        snprintf(bld, sizeof(bld), "%d", i % 1000000);
         cw_map(b, 2), cw_kstr(b, "estate", "FBN"), cw_kstr(b, "building", bld);
         send_cmd("building.register", "admin", b);
     }
