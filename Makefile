@@ -112,3 +112,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# keep test objects between runs (they are pattern-rule intermediates)
+.SECONDARY:
