@@ -1,0 +1,146 @@
+/* tests/unit/test_codec.c - the msgpack front door: codec_check refuses
+ * what could make the unpacker allocate on an attacker's word, and the
+ * writer/reader helpers round-trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/codec.h"
+#include "../../core/codec_json.h"
+
+static void sample(struct cw *w)
+{
+    cw_map(w, 4);
+    cw_kstr(w, "id", "a1");
+    cw_kint(w, "n", -42);
+    cw_str(w, "list");
+    cw_array(w, 2);
+    cw_str(w, "x");
+    cw_bool(w, true);
+    cw_str(w, "m");
+    cw_map(w, 1);
+    cw_knil(w, "z");
+}
+
+static void test_valid_and_every_truncation(void **state)
+{
+    struct cw w;
+    struct err e = {0};
+    (void)state;
+    cw_init(&w);
+    sample(&w);
+    assert_int_equal(codec_check(cw_data(&w), cw_len(&w), &e), 0);
+    for (size_t n = 0; n < cw_len(&w); n++)
+        assert_int_equal(codec_check(cw_data(&w), n, &e), ERR_BAD_REQUEST);
+    cw_raw(&w, "\xc0", 1); /* trailing byte */
+    assert_int_equal(codec_check(cw_data(&w), cw_len(&w), &e), ERR_BAD_REQUEST);
+    cw_release(&w);
+}
+
+static void test_bombs_refused(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t n;
+    } bombs[] = {
+        {"\xdd\xff\xff\xff\xff", 5}, {"\xdf\xff\xff\xff\xff", 5},
+        {"\xdc\xff\xff", 3},         {"\xdb\xff\xff\xff\xff", 5},
+        {"\xc6\xff\xff\xff\xff", 5}, {"\xd4\x00\x00", 3},
+        {"\xc7\x01\x00\x00", 4},     {"\xc1", 1},
+        {"\x81\x01\x01", 3}, /* integer map key */
+    };
+    char deep[64];
+    struct err e = {0};
+    (void)state;
+    for (size_t i = 0; i < sizeof(bombs) / sizeof(*bombs); i++)
+        assert_int_equal(codec_check(bombs[i].bytes, bombs[i].n, &e),
+                         ERR_BAD_REQUEST);
+    memset(deep, 0x91, CODEC_DEPTH_MAX + 1);
+    deep[CODEC_DEPTH_MAX + 1] = (char)0xc0;
+    assert_int_equal(codec_check(deep, CODEC_DEPTH_MAX + 2, &e),
+                     ERR_BAD_REQUEST);
+    memset(deep, 0x91, CODEC_DEPTH_MAX);
+    deep[CODEC_DEPTH_MAX] = (char)0xc0;
+    assert_int_equal(codec_check(deep, CODEC_DEPTH_MAX + 1, &e), 0);
+}
+
+static void test_long_string_refused(void **state)
+{
+    struct cw w;
+    struct err e = {0};
+    char *s = calloc(1, CODEC_STR_MAX + 1);
+    (void)state;
+    memset(s, 'a', CODEC_STR_MAX + 1);
+    cw_init(&w);
+    cw_strn(&w, s, CODEC_STR_MAX + 1);
+    assert_int_equal(codec_check(cw_data(&w), cw_len(&w), &e), ERR_BAD_REQUEST);
+    cw_reset(&w);
+    cw_strn(&w, s, CODEC_STR_MAX);
+    assert_int_equal(codec_check(cw_data(&w), cw_len(&w), &e), 0);
+    cw_release(&w);
+    free(s);
+}
+
+static void test_lookup_and_patched_maps(void **state)
+{
+    struct cw w;
+    struct codec_doc d;
+    const char *s;
+    size_t n;
+    int64_t v;
+    char buf[4];
+    size_t at;
+    (void)state;
+    cw_init(&w);
+    at = cw_map_open(&w);
+    cw_kstr(&w, "name", "abcdef");
+    cw_kint(&w, "n", 7);
+    cw_map_close(&w, at, 2);
+    assert_int_equal(codec_doc_parse(&d, cw_data(&w), cw_len(&w), NULL), 0);
+    assert_int_equal(codec_get_str(d.obj, "name", &s, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(codec_get_int(d.obj, "n", &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(codec_get_int(d.obj, "name", &v), -1);
+    assert_null(codec_get(d.obj, "missing"));
+    assert_int_equal(codec_copy_str(d.obj, "name", buf, sizeof(buf)), 3);
+    assert_string_equal(buf, "abc");
+    codec_doc_release(&d);
+    cw_release(&w);
+}
+
+static void test_json_round_trip(void **state)
+{
+    const char *text = "{\"a\":[1,-2,\"三\",true,null],\"b\":{\"c\":1.5}}";
+    json_t *j = json_loads(text, 0, NULL), *back;
+    struct cw w;
+    struct codec_doc d;
+    (void)state;
+    cw_init(&w);
+    assert_int_equal(codec_from_json(j, &w), 0);
+    assert_int_equal(codec_doc_parse(&d, cw_data(&w), cw_len(&w), NULL), 0);
+    back = codec_to_json(d.obj);
+    assert_true(json_equal(j, back));
+    json_decref(j);
+    json_decref(back);
+    codec_doc_release(&d);
+    cw_release(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_and_every_truncation),
+        cmocka_unit_test(test_bombs_refused),
+        cmocka_unit_test(test_long_string_refused),
+        cmocka_unit_test(test_lookup_and_patched_maps),
+        cmocka_unit_test(test_json_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,215 @@
+/* tests/unit/test_log.c - the event log without sockets: gapless seq over
+ * batches, stream versions, the hash chain across a reopen, tamper
+ * detection, command ids, abort, and map growth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/log.h"
+
+static char dir[64];
+
+static void append(struct log_batch *b, const char *stream, int i)
+{
+    struct cw w;
+    struct log_event_in in = {0};
+    uint64_t seq;
+    const char *body;
+    size_t len;
+    char id[16];
+
+    cw_init(&w);
+    cw_map(&w, 1);
+    cw_kint(&w, "i", i);
+    snprintf(id, sizeof(id), "c%d", i);
+    in.type = "test.event";
+    in.stream = stream;
+    in.stream_len = strlen(stream);
+    in.recorded_at = 1767225600000 + i;
+    in.actor = "tester";
+    in.cmd_id = id;
+    in.cmd_id_len = strlen(id);
+    in.data = cw_data(&w);
+    in.data_len = cw_len(&w);
+    assert_int_equal(log_append(b, &in, &seq, &body, &len), 0);
+    cw_release(&w);
+}
+
+static void fresh(struct log *l, size_t map)
+{
+    struct err e = {0};
+    snprintf(dir, sizeof(dir), "/tmp/deskd-test-log.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(log_open(l, dir, map, false, &e), 0);
+}
+
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_seq_streams_chain_reopen(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    uint64_t n, bad, v;
+    unsigned char last[LOG_HASH_LEN];
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    for (int batch = 0; batch < 3; batch++) {
+        assert_int_equal(log_batch_begin(&b, &e), 0);
+        for (int i = 0; i < 5; i++)
+            append(&b, i % 2 ? "odd" : "even", batch * 5 + i);
+        assert_int_equal(log_batch_commit(&b, &e), 0);
+    }
+    assert_int_equal(l.last_seq, 15);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    assert_int_equal(log_stream_version(b.txn, &l, "even", 4, &v), 0);
+    assert_int_equal(v, 9);
+    append(&b, "odd", 99);
+    log_batch_abort(&b); /* nothing of it stays */
+    log_batch_release(&b);
+    assert_int_equal(l.last_seq, 15);
+    memcpy(last, l.last_hash, LOG_HASH_LEN);
+    assert_int_equal(log_verify(&l, &n, &bad, &e), 0);
+    assert_int_equal(n, 15);
+    log_close(&l);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_int_equal(l.last_seq, 15);
+    assert_memory_equal(l.last_hash, last, LOG_HASH_LEN);
+    log_close(&l);
+    cleanup();
+}
+
+/* verify names the first altered event */
+static void test_tamper_detected(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    uint64_t n, bad, seq = 3;
+    MDB_txn *txn;
+    MDB_val k, v;
+    unsigned char key[8], *copy;
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < 6; i++)
+        append(&b, "s", i);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    for (int i = 0; i < 8; i++)
+        key[i] = (unsigned char)(seq >> (56 - 8 * i));
+    k = (MDB_val){8, key};
+    assert_int_equal(mdb_txn_begin(l.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_get(txn, l.events, &k, &v), 0);
+    copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size - 40] ^= 1; /* one bit inside the body */
+    v.mv_data = copy;
+    assert_int_equal(mdb_put(txn, l.events, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    free(copy);
+    assert_int_equal(log_verify(&l, &n, &bad, &e), ERR_INVALID);
+    assert_int_equal(bad, 3);
+    assert_non_null(strstr(e.msg, "seq 3"));
+    log_close(&l);
+    cleanup();
+}
+
+static void test_cmd_ids(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    struct log_cmd_rec r = {{1, 2, 3}, 17, 2}, got;
+    (void)state;
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    assert_int_equal(log_cmd_get(b.txn, &l, "x", 1, &got), MDB_NOTFOUND);
+    assert_int_equal(log_cmd_put(b.txn, &l, "x", 1, &r), 0);
+    assert_int_equal(log_cmd_get(b.txn, &l, "x", 1, &got), 0);
+    assert_memory_equal(got.fp, r.fp, LOG_HASH_LEN);
+    assert_int_equal(got.first_seq, 17);
+    assert_int_equal(got.nevents, 2);
+    log_batch_abort(&b);
+    log_batch_release(&b);
+    log_close(&l);
+    cleanup();
+}
+
+/* MDB_MAP_FULL: abort, grow, run the same batch again; nothing lost. */
+static void test_map_grows(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    uint64_t n, bad;
+    int i = 0, grows = 0;
+    (void)state;
+    fresh(&l, 32 * 4096);
+    log_batch_init(&b, &l, 480);
+    while (i < 20000) {
+        int start = i, rc = log_batch_begin(&b, &e);
+        assert_int_equal(rc, 0);
+        for (; i < start + 500 && rc == 0; i++) {
+            struct cw w;
+            struct log_event_in in = {"t",  "s", 1, 1,    0, "a",
+                                      NULL, "c", 1, NULL, 0};
+            uint64_t seq;
+            const char *body;
+            size_t len;
+            cw_init(&w);
+            cw_map(&w, 1);
+            cw_kint(&w, "i", i);
+            in.data = cw_data(&w);
+            in.data_len = cw_len(&w);
+            rc = log_append(&b, &in, &seq, &body, &len);
+            cw_release(&w);
+        }
+        if (rc == 0)
+            rc = log_batch_commit(&b, &e);
+        else
+            log_batch_abort(&b);
+        if (rc == MDB_MAP_FULL) {
+            assert_int_equal(log_grow(&l, &e), 0);
+            grows++;
+            i = start;
+            continue;
+        }
+        assert_int_equal(rc, 0);
+    }
+    log_batch_release(&b);
+    assert_true(grows >= 5);
+    assert_int_equal(log_verify(&l, &n, &bad, &e), 0);
+    assert_int_equal(n, 20000);
+    log_close(&l);
+    cleanup();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seq_streams_chain_reopen),
+        cmocka_unit_test(test_tamper_detected),
+        cmocka_unit_test(test_cmd_ids),
+        cmocka_unit_test(test_map_grows),
+    };
+    diag_quiet = 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
