@@ -172,6 +172,9 @@ static const struct field f_query_statement[] = {
     {"as_of", FT_DATE, 0, 0, 0, NULL, "the account as it stood that day"},
     {NULL}};
 
+static const struct field f_query_receipts[] = {
+    {"book", FT_ID, F_REQ, 1, 31, NULL, "receipt book"}, {NULL}};
+
 static const struct field f_query_takings[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only"},
@@ -270,6 +273,10 @@ const struct cmd_spec cmd_table[] = {
      "A unit's account with running balance, as of any date (R-FEE-07)", DESK,
      CMD_QUERY, f_query_statement, hdl_query_statement,
      "{\"unit\":\"HY/3-1201\"}"},
+    {"query.receipts",
+     "A receipt book: every number in order, voided ones marked (R-FEE-04)",
+     DESK, CMD_QUERY, f_query_receipts, hdl_query_receipts,
+     "{\"book\":\"A01\"}"},
     {"query.takings", "Money taken per desk and method on a day", DESK,
      CMD_QUERY, f_query_takings, hdl_query_takings,
      "{\"date\":\"2026-03-15\"}"},

@@ -271,7 +271,11 @@ static int stmt_line(void *ctx, const msgpack_object *l)
     codec_get_int(l, "debit", &debit);
     codec_get_int(l, "credit", &credit);
     c->balance += debit - credit;
-    cw_map(c->w, 6);
+    cw_map(c->w, codec_get(l, "receipt_book") ? 8 : 6);
+    if (codec_get(l, "receipt_book")) {
+        cw_kobj(c->w, "receipt_book", codec_get(l, "receipt_book"));
+        cw_kobj(c->w, "receipt_no", codec_get(l, "receipt_no"));
+    }
     cw_kobj(c->w, "date", codec_get(l, "date"));
     cw_kobj(c->w, "kind", codec_get(l, "kind"));
     cw_kobj(c->w, "ref", codec_get(l, "ref"));
@@ -354,6 +358,47 @@ int hdl_query_takings(struct hctx *h, const struct args *a, struct err *e)
         return err_set(e, ERR_UNAVAILABLE, NULL, "takings failed");
     cw_array_close(c.w, at, c.n);
     cw_kint(c.w, "total", c.total);
+    h->has_result = true;
+    return 0;
+}
+
+struct receipts_ctx {
+    struct cw *w;
+    uint32_t n;
+};
+
+static int receipt_line(void *ctx, const msgpack_object *r)
+{
+    struct receipts_ctx *c = ctx;
+    bool voided = false;
+    codec_get_bool(r, "voided", &voided);
+    cw_map(c->w, 7);
+    cw_kobj(c->w, "number", codec_get(r, "number"));
+    cw_kobj(c->w, "date", codec_get(r, "date"));
+    cw_kobj(c->w, "payment", codec_get(r, "payment"));
+    cw_kobj(c->w, "unit", codec_get(r, "unit"));
+    cw_kobj(c->w, "amount", codec_get(r, "amount"));
+    cw_kbool(c->w, "voided", voided);
+    cw_kobj(c->w, "book", codec_get(r, "book"));
+    c->n++;
+    return 0;
+}
+
+/* R-FEE-04: a receipt book, every number in order, voided ones marked. */
+int hdl_query_receipts(struct hctx *h, const struct args *a, struct err *e)
+{
+    char book[32];
+    struct receipts_ctx c = {h->result, 0};
+    size_t at;
+
+    arg_copy(a, "book", book, sizeof(book));
+    cw_map(c.w, 2);
+    cw_kstr(c.w, "book", book);
+    cw_str(c.w, "receipts");
+    at = cw_array_open(c.w);
+    if (fees_each_receipt(h->txn, h->v, book, receipt_line, &c))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "receipt lookup failed");
+    cw_array_close(c.w, at, c.n);
     h->has_result = true;
     return 0;
 }

@@ -53,6 +53,7 @@ int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e);
 int hdl_fee_void_payment(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_overdue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_statement(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_receipts(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_takings(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_large_debtors(struct hctx *h, const struct args *a,
                             struct err *e);

@@ -115,11 +115,19 @@ static int ledger(MDB_txn *txn, const struct views *v, const struct event *ev,
     unsigned char k[KEY_MAX];
     struct cw w;
     int32_t day = data_day(ev->data, "date");
+    const msgpack_object *book = codec_get(ev->data, "book");
+    int64_t no = 0;
     int rc;
 
+    /* payments and voids name their receipt (R-FEE-04) */
+    codec_get_int(ev->data, "number", &no);
     cw_init(&w);
-    cw_map(&w, 6);
+    cw_map(&w, book ? 8 : 6);
     cw_kdate(&w, "date", day != DATE_NONE ? day : ev->recorded_day);
+    if (book) {
+        cw_kobj(&w, "receipt_book", book);
+        cw_kint(&w, "receipt_no", no);
+    }
     cw_kint(&w, "recorded", ev->recorded_at);
     cw_kstr(&w, "kind", kind);
     cw_kstr(&w, "ref", ref);
@@ -607,6 +615,12 @@ int fees_each_line(MDB_txn *txn, const struct views *v, const char *unit,
                    fees_line_fn fn, void *ctx)
 {
     return proj_each(txn, v->dbi[DB_LEDGER], unit, strlen(unit) + 1, fn, ctx);
+}
+
+int fees_each_receipt(MDB_txn *txn, const struct views *v, const char *book,
+                      fees_line_fn fn, void *ctx)
+{
+    return proj_each(txn, v->dbi[DB_RECEIPTS], book, strlen(book) + 1, fn, ctx);
 }
 
 int fees_each_taking(MDB_txn *txn, const struct views *v, int32_t day,

@@ -75,6 +75,9 @@ int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
 typedef int (*fees_line_fn)(void *ctx, const msgpack_object *line);
 int fees_each_line(MDB_txn *txn, const struct views *v, const char *unit,
                    fees_line_fn fn, void *ctx);
+/* Receipts of a book in number order (issued data plus "voided"). */
+int fees_each_receipt(MDB_txn *txn, const struct views *v, const char *book,
+                      fees_line_fn fn, void *ctx);
 /* Takings lines of a day: {desk, method, count, amount} maps. */
 int fees_each_taking(MDB_txn *txn, const struct views *v, int32_t day,
                      fees_line_fn fn, void *ctx);

@@ -203,7 +203,15 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
                  "{\"payment\":\"%s\",\"reason\":\"again\"}", pay1);
         refused("conflict", "lead1", "fee.void_payment", body);
     }
+    OK(&r, "clerk1", "query.receipts", "{\"book\":\"FA1\"}");
+    assert_int_equal(h_reply_int(&r, "result.receipts.0.number", 0), 1);
+    assert_true(json_is_true(h_reply_get(&r, "result.receipts.0.voided")));
+    assert_int_equal(h_reply_int(&r, "result.receipts.1.number", 0), 2);
+    assert_true(json_is_false(h_reply_get(&r, "result.receipts.1.voided")));
+    done(&r);
     OK(&r, "clerk1", "query.statement", "{\"unit\":\"FA/1-100\"}");
+    assert_string_equal(h_reply_str(&r, "result.lines.2.kind"), "payment");
+    assert_int_equal(h_reply_int(&r, "result.lines.2.receipt_no", 0), 1);
     assert_int_equal(h_reply_int(&r, "result.balance", -1), 40000 - 9750);
     assert_int_equal(h_reply_int(&r, "result.prepaid_now", -1), 9750);
     done(&r);
