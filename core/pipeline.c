@@ -299,7 +299,7 @@ int pipe_exec(struct pipeline *p, const char *frame, size_t len,
 }
 
 int pipe_exec_system(struct pipeline *p, const char *cmd_id, const char *cmd,
-                     const char *body, size_t body_len, struct cw *reply)
+                     const msgpack_object *body, struct cw *reply)
 {
     struct envelope env;
     struct cw w;
@@ -312,7 +312,7 @@ int pipe_exec_system(struct pipeline *p, const char *cmd_id, const char *cmd,
     cw_kstr(&w, "cmd", cmd);
     cw_kstr(&w, "actor", system_op.id);
     cw_str(&w, "body");
-    cw_raw(&w, body, body_len);
+    cw_obj(&w, body);
     rc = cmd_envelope_parse(&env, cw_data(&w), cw_len(&w), &e);
     DESK_ASSERT(rc == 0);
     rc = exec_env(p, &env, &system_op, reply);

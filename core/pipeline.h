@@ -44,7 +44,7 @@ int pipe_exec(struct pipeline *p, const char *frame, size_t len,
 /* The same path for commands deskd gives itself (timers): actor "system",
  * body a msgpack map. */
 int pipe_exec_system(struct pipeline *p, const char *cmd_id, const char *cmd,
-                     const char *body, size_t body_len, struct cw *reply);
+                     const msgpack_object *body, struct cw *reply);
 
 /* Writes an error reply for id (may be NULL). */
 void pipe_reply_error(struct cw *reply, const char *id, size_t id_len,

@@ -211,6 +211,123 @@ static void one_batch(void)
     srv.held = o;
 }
 
+static bool timer_skipped(const char *key)
+{
+    for (int i = 0; i < srv.ntimer_skip; i++)
+        if (!strcmp(srv.timer_skip[i], key))
+            return true;
+    return false;
+}
+
+/* Runs one due timer's command; a command that fails is logged and not
+ * retried until restart (its timer stays in the table for the audit). */
+static int fire_one(struct timer *t, struct cw *reply)
+{
+    char id[LOG_CMD_ID_MAX + 1];
+    struct codec_doc d;
+    bool ok = false;
+    size_t at = cw_len(reply);
+    int rc;
+
+    snprintf(id, sizeof(id), "timer:%.*s:%lld", 40, t->key,
+             (long long)t->due);
+    rc = pipe_exec_system(&srv.pipe, id, t->cmd, t->body, reply);
+    if (rc)
+        return rc;
+    if (!codec_doc_parse(&d, cw_data(reply) + at, cw_len(reply) - at, NULL)) {
+        codec_get_bool(d.obj, "ok", &ok);
+        codec_doc_release(&d);
+    }
+    if (ok) {
+        srv.stats.timers_fired++;
+    } else {
+        srv.stats.timers_failed++;
+        diag_warn("timer '%s' (%s) failed; not retried until restart",
+                  t->key, t->cmd);
+        if (srv.ntimer_skip < TIMER_SKIP_MAX)
+            snprintf(srv.timer_skip[srv.ntimer_skip++], 96, "%s", t->key);
+    }
+    return 0;
+}
+
+/* Fires every timer due by now, in due order, as one batch. */
+static int fire_due(struct outbox *o, int64_t now, int *fired, struct err *e)
+{
+    struct log_batch *b = &srv.pipe.batch;
+    char after[96] = "";
+    int64_t after_due = 0;
+    int rc;
+retry:
+    *fired = 0;
+    cw_reset(&o->replies);
+    if ((rc = log_batch_begin(b, e)))
+        return rc;
+    for (rc = 0; *fired < srv.cfg.batch_max && rc == 0;) {
+        struct timer t;
+        rc = timer_first_after(b->txn, &srv.views, after_due,
+                               after[0] ? after : NULL, &t);
+        if (rc == MDB_NOTFOUND || (rc == 0 && t.due > now)) {
+            if (rc == 0)
+                codec_doc_release(&t.doc);
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        snprintf(after, sizeof(after), "%s", t.key);
+        after_due = t.due;
+        if (!timer_skipped(t.key) && t.body) {
+            rc = fire_one(&t, &o->replies);
+            (*fired)++;
+        }
+        codec_doc_release(&t.doc);
+    }
+    if (rc == MDB_MAP_FULL) {
+        log_batch_abort(b);
+        if ((rc = log_grow(&srv.log, e)))
+            return rc;
+        after[0] = '\0';
+        goto retry;
+    }
+    if (rc || *fired == 0 || b->nevents == 0 ||
+        outbox_take_events(o, b)) {
+        log_batch_abort(b);
+        return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
+                            mdb_strerror(rc))
+                  : 0;
+    }
+    rc = log_batch_commit(b, e);
+    return rc ? ERR_UNAVAILABLE : 0;
+}
+
+/* Timers run off the server clock: after every turn of the loop, once a
+ * second, and right after clock.set moves a manual clock. */
+static void run_timers(void)
+{
+    struct outbox *o = srv.cur;
+    struct err e = {0};
+    int fired;
+
+    o->n = 0;
+    if (fire_due(o, clock_now(&srv.clk), &fired, &e)) {
+        diag_warn("%s", e.msg);
+        return;
+    }
+    if (o->nev == 0)
+        return;
+    srv.stats.commits++;
+    release_held();
+    srv.cur = srv.held;
+    srv.held = o;
+    settle_held();
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    run_timers();
+}
+
 static void serve(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
@@ -226,6 +343,7 @@ static void serve(evutil_socket_t fd, short what, void *arg)
         one_batch();
     }
     settle_held();
+    run_timers();
     /* Edge-triggered ZMQ_FD: sends may have consumed the edge. */
     if (bus_readable(&srv.bus))
         event_active(srv.kick, EV_TIMEOUT, 0);
@@ -293,6 +411,12 @@ int server_open(struct err *e)
     if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
         return rc;
     srv.kick = event_new(srv.base, -1, 0, serve, NULL);
+    srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, NULL);
+    {
+        struct timeval second = {1, 0};
+        if (!srv.tick || event_add(srv.tick, &second))
+            return err_set(e, ERR_UNAVAILABLE, NULL, "timer setup failed");
+    }
     srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, NULL);
     srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
     if (!srv.kick || !srv.sig_int || !srv.sig_term ||
@@ -315,6 +439,8 @@ void server_close(void)
     unlink(path);
     if (srv.kick)
         event_free(srv.kick);
+    if (srv.tick)
+        event_free(srv.tick);
     if (srv.sig_int)
         event_free(srv.sig_int);
     if (srv.sig_term)

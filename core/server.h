@@ -26,8 +26,11 @@ struct outbox {
 };
 
 struct server_stats {
-    uint64_t batches, commits, syncs, map_grows, max_batch;
+    uint64_t batches, commits, syncs, map_grows, max_batch, timers_fired,
+        timers_failed;
 };
+
+#define TIMER_SKIP_MAX 64 /* timers whose command failed, not retried */
 
 struct server {
     struct config cfg;
@@ -37,10 +40,12 @@ struct server {
     struct pipeline pipe;
     struct bus bus;
     struct event_base *base;
-    struct event *sig_int, *sig_term, *kick;
+    struct event *sig_int, *sig_term, *kick, *tick;
     struct outbox box[2]; /* the batch being built and the one held */
     struct outbox *cur, *held;
     struct server_stats stats;
+    char timer_skip[TIMER_SKIP_MAX][96];
+    int ntimer_skip;
     volatile int stopping;
 };
 

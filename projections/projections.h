@@ -31,7 +31,9 @@
     X(PREPAY, "prepayments")    /* fees.c: unit -> balance */                  \
     X(LEDGER, "fee_ledger")     /* fees.c: unit \0 seq -> statement line */    \
     X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
-    X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */
+    X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */ \
+    X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */     \
+    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */
 
 enum proj_db {
 #define X(n, s) DB_##n,
@@ -94,6 +96,28 @@ void proj_key_day(unsigned char *p, int32_t day);
 int32_t proj_key_get_day(const unsigned char *p);
 void proj_key_u64(unsigned char *p, uint64_t v);
 uint64_t proj_key_get_u64(const unsigned char *p);
+
+/* Timers (projections/timers.c): "at due, deskd runs system command cmd
+ * with body". Projections set and clear them while applying events, so
+ * they survive restarts and replay rebuilds them; the server fires due ones
+ * through the normal pipeline (actor "system"), and the fired command's
+ * events clear them. key names the timer ("C12:missed_reply"). */
+int timer_set(MDB_txn *txn, const struct views *v, int64_t due,
+              const char *key, const char *cmd, const struct cw *body);
+int timer_clear(MDB_txn *txn, const struct views *v, const char *key);
+/* Clears every timer whose key starts with prefix ("C12:"). */
+int timer_clear_prefix(MDB_txn *txn, const struct views *v,
+                       const char *prefix);
+struct timer {
+    int64_t due;
+    char key[96];
+    char cmd[48];
+    const msgpack_object *body; /* valid while the doc lives */
+    struct codec_doc doc;
+};
+/* The earliest timer: 0 and t filled (release t->doc), or MDB_NOTFOUND. */
+int timer_first_after(MDB_txn *txn, const struct views *v, int64_t after_due,
+                      const char *after_key, struct timer *t);
 
 /* Rewrites one key of the map stored under key (adds it if absent). */
 int proj_update_field(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
