@@ -14,6 +14,34 @@
 #define BATCH_MAX_LIMIT 65536
 #define FRAME_MAX_LIMIT (16 * 1024 * 1024)
 
+const char *const cmp_channel_names[] = {
+#define X(n, s, d) s,
+    CMP_CHANNELS(X)
+#undef X
+        NULL};
+const char *const cmp_rule_names[] = {
+#define X(n, s, d, r) s,
+    CMP_RULES(X)
+#undef X
+        NULL};
+
+static void cmp_defaults(struct complaint_settings *c)
+{
+#define X(n, s, d) deadline_parse(d, &c->reply[CH_##n]);
+    CMP_CHANNELS(X)
+#undef X
+#define X(n, s, d, r)                                                         \
+    deadline_parse(d, &c->rule[RULE_##n].after);                              \
+    snprintf(c->rule[RULE_##n].notify, sizeof(c->rule[0].notify), "%s", r);
+    CMP_RULES(X)
+#undef X
+    c->re_reply_max_workdays = 3;
+    c->major_claim_fen = 100000;
+    c->hot_complainants = 3;
+    c->hot_window_days = 30;
+    c->auto_close_days = 7;
+}
+
 struct cfg_parse_state {
     struct config *c;
     const char *dir;
@@ -33,6 +61,7 @@ void cfg_init(struct config *c)
     c->sync_wait_us = 0;
     cal_init(&c->cal);
     rates_init(&c->fees);
+    cmp_defaults(&c->cmp);
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -213,6 +242,69 @@ static int on_fees(struct cfg_parse_state *st, const char *k, const char *v)
     return bad(st, "fees", k, "unknown key", v);
 }
 
+static int lookup(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(names[i], s))
+            return i;
+    return -1;
+}
+
+/* "escalate.<rule> = <deadline>, <notified>" */
+static int cmp_rule(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct cmp_rule_cfg *r;
+    char when[32];
+    const char *comma = strchr(v, ',');
+    int i = lookup(cmp_rule_names, k + 9);
+    if (i < 0)
+        return bad(st, "complaints", k, "unknown escalation rule", k + 9);
+    r = &st->c->cmp.rule[i];
+    if (!comma || (size_t)(comma - v) >= sizeof(when))
+        return bad(st, "complaints", k, "expected '<deadline>, <who>', got",
+                   v);
+    snprintf(when, sizeof(when), "%.*s", (int)(comma - v), v);
+    while (*++comma == ' ')
+        ;
+    if (deadline_parse(when, &r->after) || !*comma ||
+        strlen(comma) >= sizeof(r->notify))
+        return bad(st, "complaints", k, "bad deadline or party in", v);
+    snprintf(r->notify, sizeof(r->notify), "%s", comma);
+    return 1;
+}
+
+static int on_complaints(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct complaint_settings *c = &st->c->cmp;
+    long n;
+    int i;
+    if (!strncmp(k, "reply.", 6)) {
+        if ((i = lookup(cmp_channel_names, k + 6)) < 0)
+            return bad(st, "complaints", k, "unknown channel", k + 6);
+        return deadline_parse(v, &c->reply[i])
+                   ? bad(st, "complaints", k, "not a deadline rule", v)
+                   : 1;
+    }
+    if (!strncmp(k, "escalate.", 9))
+        return cmp_rule(st, k, v);
+    if (parse_long(v, 1, 100000000L, &n))
+        return bad(st, "complaints", k, "not a positive number", v);
+    if (!strcmp(k, "re_reply_max_workdays"))
+        c->re_reply_max_workdays = (int)n;
+    else if (!strcmp(k, "major_claim_fen"))
+        c->major_claim_fen = n;
+    else if (!strcmp(k, "hot_complainants"))
+        c->hot_complainants = (int)n;
+    else if (!strcmp(k, "hot_window_days"))
+        c->hot_window_days = (int)n;
+    else if (!strcmp(k, "auto_close_days"))
+        c->auto_close_days = (int)n;
+    else
+        return bad(st, "complaints", k, "unknown key", v);
+    return 1;
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -262,6 +354,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_operator(st, k, v);
     if (!strcmp(sec, "fees"))
         return on_fees(st, k, v);
+    if (!strcmp(sec, "complaints"))
+        return on_complaints(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "calendar.h"
+#include "deadline.h"
 #include "err.h"
 #include "rates.h"
 
@@ -43,6 +44,60 @@ struct operator
     unsigned role; /* one enum role bit */
 };
 
+/* Channels of R-CMP-01, and the escalation rules of R-CMP-06..09, in the
+ * order the rule ids are listed. */
+#define CMP_CHANNELS(X)                                                       \
+    X(WALK_IN, "walk_in", "same_day")                                         \
+    X(PHONE, "phone", "same_day")                                             \
+    X(HOTLINE, "hotline", "same_day")                                         \
+    X(LETTER, "letter", "workdays:2")                                         \
+    X(FAX, "fax", "workdays:2")                                               \
+    X(EMAIL, "email", "workdays:2")                                           \
+    X(ONLINE, "online", "workday_end")                                        \
+    X(PRESS, "press", "same_day")                                             \
+    X(HEAD_OFFICE, "head_office", "workdays:1")
+#define CMP_RULES(X)                                                          \
+    X(MISSED_REPLY, "missed_reply", "0", "cs_lead")                           \
+    X(MISSED_RE_REPLY, "missed_re_reply", "0", "cs_lead")                     \
+    X(OPEN_10D, "open_10d", "days:10", "manager")                             \
+    X(OPEN_15D, "open_15d", "days:15", "branch_gm")                           \
+    X(MAJOR, "major", "workdays:1", "quality")                                \
+    X(HOT, "hot", "days:7", "quality")                                        \
+    X(UPDATE_DUE, "update_due", "days:3", "cs_lead")                          \
+    X(VISIT_DUE, "visit_due", "hours:24", "cs_lead")
+
+enum cmp_channel {
+#define X(n, s, d) CH_##n,
+    CMP_CHANNELS(X)
+#undef X
+        CH_COUNT
+};
+enum cmp_rule {
+#define X(n, s, d, r) RULE_##n,
+    CMP_RULES(X)
+#undef X
+        RULE_COUNT
+};
+
+struct cmp_rule_cfg {
+    struct deadline after; /* from its trigger; for major/hot, the
+                              deadline given to the notified party */
+    char notify[24];       /* role or party notified */
+};
+
+struct complaint_settings {
+    struct deadline reply[CH_COUNT]; /* first reply (R-CMP-04) */
+    int re_reply_max_workdays;       /* agreed re-reply at most (3) */
+    struct cmp_rule_cfg rule[RULE_COUNT];
+    int64_t major_claim_fen;         /* 100000: 1,000 yuan */
+    int hot_complainants;            /* 3 */
+    int hot_window_days;             /* 30 */
+    int auto_close_days;             /* 7 (R-CMP-09) */
+};
+
+extern const char *const cmp_channel_names[];
+extern const char *const cmp_rule_names[];
+
 struct config {
     char path[PATH_MAX];
     char dir[PATH_MAX]; /* directory of the config file */
@@ -61,6 +116,7 @@ struct config {
     struct calendar cal;
     char rates_path[PATH_MAX];
     struct fee_settings fees;
+    struct complaint_settings cmp;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
 };

@@ -7,6 +7,7 @@
 
 #include "../core/date.h"
 #include "../core/log.h"
+#include "complaints.h"
 #include "fees.h"
 #include "units.h"
 
@@ -19,6 +20,7 @@ const char *const proj_db_names[DB_COUNT] = {
 static const struct projection projections[] = {
     {"units", proj_units_apply},
     {"fees", proj_fees_apply},
+    {"complaints", proj_complaints_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)
