@@ -301,7 +301,9 @@ retry:
 }
 
 /* Timers run off the server clock: after every turn of the loop, once a
- * second, and right after clock.set moves a manual clock. */
+ * second, and right after clock.set moves a manual clock. A full batch
+ * means more may be due: the loop comes straight back (through serve(), so
+ * waiting commands get their turn between timer batches). */
 static void run_timers(void)
 {
     struct outbox *o = srv.cur;
@@ -320,6 +322,8 @@ static void run_timers(void)
     srv.cur = srv.held;
     srv.held = o;
     settle_held();
+    if (fired >= srv.cfg.batch_max)
+        event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

@@ -66,6 +66,34 @@ int fee_charge_payer(struct hctx *h, const struct args *a, const char *unit,
 int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
                 int64_t *owed);
 
+/* complaints.c, complaint_queries.c (R-CMP-01..11, R-GEN-06) */
+int hdl_complaint_receive(struct hctx *h, const struct args *a,
+                          struct err *e);
+int hdl_complaint_classify(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
+                                  struct err *e);
+int hdl_complaint_claim(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_reopen(struct hctx *h, const struct args *a, struct err *e);
+int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_escalate(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_auto_close(struct hctx *h, const struct args *a,
+                             struct err *e);
+int hdl_query_complaints_open(struct hctx *h, const struct args *a,
+                              struct err *e);
+int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_stocktake(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_complaint_report(struct hctx *h, const struct args *a,
+                               struct err *e);
+
 /* system.c */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
@@ -77,5 +105,10 @@ extern const char *const person_kinds[];
 extern const char *const link_roles[];
 extern const char *const pay_methods[];
 extern const char *const chase_stages[];
+extern const char *const cmp_causes[];
+extern const char *const cmp_validity[];
+extern const char *const visit_methods[];
+extern const char *const visit_results[];
+extern const char *const no_visit_reasons[];
 
 #endif

@@ -33,11 +33,12 @@
     X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
     X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */ \
     X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */     \
-    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */ \
-    X(COMPLAINTS, "complaints") /* complaints.c: id -> record */             \
-    X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */ \
-    X(CMP_LOG, "complaint_log") /* complaints.c: id \0 seq -> timeline */    \
-    X(NO_VISIT, "no_visit")     /* complaints.c: person -> reason */
+    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */                     \
+    X(COMPLAINTS, "complaints") /* complaints.c: id -> record */               \
+    X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
+    X(CMP_LOG, "complaint_log")    /* complaints.c: id \0 seq -> timeline */   \
+    X(NO_VISIT, "no_visit")        /* complaints.c: person -> reason */        \
+    X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */
 
 enum proj_db {
 #define X(n, s) DB_##n,

@@ -484,6 +484,31 @@ int h_callf(struct h_client *c, struct h_reply *r, const char *fmt, ...)
     return rc;
 }
 
+int h_cmdf(struct h_client *c, struct h_reply *r, const char *actor,
+           const char *name, const char *body_fmt, ...)
+{
+    static unsigned long next_id;
+    va_list ap;
+    char *body;
+    int n, rc;
+
+    memset(r, 0, sizeof(*r));
+    va_start(ap, body_fmt);
+    n = vsnprintf(NULL, 0, body_fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(body = malloc((size_t)n + 1)))
+        return fail("h_cmdf: cannot format '%s'", body_fmt);
+    va_start(ap, body_fmt);
+    vsnprintf(body, (size_t)n + 1, body_fmt, ap);
+    va_end(ap);
+    rc = h_callf(c, r,
+                 "{\"id\":\"h%d-%lu\",\"cmd\":\"%s\",\"actor\":\"%s\","
+                 "\"body\":%s}",
+                 (int)getpid(), ++next_id, name, actor, body);
+    free(body);
+    return rc;
+}
+
 void h_reply_release(struct h_reply *r)
 {
     if (r->parsed)
