@@ -20,7 +20,8 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC  := $(filter-out core/main.c,$(wildcard core/*.c)) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOLS    := deskctl deskbench deskaudit feebench
+TOOLS    := deskctl deskbench deskaudit feebench cmpbench
+BENCH_TOOLS := feebench cmpbench # share tools/benchcli.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)
@@ -55,7 +56,9 @@ $(BUILD)/deskd: $(BUILD)/core/main.o $(BUILD)/libdesk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a $(PKG_LIBS)
+
+$(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
