@@ -480,7 +480,7 @@ static void test_cmp10_counting(void **state)
 
 /* R-CMP-02/03/06/11: categories by final cause with corrections kept, the
  * daily stock-take and the monthly report, both as they stood then. */
-static void test_cmp02_06_11_stocktake_and_report(void **state)
+static void test_cmp02_03_06_11_stocktake_and_report(void **state)
 {
     struct h_reply r, live;
     char a[24], b[24], c[24];
@@ -544,8 +544,10 @@ static void test_cmp02_06_11_stocktake_and_report(void **state)
     assert_int_equal(h_reply_int(&r, "result.by_category.2.count", -1), 0);
     assert_int_equal(h_reply_int(&r, "result.open", -1), 2); /* b closed */
     h_reply_release(&r);
-    /* the timeline keeps both classifications */
+    /* the timeline keeps both classifications; R-CMP-03: no validity
+     * given means valid */
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", a);
+    assert_string_equal(h_reply_str(&r, "result.validity"), "valid");
     assert_int_equal(h_reply_int(&r, "result.timeline.1.data.category", 0), 2);
     assert_int_equal(h_reply_int(&r, "result.complaint.category", 0), 7);
     h_reply_release(&r);
@@ -608,7 +610,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cmp08_09_no_visit_auto_close,
                                   teardown),
         cmocka_unit_test_teardown(test_cmp10_counting, teardown),
-        cmocka_unit_test_teardown(test_cmp02_06_11_stocktake_and_report,
+        cmocka_unit_test_teardown(test_cmp02_03_06_11_stocktake_and_report,
                                   teardown),
         cmocka_unit_test_teardown(test_crash_gives_same_escalations, teardown),
     };
