@@ -38,7 +38,14 @@
     X(COMPLAINT_REOPENED, "complaint.reopened")                               \
     X(COMPLAINT_CLOSED, "complaint.closed")                                   \
     X(COMPLAINT_ESCALATED, "complaint.escalated")                             \
-    X(NO_VISIT_REQUESTED, "person.no_visit_requested")
+    X(NO_VISIT_REQUESTED, "person.no_visit_requested")                       \
+    X(CARD_ISSUED, "card.issued")                                              \
+    X(CARD_RENEWED, "card.renewed")                                            \
+    X(CARD_LOST, "card.reported_lost")                                         \
+    X(CARD_DAMAGED, "card.reported_damaged")                                   \
+    X(CARD_RETURNED, "card.returned")                                          \
+    X(CARD_FORMATTED, "card.formatted")                                        \
+    X(CARD_SWIPED, "card.swiped")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -66,6 +66,28 @@ int fee_charge_payer(struct hctx *h, const struct args *a, const char *unit,
 int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
                 int64_t *owed);
 
+/* A one-off bill (fee.billed) for item; ref_key/ref_val, when set, name
+ * what it is for ("card", "IC0012"). The bill id goes to bill. */
+struct fee_charge {
+    const char *unit, *payer, *item;
+    int64_t amount, qty;
+    int32_t day;
+    const msgpack_object *note; /* or NULL */
+    const char *ref_key, *ref_val;
+};
+int fee_emit_charge(struct hctx *h, const struct fee_charge *c,
+                    char bill[24]);
+/* Takes payment today for one bill just emitted in the same command: a
+ * fee.paid settling it and the next receipt of book (R-FEE-04); ref_key /
+ * ref_val are written on the payment and the receipt, so the receipt
+ * names what was paid for (R-CARD-02: the card number). */
+struct fee_take {
+    const char *unit, *payer, *method, *book, *bill;
+    int64_t amount;
+    const char *ref_key, *ref_val;
+};
+int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e);
+
 /* system.c */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
