@@ -92,6 +92,30 @@ int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e);
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
 
+/* cards.c, card_queries.c (R-CARD-01..05) */
+int hdl_card_issue(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_renew(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_report_lost(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_report_damaged(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_card_return(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_format_reissue(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_card_swipe(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_check(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_expiry(struct hctx *h, const struct args *a,
+                          struct err *e);
+int hdl_query_cards(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_quarters(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_query_cards_past_lease(struct hctx *h, const struct args *a,
+                               struct err *e);
+/* NULL when card r (NULL: unknown card) opens unit on day, else why not;
+ * the reason may be written into buf. Shared by the swipe and the check. */
+struct card_rec;
+const char *card_verdict(const struct card_rec *r, const char *unit,
+                         int32_t day, char *buf, size_t cap);
+
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];
 extern const char *const unit_states[];
@@ -99,5 +123,6 @@ extern const char *const person_kinds[];
 extern const char *const link_roles[];
 extern const char *const pay_methods[];
 extern const char *const chase_stages[];
+extern const char *const card_kinds[];
 
 #endif
