@@ -20,7 +20,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC  := $(filter-out core/main.c,$(wildcard core/*.c)) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOLS    := deskctl deskbench deskaudit feebench
+TOOLS    := deskctl deskbench deskaudit feebench cardbench
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)

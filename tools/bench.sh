@@ -119,8 +119,35 @@ start_deskd_fees
 FEES=$("$HERE/$BUILD/feebench" -e "$EP" -u "${FEE_UNITS:-10000}" -m "${FEE_MONTHS:-24}")
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
 
+log "cards: ${CARDS:-200000} cards over a year, expiry schedule"
+start_deskd_cards() {
+  rm -rf "$TMP/var"
+  cat > "$TMP/deskd.conf" <<CONF
+[deskd]
+data_dir = $TMP/var
+commands = tcp://127.0.0.1:*
+events = tcp://127.0.0.1:*
+map_size_mb = 1024
+[time]
+clock = manual
+manual_start = 2026-01-01T09:00:00+08:00
+calendar = $HERE/config/holidays.tsv
+[operators]
+admin = admin, Admin
+[fees]
+rates = $HERE/config/fees.tsv
+CONF
+  "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
+  EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
+}
+start_deskd_cards
+CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
 { printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
 awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
   END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
 echo "fees: $FEES"
+echo "cards: $CARDS_OUT"
