@@ -4,8 +4,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stddef.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -75,8 +75,7 @@ struct fee_charge {
     const msgpack_object *note; /* or NULL */
     const char *ref_key, *ref_val;
 };
-int fee_emit_charge(struct hctx *h, const struct fee_charge *c,
-                    char bill[24]);
+int fee_emit_charge(struct hctx *h, const struct fee_charge *c, char bill[24]);
 /* Takes payment today for one bill just emitted in the same command: a
  * fee.paid settling it and the next receipt of book (R-FEE-04); ref_key /
  * ref_val are written on the payment and the receipt, so the receipt
@@ -103,8 +102,7 @@ int hdl_card_format_reissue(struct hctx *h, const struct args *a,
                             struct err *e);
 int hdl_card_swipe(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_card_check(struct hctx *h, const struct args *a, struct err *e);
-int hdl_query_card_expiry(struct hctx *h, const struct args *a,
-                          struct err *e);
+int hdl_query_card_expiry(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_cards(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_card_quarters(struct hctx *h, const struct args *a,
                             struct err *e);

@@ -152,9 +152,9 @@ static int emit_paid(struct hctx *h, const struct pay_out *o,
 int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e)
 {
     struct pay_plan p = {.n = 1, .owed = t->amount};
-    struct pay_out o = {t->unit,   t->payer,   t->method, t->book,
-                        t->amount, hdl_today(h), 0,       t->ref_key,
-                        t->ref_val};
+    struct pay_out o = {t->unit, t->payer,   t->method,
+                        t->book, t->amount,  hdl_today(h),
+                        0,       t->ref_key, t->ref_val};
     int rc = next_receipt(h, t->book, o.day, &o.number, e);
 
     if (rc)

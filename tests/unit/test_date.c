@@ -105,10 +105,10 @@ static void test_card_period_end_month_ends(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
-        assert_int_equal(date_period_end(date_from_ymd(cases[i].y, cases[i].m,
-                                                       cases[i].d),
-                                         cases[i].months),
-                         date_from_ymd(cases[i].ey, cases[i].em, cases[i].ed));
+        assert_int_equal(
+            date_period_end(date_from_ymd(cases[i].y, cases[i].m, cases[i].d),
+                            cases[i].months),
+            date_from_ymd(cases[i].ey, cases[i].em, cases[i].ed));
 }
 
 int main(void)
