@@ -16,8 +16,8 @@
 int hdl_query_card_check(struct hctx *h, const struct args *a, struct err *e)
 {
     char card[CARD_ID_MAX], unit[UNIT_KEY_MAX], buf[96];
-    int32_t day = arg_has(a, "date") ? (int32_t)arg_int(a, "date")
-                                     : hdl_today(h);
+    int32_t day =
+        arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
     struct card_rec r;
     bool known;
     const char *why;
@@ -55,8 +55,8 @@ static void write_holder(struct hctx *h, struct cw *w, const char *holder)
 
     cw_kstr(w, "holder", holder);
     cw_str(w, "name");
-    found && codec_get(d.obj, "name") ? cw_obj(w, codec_get(d.obj, "name"))
-                                      : cw_nil(w);
+    found &&codec_get(d.obj, "name") ? cw_obj(w, codec_get(d.obj, "name"))
+                                     : cw_nil(w);
     ph = found ? codec_get(d.obj, "phones") : NULL;
     buf[0] = '\0';
     if (ph && ph->type == MSGPACK_OBJECT_ARRAY && ph->via.array.size &&
@@ -125,8 +125,7 @@ static int expiry_filter(const struct args *a, struct expiry_ctx *c,
     if (arg_has(a, "estate"))
         arg_copy(a, "estate", est, sizeof(est));
     if (arg_has(a, "building") && !est[0])
-        return err_set(e, ERR_INVALID, "building",
-                       "'building' needs 'estate'");
+        return err_set(e, ERR_INVALID, "building", "'building' needs 'estate'");
     if (arg_has(a, "building"))
         arg_copy(a, "building", bld, sizeof(bld));
     if (est[0])
@@ -140,8 +139,8 @@ static int expiry_filter(const struct args *a, struct expiry_ctx *c,
 int hdl_query_card_expiry(struct hctx *h, const struct args *a, struct err *e)
 {
     struct expiry_ctx c = {.h = h};
-    int64_t days = arg_has(a, "days") ? arg_int(a, "days")
-                                      : h->cfg->cards.expiry_days;
+    int64_t days =
+        arg_has(a, "days") ? arg_int(a, "days") : h->cfg->cards.expiry_days;
     int64_t asof_end;
     struct cw *w = h->result;
     size_t at;
@@ -246,8 +245,7 @@ static int write_quarter(void *ctx, const msgpack_object *q)
 }
 
 /* R-CARD-05: IC卡季度整理表 of an estate. */
-int hdl_query_card_quarters(struct hctx *h, const struct args *a,
-                            struct err *e)
+int hdl_query_card_quarters(struct hctx *h, const struct args *a, struct err *e)
 {
     char estate[UNIT_KEY_MAX];
     struct list_ctx c = {h, 0};

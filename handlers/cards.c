@@ -106,8 +106,8 @@ static bool has_doc(const struct args *a, const char *doc)
 
 /* R-CARD-01 (tenants: lease and ID) and R-CARD-03 (parking: ID, driving
  * licence, vehicle licence; tenants also the lease). */
-static int check_docs(const struct args *a, const char *kind,
-                      const char *type, struct err *e)
+static int check_docs(const struct args *a, const char *kind, const char *type,
+                      struct err *e)
 {
     static const char *const access_tenant[] = {"id", "lease", NULL};
     static const char *const parking[] = {"id", "driving_licence",
@@ -177,9 +177,9 @@ static int take_fee(struct hctx *h, const struct args *a, const char *unit,
                               bill)))
         return rc;
     return fee_take_payment(h,
-                            &(struct fee_take){unit, payer,
-                                               arg(a, "method")->s, book, bill,
-                                               amount, "card", card},
+                            &(struct fee_take){unit, payer, arg(a, "method")->s,
+                                               book, bill, amount, "card",
+                                               card},
                             e);
 }
 
@@ -213,8 +213,8 @@ static int emit_issued(struct hctx *h, const struct args *a,
 
 /* A card number never comes back once used; a lost one is revoked for
  * good (R-CARD-04). */
-static int card_number_free(struct hctx *h, const char *field,
-                            const char *card, struct err *e)
+static int card_number_free(struct hctx *h, const char *field, const char *card,
+                            struct err *e)
 {
     struct card_rec r;
     if (cards_get(h->txn, h->v, card, &r))
@@ -224,8 +224,8 @@ static int card_number_free(struct hctx *h, const char *field,
                        "R-CARD-04: card '%s' was reported lost and is "
                        "revoked for good",
                        card);
-    return err_set(e, ERR_CONFLICT, field, "card '%s' is already in the register",
-                   card);
+    return err_set(e, ERR_CONFLICT, field,
+                   "card '%s' is already in the register", card);
 }
 
 struct free_count {
@@ -288,8 +288,7 @@ static int parking_fee(struct hctx *h, struct issue *is, int64_t months,
 
 /* Validity from today: the holder type's months (R-CARD-01), a tenant's
  * capped at the lease end; a parking card's paid months (R-CARD-03). */
-static void validity(struct hctx *h, struct issue *is,
-                     const struct holder *ho)
+static void validity(struct hctx *h, struct issue *is, const struct holder *ho)
 {
     is->from = is->anchor = hdl_today(h);
     if (!strcmp(is->kind, "access"))
@@ -504,8 +503,7 @@ int hdl_card_report_lost(struct hctx *h, const struct args *a, struct err *e)
 
 /* R-CARD-02: a card broken not by the holder is replaced free within
  * damage_free_months of issue; after that, or the holder's fault, paid. */
-int hdl_card_report_damaged(struct hctx *h, const struct args *a,
-                            struct err *e)
+int hdl_card_report_damaged(struct hctx *h, const struct args *a, struct err *e)
 {
     struct card_rec r;
     bool fault = arg_has(a, "holder_fault") && arg_int(a, "holder_fault");
@@ -551,8 +549,7 @@ int hdl_card_return(struct hctx *h, const struct args *a, struct err *e)
 /* R-CARD-01: a staff card (returned or still active) is formatted and
  * issued again to another member of staff; a lost one never is
  * (R-CARD-04). */
-int hdl_card_format_reissue(struct hctx *h, const struct args *a,
-                            struct err *e)
+int hdl_card_format_reissue(struct hctx *h, const struct args *a, struct err *e)
 {
     struct issue is = {0};
     struct card_rec r;
@@ -584,6 +581,7 @@ int hdl_card_format_reissue(struct hctx *h, const struct args *a,
     snprintf(is.type, sizeof(is.type), "staff");
     snprintf(is.free, sizeof(is.free), "staff");
     arg_copy(a, "approval", is.approval, sizeof(is.approval));
+    is.months = 1; /* a parking card starts a fresh month */
     validity(h, &is, &ho);
     if ((rc = emit_end(h, EV_CARD_FORMATTED, &r, NULL, NULL)))
         return rc;

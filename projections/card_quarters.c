@@ -11,11 +11,21 @@
 #define QUARTER_STR 8 /* "2026Q2" + NUL */
 
 /* The counters, in the order they are stored. */
-static const char *const fields[] = {"issued",   "renewed",   "lost",
-                                     "damaged",  "returned",  "formatted",
-                                     "free",     "paid",      "fees"};
-enum { F_ISSUED, F_RENEWED, F_LOST, F_DAMAGED, F_RETURNED, F_FORMATTED,
-       F_FREE, F_PAID, F_FEES, F_COUNT };
+static const char *const fields[] = {"issued",  "renewed",  "lost",
+                                     "damaged", "returned", "formatted",
+                                     "free",    "paid",     "fees"};
+enum {
+    F_ISSUED,
+    F_RENEWED,
+    F_LOST,
+    F_DAMAGED,
+    F_RETURNED,
+    F_FORMATTED,
+    F_FREE,
+    F_PAID,
+    F_FEES,
+    F_COUNT
+};
 
 static size_t quarter_key(unsigned char *k, const char *unit, int32_t day)
 {
@@ -27,8 +37,9 @@ static size_t quarter_key(unsigned char *k, const char *unit, int32_t day)
         n = QKEY_MAX - QUARTER_STR - 1;
     memcpy(k, unit, n);
     k[n] = '\0';
-    return n + 1 + (size_t)snprintf((char *)k + n + 1, QUARTER_STR, "%04dQ%d",
-                                    y % 10000, (m - 1) / 3 + 1);
+    return n + 1 +
+           (size_t)snprintf((char *)k + n + 1, QUARTER_STR, "%04dQ%d",
+                            y % 10000, (m - 1) / 3 + 1);
 }
 
 static int bump(MDB_txn *txn, const struct views *v, const struct event *ev,

@@ -286,7 +286,6 @@ int proj_cards_apply(MDB_txn *txn, const struct views *v,
 
 /* ---- reads ---- */
 
-
 /* Walks an index "prefix \0 card" and calls fn with each card's record. */
 static int walk_index(MDB_txn *txn, const struct views *v, MDB_dbi dbi,
                       const char *prefix, cards_fn fn, void *ctx)
@@ -355,8 +354,7 @@ int cards_each(MDB_txn *txn, const struct views *v, cards_fn fn, void *ctx)
 int cards_each_log(MDB_txn *txn, const struct views *v, const char *card,
                    proj_each_fn fn, void *ctx)
 {
-    return proj_each(txn, v->dbi[DB_CARD_LOG], card, strlen(card) + 1, fn,
-                     ctx);
+    return proj_each(txn, v->dbi[DB_CARD_LOG], card, strlen(card) + 1, fn, ctx);
 }
 
 int cards_each_expiring(MDB_txn *txn, const struct views *v, int32_t first,
@@ -382,7 +380,7 @@ int cards_each_expiring(MDB_txn *txn, const struct views *v, int32_t first,
         codec_get_int(d.obj, "rec_from", &from);
         codec_get_int(d.obj, "rec_to", &to);
         rc = (from <= asof_end && (to == 0 || to > asof_end)) ? fn(ctx, d.obj)
-                                                               : 0;
+                                                              : 0;
         codec_doc_release(&d);
         if (rc) {
             rc = rc > 0 ? 0 : rc;

@@ -29,10 +29,10 @@ struct card_rec {
     char replaces[CARD_ID_MAX];
     int32_t issued; /* day the current holder got it */
     int32_t from, until;
-    int32_t anchor;  /* parking: the day its months count from */
-    int64_t months;  /* parking: months paid from anchor */
-    int64_t fees;    /* fen taken for this card so far */
-    uint64_t pseq;   /* seq of the event that opened the current period */
+    int32_t anchor; /* parking: the day its months count from */
+    int64_t months; /* parking: months paid from anchor */
+    int64_t fees;   /* fen taken for this card so far */
+    uint64_t pseq;  /* seq of the event that opened the current period */
 };
 
 /* 0 and r filled, MDB_NOTFOUND, or an error. */

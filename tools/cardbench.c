@@ -193,8 +193,8 @@ int main(int argc, char **argv)
     for (int d = 0; d < DAYS; d++)
         issue_day(d, per_day, &b);
     drain();
-    fprintf(stderr, "cardbench: %ld cards issued in %.0f ms\n",
-            per_day * DAYS, now_ms() - t);
+    fprintf(stderr, "cardbench: %ld cards issued in %.0f ms\n", per_day * DAYS,
+            now_ms() - t);
     /* the clock is now 2026-12-31: the schedule for the next 30 days */
     cw_map(&b, 2), cw_kstr(&b, "estate", "CBN"), cw_kint(&b, "days", 30);
     live = timed("query.card_expiry", &b), n_live = last_count;
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
     printf("cards=%ld expiry_live_ms=%.1f (%ld) expiry_asof_ms=%.1f (%ld) "
            "expiry_building_ms=%.1f (%ld) full_scan_ms=%.1f (%ld) "
            "scan/expiry=%.1f failures=%ld\n",
-           per_day * DAYS, live, n_live, asof, n_asof, bld, n_bld, scan,
-           n_scan, live > 0 ? scan / live : 0, failures);
+           per_day * DAYS, live, n_live, asof, n_asof, bld, n_bld, scan, n_scan,
+           live > 0 ? scan / live : 0, failures);
     cw_release(&b);
     free(buf);
     zmq_close(sock);

@@ -52,8 +52,8 @@ static void done(struct h_reply *r)
 /* The command must fail with code, its message must name rule (when not
  * NULL), and the log must not grow: a refusal writes nothing. */
 __attribute__((format(printf, 5, 6))) static void
-refused(const char *code, const char *rule, const char *actor,
-        const char *name, const char *fmt, ...)
+refused(const char *code, const char *rule, const char *actor, const char *name,
+        const char *fmt, ...)
 {
     char body[2048];
     struct h_reply r;
@@ -113,7 +113,7 @@ static void estate(const char *e, const char *type, char owner[24])
 }
 
 static void link_to(const char *unit, const char *p, const char *role,
-                 const char *from, const char *to)
+                    const char *from, const char *to)
 {
     struct h_reply r;
     if (to)
@@ -370,7 +370,8 @@ static void test_card_04_lost_card_refused_at_reader(void **state)
     done(&r);
     /* found again: still revoked */
     refused("rule", "R-CARD-04", "clerk1", "card.renew", "{\"card\":\"CC-1\"}");
-    refused("rule", "R-CARD-04", "clerk1", "card.return", "{\"card\":\"CC-1\"}");
+    refused("rule", "R-CARD-04", "clerk1", "card.return",
+            "{\"card\":\"CC-1\"}");
     refused("rule", "R-CARD-04", "clerk1", "card.report_lost",
             "{\"card\":\"CC-1\"}");
     refused("rule", "R-CARD-04", "clerk1", "card.issue",
@@ -386,13 +387,11 @@ static void test_card_04_lost_card_refused_at_reader(void **state)
     OK(&r, "clerk1", "card.report_lost",
        "{\"card\":\"CC-2\",\"new_card\":\"CC-3\",\"book\":\"CC\","
        "\"method\":\"cash\"}");
-    assert_string_equal(h_reply_str(&r, "events.0.type"),
-                        "card.reported_lost");
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "card.reported_lost");
     assert_int_equal(issued_int(&r, "fee"), 2000);
     assert_string_equal(issued(&r, "replaces"), "CC-2");
     done(&r);
-    OK(&r, "clerk1", "card.swipe",
-       "{\"card\":\"CC-3\",\"unit\":\"CC/1-101\"}");
+    OK(&r, "clerk1", "card.swipe", "{\"card\":\"CC-3\",\"unit\":\"CC/1-101\"}");
     assert_true(json_is_true(h_reply_get(&r, "events.0.data.granted")));
     done(&r);
     OK(&r, "clerk1", "query.card_check",
@@ -493,8 +492,7 @@ static void test_card_05_expiry_schedule_as_of(void **state)
 
     /* renewing needs a longer lease first; then up to its end */
     clock_to("2026-04-10T09:00:00+08:00");
-    refused("rule", "R-CARD-01", "clerk1", "card.renew",
-            "{\"card\":\"CD-T\"}");
+    refused("rule", "R-CARD-01", "clerk1", "card.renew", "{\"card\":\"CD-T\"}");
     link_to("CD/1-101", tenant, "tenant", "2026-04-01", "2026-10-31");
     OK(&r, "clerk1", "card.renew", "{\"card\":\"CD-T\"}");
     assert_string_equal(h_reply_str(&r, "events.0.data.from"), "2026-05-01");
@@ -548,15 +546,13 @@ static void test_card_05_quarterly_reconciliation(void **state)
        "{\"estate\":\"CB\",\"year\":2026}");
     /* Q1: 3 free move-in cards, 2 damaged with 1 free + 1 paid
      * replacement; Q2: 1 damaged with a free and 1 with a paid one */
-    assert_string_equal(h_reply_str(&r, "result.quarters.0.quarter"),
-                        "2026Q1");
+    assert_string_equal(h_reply_str(&r, "result.quarters.0.quarter"), "2026Q1");
     assert_int_equal(h_reply_int(&r, "result.quarters.0.issued", 0), 5);
     assert_int_equal(h_reply_int(&r, "result.quarters.0.damaged", 0), 2);
     assert_int_equal(h_reply_int(&r, "result.quarters.0.free", 0), 4);
     assert_int_equal(h_reply_int(&r, "result.quarters.0.paid", 0), 1);
     assert_int_equal(h_reply_int(&r, "result.quarters.0.fees", 0), 2000);
-    assert_string_equal(h_reply_str(&r, "result.quarters.1.quarter"),
-                        "2026Q2");
+    assert_string_equal(h_reply_str(&r, "result.quarters.1.quarter"), "2026Q2");
     assert_int_equal(h_reply_int(&r, "result.quarters.1.issued", 0), 2);
     assert_int_equal(h_reply_int(&r, "result.quarters.1.paid", 0), 1);
     assert_int_equal(h_reply_int(&r, "result.quarters.1.fees", 0), 2000);
