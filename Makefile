@@ -20,8 +20,8 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC  := $(filter-out core/main.c,$(wildcard core/*.c)) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOLS    := deskctl deskbench deskaudit feebench cmpbench
-BENCH_TOOLS := feebench cmpbench # share tools/benchcli.c
+TOOLS    := deskctl deskbench deskaudit feebench cmpbench cardbench
+BENCH_TOOLS := feebench cmpbench cardbench # share tools/benchcli.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)

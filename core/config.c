@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ void cfg_init(struct config *c)
     cal_init(&c->cal);
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
+    c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -305,6 +307,36 @@ static int on_complaints(struct cfg_parse_state *st, const char *k,
     return 1;
 }
 
+static int on_cards(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        long lo, hi;
+    } keys[] = {
+        {"owner_months", offsetof(struct card_settings, owner_months), 1, 120},
+        {"tenant_months", offsetof(struct card_settings, tenant_months), 1,
+         120},
+        {"merchant_months", offsetof(struct card_settings, merchant_months), 1,
+         120},
+        {"staff_months", offsetof(struct card_settings, staff_months), 1, 120},
+        {"move_in_free", offsetof(struct card_settings, move_in_free), 0, 100},
+        {"damage_free_months",
+         offsetof(struct card_settings, damage_free_months), 0, 12},
+        {"expiry_days", offsetof(struct card_settings, expiry_days), 1, 3660},
+    };
+    long n;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        if (strcmp(k, keys[i].key))
+            continue;
+        if (parse_long(v, keys[i].lo, keys[i].hi, &n))
+            return bad(st, "cards", k, "out of range", v);
+        *(int *)((char *)&st->c->cards + keys[i].off) = (int)n;
+        return 1;
+    }
+    return bad(st, "cards", k, "unknown key", v);
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -356,6 +388,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_fees(st, k, v);
     if (!strcmp(sec, "complaints"))
         return on_complaints(st, k, v);
+    if (!strcmp(sec, "cards"))
+        return on_cards(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 

@@ -95,6 +95,19 @@ struct complaint_settings {
     int auto_close_days;             /* 7 (R-CMP-09) */
 };
 
+/* IC and parking cards (R-CARD-01..05): validity per holder type in
+ * months, free move-in cards, the free-replacement window, the expiry
+ * schedule's default horizon. */
+struct card_settings {
+    int owner_months;       /* 24 (owner and family: 2 years) */
+    int tenant_months;      /* 12, never past the lease end */
+    int merchant_months;    /* 12 */
+    int staff_months;       /* 12 (free) */
+    int move_in_free;       /* 3 free cards per unit at move-in */
+    int damage_free_months; /* 1: free replacement within a month */
+    int expiry_days;        /* 30: the schedule's default N */
+};
+
 extern const char *const cmp_channel_names[];
 extern const char *const cmp_rule_names[];
 
@@ -117,6 +130,7 @@ struct config {
     char rates_path[PATH_MAX];
     struct fee_settings fees;
     struct complaint_settings cmp;
+    struct card_settings cards;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
 };

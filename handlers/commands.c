@@ -304,6 +304,92 @@ static const struct field f_query_complaint_report[] = {
      "what was known then (default: the month's end, or now)"},
     {NULL}};
 
+#define CARD_NO_MAX 31 /* bytes in a card number */
+
+static const struct field f_card_issue[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number (printed on it)"},
+    {"kind", FT_ENUM, F_REQ, 0, 0, card_kinds, "access or parking card"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit (parking: the space)"},
+    {"holder", FT_ID, F_REQ, 1, 23, NULL, "person holding it"},
+    {"move_in", FT_BOOL, 0, 0, 0, NULL,
+     "issued at move-in: free while the unit has free cards left"},
+    {"approval", FT_STR, 0, 1, 63, NULL,
+     "department head's approval (merchant, staff)"},
+    {"docs", FT_STRS, 0, 8, 24, NULL,
+     "documents checked: id, lease, driving_licence, vehicle_licence"},
+    {"months", FT_INT, 0, 1, 24, NULL, "parking: months paid (1)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when the card is paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_renew[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"months", FT_INT, 0, 1, 24, NULL, "parking: months paid (1)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_report_lost[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"new_card", FT_ID, 0, 1, CARD_NO_MAX, NULL, "replacement (paid)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book for the replacement"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_report_damaged[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"new_card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "replacement"},
+    {"holder_fault", FT_BOOL, 0, 0, 0, NULL, "broken by the holder (paid)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_return[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"reason", FT_STR, 0, 1, 128, NULL, "why (moved out, lease ended)"},
+    {NULL}};
+
+static const struct field f_card_format_reissue[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "staff card number"},
+    {"holder", FT_ID, F_REQ, 1, 23, NULL, "the new member of staff"},
+    {"approval", FT_STR, F_REQ, 1, 63, NULL, "department head's approval"},
+    {NULL}};
+
+static const struct field f_card_swipe[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL,
+     "unit, or a building/estate prefix ending in '-' or '/'"},
+    {NULL}};
+
+static const struct field f_query_card_check[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL,
+     "unit, or a building/estate prefix ending in '-' or '/'"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
+    {NULL}};
+
+static const struct field f_query_card_expiry[] = {
+    {"days", FT_INT, 0, 1, 3660, NULL, "expiring within N days (setting)"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "the schedule as it stood that day"},
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
+    {"unit", FT_STR, 0, 1, 63, NULL, "one unit"},
+    {"holder", FT_ID, 0, 1, 23, NULL, "one holder"},
+    {NULL}};
+
+static const struct field f_query_cards[] = {
+    {"unit", FT_STR, 0, 1, 63, NULL, "cards of a unit"},
+    {"holder", FT_ID, 0, 1, 23, NULL, "or cards of a holder"},
+    {NULL}};
+
+static const struct field f_query_card_quarters[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"year", FT_INT, 0, 1900, 2199, NULL, "one year (all)"},
+    {NULL}};
+
+static const struct field f_query_cards_past_lease[] = {
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"}, {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -480,6 +566,61 @@ const struct cmd_spec cmd_table[] = {
      "Monthly report: categories, causes, trend, KPIs (R-CMP-11)", DESK,
      CMD_QUERY, f_query_complaint_report, hdl_query_complaint_report,
      "{\"month\":\"2026-10\"}"},
+    {"card.issue",
+     "Issue an access or parking card; validity by holder type, fee with a "
+     "receipt naming the card (R-CARD-01..03)",
+     DESK, 0, f_card_issue, hdl_card_issue,
+     "{\"card\":\"IC0001\",\"kind\":\"access\",\"unit\":\"HY/3-1201\","
+     "\"holder\":\"P5\",\"move_in\":true}"},
+    {"card.renew",
+     "Extend a card: another term (access, free) or more paid months "
+     "(parking) (R-CARD-01, R-CARD-03)",
+     DESK, 0, f_card_renew, hdl_card_renew,
+     "{\"card\":\"PK0007\",\"months\":3,\"book\":\"A01\","
+     "\"method\":\"cash\"}"},
+    {"card.report_lost",
+     "Report a card lost: revoked at once and for good; optional paid "
+     "replacement (R-CARD-04, R-CARD-02)",
+     DESK, 0, f_card_report_lost, hdl_card_report_lost,
+     "{\"card\":\"IC0001\",\"new_card\":\"IC0102\",\"book\":\"A01\","
+     "\"method\":\"cash\"}"},
+    {"card.report_damaged",
+     "Replace a damaged card: free within a month of issue unless the "
+     "holder broke it (R-CARD-02)",
+     DESK, 0, f_card_report_damaged, hdl_card_report_damaged,
+     "{\"card\":\"IC0001\",\"new_card\":\"IC0103\"}"},
+    {"card.return", "A card handed back (moved out, lease ended)", DESK, 0,
+     f_card_return, hdl_card_return,
+     "{\"card\":\"IC0001\",\"reason\":\"moved out\"}"},
+    {"card.format_reissue",
+     "Format a staff card and issue it to another member of staff "
+     "(R-CARD-01)",
+     LEADS, 0, f_card_format_reissue, hdl_card_format_reissue,
+     "{\"card\":\"ST0003\",\"holder\":\"P9\",\"approval\":\"HR-2026-17\"}"},
+    {"card.swipe",
+     "A reader's swipe, logged: granted, or refused with the reason "
+     "(R-CARD-04)",
+     DESK, 0, f_card_swipe, hdl_card_swipe,
+     "{\"card\":\"IC0001\",\"unit\":\"HY/3-\"}"},
+    {"query.card_check",
+     "Is card X valid for unit Y on a day? Records nothing (R-CARD-04)", DESK,
+     CMD_QUERY, f_query_card_check, hdl_query_card_check,
+     "{\"card\":\"IC0001\",\"unit\":\"HY/3-1201\"}"},
+    {"query.card_expiry",
+     "Cards expiring within N days, holder contact masked; as of any date "
+     "(R-CARD-05)",
+     DESK, CMD_QUERY, f_query_card_expiry, hdl_query_card_expiry,
+     "{\"estate\":\"HY\",\"days\":30,\"as_of\":\"2026-05-01\"}"},
+    {"query.cards", "Cards of a unit or a holder, with full history", DESK,
+     CMD_QUERY, f_query_cards, hdl_query_cards, "{\"unit\":\"HY/3-1201\"}"},
+    {"query.card_quarters",
+     "Quarterly card reconciliation (IC卡季度整理表) of an estate (R-CARD-05)",
+     DESK, CMD_QUERY, f_query_card_quarters, hdl_query_card_quarters,
+     "{\"estate\":\"HY\",\"year\":2026}"},
+    {"query.cards_past_lease",
+     "Tenant cards valid past the lease end (lease shortened) (R-CARD-01)",
+     DESK, CMD_QUERY, f_query_cards_past_lease, hdl_query_cards_past_lease,
+     "{\"estate\":\"HY\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

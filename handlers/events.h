@@ -39,7 +39,14 @@
     X(COMPLAINT_CLOSED, "complaint.closed")                                   \
     X(COMPLAINT_ESCALATED, "complaint.escalated")                             \
     X(NO_VISIT_REQUESTED, "person.no_visit_requested")                        \
-    X(COMPLAINT_CLAIMED, "complaint.claimed")
+    X(COMPLAINT_CLAIMED, "complaint.claimed")                                  \
+    X(CARD_ISSUED, "card.issued")                                              \
+    X(CARD_RENEWED, "card.renewed")                                            \
+    X(CARD_LOST, "card.reported_lost")                                         \
+    X(CARD_DAMAGED, "card.reported_damaged")                                   \
+    X(CARD_RETURNED, "card.returned")                                          \
+    X(CARD_FORMATTED, "card.formatted")                                        \
+    X(CARD_SWIPED, "card.swiped")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -38,7 +38,13 @@
     X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
     X(CMP_LOG, "complaint_log")    /* complaints.c: id \0 seq -> timeline */   \
     X(NO_VISIT, "no_visit")        /* complaints.c: person -> reason */        \
-    X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */
+    X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */   \
+    X(CARDS, "cards")           /* cards.c: card -> current record */         \
+    X(CARD_LOG, "card_log")     /* cards.c: card \0 seq -> history entry */   \
+    X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
+    X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
+    X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
+    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */
 
 enum proj_db {
 #define X(n, s) DB_##n,

@@ -114,9 +114,20 @@ calendar = $HERE/config/holidays.tsv"
 CMPS=$("$HERE/$BUILD/cmpbench" -e "$EP" -n "${COMPLAINTS:-100000}")
 stop_last
 
+log "cards: ${CARDS:-200000} cards over a year, expiry schedule"
+start_deskd "[time]
+clock = manual
+manual_start = 2026-01-01T09:00:00+08:00
+calendar = $HERE/config/holidays.tsv
+[fees]
+rates = $HERE/config/fees.tsv"
+CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
+stop_last
+
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
 { printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
 awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
   END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
 echo "fees: $FEES"
 echo "complaints: $CMPS"
+echo "cards: $CARDS_OUT"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define REPLY_MAX (1 << 20) /* bytes of one reply */
+#define REPLY_MAX (4 << 20) /* bytes of one reply (large query answers) */
 
 static char reply_buf[REPLY_MAX];
 
