@@ -26,6 +26,29 @@ const char *const cmp_rule_names[] = {
 #undef X
         NULL};
 
+const char *const wo_category_names[] = {
+#define X(n, s, d) s,
+    WO_CATEGORIES(X)
+#undef X
+        NULL};
+const char *const wo_rule_names[] = {
+#define X(n, s, d, r) s,
+    WO_RULES(X)
+#undef X
+        NULL};
+
+static void wo_defaults(struct workorder_settings *w)
+{
+#define X(n, s, d) deadline_parse(d, &w->visit[WOC_##n]);
+    WO_CATEGORIES(X)
+#undef X
+#define X(n, s, d, r)                                                          \
+    deadline_parse(d, &w->rule[WOR_##n].after);                               \
+    snprintf(w->rule[WOR_##n].notify, sizeof(w->rule[0].notify), "%s", r);
+    WO_RULES(X)
+#undef X
+}
+
 static void cmp_defaults(struct complaint_settings *c)
 {
 #define X(n, s, d) deadline_parse(d, &c->reply[CH_##n]);
@@ -63,6 +86,7 @@ void cfg_init(struct config *c)
     cal_init(&c->cal);
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
+    wo_defaults(&c->wo);
     c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
 }
 
@@ -252,27 +276,48 @@ static int lookup(const char *const *names, const char *s)
     return -1;
 }
 
-/* "escalate.<rule> = <deadline>, <notified>" */
-static int cmp_rule(struct cfg_parse_state *st, const char *k, const char *v)
+/* "escalate.<rule> = <deadline>, <notified>" in section sec, for the
+ * rules named in names. */
+static int esc_rule_parse(struct cfg_parse_state *st, const char *sec,
+                          const char *k, const char *v,
+                          const char *const *names, struct esc_rule *rules)
 {
-    struct cmp_rule_cfg *r;
+    struct esc_rule *r;
     char when[32];
     const char *comma = strchr(v, ',');
-    int i = lookup(cmp_rule_names, k + 9);
+    int i = lookup(names, k + 9);
+
     if (i < 0)
-        return bad(st, "complaints", k, "unknown escalation rule", k + 9);
-    r = &st->c->cmp.rule[i];
+        return bad(st, sec, k, "unknown escalation rule", k + 9);
+    r = &rules[i];
     if (!comma || (size_t)(comma - v) >= sizeof(when))
-        return bad(st, "complaints", k, "expected '<deadline>, <who>', got",
-                   v);
+        return bad(st, sec, k, "expected '<deadline>, <who>', got", v);
     snprintf(when, sizeof(when), "%.*s", (int)(comma - v), v);
     while (*++comma == ' ')
         ;
     if (deadline_parse(when, &r->after) || !*comma ||
         strlen(comma) >= sizeof(r->notify))
-        return bad(st, "complaints", k, "bad deadline or party in", v);
+        return bad(st, sec, k, "bad deadline or party in", v);
     snprintf(r->notify, sizeof(r->notify), "%s", comma);
     return 1;
+}
+
+static int on_workorders(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct workorder_settings *w = &st->c->wo;
+    int i;
+
+    if (!strncmp(k, "visit.", 6)) {
+        if ((i = lookup(wo_category_names, k + 6)) < 0)
+            return bad(st, "workorders", k, "unknown category", k + 6);
+        return deadline_parse(v, &w->visit[i])
+                   ? bad(st, "workorders", k, "not a deadline rule", v)
+                   : 1;
+    }
+    if (!strncmp(k, "escalate.", 9))
+        return esc_rule_parse(st, "workorders", k, v, wo_rule_names, w->rule);
+    return bad(st, "workorders", k, "unknown key", v);
 }
 
 static int on_complaints(struct cfg_parse_state *st, const char *k,
@@ -289,7 +334,8 @@ static int on_complaints(struct cfg_parse_state *st, const char *k,
                    : 1;
     }
     if (!strncmp(k, "escalate.", 9))
-        return cmp_rule(st, k, v);
+        return esc_rule_parse(st, "complaints", k, v, cmp_rule_names,
+                              c->rule);
     if (parse_long(v, 1, 100000000L, &n))
         return bad(st, "complaints", k, "not a positive number", v);
     if (!strcmp(k, "re_reply_max_workdays"))
@@ -388,6 +434,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_fees(st, k, v);
     if (!strcmp(sec, "complaints"))
         return on_complaints(st, k, v);
+    if (!strcmp(sec, "workorders"))
+        return on_workorders(st, k, v);
     if (!strcmp(sec, "cards"))
         return on_cards(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);

@@ -60,7 +60,7 @@ static int need(struct hctx *h, const struct args *a, struct complaint *c,
 static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
                     int64_t due, const struct cw *related)
 {
-    const struct cmp_rule_cfg *rc = &h->cfg->cmp.rule[r];
+    const struct esc_rule *rc = &h->cfg->cmp.rule[r];
     struct cw *w = hctx_data_begin(h);
     int off = h->cfg->cal.offset_min;
     bool quality = r == RULE_MAJOR || r == RULE_HOT;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/date.h"
+#include "timeline.h"
 
 #define KEY_MAX 96
 
@@ -445,30 +446,6 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
 
 /* ---- the other tables ---- */
 
-static int timeline(MDB_txn *txn, const struct views *v,
-                    const struct event *ev, const char *id)
-{
-    unsigned char k[KEY_MAX];
-    size_t n = strlen(id) + 1;
-    struct cw w;
-    int rc;
-
-    memcpy(k, id, n);
-    proj_key_u64(k + n, ev->seq);
-    cw_init(&w);
-    cw_map(&w, 7);
-    cw_kint(&w, "seq", (int64_t)ev->seq);
-    cw_kstr(&w, "type", ev_type_name(ev->type));
-    cw_kstrn(&w, "actor", ev->actor, ev->actor_len);
-    cw_kstrn(&w, "desk", ev->desk, ev->desk_len);
-    cw_kint(&w, "recorded", ev->recorded_at);
-    cw_kint(&w, "occurred", ev->occurred_at);
-    cw_kobj(&w, "data", ev->data);
-    rc = proj_put(txn, v->dbi[DB_CMP_LOG], k, n + 8, &w);
-    cw_release(&w);
-    return rc;
-}
-
 void cmp_complainant_key(const char *person, const char *name, const char *id,
                          char *out, size_t cap)
 {
@@ -570,47 +547,32 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
     if ((before.state == CS_CLOSED) != (c.state == CS_CLOSED) &&
         (rc = set_open(txn, v, id, c.state != CS_CLOSED)))
         return rc;
-    return timeline(txn, v, ev, id);
+    return timeline_put(txn, v, id, ev);
 }
 
 /* ---- reads ---- */
 
-struct asof_ctx {
-    struct complaint *c;
-    int64_t cutoff;
-    bool seen;
-};
-
-static int fold_entry(void *ctx, const msgpack_object *e)
+static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
+                     int64_t at)
 {
-    struct asof_ctx *a = ctx;
-    const msgpack_object *data = codec_get(e, "data");
-    const char *type;
-    size_t tl;
-    int64_t at = geti(e, "occurred");
-
-    if (at > a->cutoff || !data || codec_get_str(e, "type", &type, &tl))
-        return 0;
-    cmp_fold(a->c, ev_type_parse(type, tl), data, at);
-    a->seen = true;
-    return 0;
+    cmp_fold(state, t, d, at);
 }
 
 static int as_of(MDB_txn *txn, const struct views *v, struct complaint *c,
                  int64_t cutoff)
 {
-    struct asof_ctx a = {c, cutoff, false};
     char id[CMP_ID_MAX];
+    bool seen;
     int rc;
 
     if (c->updated <= cutoff)
         return c->recorded <= cutoff ? 0 : MDB_NOTFOUND;
     memcpy(id, c->id, sizeof(id));
     memset(c, 0, sizeof(*c));
-    rc = complaints_each_entry(txn, v, id, fold_entry, &a);
+    rc = timeline_fold(txn, v, id, cutoff, fold_any, c, &seen);
     if (rc)
         return rc;
-    return a.seen && c->id[0] ? 0 : MDB_NOTFOUND;
+    return seen && c->id[0] ? 0 : MDB_NOTFOUND;
 }
 
 int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
@@ -664,7 +626,7 @@ int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
 int complaints_each_entry(MDB_txn *txn, const struct views *v,
                           const char *id, proj_each_fn fn, void *ctx)
 {
-    return proj_each(txn, v->dbi[DB_CMP_LOG], id, strlen(id) + 1, fn, ctx);
+    return timeline_each(txn, v, id, fn, ctx);
 }
 
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,

@@ -36,7 +36,7 @@
     X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */                     \
     X(COMPLAINTS, "complaints") /* complaints.c: id -> record */               \
     X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
-    X(CMP_LOG, "complaint_log")    /* complaints.c: id \0 seq -> timeline */   \
+    X(CASE_LOG, "case_log")        /* timeline.c: case id \0 seq -> entry */   \
     X(NO_VISIT, "no_visit")        /* complaints.c: person -> reason */        \
     X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */   \
     X(CARDS, "cards")           /* cards.c: card -> current record */         \
