@@ -206,6 +206,16 @@ static void one_batch(void)
         return;
     }
     srv.stats.commits++;
+    if (o->nev == 0) {
+        /* Nothing written (queries, refusals, duplicates): LMDB skipped
+         * the flush, so this commit made nothing durable. The held batch
+         * gets its own flush first (a duplicate here may repeat one of its
+         * replies), then this batch is answered at once. */
+        srv.stats.empty_commits++;
+        settle_held();
+        outbox_flush(o);
+        return;
+    }
     release_held(); /* this commit's flush made the held meta page durable */
     srv.cur = srv.held;
     srv.held = o;

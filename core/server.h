@@ -26,7 +26,8 @@ struct outbox {
 };
 
 struct server_stats {
-    uint64_t batches, commits, syncs, map_grows, max_batch, timers_fired,
+    uint64_t batches, commits, empty_commits, syncs, map_grows, max_batch,
+        timers_fired,
         timers_failed;
 };
 
