@@ -53,10 +53,27 @@ static void outbox_release(struct outbox *o)
     free(o->ev_type);
 }
 
+/* Copies the loop's counters where other threads read them. */
+static void publish_stats(void)
+{
+    struct metrics *m = &srv.metrics;
+    metrics_set(&m->events, srv.pipe.stats.events);
+    metrics_set(&m->cmd_ok, srv.pipe.stats.ok);
+    metrics_set(&m->cmd_failed, srv.pipe.stats.failed);
+    metrics_set(&m->cmd_duplicate, srv.pipe.stats.duplicates);
+    metrics_set(&m->batches, srv.stats.batches);
+    metrics_set(&m->commits, srv.stats.commits);
+    metrics_set(&m->syncs, srv.stats.syncs);
+    metrics_set(&m->map_grows, srv.stats.map_grows);
+    metrics_set(&m->timers_fired, srv.stats.timers_fired);
+    metrics_set(&m->timers_failed, srv.stats.timers_failed);
+}
+
 /* Sends every reply, then publishes every event, in seq order. */
 static void outbox_flush(struct outbox *o)
 {
     /* before publishing: whoever is woken by an event finds it durable */
+    publish_stats();
     if (o->nev)
         metrics_durable(&srv.metrics, o->last_seq);
     for (size_t i = 0; i < o->n; i++) {
@@ -333,22 +350,6 @@ static void run_timers(void)
     settle_held();
 }
 
-/* Copies the loop's counters where other threads read them. */
-static void publish_stats(void)
-{
-    struct metrics *m = &srv.metrics;
-    metrics_set(&m->events, srv.pipe.stats.events);
-    metrics_set(&m->cmd_ok, srv.pipe.stats.ok);
-    metrics_set(&m->cmd_failed, srv.pipe.stats.failed);
-    metrics_set(&m->cmd_duplicate, srv.pipe.stats.duplicates);
-    metrics_set(&m->batches, srv.stats.batches);
-    metrics_set(&m->commits, srv.stats.commits);
-    metrics_set(&m->syncs, srv.stats.syncs);
-    metrics_set(&m->map_grows, srv.stats.map_grows);
-    metrics_set(&m->timers_fired, srv.stats.timers_fired);
-    metrics_set(&m->timers_failed, srv.stats.timers_failed);
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
@@ -372,7 +373,6 @@ static void serve(evutil_socket_t fd, short what, void *arg)
     }
     settle_held();
     run_timers();
-    publish_stats();
     /* Edge-triggered ZMQ_FD: sends may have consumed the edge. */
     if (bus_readable(&srv.bus))
         event_active(srv.kick, EV_TIMEOUT, 0);
