@@ -212,9 +212,8 @@ int bus_feed_drain(void *feed, uint64_t *max_seq)
             zmq_msg_close(&m);
             return n;
         }
-        if (!more(feed) &&
-            !codec_doc_parse_trusted(&d, zmq_msg_data(&m), zmq_msg_size(&m),
-                                     NULL)) {
+        if (!more(feed) && !codec_doc_parse_trusted(&d, zmq_msg_data(&m),
+                                                    zmq_msg_size(&m), NULL)) {
             if (!codec_get_int(d.obj, "seq", &seq) && seq > 0 &&
                 (uint64_t)seq > *max_seq)
                 *max_seq = (uint64_t)seq;

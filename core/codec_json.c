@@ -111,8 +111,7 @@ int codec_from_json(const json_t *j, struct cw *w)
     return -1;
 }
 
-json_t *codec_json_typed(const struct cmd_spec *c, const char *k,
-                         const char *v)
+json_t *codec_json_typed(const struct cmd_spec *c, const char *k, const char *v)
 {
     const struct field *fd = NULL;
     char *end;

@@ -70,16 +70,16 @@ static void reply_json(struct evhttp_request *req, int status, json_t *j)
 void http__reply_error(struct evhttp_request *req, const struct err *e)
 {
     int code = e->code ? e->code : ERR_UNAVAILABLE;
-    json_t *err = json_pack("{s:s,s:s}", "code", err_code_name(code),
-                            "message", e->msg[0] ? e->msg : "internal error");
+    json_t *err = json_pack("{s:s,s:s}", "code", err_code_name(code), "message",
+                            e->msg[0] ? e->msg : "internal error");
     if (err && e->field[0])
         json_object_set_new(err, "field", json_string(e->field));
     reply_json(req, http_status(code),
                err ? json_pack("{s:b,s:o}", "ok", 0, "error", err) : NULL);
 }
 
-const struct operator* http__auth(struct http *h, struct evhttp_request *req,
-                                  struct err *e)
+const struct operator*
+    http__auth(struct http *h, struct evhttp_request *req, struct err *e)
 {
     const char *id = evhttp_find_header(evhttp_request_get_input_headers(req),
                                         "X-Deskd-Actor");
@@ -116,11 +116,9 @@ static int query_body(const struct cmd_spec *spec, const char *query,
     for (p = kv.tqh_first; !rc && p; p = p->next.tqe_next) {
         json_t *v = codec_json_typed(spec, p->key, p->value);
         if (json_object_get(body, p->key))
-            rc = err_set(e, ERR_INVALID, NULL, "'%.32s' appears twice",
-                         p->key);
+            rc = err_set(e, ERR_INVALID, NULL, "'%.32s' appears twice", p->key);
         else if (!v || json_object_set_new(body, p->key, v))
-            rc = err_set(e, ERR_INVALID, NULL,
-                         "query arguments must be UTF-8");
+            rc = err_set(e, ERR_INVALID, NULL, "query arguments must be UTF-8");
         if (rc && v && !json_object_get(body, p->key))
             json_decref(v);
     }
@@ -247,11 +245,10 @@ static void api_meta(struct http *h, struct evhttp_request *req)
             continue;
         for (int k = 0; c->fields[k].name; k++)
             json_array_append_new(
-                f, json_pack("{s:s,s:b}", "name", c->fields[k].name,
-                             "required", (c->fields[k].flags & F_REQ) != 0));
-        json_array_append_new(q, json_pack("{s:s,s:s,s:o}", "name",
-                                           c->name + 6, "help", c->help,
-                                           "fields", f));
+                f, json_pack("{s:s,s:b}", "name", c->fields[k].name, "required",
+                             (c->fields[k].flags & F_REQ) != 0));
+        json_array_append_new(q, json_pack("{s:s,s:s,s:o}", "name", c->name + 6,
+                                           "help", c->help, "fields", f));
     }
     for (int t = EV_UNKNOWN + 1; t < EV_COUNT; t++)
         json_array_append_new(ev, json_string(ev_type_name((enum ev_type)t)));
@@ -274,12 +271,11 @@ static void api_healthz(struct http *h, struct evhttp_request *req)
                json_pack("{s:b,s:I}", "ok", 1, "last_seq", (json_int_t)seq));
 }
 
-static void prom_counter(struct evbuffer *b, const char *name,
-                         const char *help, const _Atomic uint64_t *v)
+static void prom_counter(struct evbuffer *b, const char *name, const char *help,
+                         const _Atomic uint64_t *v)
 {
     evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name,
-                        help, name, name,
-                        (unsigned long long)metrics_get(v));
+                        help, name, name, (unsigned long long)metrics_get(v));
 }
 
 /* A histogram; scale divides bounds and sum (microseconds -> seconds). */
@@ -293,8 +289,7 @@ static void prom_hist(struct evbuffer *b, const char *name, const char *help,
     for (size_t i = 0; i < n; i++) {
         cum += metrics_get(&hs->bucket[i]);
         evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
-                            (double)bounds[i] / scale,
-                            (unsigned long long)cum);
+                            (double)bounds[i] / scale, (unsigned long long)cum);
     }
     cum += metrics_get(&hs->bucket[n]);
     evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
@@ -323,18 +318,17 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
         (unsigned long long)metrics_get(&m->cmd_duplicate));
     prom_hist(b, "deskd_batch_size", "Commands per write transaction",
               &m->batch, metrics_batch_bounds, METRICS_BATCH_N, 1);
-    prom_hist(b, "deskd_commit_seconds", "Time to commit one batch",
-              &m->commit, metrics_commit_bounds, METRICS_COMMIT_N, 1e6);
+    prom_hist(b, "deskd_commit_seconds", "Time to commit one batch", &m->commit,
+              metrics_commit_bounds, METRICS_COMMIT_N, 1e6);
     prom_counter(b, "deskd_batches_total", "Batches run", &m->batches);
     prom_counter(b, "deskd_commits_total", "Write transactions committed",
                  &m->commits);
     prom_counter(b, "deskd_syncs_total", "Explicit flushes", &m->syncs);
-    prom_counter(b, "deskd_map_grows_total", "LMDB map resizes",
-                 &m->map_grows);
+    prom_counter(b, "deskd_map_grows_total", "LMDB map resizes", &m->map_grows);
     prom_counter(b, "deskd_timers_fired_total",
                  "Timers fired (escalations, expiries)", &m->timers_fired);
-    prom_counter(b, "deskd_timers_failed_total",
-                 "Timers whose command failed", &m->timers_failed);
+    prom_counter(b, "deskd_timers_failed_total", "Timers whose command failed",
+                 &m->timers_failed);
     evbuffer_add_printf(b,
                         "# HELP deskd_last_seq Last durable event seq\n"
                         "# TYPE deskd_last_seq gauge\ndeskd_last_seq %llu\n"
@@ -378,8 +372,8 @@ static bool safe_path(const char *p)
         return false;
     for (; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-              *p == '.' || *p == '/'))
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.' ||
+              *p == '/'))
             return false;
     return true;
 }

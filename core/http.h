@@ -24,14 +24,15 @@
 #define HTTP_BODY_MAX 4096           /* bytes of a request body (GET only) */
 #define HTTP_TIMEOUT_S 30            /* idle keep-alive connections */
 #define SSE_CLIENTS_MAX 64           /* live feeds at once; more get 503 */
-#define SSE_HWM (64 * 1024)          /* bytes queued to one SSE client
-                                        before its feed pauses */
-#define SSE_SNDBUF (64 * 1024)       /* kernel send buffer of a feed */
-#define SSE_WRITE_TIMEOUT_S 60       /* no progress writing: drop */
-#define SSE_KEEPALIVE_TICKS 15       /* ticks between ": keep-alive" */
-#define SSE_TICK_MS 1000             /* catch missed wake-ups, keep-alive */
-#define SSE_CACHE 256                /* formatted events kept (ring) */
-#define SSE_RETRY_MS 2000            /* browser reconnect delay we ask */
+#define SSE_HWM                                                                \
+    (64 * 1024)                /* bytes queued to one SSE client               \
+                                  before its feed pauses */
+#define SSE_SNDBUF (64 * 1024) /* kernel send buffer of a feed */
+#define SSE_WRITE_TIMEOUT_S 60 /* no progress writing: drop */
+#define SSE_KEEPALIVE_TICKS 15 /* ticks between ": keep-alive" */
+#define SSE_TICK_MS 1000       /* catch missed wake-ups, keep-alive */
+#define SSE_CACHE 256          /* formatted events kept (ring) */
+#define SSE_RETRY_MS 2000      /* browser reconnect delay we ask */
 
 /* What the HTTP thread reads; all owned by the server and outliving it. */
 struct http_deps {
@@ -81,8 +82,8 @@ void http_stop(struct http *h);
 /* The one place a request is authenticated (bearer tokens will hook in
  * here): the operator named by X-Deskd-Actor, else the config's
  * http_actor. NULL with e set (ERR_FORBIDDEN) when there is none. */
-const struct operator* http__auth(struct http *h, struct evhttp_request *req,
-                                  struct err *e);
+const struct operator*
+    http__auth(struct http *h, struct evhttp_request *req, struct err *e);
 /* {"ok": false, "error": {code, message, field?}} with a matching status. */
 void http__reply_error(struct evhttp_request *req, const struct err *e);
 /* GET /api/events: starts a feed. */

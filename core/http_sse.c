@@ -194,8 +194,8 @@ static void on_close(struct evhttp_connection *con, void *arg)
 static uint64_t start_seq(struct http *h, struct evhttp_request *req,
                           const char *query)
 {
-    const char *last = evhttp_find_header(
-        evhttp_request_get_input_headers(req), "Last-Event-ID");
+    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                          "Last-Event-ID");
     struct evkeyvalq kv;
     const char *from = NULL;
     uint64_t next = h->known + 1;
@@ -287,8 +287,7 @@ static void drop(struct sse_client *c)
 {
     diag_info("sse: dropping a feed %llu events behind",
               (unsigned long long)(c->h->known + 1 - c->next));
-    atomic_fetch_add_explicit(&c->h->d.m->sse_dropped, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->h->d.m->sse_dropped, 1, memory_order_relaxed);
     evhttp_connection_free(c->con); /* on_close frees c */
 }
 

@@ -5,8 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-const uint64_t metrics_batch_bounds[METRICS_BATCH_N] = METRICS_BATCH_BOUNDS;
-const uint64_t metrics_commit_bounds[METRICS_COMMIT_N] = METRICS_COMMIT_BOUNDS;
+const uint64_t metrics_batch_bounds[METRICS_BATCH_N] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+/* microseconds */
+const uint64_t metrics_commit_bounds[METRICS_COMMIT_N] = {
+    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
 _Static_assert(METRICS_BATCH_N <= METRICS_COMMIT_N,
                "struct metrics_hist holds the larger bucket count");

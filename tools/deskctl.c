@@ -195,7 +195,8 @@ static int send_command(void *ctx, const struct opts *o, const char *cmd,
             return 2;
         }
         *eq = '\0';
-        json_object_set_new(body, argv[i], codec_json_typed(c, argv[i], eq + 1));
+        json_object_set_new(body, argv[i],
+                            codec_json_typed(c, argv[i], eq + 1));
     }
     body = envelope(o, cmd, body);
     reply = call(ctx, o, body);

@@ -24,11 +24,11 @@
 
 #include "harness.h"
 
-#define IO_TIMEOUT_MS 10000  /* wait for bytes from deskd */
-#define WAIT_MS 10000        /* wait for something deskd does async */
-#define STALL_EVENTS 600     /* events sent past a stalled feed */
-#define LAG_MAX 100          /* sse_lag_max of this test's deskd */
-#define NOTE_BYTES 1000      /* note per stall event: fills buffers fast */
+#define IO_TIMEOUT_MS 10000 /* wait for bytes from deskd */
+#define WAIT_MS 10000       /* wait for something deskd does async */
+#define STALL_EVENTS 600    /* events sent past a stalled feed */
+#define LAG_MAX 100         /* sse_lag_max of this test's deskd */
+#define NOTE_BYTES 1000     /* note per stall event: fills buffers fast */
 
 static struct h_server srv;
 static struct h_client cli;
@@ -223,8 +223,8 @@ static void sse_open(struct sse *s, const char *path, const char *headers,
 
     memset(s, 0, sizeof(*s));
     s->fd = http_connect(rcvbuf);
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: deskd\r\n%s\r\n",
-             path, headers);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: deskd\r\n%s\r\n", path,
+             headers);
     send_all(s->fd, req);
     if (!read_hello)
         return;
@@ -318,7 +318,8 @@ static void test_http_healthz(void **state)
 {
     struct http_res r;
     (void)state;
-    command_seq("lead1", "estate.register", "{\"code\":\"HZ\",\"name\":\"HZ\"}");
+    command_seq("lead1", "estate.register",
+                "{\"code\":\"HZ\",\"name\":\"HZ\"}");
     http_get("/healthz", "", &r);
     assert_int_equal(r.status, 200);
     assert_non_null(r.json);
@@ -359,8 +360,8 @@ static void billed_estate(const char *e, int n)
            e, i, person);
         h_reply_release(&r);
     }
-    OK(&r, "lead1", "fee.bill_run", "{\"estate\":\"%s\",\"period\":\"2026-03\"}",
-       e);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"%s\",\"period\":\"2026-03\"}", e);
     h_reply_release(&r);
 }
 
@@ -493,7 +494,8 @@ static void test_http_metrics_move(void **state)
     commits = metric(r.body, "deskd_commit_seconds_count");
     http_res_release(&r);
 
-    command_seq("lead1", "estate.register", "{\"code\":\"MX\",\"name\":\"MX\"}");
+    command_seq("lead1", "estate.register",
+                "{\"code\":\"MX\",\"name\":\"MX\"}");
     cmd(&rep, "clerk1", "estate.register", "{\"code\":\"MY\",\"name\":\"MY\"}");
     assert_false(rep.ok); /* forbidden: counted as failed */
     h_reply_release(&rep);
