@@ -72,8 +72,9 @@ run: all
 	@mkdir -p var
 	$(BUILD)/deskd -c config/deskd.conf
 
-test: all docs-check
+test: all docs-check e2e-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INT_BIN)
+	@$(MAKE) --no-print-directory e2e
 
 unit: all
 	@bash tests/run.sh $(UNIT_BIN)
@@ -118,3 +119,24 @@ clean:
 
 # keep test objects between runs (they are pattern-rule intermediates)
 .SECONDARY:
+
+# Browser end-to-end test of the dashboard: headless Chromium (Debian) driven
+# by playwright-core (npm, pinned in tests/e2e/package-lock.json). Installs
+# what is missing (root, no terminal: CI); any failure fails the test.
+E2E_DIR  := tests/e2e
+E2E_DEBS := chromium fonts-noto-cjk nodejs npm
+.PHONY: e2e e2e-deps
+e2e-deps:
+	@if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || \
+	    ! command -v node >/dev/null || \
+	    ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing e2e dependencies: $(E2E_DEBS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $(E2E_DEBS) >/dev/null || exit 1; fi
+	@command -v chromium >/dev/null && command -v node >/dev/null || \
+	  { echo "e2e: chromium or node missing"; exit 1; }
+	@test -f $(E2E_DIR)/node_modules/playwright-core/package.json || \
+	  (cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+
+e2e: all e2e-deps
+	@BUILD=$(BUILD) E2E_OUT=$(BUILD)/test-output node $(E2E_DIR)/dashboard.test.js

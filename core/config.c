@@ -88,6 +88,7 @@ void cfg_init(struct config *c)
     cmp_defaults(&c->cmp);
     wo_defaults(&c->wo);
     c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
+    c->sse_lag_max = CFG_SSE_LAG_MAX;
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -148,6 +149,31 @@ static int set_str(char *dst, size_t cap, const char *v)
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* [deskd] keys of the HTTP side (core/http.c). */
+static int on_deskd_http(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct config *c = st->c;
+    long n;
+    if (!strcmp(k, "dashboard_dir"))
+        return resolve_path(c->dashboard_dir, sizeof(c->dashboard_dir),
+                            st->dir, v)
+                   ? bad(st, "deskd", k, "path too long", v)
+                   : 1;
+    if (!strcmp(k, "http_actor")) {
+        if (set_str(c->http_actor, sizeof(c->http_actor), v))
+            return bad(st, "deskd", k, "too long", v);
+        return 1;
+    }
+    if (!strcmp(k, "sse_lag_max")) {
+        if (parse_long(v, 1, 100000000, &n))
+            return bad(st, "deskd", k, "not a count in 1..100000000", v);
+        c->sse_lag_max = n;
+        return 1;
+    }
+    return bad(st, "deskd", k, "unknown key", v);
+}
+
 static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
 {
     struct config *c = st->c;
@@ -187,7 +213,7 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         c->frame_max = (int)n;
         return 1;
     }
-    return bad(st, "deskd", k, "unknown key", v);
+    return on_deskd_http(st, k, v);
 }
 
 static int parse_offset(const char *v, int *out)
@@ -448,6 +474,10 @@ static int finish(struct cfg_parse_state *st, int rc)
     if (rc)
         return err_set(st->e, ERR_INVALID, NULL, "%s:%d: syntax error",
                        st->c->path[0] ? st->c->path : "config", rc);
+    if (!st->c->dashboard_dir[0] &&
+        resolve_path(st->c->dashboard_dir, sizeof(st->c->dashboard_dir),
+                     st->dir, CFG_DASHBOARD_DIR))
+        st->c->dashboard_dir[0] = '\0'; /* too long: no dashboard */
     return 0;
 }
 

@@ -19,6 +19,11 @@
 #define CFG_OP_ID_MAX 32      /* bytes in an operator id, NUL included */
 #define CFG_OP_NAME_MAX 64    /* bytes in a display name, NUL included */
 #define CFG_EP_MAX 256        /* bytes in an endpoint */
+/* dashboard_dir when the config names none, relative to its directory */
+#define CFG_DASHBOARD_DIR "../tools/dashboard"
+/* events an SSE client may fall behind before it is dropped (it resumes
+ * with Last-Event-ID) */
+#define CFG_SSE_LAG_MAX 10000
 
 /* Roles are bits so a command table entry can allow several. */
 #define ROLES(X)                                                               \
@@ -169,6 +174,10 @@ struct config {
     struct card_settings cards;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
+    /* HTTP (core/http.c); http_ep "off" disables it */
+    char dashboard_dir[PATH_MAX]; /* static files of the dashboard */
+    char http_actor[CFG_OP_ID_MAX]; /* operator of requests naming none */
+    long sse_lag_max;
 };
 
 /* Defaults for everything, no operators, calendar without special days. */

@@ -13,6 +13,7 @@
 #define DESKD_LOG_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,9 @@ struct log {
     size_t map_size;          /* bytes, current */
     bool readonly;
     uint64_t grows; /* map resizes since open */
+    /* Held shared by snapshots (log_snapshot_begin) of other threads and
+     * exclusively by log_grow: LMDB may not remap under an open txn. */
+    pthread_rwlock_t grow_lock;
 };
 
 /* Opens (creating if needed, unless readonly) the environment in dir.
@@ -129,6 +133,14 @@ int log_sync(struct log *l, struct err *e);
 int log_grow(struct log *l, struct err *e);
 /* Begins a read txn, adopting a map grown by another process. */
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e);
+
+/* A read txn for a thread other than the writer, in the writer's process
+ * (HTTP): holds off log_grow() until log_snapshot_end(), which aborts the
+ * txn. Never blocks the writer except while it grows the map. */
+int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e);
+void log_snapshot_end(struct log *l, MDB_txn *txn);
+/* The seq of the last event visible in txn (0 when the log is empty). */
+int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq);
 
 /* BLAKE2b-256 of a buffer, and of several parts (fingerprints). */
 void log_hash(const void *p, size_t n, unsigned char out[LOG_HASH_LEN]);

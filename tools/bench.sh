@@ -32,6 +32,7 @@ start_deskd() { # [extra ini lines]: a fresh deskd on free ports; sets EP
 data_dir = $TMP/var
 commands = tcp://127.0.0.1:*
 events = tcp://127.0.0.1:*
+http = 127.0.0.1:0
 map_size_mb = 1024
 [operators]
 admin = admin, Admin

@@ -94,7 +94,8 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
         return fail("cannot write '%s': %s", s->config, strerror(errno));
     fprintf(f,
             "[deskd]\ndata_dir = %s\ncommands = tcp://127.0.0.1:*\n"
-            "events = tcp://127.0.0.1:*\nmap_size_mb = %d\nbatch_max = %d\n",
+            "events = tcp://127.0.0.1:*\nhttp = 127.0.0.1:0\n"
+            "map_size_mb = %d\nbatch_max = %d\n",
             s->data_dir, o->map_size_mb ? o->map_size_mb : 1,
             o->batch_max ? o->batch_max : 1024);
     fprintf(f,
@@ -155,12 +156,14 @@ static int read_endpoints(struct h_server *s)
     f = fopen(path, "r");
     if (!f)
         return -1;
-    s->cmd_ep[0] = s->pub_ep[0] = '\0';
+    s->cmd_ep[0] = s->pub_ep[0] = s->http_ep[0] = '\0';
     while (fgets(line, sizeof(line), f)) {
         if (sscanf(line, "commands %255s", ep) == 1)
             memcpy(s->cmd_ep, ep, sizeof(ep));
         else if (sscanf(line, "events %255s", ep) == 1)
             memcpy(s->pub_ep, ep, sizeof(ep));
+        else if (sscanf(line, "http %255s", ep) == 1)
+            memcpy(s->http_ep, ep, sizeof(ep));
     }
     fclose(f);
     return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;

@@ -48,6 +48,7 @@ struct h_server {
     char log_path[H_PATH_MAX]; /* <dir>/deskd.log: deskd's stdout+stderr */
     char cmd_ep[H_EP_MAX];     /* as read from <data_dir>/endpoints */
     char pub_ep[H_EP_MAX];
+    char http_ep[H_EP_MAX]; /* "127.0.0.1:port" (HTTP), "" when off */
 };
 
 /* Makes a temporary directory, writes the config and starts deskd; returns
