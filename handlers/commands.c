@@ -390,6 +390,71 @@ static const struct field f_query_card_quarters[] = {
 static const struct field f_query_cards_past_lease[] = {
     {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"}, {NULL}};
 
+
+/* ---- work orders (R-WO-01..04) ---- */
+#define WO_REF {"order", FT_ID, F_REQ, 1, 23, NULL, "work order id, e.g. W42"}
+
+static const struct field f_wo_log[] = {
+    {"kind", FT_ENUM, F_REQ, 0, 0, wo_kinds, "what it is"},
+    {"text", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "the message"},
+    {"from", FT_ENUM, 0, 0, 0, wo_sources, "who passed it (resident)"},
+    {"unit", FT_STR, 0, 1, 63, NULL, "unit concerned"},
+    {"person", FT_ID, 0, 1, 23, NULL, "registered person"},
+    {"name", FT_STR, 0, 1, NAME_MAX_B, NULL, "who (surname enough)"},
+    {"contact", FT_STR, 0, 1, 64, NULL, "how to reach them"},
+    {"emergency", FT_BOOL, 0, 0, 0, NULL, "danger, outage: dispatch at once"},
+    {"received_at", FT_TIME, 0, 0, 0, NULL, "when it reached the desk (now)"},
+    {NULL}};
+
+static const struct field f_wo_dispatch[] = {
+    WO_REF,
+    {"to", FT_STR, F_REQ, 1, 63, NULL, "who does it (team, worker)"},
+    {"visit_at", FT_TIME, 0, 0, 0, NULL,
+     "visit time told to the resident (R-WO-02)"},
+    {"emergency", FT_BOOL, 0, 0, 0, NULL, "dispatched as an emergency"},
+    {NULL}};
+
+static const struct field f_wo_complete[] = {
+    WO_REF,
+    {"summary", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "what was done"},
+    {"category", FT_ENUM, 0, 0, 0, wo_category_names,
+     "safety / leak / other: return visit in 2 / 3 / 7 days (R-WO-03)"},
+    {"payer", FT_ENUM, 0, 0, 0, wo_payers,
+     "common parts or the owner (R-WO-04), default common"},
+    {"amount", FT_MONEY, 0, 1, MONEY_MAX, NULL, "fen billed to the owner"},
+    {NULL}};
+
+static const struct field f_wo_visit[] = {
+    WO_REF,
+    {"result", FT_ENUM, F_REQ, 0, 0, wo_results, "what the resident said"},
+    {"problem", FT_TEXT, 0, 1, TEXT_MAX_B, NULL,
+     "problem found: notice to the repairer within 24 h"},
+    {NULL}};
+
+static const struct field f_wo_notice[] = {
+    WO_REF, {"ref", FT_STR, F_REQ, 1, 64, NULL, "notice number"}, {NULL}};
+
+static const struct field f_wo_refer[] = {
+    WO_REF, {"reason", FT_STR, F_REQ, 1, 128, NULL, "why the desk cannot"},
+    {NULL}};
+
+static const struct field f_wo_close[] = {WO_REF, {NULL}};
+
+static const struct field f_wo_escalate[] = {
+    WO_REF,
+    {"rule", FT_ENUM, F_REQ, 0, 0, wo_rule_names, "escalation rule"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
+static const struct field f_query_work_orders[] = {
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
+    {"kind", FT_ENUM, 0, 0, 0, wo_kinds, "one kind"},
+    {"overdue", FT_BOOL, 0, 0, 0, NULL, "only those past a deadline"},
+    {NULL}};
+
+static const struct field f_query_work_order[] = {WO_REF, {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -621,6 +686,45 @@ const struct cmd_spec cmd_table[] = {
      "Tenant cards valid past the lease end (lease shortened) (R-CARD-01)",
      DESK, CMD_QUERY, f_query_cards_past_lease, hdl_query_cards_past_lease,
      "{\"estate\":\"HY\"}"},
+    {"workorder.log",
+     "Log a message, repair or housekeeping request (工作信息记录本, "
+     "R-WO-01)",
+     DESK, 0, f_wo_log, hdl_wo_log,
+     "{\"kind\":\"repair\",\"unit\":\"HY/3-1201\",\"name\":\"王\","
+     "\"text\":\"厨房水龙头漏水\"}"},
+    {"workorder.dispatch",
+     "Send to who does it, with the visit time told (R-WO-02)", DESK, 0,
+     f_wo_dispatch, hdl_wo_dispatch,
+     "{\"order\":\"W42\",\"to\":\"工程部 张师傅\",\"visit_at\":"
+     "\"2026-11-24T10:00:00+08:00\"}"},
+    {"workorder.complete",
+     "Done: who pays, return visit by category (R-WO-03/04)", DESK, 0,
+     f_wo_complete, hdl_wo_complete,
+     "{\"order\":\"W42\",\"summary\":\"更换阀芯\",\"category\":\"leak\"}"},
+    {"workorder.visit",
+     "Return visit; a problem means a notice, dissatisfied reopens "
+     "(R-WO-03)",
+     DESK, 0, f_wo_visit, hdl_wo_visit,
+     "{\"order\":\"W42\",\"result\":\"satisfied\"}"},
+    {"workorder.notice", "Written notice to the repairer sent (R-WO-03)", DESK,
+     0, f_wo_notice, hdl_wo_notice, "{\"order\":\"W42\",\"ref\":\"ZG-2026-031\"}"},
+    {"workorder.refer",
+     "The desk cannot solve it: to the cs lead and department head "
+     "(R-WO-01)",
+     DESK, 0, f_wo_refer, hdl_wo_refer,
+     "{\"order\":\"W42\",\"reason\":\"需开发商处理\"}"},
+    {"workorder.close", "Close a work order (R-WO-01/03)", DESK, 0, f_wo_close,
+     hdl_wo_close, "{\"order\":\"W42\"}"},
+    {"workorder.escalate",
+     "A deadline passed: escalate by its rule (timers only)", ROLE_SYSTEM,
+     CMD_SYSTEM, f_wo_escalate, hdl_wo_escalate,
+     "{\"order\":\"W42\",\"rule\":\"stale\",\"due\":1772500000000}"},
+    {"query.work_orders", "Open work orders with deadlines (R-WO-01)", DESK,
+     CMD_QUERY, f_query_work_orders, hdl_query_work_orders,
+     "{\"estate\":\"HY\",\"overdue\":true}"},
+    {"query.work_order", "One work order and its timeline (R-GEN-07)", DESK,
+     CMD_QUERY, f_query_work_order, hdl_query_work_order,
+     "{\"order\":\"W42\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -220,7 +220,7 @@ static int stock_each(void *ctx, const struct complaint *c)
 {
     struct stock_ctx *s = ctx;
 
-    s->received += on_day(c->received, s);
+    s->received += on_day(c->recorded, s); /* taken in that day */
     s->handled += on_day(c->handled, s);
     s->closed += on_day(c->closed, s);
     if (c->state == CS_CLOSED)
@@ -248,7 +248,7 @@ int hdl_query_stocktake(struct hctx *h, const struct args *a, struct err *e)
     s.end = ts_of_date(day + 1, 0, s.off);
     cw_init(&s.ids);
     rc = complaints_each_as_of(h->txn, h->v, s.end - 1, stock_each, &s);
-    cw_map(w, 7);
+    cw_map(w, 8);
     cw_kdate(w, "date", day);
     cw_kint(w, "received", s.received);
     cw_kint(w, "handled", s.handled);
@@ -259,6 +259,11 @@ int hdl_query_stocktake(struct hctx *h, const struct args *a, struct err *e)
     cw_array(w, s.nids);
     cw_raw(w, cw_data(&s.ids), cw_len(&s.ids));
     cw_release(&s.ids);
+    cw_str(w, "work_orders"); /* shared with the work orders (R-WO-01) */
+    if (rc == 0)
+        rc = wo_stocktake(h, s.start, s.end, w);
+    else
+        cw_nil(w);
     h->has_result = true;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "stock-take: %s",
                         mdb_strerror(rc))

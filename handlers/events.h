@@ -46,7 +46,15 @@
     X(CARD_DAMAGED, "card.reported_damaged")                                   \
     X(CARD_RETURNED, "card.returned")                                          \
     X(CARD_FORMATTED, "card.formatted")                                        \
-    X(CARD_SWIPED, "card.swiped")
+    X(CARD_SWIPED, "card.swiped")                                              \
+    X(WO_LOGGED, "workorder.logged")                                           \
+    X(WO_DISPATCHED, "workorder.dispatched")                                   \
+    X(WO_COMPLETED, "workorder.completed")                                     \
+    X(WO_VISITED, "workorder.visited")                                         \
+    X(WO_NOTICE_SENT, "workorder.notice_sent")                                 \
+    X(WO_REOPENED, "workorder.reopened")                                       \
+    X(WO_CLOSED, "workorder.closed")                                           \
+    X(WO_ESCALATED, "workorder.escalated")
 
 enum ev_type {
     EV_UNKNOWN = 0,

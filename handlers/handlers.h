@@ -114,6 +114,26 @@ struct fee_take {
 };
 int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e);
 
+/* workorders.c (R-WO-01..04) */
+int hdl_wo_log(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_dispatch(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_complete(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_visit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_notice(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_refer(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_close(struct hctx *h, const struct args *a, struct err *e);
+int hdl_wo_escalate(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_work_orders(struct hctx *h, const struct args *a,
+                          struct err *e);
+int hdl_query_work_order(struct hctx *h, const struct args *a, struct err *e);
+/* The work-order part of the daily stock-take for [start, end), as it
+ * stood at its end: a map written to out. */
+int wo_stocktake(struct hctx *h, int64_t start, int64_t end, struct cw *out);
+extern const char *const wo_kinds[];
+extern const char *const wo_sources[];
+extern const char *const wo_payers[];
+extern const char *const wo_results[];
+
 /* system.c */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);

@@ -10,6 +10,7 @@
 #include "card_quarters.h"
 #include "cards.h"
 #include "complaints.h"
+#include "workorders.h"
 #include "fees.h"
 #include "units.h"
 
@@ -25,6 +26,7 @@ static const struct projection projections[] = {
     {"complaints", proj_complaints_apply},
     {"cards", proj_cards_apply},
     {"card_quarters", proj_card_quarters_apply},
+    {"workorders", proj_workorders_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

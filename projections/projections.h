@@ -44,7 +44,9 @@
     X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
     X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
     X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
-    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */
+    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */ \
+    X(WORK_ORDERS, "work_orders")  /* workorders.c: id -> record */            \
+    X(OPEN_WO, "open_work_orders") /* workorders.c: id -> nil, while open */
 
 enum proj_db {
 #define X(n, s) DB_##n,
