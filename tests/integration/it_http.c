@@ -668,6 +668,61 @@ static void test_http_dashboard_files(void **state)
 
 static char fees_path[H_PATH_MAX], dash_path[H_PATH_MAX];
 
+/* Regression: a batch that writes nothing (here a query) commits without a
+ * flush in LMDB, so it must not release the held batch's replies as if it
+ * had made them durable. A write W is held (sync_wait_us keeps the loop
+ * waiting for more work instead of flushing), a query arrives 20 ms later;
+ * when W's reply reaches the desk, a flush must already have happened.
+ * Before the fix W's reply left with no flush at all. */
+static void test_reply_after_flush_when_next_batch_is_empty(void **state)
+{
+    struct h_server saved = srv;
+    struct h_opts o = {
+        .extra_ini = "[deskd]\nhttp = 127.0.0.1:0\nsync_wait_us = 100000\n"};
+    struct h_client a, b;
+    struct h_reply r;
+    struct cw w;
+    (void)state;
+
+    assert_int_equal(h_server_start_opts(&srv, &o), 0);
+    assert_int_equal(h_client_open(&a, srv.cmd_ep), 0);
+    assert_int_equal(h_client_open(&b, srv.cmd_ep), 0);
+    assert_true(metric_now("deskd_syncs_total") == 0);
+    cw_init(&w);
+    cw_map(&w, 4);
+    cw_kstr(&w, "id", "durable-w");
+    cw_kstr(&w, "cmd", "estate.register");
+    cw_kstr(&w, "actor", "lead1");
+    cw_str(&w, "body");
+    cw_map(&w, 2);
+    cw_kstr(&w, "code", "DW");
+    cw_kstr(&w, "name", "DW");
+    assert_int_equal(h_send_raw(&a, cw_data(&w), cw_len(&w)), 0);
+    usleep(20 * 1000);
+    cw_reset(&w);
+    cw_map(&w, 4);
+    cw_kstr(&w, "id", "durable-q");
+    cw_kstr(&w, "cmd", "log.read");
+    cw_kstr(&w, "actor", "clerk1");
+    cw_str(&w, "body");
+    cw_map(&w, 1);
+    cw_kint(&w, "from", 1);
+    assert_int_equal(h_send_raw(&b, cw_data(&w), cw_len(&w)), 0);
+    cw_release(&w);
+    assert_int_equal(h_recv(&a, &r), 0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+    if (metric_now("deskd_syncs_total") < 1)
+        fail_msg("the write was acknowledged before any flush");
+    assert_int_equal(h_recv(&b, &r), 0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+    h_client_close(&a);
+    h_client_close(&b);
+    h_server_cleanup(&srv);
+    srv = saved;
+}
+
 static int setup(void **state)
 {
     char ini[3 * H_PATH_MAX];
@@ -706,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_http_errors_carry_codes),
         cmocka_unit_test(test_http_masks_personal_data_gen_02),
         cmocka_unit_test(test_http_metrics_move),
+        cmocka_unit_test(test_reply_after_flush_when_next_batch_is_empty),
         cmocka_unit_test(test_http_sse_live),
         cmocka_unit_test(test_http_sse_resume_last_event_id),
         cmocka_unit_test(test_http_sse_stalled_client),
