@@ -151,10 +151,15 @@ void cmd_envelope_release(struct envelope *env)
         codec_doc_release(&env->doc);
 }
 
+bool cmd_role_allows(const struct operator* op, unsigned roles)
+{
+    return (roles & op->role) != 0;
+}
+
 int cmd_authorise(const struct cmd_spec *spec, const struct operator* op,
                   struct err *e)
 {
-    if (!(spec->roles & op->role))
+    if (!cmd_role_allows(op, spec->roles))
         return err_set(e, ERR_FORBIDDEN, NULL,
                        "role '%s' of operator '%s' may not run '%s'",
                        cfg_role_name(op->role), op->id, spec->name);

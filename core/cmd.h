@@ -114,6 +114,10 @@ void cmd_envelope_release(struct envelope *env);
 /* Validates env->body against spec into a. ERR_INVALID naming the field. */
 int cmd_args_parse(const struct cmd_spec *spec, const msgpack_object *body,
                    int offset_min, struct args *a, struct err *e);
+/* The one role test: whether op's role is among roles (enum role bits).
+ * The table's check below uses it, and so do the few rules whose allowed
+ * roles depend on the data (R-CARD-01: staff cards by a lead only). */
+bool cmd_role_allows(const struct operator* op, unsigned roles);
 /* Role check: ERR_FORBIDDEN unless op's role is allowed. */
 int cmd_authorise(const struct cmd_spec *spec, const struct operator* op,
                   struct err *e);

@@ -39,6 +39,7 @@ enum role {
     ROLES(X)
 #undef X
 };
+#define ROLE_LEADS (ROLE_CS_LEAD | ROLE_MANAGER | ROLE_ADMIN)
 #define ROLE_ANY_DESK                                                          \
     (ROLE_CLERK | ROLE_CS_LEAD | ROLE_MANAGER | ROLE_QUALITY | ROLE_ADMIN)
 

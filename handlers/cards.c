@@ -138,7 +138,7 @@ static int check_approval(struct hctx *h, const struct args *a,
                        "R-CARD-01: a %s card needs the department head's "
                        "approval",
                        type);
-    if (staff && !(h->op->role & (ROLE_CS_LEAD | ROLE_MANAGER | ROLE_ADMIN)))
+    if (staff && !cmd_role_allows(h->op, ROLE_LEADS))
         return err_set(e, ERR_FORBIDDEN, "holder",
                        "R-CARD-01: staff cards are issued only by the "
                        "customer-service lead");

@@ -5,7 +5,7 @@
 #include "handlers.h"
 
 #define DESK ROLE_ANY_DESK
-#define LEADS (ROLE_CS_LEAD | ROLE_MANAGER | ROLE_ADMIN)
+#define LEADS ROLE_LEADS
 #define AREA_MAX 10000000 /* hundredths of m²: 100,000 m² */
 #define NAME_MAX_B 64     /* bytes of a person's or place's name */
 #define CODE_MAX_B 16     /* bytes of an estate/building/room code */

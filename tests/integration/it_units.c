@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include "harness.h"
@@ -488,6 +489,71 @@ static void test_pub_is_gapless_and_tail_catches_up(void **state)
     assert_int_equal(lines, 10);
 }
 
+/* Counts estate.registered events whose code starts with "T" (the ones
+ * the shutdown test wrote). */
+static int count_term(json_t *ev, void *arg)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *code = json_string_value(
+        json_object_get(json_object_get(ev, "data"), "estate"));
+    if (type && !strcmp(type, "estate.registered") && code && code[0] == 'T')
+        (*(int *)arg)++;
+    return 0;
+}
+
+/* SIGTERM with commands queued: every command deskd took is committed and
+ * answered before it exits, and exactly the answered ones are in the log
+ * after a restart. Runs last: it stops the server. */
+static void test_sigterm_answers_queued_commands(void **state)
+{
+    enum { N = 300 };
+    struct h_client c;
+    struct h_reply r;
+    int answered = 0, in_log = 0;
+    (void)state;
+
+    assert_int_equal(h_client_open(&c, srv.cmd_ep), 0);
+    for (int i = 0; i < N; i++) {
+        char code[16];
+        struct cw w;
+        snprintf(code, sizeof(code), "T%d", i);
+        cw_init(&w);
+        cw_map(&w, 4);
+        cw_kstr(&w, "id", code);
+        cw_kstr(&w, "cmd", "estate.register");
+        cw_kstr(&w, "actor", "lead1");
+        cw_str(&w, "body");
+        cw_map(&w, 2);
+        cw_kstr(&w, "code", code);
+        cw_kstr(&w, "name", "shutdown");
+        assert_int_equal(h_send_raw(&c, cw_data(&w), cw_len(&w)), 0);
+        cw_release(&w);
+        if (i == N / 3) { /* deskd is busy with them: stop it now */
+            assert_int_equal(h_recv(&c, &r), 0);
+            assert_true(r.ok);
+            h_reply_release(&r);
+            answered++;
+        }
+        if (i == N / 2)
+            assert_int_equal(kill(srv.pid, SIGTERM), 0);
+    }
+    while (answered < N && h_recv(&c, &r) == 0) {
+        if (!r.ok)
+            fail_msg("refused at shutdown: %s", h_reply_text(&r));
+        answered++;
+        h_reply_release(&r);
+    }
+    h_reply_release(&r);
+    assert_int_equal(h_server_stop(&srv), 0); /* a clean exit */
+    assert_true(answered > 0);
+    h_client_close(&c);
+    assert_int_equal(h_server_restart(&srv), 0);
+    h_client_close(&cli);
+    assert_int_equal(h_client_open(&cli, srv.cmd_ep), 0);
+    assert_true(h_log_all(&cli, count_term, &in_log) >= 0);
+    assert_int_equal(in_log, answered);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -516,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_malformed_bytes),
         cmocka_unit_test(test_real_clock_refuses_clock_set),
         cmocka_unit_test(test_pub_is_gapless_and_tail_catches_up),
+        cmocka_unit_test(test_sigterm_answers_queued_commands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
