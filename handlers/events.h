@@ -46,7 +46,12 @@
     X(CARD_DAMAGED, "card.reported_damaged")                                   \
     X(CARD_RETURNED, "card.returned")                                          \
     X(CARD_FORMATTED, "card.formatted")                                        \
-    X(CARD_SWIPED, "card.swiped")
+    X(CARD_SWIPED, "card.swiped")                                              \
+    X(PASS_REQUESTED, "release.requested")                                     \
+    X(PASS_CONFIRMED, "release.confirmed")                                     \
+    X(PASS_USED, "release.used")                                               \
+    X(VISIT_RECORDED, "visit.recorded")                                        \
+    X(IMPORTANT_SET, "person.important_set")
 
 enum ev_type {
     EV_UNKNOWN = 0,

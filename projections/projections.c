@@ -11,7 +11,9 @@
 #include "cards.h"
 #include "complaints.h"
 #include "fees.h"
+#include "release.h"
 #include "units.h"
+#include "visits.h"
 
 const char *const proj_db_names[DB_COUNT] = {
 #define X(n, s) [DB_##n] = s,
@@ -25,6 +27,8 @@ static const struct projection projections[] = {
     {"complaints", proj_complaints_apply},
     {"cards", proj_cards_apply},
     {"card_quarters", proj_card_quarters_apply},
+    {"release", proj_release_apply},
+    {"visits", proj_visits_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

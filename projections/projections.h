@@ -44,7 +44,15 @@
     X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
     X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
     X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
-    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */
+    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */ \
+    X(PASSES, "passes")                 /* release.c: pass -> record */        \
+    X(DAY_PASSES, "day_passes")         /* release.c: day pass -> nil */       \
+    X(PENDING_PASSES, "pending_passes") /* release.c: pass -> nil */           \
+    X(VISITS, "visits")                 /* visits.c: visit -> record */        \
+    X(UNIT_VISITS, "unit_visits")   /* visits.c: unit \0 day seq -> summary */ \
+    X(VISIT_MARKS, "visit_marks")   /* visits.c: unit \0 person \0 kind */     \
+    X(VISITOR_MONTHS, "visitor_months") /* visits.c: month operator -> n */    \
+    X(IMPORTANT, "important_people")    /* visits.c: person -> tag */
 
 enum proj_db {
 #define X(n, s) DB_##n,
