@@ -433,6 +433,10 @@ static int finish(struct cfg_parse_state *st, int rc)
     if (rc)
         return err_set(st->e, ERR_INVALID, NULL, "%s:%d: syntax error",
                        st->c->path[0] ? st->c->path : "config", rc);
+    if (st->c->visits.new_owner_max_months < st->c->visits.new_owner_months)
+        return err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
+                       "[visits] new_owner_max_months is below "
+                       "new_owner_months");
     return 0;
 }
 

@@ -12,9 +12,9 @@
 #include "../projections/units.h"
 #include "handlers.h"
 
-#define PASS_ITEMS_MAX 32     /* item categories on one pass */
-#define PASS_CATEGORY_MAX 32  /* bytes in a category name */
-#define PASS_QTY_MAX 100000   /* pieces of one category */
+#define PASS_ITEMS_MAX 32    /* item categories on one pass */
+#define PASS_CATEGORY_MAX 32 /* bytes in a category name */
+#define PASS_QTY_MAX 100000  /* pieces of one category */
 
 const char *const pass_checks[] = {"owner_record", "owner_phoned", NULL};
 const char *const pass_confirmers[] = {"owner", "emergency_contact", "police",
@@ -34,8 +34,8 @@ static int check_items(const msgpack_object *m, struct err *e)
         int64_t q;
         if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
             k->via.str.size > PASS_CATEGORY_MAX ||
-            !cmd_utf8_ok((const unsigned char *)k->via.str.ptr,
-                         k->via.str.size, false))
+            !cmd_utf8_ok((const unsigned char *)k->via.str.ptr, k->via.str.size,
+                         false))
             return err_set(e, ERR_INVALID, "items",
                            "item category must be 1..%d bytes of text",
                            PASS_CATEGORY_MAX);
@@ -75,9 +75,9 @@ static int unit_arrears(struct hctx *h, const char *unit, const char *payer,
 
 /* R-REL-02: who may apply and what each must show. authorisation gets the
  * agent's authorisation reference. */
-static int check_identity(const struct args *a,
-                          const char *role, const msgpack_object *person,
-                          char *authorisation, size_t cap, struct err *e)
+static int check_identity(const struct args *a, const char *role,
+                          const msgpack_object *person, char *authorisation,
+                          size_t cap, struct err *e)
 {
     bool checked = arg_has(a, "verified_by");
     const char *how = checked ? arg(a, "verified_by")->s : "";
@@ -283,8 +283,7 @@ int hdl_release_confirm(struct hctx *h, const struct args *a, struct err *e)
 
 /* R-REL-04: the gate collects the pass; valid once, on its date. A refusal
  * writes nothing; the reason is in the error message. */
-int hdl_release_gate_check(struct hctx *h, const struct args *a,
-                           struct err *e)
+int hdl_release_gate_check(struct hctx *h, const struct args *a, struct err *e)
 {
     char id[PASS_ID_MAX], state[16], date[DATE_STR_MAX], used[DATE_STR_MAX];
     const msgpack_object *use;

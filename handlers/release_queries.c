@@ -44,8 +44,8 @@ int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e)
 {
     char prefix[64] = "";
     struct pass_list c = {h, prefix, 0};
-    int32_t day = arg_has(a, "date") ? (int32_t)arg_int(a, "date")
-                                     : hdl_today(h);
+    int32_t day =
+        arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
     size_t at;
 
     if (arg_has(a, "unit_prefix"))
@@ -62,8 +62,7 @@ int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e)
 }
 
 /* R-REL-03: tenants' passes waiting for a confirmation. */
-int hdl_query_pass_pending(struct hctx *h, const struct args *a,
-                           struct err *e)
+int hdl_query_pass_pending(struct hctx *h, const struct args *a, struct err *e)
 {
     char prefix[64] = "";
     struct pass_list c = {h, prefix, 0};

@@ -14,11 +14,12 @@
 
 #define VISIT_BUILDINGS_MAX 256 /* buildings in one coverage report */
 #define TENURE_GROUPS 4
-#define MISSED_SHOWN_MONTHS 6 /* a missed first visit stays listed while
-                                 the owner is in the first tenure group */
+#define MISSED_SHOWN_MONTHS                                                    \
+    6 /* a missed first visit stays listed while                               \
+         the owner is in the first tenure group */
 
-static const char *const tenure_names[TENURE_GROUPS] = {"lt6", "6_12",
-                                                        "12_24", "gt24"};
+static const char *const tenure_names[TENURE_GROUPS] = {"lt6", "6_12", "12_24",
+                                                        "gt24"};
 
 static int32_t month_first(int32_t day)
 {
@@ -121,19 +122,18 @@ static void due_vacant(struct due_ctx *c, const char *unit)
     int32_t last = DATE_NONE;
     struct cw *w = c->h->result;
 
-    if (visits_mark(c->h->txn, c->h->v, unit, "", "vacant_inspection", &m) ==
-        0)
+    if (visits_mark(c->h->txn, c->h->v, unit, "", "vacant_inspection", &m) == 0)
         last = m.last;
     if (last != DATE_NONE && last >= month_first(c->asof))
         return;
     cw_map(w, 3);
     cw_kstr(w, "unit", unit);
     kdate_or_nil(w, "last_done", last);
-    cw_kstr(w, "state", last != DATE_NONE &&
-                                last >= date_add_months(month_first(c->asof),
-                                                        -1)
-                            ? "due"
-                            : "overdue");
+    cw_kstr(w, "state",
+            last != DATE_NONE &&
+                    last >= date_add_months(month_first(c->asof), -1)
+                ? "due"
+                : "overdue");
     c->n++;
 }
 
@@ -282,11 +282,11 @@ static int plan_unit(void *ctx, const msgpack_object *u)
     cw_kint(w, "tenure_months", months);
     cw_kstr(w, "tenure_group", tenure_names[g]);
     kstr_or_nil(w, "important", tag);
-    kdate_or_nil(w, "last_visit",
-                 visits_mark(c->h->txn, c->h->v, unit, owner, VISIT_KIND_ANY,
-                             &m)
-                     ? DATE_NONE
-                     : m.last);
+    kdate_or_nil(
+        w, "last_visit",
+        visits_mark(c->h->txn, c->h->v, unit, owner, VISIT_KIND_ANY, &m)
+            ? DATE_NONE
+            : m.last);
     c->n++;
     return 0;
 }
@@ -350,8 +350,8 @@ static int cov_unit(void *ctx, const msgpack_object *u)
         snprintf(c->b[c->nb++].building, sizeof(c->b[0].building), "%s",
                  building);
     }
-    if ((c->rc = visits_count_unit(c->h->txn, c->h->v, unit, c->first,
-                                   c->last, &n)))
+    if ((c->rc = visits_count_unit(c->h->txn, c->h->v, unit, c->first, c->last,
+                                   &n)))
         return -1;
     c->b[i].visited += n > 0;
     c->b[i].occupied += !strcmp(state, "occupied") || !strcmp(state, "rented");
@@ -374,8 +374,8 @@ int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
         return err_set(e, ERR_INVALID, "month", "month is YYYY-MM");
     if (!(c = calloc(1, sizeof(*c))))
         return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
-    *c = (struct cov_ctx){.h = h, .first = first,
-                          .last = date_add_months(first, 1) - 1};
+    *c = (struct cov_ctx){
+        .h = h, .first = first, .last = date_add_months(first, 1) - 1};
     if (units_each_unit(h->txn, h->v, prefix, cov_unit, c) || c->rc) {
         free(c);
         return err_set(e, ERR_UNAVAILABLE, NULL, "unit walk failed");
@@ -389,9 +389,9 @@ int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
         cw_kstr(w, "building", c->b[i].building);
         cw_kint(w, "visited", c->b[i].visited);
         cw_kint(w, "occupied", c->b[i].occupied);
-        cw_kint(w, "percent", c->b[i].occupied
-                                  ? c->b[i].visited * 100 / c->b[i].occupied
-                                  : 0);
+        cw_kint(w, "percent",
+                c->b[i].occupied ? c->b[i].visited * 100 / c->b[i].occupied
+                                 : 0);
     }
     free(c);
     h->has_result = true;
@@ -418,7 +418,7 @@ int hdl_query_visit_managers(struct hctx *h, const struct args *a,
     cw_str(w, "managers");
     at = cw_array_open(w);
     for (int i = 0; i < h->cfg->nops; i++) {
-        const struct operator*op = &h->cfg->ops[i];
+        const struct operator* op = & h->cfg->ops[i];
         int64_t n;
         if (op->role != ROLE_MANAGER)
             continue;

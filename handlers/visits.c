@@ -12,9 +12,8 @@
 #include "../projections/visits.h"
 #include "handlers.h"
 
-const char *const visit_kinds[] = {"new_owner", "second",
-                                   "manager",   "important",
-                                   "routine",   "vacant_inspection",
+const char *const visit_kinds[] = {"new_owner", "second",  "manager",
+                                   "important", "routine", "vacant_inspection",
                                    NULL};
 const char *const visit_completions[] = {"done", "in_progress", "not_done",
                                          NULL};
@@ -40,7 +39,7 @@ struct visit_facts {
 static int check_unit(struct hctx *h, const struct args *a,
                       struct visit_facts *f, struct err *e)
 {
-    const struct operator*op;
+    const struct operator* op;
     struct codec_doc d;
 
     arg_copy(a, "unit", f->unit, sizeof(f->unit));
@@ -61,8 +60,7 @@ static int check_unit(struct hctx *h, const struct args *a,
     op = cfg_operator(h->cfg, f->visitor, strlen(f->visitor));
     if (!op)
         return err_set(e, ERR_NOT_FOUND, "visitor",
-                       "operator '%s' is not in the configuration",
-                       f->visitor);
+                       "operator '%s' is not in the configuration", f->visitor);
     f->visitor_role = op->role;
     return 0;
 }
@@ -116,7 +114,8 @@ static int check_household(struct hctx *h, const struct args *a,
         return err_set(e, ERR_INVALID, "person",
                        "a %s visit names the person visited", f->kind);
     if (!arg_has(a, "needs") || !arg_has(a, "satisfaction"))
-        return err_set(e, ERR_RULE, arg_has(a, "needs") ? "satisfaction" : "needs",
+        return err_set(e, ERR_RULE,
+                       arg_has(a, "needs") ? "satisfaction" : "needs",
                        "R-VIS-02: a visit records the household's needs, "
                        "actions, completion and satisfaction");
     arg_copy(a, "person", f->person, sizeof(f->person));

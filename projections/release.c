@@ -100,8 +100,7 @@ int release_get(MDB_txn *txn, const struct views *v, const char *pass,
 /* Walks an index whose keys are prefix + pass id and hands each pass
  * record to fn. */
 static int walk_index(MDB_txn *txn, const struct views *v, MDB_dbi dbi,
-                      const void *prefix, size_t pl, proj_each_fn fn,
-                      void *ctx)
+                      const void *prefix, size_t pl, proj_each_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     MDB_val k = {pl, (void *)prefix}, val;

@@ -118,8 +118,8 @@ static int bump_visitor(MDB_txn *txn, const struct views *v, const char *op,
 static int apply_visit(MDB_txn *txn, const struct views *v,
                        const struct event *ev)
 {
-    char id[VISIT_ID_MAX], unit[UNIT_KEY_MAX], person[PERSON_ID_MAX],
-        kind[24], op[64];
+    char id[VISIT_ID_MAX], unit[UNIT_KEY_MAX], person[PERSON_ID_MAX], kind[24],
+        op[64];
     unsigned char k[VKEY_MAX];
     int32_t day = day_of(ev->data, "date");
     size_t ul;
@@ -147,8 +147,8 @@ static int apply_visit(MDB_txn *txn, const struct views *v,
     cw_release(&w);
     if (rc || (rc = bump_mark(txn, v, unit, person, kind, day)))
         return rc;
-    if (household && (rc = bump_mark(txn, v, unit, person, VISIT_KIND_ANY,
-                                     day)))
+    if (household &&
+        (rc = bump_mark(txn, v, unit, person, VISIT_KIND_ANY, day)))
         return rc;
     return bump_visitor(txn, v, op, day, household);
 }

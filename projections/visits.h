@@ -7,7 +7,7 @@
 
 #include "projections.h"
 
-#define VISIT_ID_MAX 24 /* "V" + seq */
+#define VISIT_ID_MAX 24   /* "V" + seq */
 #define VISIT_KIND_ANY "" /* mark kind for "any household visit" */
 
 int proj_visits_apply(MDB_txn *txn, const struct views *v,

@@ -71,7 +71,6 @@ refused(const char *code, const char *rule, const char *actor, const char *name,
     assert_int_equal(h_log_count(&cli), before);
 }
 
-
 static void clock_to(const char *iso)
 {
     struct h_reply r;
@@ -85,8 +84,8 @@ static void person(const char *name, const char *kind, const char *extra,
 {
     struct h_reply r;
     OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"phones\":[\"13812345678\"]%s}",
-       name, kind, extra);
+       "{\"name\":\"%s\",\"kind\":\"%s\",\"phones\":[\"13812345678\"]%s}", name,
+       kind, extra);
     snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
     done(&r);
 }
@@ -309,8 +308,8 @@ static void test_rel_03_tenant_confirmation_and_arrears(void **state)
     request(&r, "RC/1-101", owner, "", id3);
     assert_string_equal(h_reply_str(&r, "events.0.data.state"), "issued");
     assert_int_equal(h_reply_int(&r, "events.0.data.arrears", -1), 12000);
-    assert_non_null(strstr(h_reply_str(&r, "events.0.data.reminder"),
-                           "R-REL-03"));
+    assert_non_null(
+        strstr(h_reply_str(&r, "events.0.data.reminder"), "R-REL-03"));
     done(&r);
 }
 
@@ -322,7 +321,8 @@ static void test_rel_03_emergency_contact(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RD", ",\"emergency_name\":\"李四\",\"emergency_phone\":\"13900000000\"",
+    estate("RD",
+           ",\"emergency_name\":\"李四\",\"emergency_phone\":\"13900000000\"",
            owner);
     person("Tenant", "tenant", "", tenant);
     link_to("RD/1-101", tenant, "tenant", "2026-01-01", "2026-12-31");

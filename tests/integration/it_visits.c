@@ -1,6 +1,6 @@
 /* tests/integration/it_visits.c - customer visits (DOMAIN.md
- * R-VIS-01..04, R-CMP-08) against a real deskd with a manual clock that starts on
- * 2026-03-02. Each test uses its own estate; the tests run in clock order
+ * R-VIS-01..04, R-CMP-08) against a real deskd with a manual clock that starts
+ * on 2026-03-02. Each test uses its own estate; the tests run in clock order
  * because the clock only moves forward. Every refusal is checked to write
  * nothing, and the last test rebuilds the tables from the log. */
 #include <setjmp.h>
@@ -109,7 +109,7 @@ static void unit(const char *b, const char *room, const char *state,
 static char own_a[24], own_b[24], own_c[24], own_d[24], own_e[24], fam[24];
 
 #define VISIT_TAIL                                                             \
-    "\"needs\":\"门禁\",\"actions\":\"已登记\",\"completion\":\"done\","     \
+    "\"needs\":\"门禁\",\"actions\":\"已登记\",\"completion\":\"done\","  \
     "\"satisfaction\":\"satisfied\""
 
 /* A visit that must be accepted; r keeps the reply. */
@@ -146,9 +146,11 @@ static void setup_estate(void)
     struct h_reply r;
     OK(&r, "lead1", "estate.register", "{\"code\":\"VA\",\"name\":\"VA\"}");
     done(&r);
-    OK(&r, "lead1", "building.register", "{\"estate\":\"VA\",\"building\":\"1\"}");
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"VA\",\"building\":\"1\"}");
     done(&r);
-    OK(&r, "lead1", "building.register", "{\"estate\":\"VA\",\"building\":\"2\"}");
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"VA\",\"building\":\"2\"}");
     done(&r);
     unit("1", "101", "occupied", "2026-02-10", own_a);
     unit("1", "102", "occupied", "2026-02-20", own_b);
@@ -203,10 +205,11 @@ static void test_vis_01_new_owner_due(void **state)
 static void test_vis_refusals(void **state)
 {
     (void)state;
-    refused("rule", "R-CMP-08", "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-102\",\"person\":\"%s\",\"kind\":\"routine\","
-            VISIT_TAIL "}",
-            own_b);
+    refused(
+        "rule", "R-CMP-08", "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-102\",\"person\":\"%s\",\"kind\":\"routine\"," VISIT_TAIL
+        "}",
+        own_b);
     /* R-VIS-02: needs and satisfaction recorded */
     refused("rule", "R-VIS-02", "clerk1", "visit.record",
             "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"routine\","
@@ -218,32 +221,37 @@ static void test_vis_refusals(void **state)
             "\"needs\":\"x\",\"actions\":\"x\",\"completion\":\"done\"}",
             own_a);
     /* R-VIS-02: a manager visit is the manager's */
-    refused("rule", "R-VIS-02", "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"manager\","
-            VISIT_TAIL "}",
-            own_a);
+    refused(
+        "rule", "R-VIS-02", "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"manager\"," VISIT_TAIL
+        "}",
+        own_a);
     /* R-VIS-03: an important visit needs an important customer */
-    refused("rule", "R-VIS-03", "clerk1", "visit.record",
-            "{\"unit\":\"VA/2-201\",\"person\":\"%s\",\"kind\":\"important\","
-            VISIT_TAIL "}",
-            own_d);
+    refused(
+        "rule", "R-VIS-03", "clerk1", "visit.record",
+        "{\"unit\":\"VA/2-201\",\"person\":\"%s\",\"kind\":\"important\"," VISIT_TAIL
+        "}",
+        own_d);
     /* R-VIS-04: only vacant units get the vacant inspection */
     refused("rule", "R-VIS-04", "clerk1", "visit.record",
             "{\"unit\":\"VA/1-101\",\"kind\":\"vacant_inspection\","
             "\"actions\":\"x\",\"completion\":\"done\"}");
     /* R-VIS-01: the first visit is the owner's; the second follows it */
-    refused("rule", "R-VIS-01", "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"new_owner\","
-            VISIT_TAIL "}",
-            fam);
-    refused("rule", "R-VIS-01", "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"second\","
-            VISIT_TAIL "}",
-            own_a);
-    refused("invalid", NULL, "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"routine\","
-            VISIT_TAIL "}",
-            own_d); /* not related to that unit */
+    refused(
+        "rule", "R-VIS-01", "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"new_owner\"," VISIT_TAIL
+        "}",
+        fam);
+    refused(
+        "rule", "R-VIS-01", "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"second\"," VISIT_TAIL
+        "}",
+        own_a);
+    refused(
+        "invalid", NULL, "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"routine\"," VISIT_TAIL
+        "}",
+        own_d); /* not related to that unit */
     refused("invalid", NULL, "clerk1", "visit.record",
             "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"routine\","
             "\"date\":\"2026-03-03\"," VISIT_TAIL "}",
@@ -252,10 +260,11 @@ static void test_vis_refusals(void **state)
             "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"routine\","
             "\"visitor\":\"nobody\"," VISIT_TAIL "}",
             own_a);
-    refused("not_found", NULL, "clerk1", "visit.record",
-            "{\"unit\":\"VA/9-999\",\"person\":\"%s\",\"kind\":\"routine\","
-            VISIT_TAIL "}",
-            own_a);
+    refused(
+        "not_found", NULL, "clerk1", "visit.record",
+        "{\"unit\":\"VA/9-999\",\"person\":\"%s\",\"kind\":\"routine\"," VISIT_TAIL
+        "}",
+        own_a);
     refused("forbidden", NULL, "clerk1", "person.set_important",
             "{\"person\":\"%s\",\"tag\":\"school\"}", own_d);
 }
@@ -273,10 +282,11 @@ static void test_vis_01_first_then_second(void **state)
     assert_string_equal(h_reply_str(&r, "events.0.data.visitor"), "clerk1");
     assert_string_equal(h_reply_str(&r, "events.0.data.relation"), "owner");
     done(&r);
-    refused("conflict", NULL, "clerk1", "visit.record",
-            "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"new_owner\","
-            VISIT_TAIL "}",
-            own_a);
+    refused(
+        "conflict", NULL, "clerk1", "visit.record",
+        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"kind\":\"new_owner\"," VISIT_TAIL
+        "}",
+        own_a);
     OK(&r, "clerk1", "query.visits_due",
        "{\"estate\":\"VA\",\"as_of\":\"2026-03-25\"}");
     assert_null(entry(h_reply_get(&r, "result.new_owner"), "VA/1-101"));
