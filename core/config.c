@@ -89,6 +89,7 @@ void cfg_init(struct config *c)
     wo_defaults(&c->wo);
     c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
     c->sse_lag_max = CFG_SSE_LAG_MAX;
+    c->visits = (struct visit_settings){1, 3, 1, 7, 2};
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -409,6 +410,36 @@ static int on_cards(struct cfg_parse_state *st, const char *k, const char *v)
     return bad(st, "cards", k, "unknown key", v);
 }
 
+static int on_visits(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        long lo, hi;
+    } keys[] = {
+        {"new_owner_months", offsetof(struct visit_settings, new_owner_months),
+         1, 24},
+        {"new_owner_max_months",
+         offsetof(struct visit_settings, new_owner_max_months), 1, 24},
+        {"second_after_months",
+         offsetof(struct visit_settings, second_after_months), 1, 24},
+        {"second_window_days",
+         offsetof(struct visit_settings, second_window_days), 0, 60},
+        {"manager_min_monthly",
+         offsetof(struct visit_settings, manager_min_monthly), 0, 100},
+    };
+    long n;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        if (strcmp(k, keys[i].key))
+            continue;
+        if (parse_long(v, keys[i].lo, keys[i].hi, &n))
+            return bad(st, "visits", k, "out of range", v);
+        *(int *)((char *)&st->c->visits + keys[i].off) = (int)n;
+        return 1;
+    }
+    return bad(st, "visits", k, "unknown key", v);
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -464,6 +495,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_workorders(st, k, v);
     if (!strcmp(sec, "cards"))
         return on_cards(st, k, v);
+    if (!strcmp(sec, "visits"))
+        return on_visits(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 
@@ -478,6 +511,10 @@ static int finish(struct cfg_parse_state *st, int rc)
         resolve_path(st->c->dashboard_dir, sizeof(st->c->dashboard_dir),
                      st->dir, CFG_DASHBOARD_DIR))
         st->c->dashboard_dir[0] = '\0'; /* too long: no dashboard */
+    if (st->c->visits.new_owner_max_months < st->c->visits.new_owner_months)
+        return err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
+                       "[visits] new_owner_max_months is below "
+                       "new_owner_months");
     return 0;
 }
 

@@ -116,6 +116,18 @@ struct card_settings {
     int expiry_days;        /* 30: the schedule's default N */
 };
 
+/* Customer visits (R-VIS-01..04): when a new owner's first visit is due
+ * and its hard limit, the second visit's offset and window, the office
+ * manager's monthly minimum. */
+struct visit_settings {
+    int new_owner_months;     /* 1: visited within a month of moving in */
+    int new_owner_max_months; /* 3: at most */
+    int second_after_months;  /* 1: the second visit about a month later */
+    int second_window_days;   /* 7: listed this many days before it is due,
+                                 overdue this many days after */
+    int manager_min_monthly;  /* 2 households a month (R-VIS-02) */
+};
+
 extern const char *const cmp_channel_names[];
 extern const char *const cmp_rule_names[];
 
@@ -173,6 +185,7 @@ struct config {
     struct complaint_settings cmp;
     struct workorder_settings wo;
     struct card_settings cards;
+    struct visit_settings visits;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
     /* HTTP (core/http.c); http_ep "off" disables it */

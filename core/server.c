@@ -497,6 +497,13 @@ void server_close(void)
         event_free(srv.sig_int);
     if (srv.sig_term)
         event_free(srv.sig_term);
+    /* Freeing them restored the default action. A repeated signal must
+     * not cut the shutdown short: replies may still be on their way out
+     * (linger). SIGKILL remains for forcing it. */
+    if (srv.stopping) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+    }
     http_stop(srv.http); /* its feed lives in the bus's context */
     srv.http = NULL;
     bus_close(&srv.bus);

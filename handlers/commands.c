@@ -454,6 +454,81 @@ static const struct field f_query_work_orders[] = {
     {NULL}};
 
 static const struct field f_query_work_order[] = {WO_REF, {NULL}};
+#define PASS_REF                                                               \
+    {"pass", FT_ID, F_REQ, 1, 23, NULL, "pass id, e.g. R120"}
+
+static const struct field f_release_request[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit the goods leave"},
+    {"applicant", FT_ID, F_REQ, 1, 23, NULL, "registered person applying"},
+    {"items", FT_ANY, F_REQ, 0, 0, NULL,
+     "item categories and quantities: {\"sofa\":1,\"boxes\":12} (R-REL-01)"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "day the goods leave (today or later)"},
+    {"vehicle", FT_STR, 0, 1, 20, NULL, "vehicle plate"},
+    {"verified_by", FT_ENUM, 0, 0, 0, pass_checks,
+     "family: how the owner was checked; agent: owner_phoned (R-REL-02)"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "free text"},
+    {NULL}};
+
+static const struct field f_release_confirm[] = {
+    PASS_REF,
+    {"by", FT_ENUM, F_REQ, 0, 0, pass_confirmers,
+     "owner; emergency_contact when the owner cannot be reached; police "
+     "when neither (R-REL-03)"},
+    {"police_ref", FT_STR, 0, 1, 64, NULL,
+     "police-witnessed record reference (by=police)"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "free text"},
+    {NULL}};
+
+static const struct field f_release_gate_check[] = {
+    PASS_REF, {"gate", FT_STR, 0, 1, 32, NULL, "gate name"}, {NULL}};
+
+static const struct field f_query_pass[] = {PASS_REF, {NULL}};
+
+static const struct field f_query_passes[] = {
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (default today)"},
+    {"unit_prefix", FT_STR, 0, 1, 63, NULL, "\"HY/\" an estate, \"HY/3-\" a building"},
+    {NULL}};
+
+static const struct field f_query_pass_pending[] = {
+    {"unit_prefix", FT_STR, 0, 1, 63, NULL, "\"HY/\" an estate, \"HY/3-\" a building"},
+    {NULL}};
+
+static const struct field f_visit_record[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit visited"},
+    {"kind", FT_ENUM, F_REQ, 0, 0, visit_kinds, "kind of visit"},
+    {"completion", FT_ENUM, F_REQ, 0, 0, visit_completions,
+     "how far the actions got (R-VIS-02)"},
+    {"actions", FT_TEXT, F_REQ, 1, 1024, NULL, "what was done or promised"},
+    {"person", FT_ID, 0, 1, 23, NULL, "person visited (not for vacant units)"},
+    {"needs", FT_TEXT, 0, 1, 1024, NULL, "the household's needs (R-VIS-02)"},
+    {"satisfaction", FT_ENUM, 0, 0, 0, visit_satisfactions,
+     "the household's satisfaction (R-VIS-02)"},
+    {"visitor", FT_ID, 0, 1, 31, NULL, "operator who visited (default: actor)"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "day of the visit (default today)"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "free text"},
+    {NULL}};
+
+static const struct field f_person_set_important[] = {
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id"},
+    {"tag", FT_ENUM, F_REQ, 0, 0, important_tags,
+     "important-customer group, or none (R-VIS-03)"},
+    {NULL}};
+
+static const struct field f_query_visits[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, {NULL}};
+
+static const struct field f_query_visits_due[] = {
+    {"estate", FT_ID, F_REQ, 1, 16, NULL, "estate code"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "date (default today)"},
+    {NULL}};
+
+static const struct field f_query_visit_coverage[] = {
+    {"estate", FT_ID, F_REQ, 1, 16, NULL, "estate code"},
+    {"month", FT_STR, F_REQ, 7, 7, NULL, "YYYY-MM"},
+    {NULL}};
+
+static const struct field f_query_visit_managers[] = {
+    {"month", FT_STR, F_REQ, 7, 7, NULL, "YYYY-MM"}, {NULL}};
 
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
@@ -725,6 +800,64 @@ const struct cmd_spec cmd_table[] = {
     {"query.work_order", "One work order and its timeline (R-GEN-07)", DESK,
      CMD_QUERY, f_query_work_order, hdl_query_work_order,
      "{\"order\":\"W42\"}"},
+    {"release.request",
+     "Goods-release pass: items and quantities for a unit's applicant; "
+     "identity by relation; tenants' passes wait for the owner "
+     "(R-REL-01..03)",
+     DESK, 0, f_release_request, hdl_release_request,
+     "{\"unit\":\"HY/3-1201\",\"applicant\":\"P5\",\"items\":{\"sofa\":1,"
+     "\"boxes\":12},\"date\":\"2026-03-05\",\"vehicle\":\"粤B12345\"}"},
+    {"release.confirm",
+     "Confirm a tenant's pass: the owner, else the emergency contact, else a "
+     "police-witnessed record (R-REL-03)",
+     DESK, 0, f_release_confirm, hdl_release_confirm,
+     "{\"pass\":\"R120\",\"by\":\"owner\"}"},
+    {"release.gate_check",
+     "The gate checks and collects a pass: valid once, on its date; "
+     "records the use (R-REL-04)",
+     DESK, 0, f_release_gate_check, hdl_release_gate_check,
+     "{\"pass\":\"R120\",\"gate\":\"north\"}"},
+    {"query.pass", "One goods-release pass with its state", DESK, CMD_QUERY,
+     f_query_pass, hdl_query_pass, "{\"pass\":\"R120\"}"},
+    {"query.passes",
+     "Goods-release passes of a day with their state (R-REL-04)", DESK,
+     CMD_QUERY, f_query_passes, hdl_query_passes,
+     "{\"date\":\"2026-03-05\",\"unit_prefix\":\"HY/\"}"},
+    {"query.pass_pending",
+     "Tenants' passes waiting for a confirmation (R-REL-03)", DESK, CMD_QUERY,
+     f_query_pass_pending, hdl_query_pass_pending, "{\"unit_prefix\":\"HY/\"}"},
+    {"visit.record",
+     "Record a customer visit: kind, needs, actions, completion, "
+     "satisfaction; respects the do-not-visit wish (R-VIS-01..04, R-CMP-08)",
+     DESK, 0, f_visit_record, hdl_visit_record,
+     "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"kind\":\"new_owner\","
+     "\"needs\":\"门禁卡不够\",\"actions\":\"已登记补卡\","
+     "\"completion\":\"done\",\"satisfaction\":\"satisfied\"}"},
+    {"person.set_important",
+     "Tag a person as an important customer, or untag (none) (R-VIS-03)",
+     LEADS, 0, f_person_set_important, hdl_person_set_important,
+     "{\"person\":\"P5\",\"tag\":\"owners_committee\"}"},
+    {"query.visits", "A unit's visits in date order", DESK, CMD_QUERY,
+     f_query_visits, hdl_query_visits, "{\"unit\":\"HY/3-1201\"}"},
+    {"query.visits_due",
+     "Visits due and overdue as of a date: new owners' first and second "
+     "visits, vacant units' monthly inspection (R-VIS-01, R-VIS-04)",
+     DESK, CMD_QUERY, f_query_visits_due, hdl_query_visits_due,
+     "{\"estate\":\"HY\",\"as_of\":\"2026-05-01\"}"},
+    {"query.visit_plan",
+     "Owners by tenure group with important-customer tags and last visit "
+     "(R-VIS-03)",
+     DESK, CMD_QUERY, f_query_visits_due, hdl_query_visit_plan,
+     "{\"estate\":\"HY\"}"},
+    {"query.visit_coverage",
+     "Visited units over occupied units per building in a month (R-VIS-02)",
+     DESK, CMD_QUERY, f_query_visit_coverage, hdl_query_visit_coverage,
+     "{\"estate\":\"HY\",\"month\":\"2026-04\"}"},
+    {"query.visit_managers",
+     "Managers' household visits in a month against the minimum; every "
+     "visitor's totals (R-VIS-02)",
+     DESK, CMD_QUERY, f_query_visit_managers, hdl_query_visit_managers,
+     "{\"month\":\"2026-04\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

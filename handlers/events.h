@@ -54,7 +54,12 @@
     X(WO_NOTICE_SENT, "workorder.notice_sent")                                 \
     X(WO_REOPENED, "workorder.reopened")                                       \
     X(WO_CLOSED, "workorder.closed")                                           \
-    X(WO_ESCALATED, "workorder.escalated")
+    X(WO_ESCALATED, "workorder.escalated")                                     \
+    X(PASS_REQUESTED, "release.requested")                                     \
+    X(PASS_CONFIRMED, "release.confirmed")                                     \
+    X(PASS_USED, "release.used")                                               \
+    X(VISIT_RECORDED, "visit.recorded")                                        \
+    X(IMPORTANT_SET, "person.important_set")
 
 enum ev_type {
     EV_UNKNOWN = 0,

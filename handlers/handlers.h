@@ -34,6 +34,11 @@ int hdl_unit_link(struct hctx *h, const struct args *a, struct err *e);
 int hdl_unit_unlink(struct hctx *h, const struct args *a, struct err *e);
 int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_unit(struct hctx *h, const struct args *a, struct err *e);
+/* How person stands to unit on day: "owner" (the owner that day), else the
+ * role of a link covering the day (family before tenant, merchant, agent,
+ * staff), else "". The day's owner (or "") goes to owner. */
+int unit_relation_on(struct hctx *h, const char *unit, const char *person,
+                     int32_t day, char role[16], char owner[24]);
 
 /* people.c */
 int hdl_person_register(struct hctx *h, const struct args *a, struct err *e);
@@ -161,6 +166,28 @@ struct card_rec;
 const char *card_verdict(const struct card_rec *r, const char *unit,
                          int32_t day, char *buf, size_t cap);
 
+/* release.c, release_queries.c (R-REL-01..04) */
+int hdl_release_request(struct hctx *h, const struct args *a, struct err *e);
+int hdl_release_confirm(struct hctx *h, const struct args *a, struct err *e);
+int hdl_release_gate_check(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_query_pass(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_pass_pending(struct hctx *h, const struct args *a,
+                           struct err *e);
+
+/* visits.c, visit_queries.c (R-VIS-01..04) */
+int hdl_visit_record(struct hctx *h, const struct args *a, struct err *e);
+int hdl_person_set_important(struct hctx *h, const struct args *a,
+                             struct err *e);
+int hdl_query_visits(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_visits_due(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_visit_plan(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
+                             struct err *e);
+int hdl_query_visit_managers(struct hctx *h, const struct args *a,
+                             struct err *e);
+
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];
 extern const char *const unit_states[];
@@ -174,5 +201,11 @@ extern const char *const visit_methods[];
 extern const char *const visit_results[];
 extern const char *const no_visit_reasons[];
 extern const char *const card_kinds[];
+extern const char *const pass_checks[];
+extern const char *const pass_confirmers[];
+extern const char *const visit_kinds[];
+extern const char *const visit_completions[];
+extern const char *const visit_satisfactions[];
+extern const char *const important_tags[];
 
 #endif

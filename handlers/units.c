@@ -388,3 +388,59 @@ int hdl_query_unit(struct hctx *h, const struct args *a, struct err *e)
     h->has_result = true;
     return 0;
 }
+
+/* Link roles in the order unit_relation_on prefers them when a person
+ * holds several links covering the same day. */
+static const char *const relation_order[] = {"family", "tenant", "merchant",
+                                             "agent", "staff"};
+
+struct relation_find {
+    const char *person;
+    int32_t day;
+    int best; /* index into relation_order, or -1 */
+};
+
+static int relation_link(void *ctx, const msgpack_object *l)
+{
+    struct relation_find *f = ctx;
+    char person[PERSON_ID_MAX], role[16];
+    int32_t from, to = INT32_MAX;
+    const char *s;
+    size_t n;
+
+    codec_copy_str(l, "person", person, sizeof(person));
+    if (strcmp(person, f->person) || codec_get_str(l, "from", &s, &n) ||
+        date_parse(s, n, &from))
+        return 0;
+    if (!codec_get_str(l, "to", &s, &n) && date_parse(s, n, &to))
+        return 0;
+    if (f->day < from || f->day > to)
+        return 0;
+    codec_copy_str(l, "role", role, sizeof(role));
+    for (int i = 0; i < (int)(sizeof(relation_order) / sizeof(*relation_order));
+         i++)
+        if (!strcmp(role, relation_order[i]) && (f->best < 0 || i < f->best))
+            f->best = i;
+    return 0;
+}
+
+int unit_relation_on(struct hctx *h, const char *unit, const char *person,
+                     int32_t day, char role[16], char owner[PERSON_ID_MAX])
+{
+    struct relation_find f = {person, day, -1};
+    int32_t since, latest;
+    int rc = units_owner_on(h->txn, h->v, unit, day, owner, &since, &latest);
+
+    role[0] = '\0';
+    if (rc)
+        return rc;
+    if (owner[0] && !strcmp(owner, person)) {
+        snprintf(role, 16, "owner");
+        return 0;
+    }
+    if ((rc = units_each_link(h->txn, h->v, unit, relation_link, &f)))
+        return rc;
+    if (f.best >= 0)
+        snprintf(role, 16, "%s", relation_order[f.best]);
+    return 0;
+}

@@ -12,7 +12,9 @@
 #include "complaints.h"
 #include "workorders.h"
 #include "fees.h"
+#include "release.h"
 #include "units.h"
+#include "visits.h"
 
 const char *const proj_db_names[DB_COUNT] = {
 #define X(n, s) [DB_##n] = s,
@@ -27,6 +29,8 @@ static const struct projection projections[] = {
     {"cards", proj_cards_apply},
     {"card_quarters", proj_card_quarters_apply},
     {"workorders", proj_workorders_apply},
+    {"release", proj_release_apply},
+    {"visits", proj_visits_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

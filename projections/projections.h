@@ -46,7 +46,15 @@
     X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
     X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */ \
     X(WORK_ORDERS, "work_orders")  /* workorders.c: id -> record */            \
-    X(OPEN_WO, "open_work_orders") /* workorders.c: id -> nil, while open */
+    X(OPEN_WO, "open_work_orders") /* workorders.c: id -> nil, while open */   \
+    X(PASSES, "passes")                 /* release.c: pass -> record */        \
+    X(DAY_PASSES, "day_passes")         /* release.c: day pass -> nil */       \
+    X(PENDING_PASSES, "pending_passes") /* release.c: pass -> nil */           \
+    X(VISITS, "visits")                 /* visits.c: visit -> record */        \
+    X(UNIT_VISITS, "unit_visits")   /* visits.c: unit \0 day seq -> summary */ \
+    X(VISIT_MARKS, "visit_marks")   /* visits.c: unit \0 person \0 kind */     \
+    X(VISITOR_MONTHS, "visitor_months") /* visits.c: month operator -> n */    \
+    X(IMPORTANT, "important_people")    /* visits.c: person -> tag */
 
 enum proj_db {
 #define X(n, s) DB_##n,
