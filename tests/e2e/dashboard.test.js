@@ -1,8 +1,12 @@
 // tests/e2e/dashboard.test.js - the dashboard in a real browser: starts
 // deskd (manual clock, free ports) in a temporary directory, seeds overdue
-// fees with deskctl, opens the page in headless Chromium (Debian's
-// /usr/bin/chromium via playwright-core), sends a command with deskctl and
-// waits for the page to show it live. Writes a screenshot to
+// fees, complaints and cards with deskctl, opens the page in headless
+// Chromium (Debian's /usr/bin/chromium via playwright-core), sends commands
+// with deskctl and waits for the page to show them live: the ticker, the
+// overdue buckets, a complaint escalated by the manual clock (R-CMP-07) with
+// its badge and countdown, the stock-take (R-CMP-06), the category chart
+// (R-CMP-11) and a card expiring this month (R-CARD-05), with no contact
+// data on the page (R-GEN-02). Writes a screenshot to
 // $E2E_OUT/dashboard.png. Exits non-zero on any failure.
 'use strict';
 
@@ -74,7 +78,9 @@ function ctl(ep, actor, ...args) {
   return JSON.parse(out);
 }
 
+// Returns the owner of each room, by room.
 function seed(ep) {
+  const owners = {};
   ctl(ep, 'lina', 'estate.register', 'code=HY', 'name=华苑小区');
   ctl(ep, 'lina', 'building.register', 'estate=HY', 'building=3');
   const units = [['1201', '120.50'], ['1202', '89.00'], ['1203', '66.30']];
@@ -84,6 +90,7 @@ function seed(ep) {
     const p = ctl(ep, 'wangf', 'person.register', 'name=业主' + room,
                   'kind=owner', 'phones=1381234' + room);
     const person = p.events[0].data.person;
+    owners[room] = person;
     ctl(ep, 'lina', 'unit.transfer', 'unit=HY/3-' + room, 'to=' + person,
         'effective=2025-12-01');
   }
@@ -92,6 +99,46 @@ function seed(ep) {
   ctl(ep, 'admin', 'clock.set', 'to=2026-06-01T09:00:00+08:00');
   ctl(ep, 'wangf', 'fee.pay', 'unit=HY/3-1203', 'amount=16575',
       'method=cash', 'book=A01');
+  return owners;
+}
+
+// At 2026-06-01 09:00: a tenant whose lease ends 2026-06-20 gets an access
+// card (capped at the lease end, R-CARD-01: expires this month) and an
+// owner one that runs two years; three complaints: C_lift by phone (reply
+// due at the desk's close, 18:00), a letter received 2026-05-20 (last
+// month's bar in the chart, open more than 3 days) and a collective one of
+// three people (hot, told to 品质部 at once, R-CMP-07).
+function seedDesk(ep, owners) {
+  const t = ctl(ep, 'wangf', 'person.register', 'name=李租户', 'kind=tenant',
+                'phones=13912340001', 'id_no=440301199001011234');
+  const tenant = t.events[0].data.person;
+  ctl(ep, 'wangf', 'unit.link', 'unit=HY/3-1202', 'person=' + tenant,
+      'role=tenant', 'from=2026-03-01', 'to=2026-06-20');
+  const c1 = ctl(ep, 'wangf', 'card.issue', 'card=IC0001', 'kind=access',
+                 'unit=HY/3-1202', 'holder=' + tenant, 'move_in=true',
+                 'docs=id,lease');
+  const until = c1.events[c1.events.length - 1].data.until;
+  if (until !== '2026-06-20') throw new Error('tenant card until ' + until);
+  ctl(ep, 'wangf', 'card.issue', 'card=IC0002', 'kind=access',
+      'unit=HY/3-1201', 'holder=' + owners['1201'], 'move_in=true');
+
+  const receive = (...args) =>
+    ctl(ep, 'wangf', 'complaint.receive', ...args).events[0].data.complaint;
+  const lift = receive('channel=phone', 'unit=HY/3-1201', 'name=王',
+                       'contact=13812341201', 'what=3号楼电梯停运',
+                       'wants=尽快修复', 'emergency=true');
+  ctl(ep, 'wangf', 'complaint.classify', 'complaint=' + lift, 'category=2',
+      'cause=machine');
+  const wall = receive('channel=letter', 'unit=HY/3-1203', 'what=外墙渗水',
+                       'received_at=2026-05-20T10:00:00+08:00');
+  ctl(ep, 'wangf', 'complaint.classify', 'complaint=' + wall, 'category=1');
+  const noise = receive('channel=walk_in', 'what=夜间施工噪音', 'people=3');
+  return { lift, wall, noise, tenant };
+}
+
+// The text of one panel.
+function panel(page, name) {
+  return page.textContent('[data-query="' + name + '"]');
 }
 
 async function main() {
@@ -105,7 +152,8 @@ async function main() {
     deskd = spawn(DESKD, ['-c', path.join(dir, 'deskd.conf')],
                   { stdio: ['ignore', log, log] });
     const ep = await waitFor('deskd endpoints', () => endpoints(dir));
-    seed(ep);
+    const owners = seed(ep);
+    const desk = seedDesk(ep, owners);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true,
@@ -120,9 +168,14 @@ async function main() {
     await page.waitForSelector('#conn.ok', { timeout: WAIT_MS });
     await page.waitForSelector('[data-query="overdue"][data-state="ok"] .bucket',
                                { timeout: WAIT_MS });
-    // queries this deskd does not have yet: shown as "暂无数据"
-    const cmp = await page.textContent('[data-query="complaints_open"]');
-    if (!/暂无/.test(cmp)) throw new Error('complaints panel: ' + cmp);
+    // every panel has its query and data: no "暂无数据" anywhere
+    for (const q of ['complaints_open', 'overdue', 'card_expiry', 'stocktake',
+                     'complaint_report'])
+      await page.waitForSelector('[data-query="' + q + '"][data-state="ok"]',
+                                 { timeout: WAIT_MS });
+    const none = await page.$$eval('.panel .empty', l => l.map(e =>
+      e.closest('.body').dataset.query + ': ' + e.textContent));
+    if (none.length) throw new Error('empty panels: ' + none.join('; '));
 
     // a command from a desk appears live, without reloading
     const before = await page.$$eval('#events li', l => l.length);
@@ -145,9 +198,71 @@ async function main() {
     await page.waitForFunction(
       () => document.querySelector('[data-query="overdue"]').textContent
         .includes('合计 2 户'), null, { timeout: WAIT_MS });
-    // R-GEN-02: no phone number unmasked anywhere on the page
+
+    // complaints: all three open, the lift's reply due at 18:00 today
+    const row = id => '[data-query="complaints_open"] tr[data-complaint="' +
+      id + '"]';
+    for (const id of [desk.lift, desk.wall, desk.noise])
+      await page.waitForSelector(row(id), { timeout: WAIT_MS });
+    let lift = await page.textContent(row(desk.lift));
+    if (!lift.includes('06-01 18:00') || !lift.includes('首次回复') ||
+        !/剩余 \d+时\d\d分\d\d秒/.test(lift) || !lift.includes('紧急') ||
+        !lift.includes('设备管理') || lift.includes('升级'))
+      throw new Error('lift complaint before 18:00: ' + lift);
+    const noise = await page.textContent(row(desk.noise));
+    if (!noise.includes('热点') || !noise.includes('品质部') ||
+        !noise.includes('3人'))
+      throw new Error('hot complaint: ' + noise);
+    // R-CMP-07: the reply deadline passes on the manual clock; the
+    // escalation to the CS lead shows live, in the row and the ticker
+    const moved = ctl(ep, 'admin', 'clock.set',
+                      'to=2026-06-01T18:30:00+08:00');
+    await page.waitForSelector('#events li[data-seq="' + moved.seq + '"]',
+                               { timeout: WAIT_MS });
+    await page.waitForFunction(id => [...document.querySelectorAll(
+      '#events li[data-type="complaint.escalated"]')].some(li =>
+      li.textContent.includes(id + ' · 首次回复') &&
+      li.textContent.includes('升级 → 客服主管')), desk.lift,
+      { timeout: WAIT_MS });
+    await page.waitForFunction(sel => {
+      const r = document.querySelector(sel);
+      return r && r.textContent.includes('升级·客服主管');
+    }, row(desk.lift), { timeout: WAIT_MS });
+    lift = await page.textContent(row(desk.lift));
+    if (!lift.includes('回复超时') || !/(剩余|已超时) \d+天?\d*时?/.test(lift))
+      throw new Error('lift complaint after 18:00: ' + lift);
+    const ticker = await page.textContent('#events');
+    if (!ticker.includes('升级 → 客服主管'))
+      throw new Error('ticker without the escalation: ' + ticker);
+
+    // stock-take of 2026-06-01: two received today, three open, the
+    // letter of 05-20 open more than 3 days
+    const tile = k => page.textContent(
+      '[data-query="stocktake"] .tile[data-key="' + k + '"] .n');
+    if ((await tile('received')) !== '2' || (await tile('open')) !== '3' ||
+        (await tile('open_3d')) !== '1')
+      throw new Error('stock-take: ' + await panel(page, 'stocktake'));
+    if (!(await panel(page, 'stocktake')).includes(desk.wall))
+      throw new Error('stock-take does not list ' + desk.wall);
+
+    // the chart: June's 设备管理 bar and May's 房屋管理 bar
+    const bars = await page.$$eval('[data-query="complaint_report"] rect.bar',
+      l => l.map(b => b.dataset.month + '/' + b.dataset.category));
+    if (!bars.includes('2026-06/2') || !bars.includes('2026-05/1'))
+      throw new Error('chart bars: ' + bars.join(' '));
+
+    // cards: the tenant's card expires 06-20, the owner's in 2028
+    const cards = await panel(page, 'card_expiry');
+    if (!(await page.$('[data-query="card_expiry"] tr[data-card="IC0001"]')) ||
+        !cards.includes('2026-06-20') || !cards.includes('李租户') ||
+        cards.includes('IC0002'))
+      throw new Error('card panel: ' + cards);
+
+    // R-GEN-02: no phone or ID number anywhere on the page, not even masked
     const body = await page.textContent('body');
-    if (/1381234120[0-9]/.test(body)) throw new Error('unmasked phone on page');
+    if (/1381234120[0-9]|13912340001|13812341201|4403\d+/.test(body))
+      throw new Error('unmasked personal data on page');
+    if (/\*\*\*\*/.test(body)) throw new Error('contact field on page');
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     await sleep(300);
     await page.screenshot({ path: path.join(OUT, 'dashboard.png'),

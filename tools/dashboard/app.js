@@ -1,13 +1,20 @@
 /* tools/dashboard/app.js - the desk's dashboard: read models from
  * /api/query/<name>, live events from /api/events (Server-Sent Events).
- * No build step, no external code. A query this deskd does not have yet
+ * No build step, no external code. A query this deskd does not have
  * (unknown_command) shows "暂无数据". Personal data arrives masked from the
- * server (R-GEN-02); nothing here unmasks or adds any. */
+ * server (R-GEN-02); nothing here unmasks it, and contact fields (phone,
+ * id_no, contact) are never shown at all.
+ *
+ * Time is the server's: deskd may run on a manual or shifted clock, so
+ * countdowns, "today" and "this month" follow the `now` that
+ * query.complaints_open returns, not the browser's clock. */
 'use strict';
 
 const TICKER_MAX = 50;      // events kept in the ticker
 const TICKER_START = 10;    // recent events shown on load
 const REFRESH_DELAY = 300;  // ms after an event before the panels reload
+const REPORT_MONTHS = 6;    // months in the category chart
+const MS_DAY = 86400000;
 
 const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
@@ -20,6 +27,7 @@ const TYPE_NAMES = {
   'unit.person_unlinked': '解除关联',
   'unit.ownership_transferred': '产权过户',
   'person.data_viewed': '查看完整资料',
+  'person.no_visit_requested': '要求不回访',
   'fee.billed': '出账',
   'fee.paid': '收费',
   'receipt.issued': '开具收据',
@@ -32,19 +40,55 @@ const TYPE_NAMES = {
   'fee.waived': '减免',
   'complaint.received': '受理投诉',
   'complaint.classified': '投诉定级',
+  'complaint.complainant_added': '追加投诉人',
+  'complaint.claimed': '投诉索赔',
   'complaint.dispatched': '投诉派单',
   'complaint.replied': '投诉回复',
+  'complaint.updated': '进展通报',
   'complaint.handled': '投诉处理完成',
   'complaint.visited': '投诉回访',
   'complaint.reopened': '投诉重开',
   'complaint.closed': '投诉关闭',
   'complaint.escalated': '投诉升级',
+  'card.issued': '发卡',
+  'card.renewed': '卡延期',
+  'card.reported_lost': '挂失',
+  'card.reported_damaged': '坏卡补办',
+  'card.returned': '退卡',
+  'card.formatted': '格式化重发',
+  'card.swiped': '刷卡',
 };
 
+// who an escalation goes to ([complaints] escalate.<rule> = …, <notified>)
+const LEVEL_NAMES = {
+  cs_lead: '客服主管', manager: '管理处经理', branch_gm: '分公司总经理',
+  quality: '品质部',
+};
+const STATE_NAMES = {
+  received: '已受理', dispatched: '已派单', replied: '已回复',
+  handled: '已处理', closed: '已关闭',
+};
+const CHANNEL_NAMES = {
+  walk_in: '来访', phone: '电话', hotline: '热线', letter: '信函', fax: '传真',
+  email: '邮件', online: '网络', press: '媒体', head_office: '总部转办',
+};
+const RULE_NAMES = {
+  missed_reply: '首次回复', missed_re_reply: '再次回复',
+  open_10d: '受理满10天', open_15d: '受理满15天', major: '重大投诉上报',
+  hot: '热点投诉上报', update_due: '进展通报', visit_due: '回访',
+  auto_close: '自动关闭',
+};
+const CATEGORY_NAMES = ['未分类', '房屋管理', '设备管理', '安全管理', '环境管理',
+                        '综合服务', '业户纠纷', '地产相关', '其它'];
+const CARD_KINDS = { access: '门禁卡', parking: '停车卡' };
+const HOLDER_TYPES = {
+  owner: '业主', family: '家属', tenant: '租户', merchant: '商户',
+  agent: '委托人', staff: '员工',
+};
 const BUCKETS = [['1-30', '1–30天'], ['31-60', '31–60天'],
                  ['61-90', '61–90天'], ['>90', '90天以上']];
-const PALETTE = ['#1565c0', '#e65100', '#2e7d32', '#6a1b9a', '#c62828',
-                 '#00838f', '#9e9d24', '#4e342e', '#37474f', '#ad1457'];
+const PALETTE = ['#9e9e9e', '#1565c0', '#e65100', '#c62828', '#2e7d32',
+                 '#6a1b9a', '#00838f', '#9e9d24', '#4e342e'];
 
 function esc(s) {
   return String(s == null ? '' : s).replace(/[&<>"']/g, c => ({
@@ -62,19 +106,60 @@ function empty(el, text) {
   el.innerHTML = '<div class="empty">' + esc(text || '暂无数据') + '</div>';
 }
 
-// The first array in a result (the rows), whatever the query calls it.
-function rows(result, names) {
-  if (Array.isArray(result)) return result;
-  if (!result || typeof result !== 'object') return [];
-  for (const n of names) if (Array.isArray(result[n])) return result[n];
-  for (const k of Object.keys(result))
-    if (Array.isArray(result[k])) return result[k];
-  return [];
+function badge(cls, text, title) {
+  return '<span class="badge ' + cls + '"' +
+    (title ? ' title="' + esc(title) + '"' : '') + '>' + esc(text) + '</span>';
 }
 
-function pick(o, names) {
-  for (const n of names) if (o && o[n] != null && o[n] !== '') return o[n];
-  return null;
+// ---- the server's clock ----
+
+let clockSkew = 0;     // server clock minus browser clock, ms
+let serverToday = '';  // YYYY-MM-DD as the server's calendar has it
+let serverNowIso = ''; // the server's `now`, as it sent it
+let serverOffset = null; // its UTC offset, minutes
+
+function setServerNow(iso) {
+  const t = Date.parse(iso), m = /([+-])(\d\d):?(\d\d)$/.exec(iso || '');
+  if (isNaN(t)) return;
+  clockSkew = t - Date.now();
+  serverToday = iso.slice(0, 10);
+  serverNowIso = iso;
+  serverOffset = m ? (m[1] === '-' ? -1 : 1) * (m[2] * 60 + Number(m[3]))
+    : /Z$/.test(iso) ? 0 : null;
+}
+
+// HH:MM:SS on the server's clock and in its time zone
+function serverClock() {
+  const now = serverNow();
+  if (serverOffset == null)
+    return new Date(now).toLocaleTimeString('zh-CN', { hour12: false });
+  return new Date(now + serverOffset * 60000).toISOString().slice(11, 19);
+}
+
+
+function serverNow() { return Date.now() + clockSkew; }
+
+function today() {
+  if (serverToday) return serverToday;
+  const d = new Date();
+  return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') +
+    '-' + String(d.getDate()).padStart(2, '0');
+}
+
+// "2026-06" and n months before it
+function monthsBack(month, n) {
+  const [y, m] = month.split('-').map(Number);
+  const out = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const k = y * 12 + (m - 1) - i;
+    out.push(Math.floor(k / 12) + '-' + String(k % 12 + 1).padStart(2, '0'));
+  }
+  return out;
+}
+
+function daysInMonth(month) {
+  const [y, m] = month.split('-').map(Number);
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
 async function query(name, params) {
@@ -94,17 +179,17 @@ async function query(name, params) {
 
 function countdown(deadline) {
   const t = Date.parse(deadline);
-  if (isNaN(t)) return '<span>—</span>';
+  if (isNaN(t)) return '—';
   return '<span class="countdown" data-deadline="' + t + '"></span>';
 }
 
 function tickCountdowns() {
-  const now = Date.now();
+  const now = serverNow();
   for (const el of document.querySelectorAll('.countdown[data-deadline]')) {
     let ms = Number(el.dataset.deadline) - now;
     const late = ms < 0;
     ms = Math.abs(ms);
-    const d = Math.floor(ms / 86400000), h = Math.floor(ms / 3600000) % 24;
+    const d = Math.floor(ms / MS_DAY), h = Math.floor(ms / 3600000) % 24;
     const m = Math.floor(ms / 60000) % 60, s = Math.floor(ms / 1000) % 60;
     const txt = (d ? d + '天' : '') + h + '时' + String(m).padStart(2, '0') +
       '分' + (d ? '' : String(s).padStart(2, '0') + '秒');
@@ -114,33 +199,57 @@ function tickCountdowns() {
   }
 }
 
+// "2026-06-01T18:00:00.000+08:00" -> "06-01 18:00" (the server's own time)
+function shortTime(iso) {
+  return iso ? String(iso).slice(5, 16).replace('T', ' ') : '—';
+}
+
+function complaintBadges(c) {
+  const b = [];
+  if (c.level_name)
+    b.push(badge('bad', '升级·' + (LEVEL_NAMES[c.level_name] || c.level_name),
+                 '第 ' + c.level + ' 级升级'));
+  if (c.major) b.push(badge('bad', '重大') + badge('warn', '品质部', '已报品质部'));
+  if (c.hot) b.push(badge('warn', '热点') +
+                    (c.major ? '' : badge('warn', '品质部', '已报品质部')));
+  if (c.emergency) b.push(badge('bad', '紧急'));
+  if (c.reply_overdue) b.push(badge('bad', '回复超时'));
+  else if (c.overdue) b.push(badge('bad', '超时'));
+  if (c.people > 1) b.push(badge('info', c.people + '人'));
+  if (c.reopen_count) b.push(badge('warn', '重开' + c.reopen_count + '次'));
+  return b.join('') || badge('ok', '正常');
+}
+
 function renderComplaints(el, res) {
-  const list = rows(res, ['complaints', 'open', 'items']);
+  const list = (res && Array.isArray(res.items) ? res.items : []).slice();
   if (!list.length) return empty(el, '暂无未结投诉');
-  let html = '<table><tr><th>编号</th><th>房屋</th><th>类别</th>' +
-    '<th>渠道</th><th>状态</th><th>时限</th><th>倒计时</th><th>升级</th></tr>';
+  const due = c => c.next_deadline ? Date.parse(c.next_deadline) : Infinity;
+  list.sort((a, b) => due(a) - due(b));
+  let html = '<table class="complaints"><tr><th>编号</th><th>房屋</th>' +
+    '<th>事由</th><th>类别</th><th>渠道</th><th>状态</th><th>受理</th>' +
+    '<th>下一时限</th><th>倒计时</th><th>升级 · 标记</th></tr>';
   for (const c of list) {
-    const due = pick(c, ['next_due', 'due', 'reply_due', 'deadline',
-                         'respond_by']);
-    const esc_n = Array.isArray(c.escalations) ? c.escalations.length
-      : Number(pick(c, ['escalations', 'level']) || 0);
-    const badges = [];
-    if (esc_n) badges.push('<span class="badge bad">已升级 ' + esc_n + '</span>');
-    if (c.major) badges.push('<span class="badge bad">重大</span>');
-    if (c.hot) badges.push('<span class="badge warn">热点</span>');
-    html += '<tr><td>' + esc(pick(c, ['complaint', 'id'])) + '</td><td>' +
-      esc(c.unit) + '</td><td>' + esc(c.category) + '</td><td>' +
-      esc(c.channel) + '</td><td>' + esc(c.state) + '</td><td>' +
-      esc(due || '—') + '</td><td>' + (due ? countdown(due) : '—') +
-      '</td><td>' + (badges.join('') || '<span class="badge ok">正常</span>') +
-      '</td></tr>';
+    const rule = c.next_rule ? (RULE_NAMES[c.next_rule] || c.next_rule) : '';
+    html += '<tr data-complaint="' + esc(c.complaint) + '"><td>' +
+      esc(c.complaint) + '</td><td>' + esc(c.unit || '—') +
+      '</td><td class="issue" title="' + esc(c.issue) + '">' + esc(c.issue) +
+      '</td><td>' + esc(c.category_name || '未分类') + '</td><td>' +
+      esc(CHANNEL_NAMES[c.channel] || c.channel || '') + '</td><td>' +
+      esc(STATE_NAMES[c.state] || c.state) + '</td><td>' +
+      esc(shortTime(c.received)) + '</td><td>' +
+      (c.next_deadline ? esc(shortTime(c.next_deadline)) +
+        (rule ? ' <small>' + esc(rule) + '</small>' : '') : '—') +
+      '</td><td>' + (c.next_deadline ? countdown(c.next_deadline) : '—') +
+      '</td><td class="badges">' + complaintBadges(c) + '</td></tr>';
   }
   el.innerHTML = html + '</table>';
+  const n = document.getElementById('complaints-count');
+  if (n) n.textContent = res.count != null ? res.count : list.length;
   tickCountdowns();
 }
 
 function renderOverdue(el, res) {
-  const list = rows(res, ['units']);
+  const list = res && Array.isArray(res.units) ? res.units : [];
   if (!list.length) return empty(el, '暂无欠费');
   const by = {};
   for (const [k] of BUCKETS) by[k] = { n: 0, amount: 0 };
@@ -158,121 +267,171 @@ function renderOverdue(el, res) {
   el.innerHTML = html;
 }
 
+// Cards that run out between today and the month's end (R-CARD-05), so
+// the desk can remind holders. Name only: never phone or ID.
+function cardParams() {
+  const d = today(), month = d.slice(0, 7);
+  const left = daysInMonth(month) - Number(d.slice(8, 10));
+  return { as_of: d, days: Math.max(1, left) };
+}
+
 function renderCards(el, res) {
-  const list = rows(res, ['cards', 'expiring', 'items']);
-  if (!list.length) return empty(el, '本月无到期门禁卡');
-  let html = '<table><tr><th>卡号</th><th>房屋</th><th>持卡人</th>' +
-    '<th>到期</th></tr>';
+  const month = today().slice(0, 7);
+  const all = res && Array.isArray(res.cards) ? res.cards : [];
+  const list = all.filter(c => String(c.until || '').slice(0, 7) === month);
+  if (!list.length) return empty(el, '本月无到期卡');
+  let html = '<table class="cards"><tr><th>卡号</th><th>房屋</th>' +
+    '<th>持卡人</th><th>到期</th><th class="num">剩余</th></tr>';
   for (const c of list)
-    html += '<tr><td>' + esc(pick(c, ['card', 'id', 'no'])) + '</td><td>' +
-      esc(c.unit) + '</td><td>' + esc(pick(c, ['holder', 'name', 'person'])) +
-      '</td><td>' + esc(pick(c, ['expires', 'expiry', 'valid_until', 'to'])) +
-      '</td></tr>';
+    html += '<tr data-card="' + esc(c.card) + '"><td>' + esc(c.card) +
+      ' <small>' + esc(CARD_KINDS[c.kind] || c.kind) + '</small></td><td>' +
+      esc(c.unit) + '</td><td>' + esc(c.name || c.holder) +
+      (c.holder_type ? ' <small>' +
+        esc(HOLDER_TYPES[c.holder_type] || c.holder_type) + '</small>' : '') +
+      '</td><td>' + esc(c.until) + '</td><td class="num">' +
+      (c.days_left <= 7 ? badge('warn', c.days_left + '天')
+                        : esc(c.days_left + '天')) + '</td></tr>';
+  if (res.truncated)
+    html += '<tr><td colspan="5">共 ' + esc(res.count) + ' 张，仅列前 ' +
+      all.length + ' 张</td></tr>';
   el.innerHTML = html + '</table>';
 }
 
+// 日盘点 (R-CMP-06): today's intake and closures, what is still open.
 function renderStocktake(el, res) {
-  const list = rows(res, ['items', 'lines', 'stock']);
-  if (!list.length) return empty(el, '今日尚未盘点');
-  let html = '<table><tr><th>物品</th><th class="num">账面</th>' +
-    '<th class="num">实盘</th><th class="num">差异</th></tr>';
-  for (const s of list) {
-    const book = pick(s, ['book', 'expected', 'system']);
-    const counted = pick(s, ['counted', 'actual', 'count']);
-    const diff = book != null && counted != null ? counted - book
-      : pick(s, ['diff', 'difference']);
-    html += '<tr><td>' + esc(pick(s, ['item', 'name'])) + '</td><td class="num">' +
-      esc(book) + '</td><td class="num">' + esc(counted) + '</td><td class="num">' +
-      (diff ? '<span class="badge bad">' + esc(diff) + '</span>' : esc(diff)) +
-      '</td></tr>';
-  }
-  el.innerHTML = html + '</table>';
+  if (!res || res.open == null) return empty(el);
+  const tiles = [['received', '今日受理'], ['handled', '今日处理'],
+                 ['closed', '今日关闭'], ['open', '未结'],
+                 ['open_3d', '超3天']];
+  let html = '<div class="tiles">';
+  for (const [k, label] of tiles)
+    html += '<div class="tile' + (k === 'open_3d' && res[k] ? ' bad' : '') +
+      '" data-key="' + k + '"><div class="n">' + esc(res[k]) +
+      '</div><div>' + esc(label) + '</div></div>';
+  html += '</div><p class="meta">盘点日 ' + esc(res.date) +
+    (Array.isArray(res.open_3d_ids) && res.open_3d_ids.length
+      ? '　超3天：' + res.open_3d_ids.map(esc).join('、') : '') + '</p>';
+  el.innerHTML = html;
 }
 
-// Stacked bars: months along x, one colour per category.
-function renderReport(el, res) {
-  const list = rows(res, ['months', 'rows', 'items']);
-  const data = [];   // {month, category, count}
-  for (const r of list) {
-    const month = pick(r, ['month', 'period']);
-    if (r.categories && typeof r.categories === 'object' &&
-        !Array.isArray(r.categories)) {
-      for (const [cat, n] of Object.entries(r.categories))
-        data.push({ month, category: cat, count: Number(n) });
-    } else if (Array.isArray(r.categories)) {
-      for (const c of r.categories)
-        data.push({ month, category: pick(c, ['category', 'name']),
-                    count: Number(pick(c, ['count', 'n']) || 0) });
-    } else {
-      data.push({ month, category: pick(r, ['category']) || '其他',
-                  count: Number(pick(r, ['count', 'n']) || 0) });
-    }
-  }
-  if (!data.length) return empty(el);
-  const months = [...new Set(data.map(d => d.month))].sort();
-  const cats = [...new Set(data.map(d => d.category))];
-  const total = m => data.filter(d => d.month === m)
-    .reduce((a, d) => a + d.count, 0);
-  const max = Math.max(1, ...months.map(total));
-  const W = 900, H = 220, L = 40, B = 24, bw = Math.min(60,
-    (W - L) / months.length * 0.6);
+// Stacked bars: one query.complaint_report per month (by_category of the
+// complaints received in it, as known now), one colour per category.
+async function loadReport() {
+  const months = monthsBack(today().slice(0, 7), REPORT_MONTHS);
+  const rs = await Promise.all(months.map(m => query('complaint_report',
+    serverNowIso ? { month: m, as_of: serverNowIso } : { month: m })));
+  const bad = rs.find(r => !r.ok);
+  if (bad) return bad;
+  return { ok: true, result: rs.map(r => r.result) };
+}
+
+function renderReport(el, reports) {
+  const cats = new Map();  // category -> name, in category order
+  let total = 0;
+  for (const r of reports)
+    for (const c of r.by_category || [])
+      if (c.count) { cats.set(c.category, c.name); total += c.count; }
+  if (!total) return empty(el, '近' + reports.length + '个月暂无投诉');
+  const order = [...cats.keys()].sort((a, b) => a - b);
+  const count = (r, cat) => {
+    const c = (r.by_category || []).find(x => x.category === cat);
+    return c ? c.count : 0;
+  };
+  const max = Math.max(1, ...reports.map(r => r.received || 0));
+  const W = 900, H = 220, L = 30, B = 24, T = 18;
+  const slot = (W - L) / reports.length, bw = Math.min(60, slot * 0.5);
   let svg = '<svg viewBox="0 0 ' + W + ' ' + H + '" width="100%" height="' +
     H + '" role="img" aria-label="投诉分类月度图">';
   svg += '<line x1="' + L + '" y1="' + (H - B) + '" x2="' + W + '" y2="' +
     (H - B) + '" stroke="#999"/>';
-  months.forEach((m, i) => {
-    const x = L + (i + 0.5) * (W - L) / months.length - bw / 2;
+  reports.forEach((r, i) => {
+    const x = L + (i + 0.5) * slot - bw / 2;
     let y = H - B;
-    cats.forEach((c, k) => {
-      const n = data.filter(d => d.month === m && d.category === c)
-        .reduce((a, d) => a + d.count, 0);
-      const h = n / max * (H - B - 16);
-      if (n) svg += '<rect x="' + x + '" y="' + (y - h) + '" width="' + bw +
-        '" height="' + h + '" fill="' + PALETTE[k % PALETTE.length] +
-        '"><title>' + esc(m + ' ' + c + '：' + n) + '</title></rect>';
+    for (const cat of order) {
+      const n = count(r, cat);
+      if (!n) continue;
+      const h = n / max * (H - B - T);
+      svg += '<rect class="bar" data-month="' + esc(r.month) +
+        '" data-category="' + cat + '" x="' + x + '" y="' + (y - h) +
+        '" width="' + bw + '" height="' + h + '" fill="' +
+        PALETTE[cat % PALETTE.length] + '"><title>' +
+        esc(r.month + ' ' + cats.get(cat) + '：' + n + ' 件') + '</title></rect>';
       y -= h;
-    });
+    }
     svg += '<text x="' + (x + bw / 2) + '" y="' + (H - 8) +
-      '" text-anchor="middle">' + esc(m) + '</text>';
-    svg += '<text x="' + (x + bw / 2) + '" y="' + (y - 3) +
-      '" text-anchor="middle">' + total(m) + '</text>';
+      '" text-anchor="middle">' + esc(r.month) + '</text>';
+    svg += '<text x="' + (x + bw / 2) + '" y="' + (y - 4) +
+      '" text-anchor="middle" class="total">' + (r.received || 0) + '</text>';
   });
-  svg += '</svg><div class="legend">' + cats.map((c, k) => '<span><i style="' +
-    'background:' + PALETTE[k % PALETTE.length] + '"></i>' + esc(c) +
-    '</span>').join('') + '</div>';
-  el.innerHTML = svg;
-}
-
-function monthRange() {
-  const d = new Date();
-  const ym = d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0');
-  return ym;
+  svg += '</svg>';
+  const legend = '<div class="legend">' + order.map(cat => '<span><i style="' +
+    'background:' + PALETTE[cat % PALETTE.length] + '"></i>' +
+    esc(cats.get(cat)) + '</span>').join('') + '</div>';
+  const cur = reports[reports.length - 1], k = cur.kpi || {};
+  const pct = p => p && p.den ? p.percent + '%（' + p.num + '/' + p.den + '）'
+    : '—';
+  const kpi = '<p class="meta">本月 ' + esc(cur.month) + '：受理 ' +
+    esc(cur.received) + ' · 结案 ' + esc(cur.closed) + ' · 重大 ' +
+    esc(cur.major) + ' · 热点 ' + esc(cur.hot) + ' · 重开 ' +
+    esc(cur.reopened) + '　当日登记 ' + pct(k.recorded_same_day) +
+    ' · 按时回复 ' + pct(k.replied_in_time) + ' · 按时回访 ' +
+    pct(k.visits_in_time) + '</p>';
+  el.innerHTML = svg + legend + kpi;
 }
 
 const PANELS = [
-  { query: 'complaints_open', render: renderComplaints },
   { query: 'overdue', render: renderOverdue },
-  { query: 'card_expiry', render: renderCards, params: () => ({ month: monthRange() }) },
-  { query: 'stocktake', render: renderStocktake },
-  { query: 'complaint_report', render: renderReport },
+  { query: 'card_expiry', render: renderCards, params: cardParams },
+  { query: 'stocktake', render: renderStocktake,
+    params: () => ({ date: today() }) },
+  { query: 'complaint_report', render: renderReport, load: loadReport },
 ];
 
-async function refresh() {
+function show(p, r) {
+  const el = document.querySelector('[data-query="' + p.query + '"]');
+  if (!r.ok) {
+    el.dataset.state = r.code || 'error';
+    return empty(el, r.code === 'unknown_command' ? '暂无数据'
+      : '暂无数据（' + (r.message || r.code) + '）');
+  }
+  el.dataset.state = 'ok';
+  try {
+    p.render(el, r.result);
+  } catch (e) {
+    el.dataset.state = 'error';
+    empty(el, '暂无数据（' + e + '）');
+  }
+}
+
+async function refreshOnce() {
+  // first: the open list, whose `now` sets the clock the rest follows
+  const open = { query: 'complaints_open', render: renderComplaints };
+  const r = await query('complaints_open');
+  if (r.ok && r.result) setServerNow(r.result.now);
+  show(open, r);
   await Promise.all(PANELS.map(async p => {
-    const el = document.querySelector('[data-query="' + p.query + '"]');
-    let r = await query(p.query, p.params && p.params());
-    // a query that takes no such argument: ask again without it
-    if (!r.ok && r.code === 'invalid' && p.params) r = await query(p.query);
-    if (!r.ok) {
-      el.dataset.state = r.code || 'error';
-      return empty(el, r.code === 'unknown_command' ? '暂无数据'
-        : '暂无数据（' + (r.message || r.code) + '）');
-    }
-    el.dataset.state = 'ok';
-    try { p.render(el, r.result); } catch (e) { empty(el); }
+    show(p, p.load ? await p.load()
+                   : await query(p.query, p.params && p.params()));
   }));
   document.getElementById('updated').textContent =
-    new Date().toLocaleTimeString('zh-CN', { hour12: false });
+    serverClock() +
+    (serverToday ? '（' + serverToday + '）' : '');
+}
+
+// One refresh at a time; a request during one runs another after it, so
+// the page never stops short of the newest event.
+let refreshing = false, refreshAgain = false;
+async function refresh() {
+  if (refreshing) { refreshAgain = true; return; }
+  refreshing = true;
+  try {
+    do {
+      refreshAgain = false;
+      await refreshOnce();
+    } while (refreshAgain);
+  } finally {
+    refreshing = false;
+  }
 }
 
 let refreshTimer = null;
@@ -284,13 +443,18 @@ function refreshSoon() {
 
 // ---- live events ----
 
-function summary(ev) {
+function summary(type, ev) {
   const d = ev.data || {};
   const parts = [];
-  for (const k of ['unit', 'estate', 'building', 'complaint', 'person',
-                   'name', 'category', 'bill', 'amount', 'receipt', 'to'])
+  for (const k of ['unit', 'estate', 'building', 'complaint', 'card',
+                   'person', 'name', 'category', 'bill', 'amount', 'receipt',
+                   'to', 'until'])
     if (d[k] != null && typeof d[k] !== 'object')
-      parts.push(k === 'amount' ? yuan(d[k]) : String(d[k]));
+      parts.push(k === 'amount' ? yuan(d[k])
+        : k === 'category' && type.startsWith('complaint.')
+          ? CATEGORY_NAMES[d[k]] || String(d[k]) : String(d[k]));
+  if (type === 'complaint.escalated' && d.rule)
+    parts.push(RULE_NAMES[d.rule] || d.rule);
   return parts.slice(0, 4).join(' · ');
 }
 
@@ -299,14 +463,17 @@ function addEvent(type, e) {
   try { ev = JSON.parse(e.data); } catch (x) { return; }
   const list = document.getElementById('events');
   const li = document.createElement('li');
+  const d = ev.data || {};
   li.className = 'fresh';
   li.dataset.seq = e.lastEventId;
   li.dataset.type = type;
   const time = (ev.recorded_at || '').slice(11, 19);
   li.innerHTML = '<span class="seq">#' + esc(e.lastEventId) + ' ' + esc(time) +
     '</span><span class="type">' + esc(TYPE_NAMES[type] || type) +
-    '</span><span>' + esc(summary(ev)) + '</span>' +
-    (type === 'complaint.escalated' ? ' <span class="badge bad">升级</span>' : '');
+    '</span><span>' + esc(summary(type, ev)) + '</span>' +
+    (type === 'complaint.escalated'
+      ? ' ' + badge('bad', '升级 → ' +
+                    (LEVEL_NAMES[d.notify] || d.notify || '')) : '');
   list.prepend(li);
   setTimeout(() => li.classList.remove('fresh'), 3000);
   while (list.children.length > TICKER_MAX) list.lastChild.remove();
