@@ -20,12 +20,18 @@
 static const struct {
     const char *field, *label;
 } event_cols[] = {
-    {"seq", "序号"},          {"type", "事件类型"},
-    {"stream", "对象"},       {"version", "版本"},
-    {"recorded_at", "记录时间"}, {"occurred_at", "发生时间"},
-    {"actor", "操作员"},      {"desk", "前台"},
-    {"cmd_id", "命令编号"},   {"data", "内容"},
-    {"prev", "前一事件哈希"}, {"hash", "哈希"},
+    {"seq", "序号"},
+    {"type", "事件类型"},
+    {"stream", "对象"},
+    {"version", "版本"},
+    {"recorded_at", "记录时间"},
+    {"occurred_at", "发生时间"},
+    {"actor", "操作员"},
+    {"desk", "前台"},
+    {"cmd_id", "命令编号"},
+    {"data", "内容"},
+    {"prev", "前一事件哈希"},
+    {"hash", "哈希"},
 };
 #define NCOLS (sizeof(event_cols) / sizeof(*event_cols))
 

@@ -535,8 +535,8 @@ int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
 }
 
 int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
-                   const void *rec, size_t len, const char *stream,
-                   size_t slen, uint64_t version)
+                   const void *rec, size_t len, const char *stream, size_t slen,
+                   uint64_t version)
 {
     unsigned char key[8], vbuf[8];
     MDB_val k = {8, key}, v = {len, (void *)rec};

@@ -35,9 +35,9 @@
 struct log {
     MDB_env *env;
     MDB_dbi events, streams, cmd_ids;
-    MDB_dbi stream_idx;   /* "stream_events": stream \0 version -> seq */
-    bool has_stream_idx;  /* false on a read-only open of an older log */
-    uint64_t last_seq; /* committed */
+    MDB_dbi stream_idx;  /* "stream_events": stream \0 version -> seq */
+    bool has_stream_idx; /* false on a read-only open of an older log */
+    uint64_t last_seq;   /* committed */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
     size_t map_size;          /* bytes, current */
@@ -150,8 +150,8 @@ int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
 /* Copies: one stored record (hash + body) as seq, with its stream version
  * and index entry, into a log being rebuilt (seq must be past the last). */
 int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
-                   const void *rec, size_t len, const char *stream,
-                   size_t slen, uint64_t version);
+                   const void *rec, size_t len, const char *stream, size_t slen,
+                   uint64_t version);
 /* Copies the command-id records of commands whose events are all <= until
  * from one log's snapshot into another's write txn. */
 int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,

@@ -17,17 +17,18 @@ static const struct {
     enum vtype type;
     bool required;
 } schema[] = {
-    {"seq", V_UINT, true},         {"type", V_STR, true},
-    {"stream", V_STR, true},       {"version", V_UINT, true},
-    {"recorded_at", V_TS, true},   {"occurred_at", V_TS, false},
-    {"actor", V_STR, true},        {"desk", V_STR, false},
-    {"cmd_id", V_STR, true},       {"data", V_MAP, true},
+    {"seq", V_UINT, true},       {"type", V_STR, true},
+    {"stream", V_STR, true},     {"version", V_UINT, true},
+    {"recorded_at", V_TS, true}, {"occurred_at", V_TS, false},
+    {"actor", V_STR, true},      {"desk", V_STR, false},
+    {"cmd_id", V_STR, true},     {"data", V_MAP, true},
     {"prev", V_HASH, true},
 };
-static const char *const vtype_names[] = {
-    [V_UINT] = "a positive integer", [V_STR] = "a non-empty string",
-    [V_TS] = "an ISO 8601 timestamp", [V_MAP] = "a map",
-    [V_HASH] = "a 32-byte bin"};
+static const char *const vtype_names[] = {[V_UINT] = "a positive integer",
+                                          [V_STR] = "a non-empty string",
+                                          [V_TS] = "an ISO 8601 timestamp",
+                                          [V_MAP] = "a map",
+                                          [V_HASH] = "a 32-byte bin"};
 
 static bool type_ok(const msgpack_object *o, enum vtype t)
 {
@@ -43,8 +44,7 @@ static bool type_ok(const msgpack_object *o, enum vtype t)
     case V_MAP:
         return o->type == MSGPACK_OBJECT_MAP;
     case V_HASH:
-        return o->type == MSGPACK_OBJECT_BIN &&
-               o->via.bin.size == LOG_HASH_LEN;
+        return o->type == MSGPACK_OBJECT_BIN && o->via.bin.size == LOG_HASH_LEN;
     }
     return false;
 }
@@ -72,12 +72,11 @@ static int check_schema(const msgpack_object *m, uint64_t seq, struct err *e)
         for (size_t j = 0; j < nkeys && !known; j++)
             known = codec_obj_is_str(k, schema[j].key);
         if (!known)
-            return err_set(e, ERR_INVALID, NULL,
-                           "seq %llu: unexpected key '%.*s'",
-                           (unsigned long long)seq,
-                           k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size
-                                                         : 1,
-                           k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
+            return err_set(
+                e, ERR_INVALID, NULL, "seq %llu: unexpected key '%.*s'",
+                (unsigned long long)seq,
+                k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 1,
+                k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
     }
     o = codec_get(m, "type");
     if (ev_type_parse(o->via.str.ptr, o->via.str.size) == EV_UNKNOWN)

@@ -85,8 +85,11 @@ static void key_text(const MDB_val *k, char *out, size_t cap)
 
     for (size_t i = 0; i < n && o + 5 < cap;) {
         unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-                                   : (c >> 3) == 30 ? 4 : 0;
+        size_t len = c < 0x80         ? 1
+                     : (c >> 5) == 6  ? 2
+                     : (c >> 4) == 14 ? 3
+                     : (c >> 3) == 30 ? 4
+                                      : 0;
         bool ok = len > 0 && i + len <= n && (c >= 0x20 || c == 0) && c != 0x7f;
         for (size_t j = 1; ok && j < len; j++)
             ok = (p[i + j] & 0xc0) == 0x80;
@@ -188,8 +191,7 @@ int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
         for (size_t c = 0; c < cols.n; c++) {
             if (c)
                 fputc(',', out);
-            audit_csv_header(out, proj_field_label(cols.name[c]),
-                             cols.name[c]);
+            audit_csv_header(out, proj_field_label(cols.name[c]), cols.name[c]);
         }
         fputs("\r\n", out);
     }

@@ -286,10 +286,9 @@ int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
         goto out_live;
     live.last_seq = snapshot_last(rtxn, &live);
     {
-        struct replay_opts ro = {until_seq && until_seq < live.last_seq
-                                     ? until_seq
-                                     : live.last_seq,
-                                 until_ms ? until_ms : INT64_MAX, true};
+        struct replay_opts ro = {
+            until_seq && until_seq < live.last_seq ? until_seq : live.last_seq,
+            until_ms ? until_ms : INT64_MAX, true};
         if ((rc = open_fresh(&fresh, &fv, out_dir,
                              live.map_size * 2 + (64 << 20), e)))
             goto out_rtxn;
@@ -354,8 +353,8 @@ out:
     return rc;
 }
 
-int rebuild_compare_dirs(const char *a, const char *b,
-                         struct rebuild_report *r, struct err *e)
+int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
+                         struct err *e)
 {
     struct log la, lb;
     struct views va, vb;

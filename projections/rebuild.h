@@ -47,8 +47,8 @@ int proj_fingerprint(const char *dir, struct fingerprint *fp, struct err *e);
 
 /* Compares every projection table of two data directories (one snapshot
  * each); r->events is b's last seq. */
-int rebuild_compare_dirs(const char *a, const char *b,
-                         struct rebuild_report *r, struct err *e);
+int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
+                         struct err *e);
 
 /* The command-line reports used by `deskd --verify/--rebuild` and
  * deskaudit: print one line, return the exit code (0 good, 1 bad, 2 could

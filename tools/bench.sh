@@ -4,7 +4,8 @@
 # baselines measured in the same run on the same disk: the naive ZeroMQ+LMDB
 # group commit and its NOMETASYNC variant from ../shared/baselines, and
 # Redis 7 XADD with appendfsync always. Prints one table with ratios.
-# Env: SECS (10 per row), ROUNDS (1), SHARED (../shared).
+# Env: SECS (10 per row), ROUNDS (1), SHARED (../shared), AUDIT_EVENTS
+# (1000000; tools/bench_audit.sh, run last).
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${SECS:-10} ROUNDS=${ROUNDS:-1}
@@ -124,3 +125,4 @@ echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per 
 awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
   END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
 echo "fees: $FEES"
+bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it

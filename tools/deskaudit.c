@@ -73,8 +73,9 @@ static int parse_until(const char *s, uint64_t *seq, int64_t *ms)
         return errno || *seq == 0 ? -1 : 0;
     }
     if (!t || !(s[n - 1] == 'Z' || strchr(t, '+') || strchr(t, '-'))) {
-        fprintf(stderr, "deskaudit: --until '%s': give a seq or a time with "
-                        "its zone (2026-03-02T10:00:00+08:00)\n",
+        fprintf(stderr,
+                "deskaudit: --until '%s': give a seq or a time with "
+                "its zone (2026-03-02T10:00:00+08:00)\n",
                 s);
         return -1;
     }
@@ -128,8 +129,8 @@ static int cmd_history(int argc, char **argv)
 
     if (argc < 4)
         return usage(stderr);
-    if (audit_history(argv[2], argv[3], flag(argc, argv, "--json"), stdout,
-                      &n, &scanned, &e))
+    if (audit_history(argv[2], argv[3], flag(argc, argv, "--json"), stdout, &n,
+                      &scanned, &e))
         return fail(&e);
     fprintf(stderr, "%llu events in %s%s\n", (unsigned long long)n, argv[3],
             scanned ? " (no stream index: the whole log was scanned)" : "");
@@ -159,8 +160,8 @@ static int cmd_export(int argc, char **argv)
     else
         rc = proj_export_table(argv[2], what, fmt, out, &n, &e);
     if (path && fclose(out) && !rc)
-        rc = err_set(&e, ERR_UNAVAILABLE, NULL, "%s: %s", path,
-                     strerror(errno));
+        rc =
+            err_set(&e, ERR_UNAVAILABLE, NULL, "%s: %s", path, strerror(errno));
     if (rc)
         return fail(&e);
     fprintf(stderr, "exported %llu %s\n", (unsigned long long)n,

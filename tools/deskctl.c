@@ -18,7 +18,8 @@
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
 #define DEFAULT_PUB_EP "tcp://127.0.0.1:7701"
 #define TAIL_PAGE 1000 /* events per log.read while catching up */
-#define TAIL_IDLE_MS 2000 /* quiet PUB this long: check log.read for a lost tail */
+#define TAIL_IDLE_MS                                                           \
+    2000 /* quiet PUB this long: check log.read for a lost tail */
 
 struct opts {
     const char *cmd_ep, *pub_ep, *actor, *desk, *id, *json;

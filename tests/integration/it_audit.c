@@ -181,9 +181,8 @@ static void test_history_lists_a_units_events_in_order(void **state)
     assert_int_equal(want.n, 3);
 
     f = open_memstream(&text, &len);
-    assert_int_equal(audit_history(srv.data_dir, UNIT, false, f, &n, &scanned,
-                                   &e),
-                     0);
+    assert_int_equal(
+        audit_history(srv.data_dir, UNIT, false, f, &n, &scanned, &e), 0);
     fclose(f);
     assert_int_equal(n, 3);
     assert_false(scanned); /* the stream index answered */
@@ -199,9 +198,8 @@ static void test_history_lists_a_units_events_in_order(void **state)
     free(text);
 
     /* the tool: who, when, what, in version order */
-    assert_int_equal(audit(out, sizeof(out), "history %s %s", srv.data_dir,
-                           UNIT),
-                     0);
+    assert_int_equal(
+        audit(out, sizeof(out), "history %s %s", srv.data_dir, UNIT), 0);
     {
         const char *reg = strstr(out, "unit.registered"),
                    *own = strstr(out, "unit.ownership_transferred"),
@@ -214,9 +212,8 @@ static void test_history_lists_a_units_events_in_order(void **state)
         assert_non_null(strstr(out, "2026-03-02T09:00:00+08:00"));
         assert_non_null(strstr(out, "\"occupied\""));
     }
-    assert_int_equal(audit(out, sizeof(out), "history %s unit:HY/3-9999",
-                           srv.data_dir),
-                     0);
+    assert_int_equal(
+        audit(out, sizeof(out), "history %s unit:HY/3-9999", srv.data_dir), 0);
     assert_non_null(strstr(out, "0 events"));
 }
 
@@ -277,9 +274,8 @@ static void test_replay_as_of_equals_live_then(void **state)
                            out3),
                      0);
     assert_int_equal(audit(txt, sizeof(txt), "compare %s %s", out1, out3), 0);
-    assert_int_equal(audit(txt, sizeof(txt), "compare %s %s", srv.data_dir,
-                           out3),
-                     1);
+    assert_int_equal(
+        audit(txt, sizeof(txt), "compare %s %s", srv.data_dir, out3), 1);
     assert_non_null(strstr(txt, "DIFFERENT"));
     /* everything up to now equals the live tables */
     assert_int_equal(audit(txt, sizeof(txt),
@@ -287,9 +283,9 @@ static void test_replay_as_of_equals_live_then(void **state)
                            "--out %s/asof-all",
                            srv.data_dir, work),
                      0);
-    assert_int_equal(audit(txt, sizeof(txt), "compare %s %s/asof-all",
-                           srv.data_dir, work),
-                     0);
+    assert_int_equal(
+        audit(txt, sizeof(txt), "compare %s %s/asof-all", srv.data_dir, work),
+        0);
     /* an existing directory is never written over */
     assert_int_equal(audit(txt, sizeof(txt), "replay %s --until 1 --out %s",
                            srv.data_dir, out3),
@@ -331,8 +327,8 @@ static void test_export_jsonl_round_trips_the_log(void **state)
          line = strtok_r(NULL, "\n", &save), i++) {
         json_t *j = json_loads(line, 0, NULL);
         assert_non_null(j);
-        assert_int_equal(
-            strlen(json_string_value(json_object_get(j, "hash"))), 64);
+        assert_int_equal(strlen(json_string_value(json_object_get(j, "hash"))),
+                         64);
         json_object_del(j, "hash");
         /* the same event log.read serves, field for field */
         assert_true(json_equal(j, json_array_get(live.events, i)));
@@ -356,25 +352,24 @@ static void test_export_jsonl_round_trips_the_log(void **state)
     /* a read model for spreadsheets */
     text = NULL;
     f = open_memstream(&text, &len);
-    assert_int_equal(proj_export_table(srv.data_dir, "units", AUDIT_CSV, f, &n,
-                                       &e),
-                     0);
+    assert_int_equal(
+        proj_export_table(srv.data_dir, "units", AUDIT_CSV, f, &n, &e), 0);
     fclose(f);
     assert_int_equal(n, 3);
     assert_non_null(strstr(text, "房号(unit)"));
     assert_non_null(strstr(text, "HY/3-1201"));
     free(text);
-    assert_int_equal(proj_export_table(srv.data_dir, "no_such", AUDIT_CSV,
-                                       stdout, &n, &e),
-                     ERR_NOT_FOUND);
+    assert_int_equal(
+        proj_export_table(srv.data_dir, "no_such", AUDIT_CSV, stdout, &n, &e),
+        ERR_NOT_FOUND);
 
     /* the tool to a file */
     assert_int_equal(audit(buf, sizeof(buf),
                            "export %s --format jsonl --out %s/events.jsonl",
                            srv.data_dir, work),
                      0);
-    snprintf(buf, sizeof(buf), "test $(wc -l < %s/events.jsonl) -eq %zu",
-             work, json_array_size(live.events));
+    snprintf(buf, sizeof(buf), "test $(wc -l < %s/events.jsonl) -eq %zu", work,
+             json_array_size(live.events));
     assert_int_equal(system(buf), 0);
     json_decref(live.events);
 }
@@ -600,8 +595,7 @@ static void test_hot_backup_restores_into_a_serving_deskd(void **state)
     assert_true(in_backup >= before && in_backup <= after);
 
     /* restore never writes over data */
-    assert_int_equal(audit(out, sizeof(out), "restore %s %s", bk,
-                           srv.data_dir),
+    assert_int_equal(audit(out, sizeof(out), "restore %s %s", bk, srv.data_dir),
                      1);
     assert_non_null(strstr(out, "not empty"));
 
@@ -610,9 +604,8 @@ static void test_hot_backup_restores_into_a_serving_deskd(void **state)
     assert_int_equal(h_server_stop(&other), 0);
     snprintf(sh, sizeof(sh), "rm -rf '%s'", other.data_dir);
     assert_int_equal(system(sh), 0);
-    assert_int_equal(audit(out, sizeof(out), "restore %s %s", bk,
-                           other.data_dir),
-                     0);
+    assert_int_equal(
+        audit(out, sizeof(out), "restore %s %s", bk, other.data_dir), 0);
     assert_int_equal(audit(out, sizeof(out), "verify %s", other.data_dir), 0);
     fingerprint(other.data_dir, &fr);
     assert_memory_equal(fr.hash, fb.hash, sizeof(fb.hash));
@@ -722,8 +715,7 @@ static int follow_one(struct follower *f, void *sub, int wait_ms)
     return 0;
 }
 
-static void test_stalled_subscriber_never_slows_desks_and_recovers(
-    void **state)
+static void test_stalled_subscriber_never_slows_desks_and_recovers(void **state)
 {
     struct h_server s3;
     struct h_client c, probe;
@@ -788,7 +780,7 @@ static void test_stalled_subscriber_never_slows_desks_and_recovers(
         ;
     fprintf(stderr,
             "stalled subscriber: %lld of %lld events from PUB, %lld gaps\n",
-            (long long)f.from_pub, (long long)final, (long long)f.gaps);
+            (long long)f.from_pub, (long long) final, (long long)f.gaps);
     assert_true(f.from_pub < final); /* PUB dropped past its HWM */
     /* the next event shows any gap left at the end; log.read fills it */
     {
@@ -847,7 +839,8 @@ int main(void)
         cmocka_unit_test(test_verify_names_a_tampered_event),
         cmocka_unit_test(test_verify_checks_every_events_schema),
         cmocka_unit_test(test_hot_backup_restores_into_a_serving_deskd),
-        cmocka_unit_test(test_stalled_subscriber_never_slows_desks_and_recovers),
+        cmocka_unit_test(
+            test_stalled_subscriber_never_slows_desks_and_recovers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -236,9 +236,9 @@ static void test_stream_index(void **state)
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
     assert_int_equal(log_read_begin(&l, &txn, &e), 0);
-    assert_int_equal(log_stream_events(txn, &l, "unit:HY/3-1201", 14, note, &s,
-                                       &scanned),
-                     0);
+    assert_int_equal(
+        log_stream_events(txn, &l, "unit:HY/3-1201", 14, note, &s, &scanned),
+        0);
     mdb_txn_abort(txn);
     assert_false(scanned);
     assert_int_equal(s.n, 3);
@@ -255,9 +255,9 @@ static void test_stream_index(void **state)
     assert_false(l.has_stream_idx);
     s.n = 0;
     assert_int_equal(log_read_begin(&l, &txn, &e), 0);
-    assert_int_equal(log_stream_events(txn, &l, "unit:HY/3-1201", 14, note, &s,
-                                       &scanned),
-                     0);
+    assert_int_equal(
+        log_stream_events(txn, &l, "unit:HY/3-1201", 14, note, &s, &scanned),
+        0);
     mdb_txn_abort(txn);
     assert_true(scanned);
     assert_int_equal(s.n, 3);
