@@ -111,7 +111,6 @@ struct config {
     int sync_wait_us; /* wait this long for a next batch before an explicit
                          flush of the held one (0 = flush at once) */
     bool clock_manual;
-    int pub_hwm;          /* events queued per subscriber before PUB drops */
     int64_t manual_start; /* ms; 0 = the real time at start */
     char calendar_path[PATH_MAX];
     struct calendar cal;
@@ -120,6 +119,7 @@ struct config {
     struct complaint_settings cmp;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
+    int pub_hwm; /* events queued per subscriber before PUB drops */
 };
 
 /* Defaults for everything, no operators, calendar without special days. */

@@ -23,7 +23,7 @@ static int usage(FILE *f)
         "       deskaudit replay DIR --until SEQ|TIME --out OUTDIR\n"
         "       deskaudit history DIR STREAM [--json]\n"
         "       deskaudit export DIR --format jsonl|csv [--what events|TABLE]"
-        " [--out FILE]\n"
+        " [--out FILE] [--bom]\n"
         "       deskaudit dump DIR [TABLE]\n"
         "       deskaudit fingerprint DIR\n"
         "       deskaudit compare DIR OTHER_DIR\n"
@@ -41,7 +41,8 @@ static int usage(FILE *f)
         "history      every event of a stream (unit:HY/3-1201, person:P5,\n"
         "             complaint:C12, ...): who, when, what\n"
         "export       events or one projection table for spreadsheets;\n"
-        "             CSV headers carry Chinese labels\n"
+        "             CSV headers carry Chinese labels; --bom starts the\n"
+        "             file with a UTF-8 byte-order mark for Excel\n"
         "dump         a table as JSON lines; without TABLE lists the tables\n"
         "fingerprint  last seq and a BLAKE2b digest of every projection table\n"
         "compare      projection tables of two data directories\n"
@@ -155,6 +156,8 @@ static int cmd_export(int argc, char **argv)
         fprintf(stderr, "deskaudit: %s: %s\n", path, strerror(errno));
         return 2;
     }
+    if (fmt == AUDIT_CSV && flag(argc, argv, "--bom"))
+        fputs("\xef\xbb\xbf", out); /* lets spreadsheets see UTF-8 */
     if (!what || !strcmp(what, "events"))
         rc = audit_export_events(argv[2], fmt, out, &n, &e);
     else
