@@ -20,7 +20,8 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC  := $(filter-out core/main.c,$(wildcard core/*.c)) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOLS    := deskctl deskbench deskaudit feebench
+TOOLS    := deskctl deskbench deskaudit feebench cmpbench cardbench
+BENCH_TOOLS := feebench cmpbench cardbench # share tools/benchcli.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)
@@ -55,7 +56,9 @@ $(BUILD)/deskd: $(BUILD)/core/main.o $(BUILD)/libdesk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a $(PKG_LIBS)
+
+$(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
@@ -69,8 +72,9 @@ run: all
 	@mkdir -p var
 	$(BUILD)/deskd -c config/deskd.conf
 
-test: all docs-check
+test: all docs-check e2e-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INT_BIN)
+	@$(MAKE) --no-print-directory e2e
 
 unit: all
 	@bash tests/run.sh $(UNIT_BIN)
@@ -115,3 +119,24 @@ clean:
 
 # keep test objects between runs (they are pattern-rule intermediates)
 .SECONDARY:
+
+# Browser end-to-end test of the dashboard: headless Chromium (Debian) driven
+# by playwright-core (npm, pinned in tests/e2e/package-lock.json). Installs
+# what is missing (root, no terminal: CI); any failure fails the test.
+E2E_DIR  := tests/e2e
+E2E_DEBS := chromium fonts-noto-cjk nodejs npm
+.PHONY: e2e e2e-deps
+e2e-deps:
+	@if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || \
+	    ! command -v node >/dev/null || \
+	    ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing e2e dependencies: $(E2E_DEBS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $(E2E_DEBS) >/dev/null || exit 1; fi
+	@command -v chromium >/dev/null && command -v node >/dev/null || \
+	  { echo "e2e: chromium or node missing"; exit 1; }
+	@test -f $(E2E_DIR)/node_modules/playwright-core/package.json || \
+	  (cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+
+e2e: all e2e-deps
+	@BUILD=$(BUILD) E2E_OUT=$(BUILD)/test-output node $(E2E_DIR)/dashboard.test.js

@@ -2,6 +2,8 @@
  * deskd (tools have their own clients). */
 #include "bus.h"
 
+#include "codec.h"
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +49,8 @@ int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
     if ((rc = bind_one(b->router, cfg->cmd_ep, b->cmd_ep, e)) ||
         (rc = bind_one(b->pub, cfg->pub_ep, b->pub_ep, e)))
         return rc;
+    if (zmq_bind(b->pub, BUS_INPROC_EVENTS) != 0)
+        return sock_fail(e, "bind", BUS_INPROC_EVENTS);
     zmq_getsockopt(b->router, ZMQ_FD, &fd, &fdlen);
     b->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_ready, arg);
     if (!b->ev || event_add(b->ev, NULL))
@@ -164,4 +168,60 @@ void bus_publish(struct bus *b, const char *topic, const char *body, size_t len)
 {
     zmq_send(b->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(b->pub, body, len, ZMQ_DONTWAIT);
+}
+
+void *bus_feed_open(struct bus *b)
+{
+    void *s = zmq_socket(b->ctx, ZMQ_SUB);
+    int hwm = BUS_HWM, linger = 0;
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
+        zmq_connect(s, BUS_INPROC_EVENTS)) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void bus_feed_close(void *feed)
+{
+    if (feed)
+        zmq_close(feed);
+}
+
+int bus_feed_fd(void *feed)
+{
+    int fd = -1;
+    size_t n = sizeof(fd);
+    zmq_getsockopt(feed, ZMQ_FD, &fd, &n);
+    return fd;
+}
+
+/* Only the seq is taken: the event itself is read from the log, so a
+ * message lost to the HWM costs nothing but a later wake-up. */
+int bus_feed_drain(void *feed, uint64_t *max_seq)
+{
+    int n = 0;
+    for (;;) {
+        zmq_msg_t m;
+        struct codec_doc d;
+        int64_t seq;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, feed, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return n;
+        }
+        if (!more(feed) && !codec_doc_parse_trusted(&d, zmq_msg_data(&m),
+                                                    zmq_msg_size(&m), NULL)) {
+            if (!codec_get_int(d.obj, "seq", &seq) && seq > 0 &&
+                (uint64_t)seq > *max_seq)
+                *max_seq = (uint64_t)seq;
+            codec_doc_release(&d);
+            n++;
+        }
+        zmq_msg_close(&m);
+    }
 }

@@ -14,6 +14,8 @@
 
 #define BUS_HWM 100000              /* messages queued per peer before drops */
 #define BUS_TRANSPORT_MAX (1 << 20) /* bytes: larger frames drop the peer */
+/* The PUB is also bound here, for subscribers inside deskd (HTTP/SSE). */
+#define BUS_INPROC_EVENTS "inproc://deskd.events"
 
 struct bus {
     void *ctx;
@@ -52,5 +54,16 @@ bool bus_wait(struct bus *b, int timeout_us);
  * subscriber loses messages past its HWM and recovers them with log.read. */
 void bus_publish(struct bus *b, const char *topic, const char *body,
                  size_t len);
+
+/* An in-process subscriber to every event (for another thread of deskd):
+ * a SUB on BUS_INPROC_EVENTS in b's context. Open, use and close it on the
+ * thread that reads it. NULL on failure. */
+void *bus_feed_open(struct bus *b);
+void bus_feed_close(void *feed);
+/* The fd to watch for readability (edge-triggered, like ZMQ_FD). */
+int bus_feed_fd(void *feed);
+/* Receives everything waiting without blocking; *max_seq is raised to the
+ * highest event seq seen. Returns the number of events received. */
+int bus_feed_drain(void *feed, uint64_t *max_seq);
 
 #endif

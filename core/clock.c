@@ -26,6 +26,13 @@ int64_t clock_now(struct clock *c)
     return t;
 }
 
+int64_t clock_peek(const struct clock *c)
+{
+    int64_t t = c->manual ? c->manual_now : real_now();
+    int64_t last = c->last;
+    return t < last ? last : t;
+}
+
 int clock_set(struct clock *c, int64_t t, struct err *e)
 {
     if (!c->manual)

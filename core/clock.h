@@ -9,16 +9,21 @@
 
 #include "err.h"
 
+/* The writer thread moves the clock; other threads (HTTP) only read it
+ * with clock_peek(), hence the atomics. */
 struct clock {
     bool manual;
-    int64_t manual_now; /* ms since epoch, when manual */
-    int64_t last;       /* never hand out a time earlier than this */
+    _Atomic int64_t manual_now; /* ms since epoch, when manual */
+    _Atomic int64_t last;       /* never hand out a time earlier than this */
 };
 
 /* manual: start at start_ms (0 = the real time now). */
 void clock_init(struct clock *c, bool manual, int64_t start_ms);
 /* Milliseconds since the epoch; never goes backwards. */
 int64_t clock_now(struct clock *c);
+/* The same time as clock_now() without advancing anything: safe from any
+ * thread while the writer uses the clock. */
+int64_t clock_peek(const struct clock *c);
 /* Manual clocks only, forward only: ERR_FORBIDDEN on a real clock,
  * ERR_INVALID when t is earlier than now. */
 int clock_set(struct clock *c, int64_t t, struct err *e);

@@ -1,6 +1,8 @@
 /* core/codec_json.c - msgpack values to jansson values and back. */
 #include "codec_json.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *bin_to_hex(const char *p, size_t n)
@@ -107,4 +109,45 @@ int codec_from_json(const json_t *j, struct cw *w)
         return 0;
     }
     return -1;
+}
+
+json_t *codec_json_typed(const struct cmd_spec *c, const char *k, const char *v)
+{
+    const struct field *fd = NULL;
+    char *end;
+    for (int i = 0; c && c->fields[i].name; i++)
+        if (!strcmp(c->fields[i].name, k))
+            fd = &c->fields[i];
+    if (!fd)
+        return json_string(v);
+    switch (fd->type) {
+    case FT_INT:
+    case FT_MONEY: {
+        long long n;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        return (*v && !*end && !errno) ? json_integer(n) : json_string(v);
+    }
+    case FT_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+            return json_true();
+        if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+            return json_false();
+        return json_string(v);
+    case FT_STRS: {
+        json_t *a = json_array();
+        char *dup = strdup(v), *save = NULL;
+        for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t;
+             t = strtok_r(NULL, ",", &save))
+            json_array_append_new(a, json_string(t));
+        free(dup);
+        return a;
+    }
+    case FT_ANY: {
+        json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
+        return j ? j : json_string(v);
+    }
+    default:
+        return json_string(v);
+    }
 }

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,29 @@ const char *const cmp_rule_names[] = {
     CMP_RULES(X)
 #undef X
         NULL};
+
+const char *const wo_category_names[] = {
+#define X(n, s, d) s,
+    WO_CATEGORIES(X)
+#undef X
+        NULL};
+const char *const wo_rule_names[] = {
+#define X(n, s, d, r) s,
+    WO_RULES(X)
+#undef X
+        NULL};
+
+static void wo_defaults(struct workorder_settings *w)
+{
+#define X(n, s, d) deadline_parse(d, &w->visit[WOC_##n]);
+    WO_CATEGORIES(X)
+#undef X
+#define X(n, s, d, r)                                                          \
+    deadline_parse(d, &w->rule[WOR_##n].after);                               \
+    snprintf(w->rule[WOR_##n].notify, sizeof(w->rule[0].notify), "%s", r);
+    WO_RULES(X)
+#undef X
+}
 
 static void cmp_defaults(struct complaint_settings *c)
 {
@@ -63,6 +87,9 @@ void cfg_init(struct config *c)
     cal_init(&c->cal);
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
+    wo_defaults(&c->wo);
+    c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
+    c->sse_lag_max = CFG_SSE_LAG_MAX;
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -123,6 +150,31 @@ static int set_str(char *dst, size_t cap, const char *v)
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* [deskd] keys of the HTTP side (core/http.c). */
+static int on_deskd_http(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct config *c = st->c;
+    long n;
+    if (!strcmp(k, "dashboard_dir"))
+        return resolve_path(c->dashboard_dir, sizeof(c->dashboard_dir),
+                            st->dir, v)
+                   ? bad(st, "deskd", k, "path too long", v)
+                   : 1;
+    if (!strcmp(k, "http_actor")) {
+        if (set_str(c->http_actor, sizeof(c->http_actor), v))
+            return bad(st, "deskd", k, "too long", v);
+        return 1;
+    }
+    if (!strcmp(k, "sse_lag_max")) {
+        if (parse_long(v, 1, 100000000, &n))
+            return bad(st, "deskd", k, "not a count in 1..100000000", v);
+        c->sse_lag_max = n;
+        return 1;
+    }
+    return bad(st, "deskd", k, "unknown key", v);
+}
+
 static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
 {
     struct config *c = st->c;
@@ -168,7 +220,7 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         c->pub_hwm = (int)n;
         return 1;
     }
-    return bad(st, "deskd", k, "unknown key", v);
+    return on_deskd_http(st, k, v);
 }
 
 static int parse_offset(const char *v, int *out)
@@ -257,27 +309,48 @@ static int lookup(const char *const *names, const char *s)
     return -1;
 }
 
-/* "escalate.<rule> = <deadline>, <notified>" */
-static int cmp_rule(struct cfg_parse_state *st, const char *k, const char *v)
+/* "escalate.<rule> = <deadline>, <notified>" in section sec, for the
+ * rules named in names. */
+static int esc_rule_parse(struct cfg_parse_state *st, const char *sec,
+                          const char *k, const char *v,
+                          const char *const *names, struct esc_rule *rules)
 {
-    struct cmp_rule_cfg *r;
+    struct esc_rule *r;
     char when[32];
     const char *comma = strchr(v, ',');
-    int i = lookup(cmp_rule_names, k + 9);
+    int i = lookup(names, k + 9);
+
     if (i < 0)
-        return bad(st, "complaints", k, "unknown escalation rule", k + 9);
-    r = &st->c->cmp.rule[i];
+        return bad(st, sec, k, "unknown escalation rule", k + 9);
+    r = &rules[i];
     if (!comma || (size_t)(comma - v) >= sizeof(when))
-        return bad(st, "complaints", k, "expected '<deadline>, <who>', got",
-                   v);
+        return bad(st, sec, k, "expected '<deadline>, <who>', got", v);
     snprintf(when, sizeof(when), "%.*s", (int)(comma - v), v);
     while (*++comma == ' ')
         ;
     if (deadline_parse(when, &r->after) || !*comma ||
         strlen(comma) >= sizeof(r->notify))
-        return bad(st, "complaints", k, "bad deadline or party in", v);
+        return bad(st, sec, k, "bad deadline or party in", v);
     snprintf(r->notify, sizeof(r->notify), "%s", comma);
     return 1;
+}
+
+static int on_workorders(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct workorder_settings *w = &st->c->wo;
+    int i;
+
+    if (!strncmp(k, "visit.", 6)) {
+        if ((i = lookup(wo_category_names, k + 6)) < 0)
+            return bad(st, "workorders", k, "unknown category", k + 6);
+        return deadline_parse(v, &w->visit[i])
+                   ? bad(st, "workorders", k, "not a deadline rule", v)
+                   : 1;
+    }
+    if (!strncmp(k, "escalate.", 9))
+        return esc_rule_parse(st, "workorders", k, v, wo_rule_names, w->rule);
+    return bad(st, "workorders", k, "unknown key", v);
 }
 
 static int on_complaints(struct cfg_parse_state *st, const char *k,
@@ -294,7 +367,8 @@ static int on_complaints(struct cfg_parse_state *st, const char *k,
                    : 1;
     }
     if (!strncmp(k, "escalate.", 9))
-        return cmp_rule(st, k, v);
+        return esc_rule_parse(st, "complaints", k, v, cmp_rule_names,
+                              c->rule);
     if (parse_long(v, 1, 100000000L, &n))
         return bad(st, "complaints", k, "not a positive number", v);
     if (!strcmp(k, "re_reply_max_workdays"))
@@ -310,6 +384,36 @@ static int on_complaints(struct cfg_parse_state *st, const char *k,
     else
         return bad(st, "complaints", k, "unknown key", v);
     return 1;
+}
+
+static int on_cards(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        long lo, hi;
+    } keys[] = {
+        {"owner_months", offsetof(struct card_settings, owner_months), 1, 120},
+        {"tenant_months", offsetof(struct card_settings, tenant_months), 1,
+         120},
+        {"merchant_months", offsetof(struct card_settings, merchant_months), 1,
+         120},
+        {"staff_months", offsetof(struct card_settings, staff_months), 1, 120},
+        {"move_in_free", offsetof(struct card_settings, move_in_free), 0, 100},
+        {"damage_free_months",
+         offsetof(struct card_settings, damage_free_months), 0, 12},
+        {"expiry_days", offsetof(struct card_settings, expiry_days), 1, 3660},
+    };
+    long n;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        if (strcmp(k, keys[i].key))
+            continue;
+        if (parse_long(v, keys[i].lo, keys[i].hi, &n))
+            return bad(st, "cards", k, "out of range", v);
+        *(int *)((char *)&st->c->cards + keys[i].off) = (int)n;
+        return 1;
+    }
+    return bad(st, "cards", k, "unknown key", v);
 }
 
 /* "id = role, Display Name" */
@@ -363,6 +467,10 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_fees(st, k, v);
     if (!strcmp(sec, "complaints"))
         return on_complaints(st, k, v);
+    if (!strcmp(sec, "workorders"))
+        return on_workorders(st, k, v);
+    if (!strcmp(sec, "cards"))
+        return on_cards(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 
@@ -373,6 +481,10 @@ static int finish(struct cfg_parse_state *st, int rc)
     if (rc)
         return err_set(st->e, ERR_INVALID, NULL, "%s:%d: syntax error",
                        st->c->path[0] ? st->c->path : "config", rc);
+    if (!st->c->dashboard_dir[0] &&
+        resolve_path(st->c->dashboard_dir, sizeof(st->c->dashboard_dir),
+                     st->dir, CFG_DASHBOARD_DIR))
+        st->c->dashboard_dir[0] = '\0'; /* too long: no dashboard */
     return 0;
 }
 

@@ -19,6 +19,11 @@
 #define CFG_OP_ID_MAX 32      /* bytes in an operator id, NUL included */
 #define CFG_OP_NAME_MAX 64    /* bytes in a display name, NUL included */
 #define CFG_EP_MAX 256        /* bytes in an endpoint */
+/* dashboard_dir when the config names none, relative to its directory */
+#define CFG_DASHBOARD_DIR "../tools/dashboard"
+/* events an SSE client may fall behind before it is dropped (it resumes
+ * with Last-Event-ID) */
+#define CFG_SSE_LAG_MAX 10000
 
 /* Roles are bits so a command table entry can allow several. */
 #define ROLES(X)                                                               \
@@ -79,24 +84,72 @@ enum cmp_rule {
         RULE_COUNT
 };
 
-struct cmp_rule_cfg {
+/* One escalation rule, "escalate.<rule> = <deadline>, <notified>", as the
+ * complaints and work orders sections state them. */
+struct esc_rule {
     struct deadline after; /* from its trigger; for major/hot, the
                               deadline given to the notified party */
-    char notify[24];       /* role or party notified */
+    char notify[48];       /* role(s) or party notified */
 };
 
 struct complaint_settings {
     struct deadline reply[CH_COUNT]; /* first reply (R-CMP-04) */
     int re_reply_max_workdays;       /* agreed re-reply at most (3) */
-    struct cmp_rule_cfg rule[RULE_COUNT];
+    struct esc_rule rule[RULE_COUNT];
     int64_t major_claim_fen;         /* 100000: 1,000 yuan */
     int hot_complainants;            /* 3 */
     int hot_window_days;             /* 30 */
     int auto_close_days;             /* 7 (R-CMP-09) */
 };
 
+/* IC and parking cards (R-CARD-01..05): validity per holder type in
+ * months, free move-in cards, the free-replacement window, the expiry
+ * schedule's default horizon. */
+struct card_settings {
+    int owner_months;       /* 24 (owner and family: 2 years) */
+    int tenant_months;      /* 12, never past the lease end */
+    int merchant_months;    /* 12 */
+    int staff_months;       /* 12 (free) */
+    int move_in_free;       /* 3 free cards per unit at move-in */
+    int damage_free_months; /* 1: free replacement within a month */
+    int expiry_days;        /* 30: the schedule's default N */
+};
+
 extern const char *const cmp_channel_names[];
 extern const char *const cmp_rule_names[];
+
+/* Work orders (R-WO-01..04): return-visit deadlines by category and the
+ * escalation rules, same form as the complaints'. */
+#define WO_CATEGORIES(X)                                                       \
+    X(SAFETY, "safety", "days:2")                                              \
+    X(LEAK, "leak", "days:3")                                                  \
+    X(OTHER, "other", "days:7")
+#define WO_RULES(X)                                                            \
+    X(STALE, "stale", "days:3", "cs_lead")                                     \
+    X(VISIT_DUE, "visit_due", "0", "cs_lead")                                  \
+    X(NOTICE_DUE, "notice_due", "hours:24", "cs_lead")                         \
+    X(UNSOLVED, "unsolved", "0", "cs_lead, dept_head")
+
+enum wo_category {
+#define X(n, s, d) WOC_##n,
+    WO_CATEGORIES(X)
+#undef X
+        WOC_COUNT
+};
+enum wo_rule {
+#define X(n, s, d, r) WOR_##n,
+    WO_RULES(X)
+#undef X
+        WOR_COUNT
+};
+
+struct workorder_settings {
+    struct deadline visit[WOC_COUNT]; /* return visit after completion */
+    struct esc_rule rule[WOR_COUNT];
+};
+
+extern const char *const wo_category_names[];
+extern const char *const wo_rule_names[];
 
 struct config {
     char path[PATH_MAX];
@@ -117,8 +170,14 @@ struct config {
     char rates_path[PATH_MAX];
     struct fee_settings fees;
     struct complaint_settings cmp;
+    struct workorder_settings wo;
+    struct card_settings cards;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
+    /* HTTP (core/http.c); http_ep "off" disables it */
+    char dashboard_dir[PATH_MAX]; /* static files of the dashboard */
+    char http_actor[CFG_OP_ID_MAX]; /* operator of requests naming none */
+    long sse_lag_max;
     int pub_hwm; /* events queued per subscriber before PUB drops */
 };
 

@@ -211,3 +211,15 @@ int32_t date_add_months(int32_t day, int months)
     dim = date_days_in_month(y, m);
     return date_from_ymd(y, m, d > dim ? dim : d);
 }
+
+int32_t date_period_end(int32_t anchor, int months)
+{
+    int y, m, d, idx;
+    date_to_ymd(anchor, &y, &m, &d);
+    idx = y * 12 + (m - 1) + months;
+    y = idx / 12;
+    m = idx % 12 + 1;
+    if (d > date_days_in_month(y, m)) /* no such date: to the month's end */
+        return date_from_ymd(y, m, date_days_in_month(y, m));
+    return date_from_ymd(y, m, d) - 1;
+}

@@ -49,4 +49,11 @@ int ts_minute_of_day(int64_t ts, int offset_min);
  * = 02-28/29). */
 int32_t date_add_months(int32_t day, int months);
 
+/* The last day of a run of months counted from anchor (R-CARD-03): the day
+ * before the same date `months` later (06-09 + 1 -> 07-08); when that month
+ * has no such date, its last day (2024-01-30 + 1 -> 2024-02-29, 2026-01-31
+ * + 1 -> 2026-02-28). Counting from the anchor, never from a clamped end,
+ * keeps later months on the anchor's date (01-31 + 2 -> 03-30). */
+int32_t date_period_end(int32_t anchor, int months);
+
 #endif

@@ -175,6 +175,7 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 
     memset(l, 0, sizeof(*l));
     l->readonly = readonly;
+    pthread_rwlock_init(&l->grow_lock, NULL);
     if (sodium_init() < 0)
         return err_set(e, ERR_UNAVAILABLE, NULL, "libsodium init failed");
     if (!readonly && mkdir(dir, 0750) && errno != EEXIST)
@@ -205,6 +206,7 @@ void log_close(struct log *l)
     if (l->env)
         mdb_env_close(l->env);
     l->env = NULL;
+    pthread_rwlock_destroy(&l->grow_lock);
 }
 
 void log_batch_init(struct log_batch *b, struct log *l, int offset_min)
@@ -454,7 +456,10 @@ int log_sync(struct log *l, struct err *e)
 int log_grow(struct log *l, struct err *e)
 {
     size_t want = l->map_size * 2;
-    int rc = mdb_env_set_mapsize(l->env, want);
+    int rc;
+    pthread_rwlock_wrlock(&l->grow_lock);
+    rc = mdb_env_set_mapsize(l->env, want);
+    pthread_rwlock_unlock(&l->grow_lock);
     if (rc)
         return mdb_fail(e, rc, "grow map");
     l->map_size = want;
@@ -578,4 +583,40 @@ int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e)
+{
+    int rc;
+    pthread_rwlock_rdlock(&l->grow_lock);
+    rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
+    if (rc) {
+        pthread_rwlock_unlock(&l->grow_lock);
+        return mdb_fail(e, rc, "begin read txn");
+    }
+    return 0;
+}
+
+void log_snapshot_end(struct log *l, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&l->grow_lock);
+}
+
+int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, l->events, &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    *seq = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || k.mv_size != 8)
+        return rc ? rc : MDB_CORRUPTED;
+    *seq = get_be64(k.mv_data);
+    return 0;
 }

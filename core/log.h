@@ -19,6 +19,7 @@
 #define DESKD_LOG_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,9 @@ struct log {
     size_t map_size;          /* bytes, current */
     bool readonly;
     uint64_t grows; /* map resizes since open */
+    /* Held shared by snapshots (log_snapshot_begin) of other threads and
+     * exclusively by log_grow: LMDB may not remap under an open txn. */
+    pthread_rwlock_t grow_lock;
 };
 
 /* Opens (creating if needed, unless readonly) the environment in dir.
@@ -156,6 +160,14 @@ int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
  * from one log's snapshot into another's write txn. */
 int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
                      const struct log *lt, uint64_t until);
+
+/* A read txn for a thread other than the writer, in the writer's process
+ * (HTTP): holds off log_grow() until log_snapshot_end(), which aborts the
+ * txn. Never blocks the writer except while it grows the map. */
+int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e);
+void log_snapshot_end(struct log *l, MDB_txn *txn);
+/* The seq of the last event visible in txn (0 when the log is empty). */
+int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq);
 
 /* BLAKE2b-256 of a buffer, and of several parts (fingerprints). */
 void log_hash(const void *p, size_t n, unsigned char out[LOG_HASH_LEN]);

@@ -39,11 +39,11 @@ static int serve(void)
         return 1;
     }
     printf("deskd %s: log %s (%llu events), clock %s\n"
-           "  commands %s\n  events   %s\n",
+           "  commands %s\n  events   %s\n  http     %s\n",
            DESKD_VERSION, srv.cfg.data_dir,
            (unsigned long long)srv.log.last_seq,
            srv.cfg.clock_manual ? "manual" : "real", srv.bus.cmd_ep,
-           srv.bus.pub_ep);
+           srv.bus.pub_ep, srv.http ? srv.http_ep : "off");
     fflush(stdout);
     server_run();
     diag_info("stopped: %llu batches, %llu commits, %llu syncs, "

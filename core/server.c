@@ -53,9 +53,29 @@ static void outbox_release(struct outbox *o)
     free(o->ev_type);
 }
 
+/* Copies the loop's counters where other threads read them. */
+static void publish_stats(void)
+{
+    struct metrics *m = &srv.metrics;
+    metrics_set(&m->events, srv.pipe.stats.events);
+    metrics_set(&m->cmd_ok, srv.pipe.stats.ok);
+    metrics_set(&m->cmd_failed, srv.pipe.stats.failed);
+    metrics_set(&m->cmd_duplicate, srv.pipe.stats.duplicates);
+    metrics_set(&m->batches, srv.stats.batches);
+    metrics_set(&m->commits, srv.stats.commits);
+    metrics_set(&m->syncs, srv.stats.syncs);
+    metrics_set(&m->map_grows, srv.stats.map_grows);
+    metrics_set(&m->timers_fired, srv.stats.timers_fired);
+    metrics_set(&m->timers_failed, srv.stats.timers_failed);
+}
+
 /* Sends every reply, then publishes every event, in seq order. */
 static void outbox_flush(struct outbox *o)
 {
+    /* before publishing: whoever is woken by an event finds it durable */
+    publish_stats();
+    if (o->nev)
+        metrics_durable(&srv.metrics, o->last_seq);
     for (size_t i = 0; i < o->n; i++) {
         size_t end = i + 1 < o->n ? o->reply_off[i + 1] : cw_len(&o->replies);
         bus_reply(&srv.bus, &o->msg[i], cw_data(&o->replies) + o->reply_off[i],
@@ -91,6 +111,7 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
         cw_raw(&o->bodies, body, len);
     }
     o->nev = b->nevents;
+    o->last_seq = b->next_seq - 1;
     return 0;
 }
 
@@ -127,6 +148,7 @@ static size_t drain(struct outbox *o)
 static int execute(struct outbox *o, struct err *e)
 {
     struct log_batch *b = &srv.pipe.batch;
+    uint64_t t0;
     int rc;
 retry:
     cw_reset(&o->replies);
@@ -156,7 +178,11 @@ retry:
         log_batch_abort(b);
         return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
     }
+    t0 = metrics_now_us();
     rc = log_batch_commit(b, e);
+    if (rc == 0)
+        metrics_observe(&srv.metrics.commit, metrics_commit_bounds,
+                        METRICS_COMMIT_N, metrics_now_us() - t0);
     if (rc == MDB_MAP_FULL) {
         srv.stats.map_grows++;
         if ((rc = log_grow(&srv.log, e)))
@@ -196,6 +222,8 @@ static void one_batch(void)
     for (size_t i = 0; i < o->n; i++)
         bus_msg_body_done(&o->msg[i]);
     srv.stats.batches++;
+    metrics_observe(&srv.metrics.batch, metrics_batch_bounds, METRICS_BATCH_N,
+                    o->n);
     if (o->n > srv.stats.max_batch)
         srv.stats.max_batch = o->n;
     if (rc) {
@@ -206,6 +234,16 @@ static void one_batch(void)
         return;
     }
     srv.stats.commits++;
+    if (o->nev == 0) {
+        /* Nothing written (queries, refusals, duplicates): LMDB skipped
+         * the flush, so this commit made nothing durable. The held batch
+         * gets its own flush first (a duplicate here may repeat one of its
+         * replies), then this batch is answered at once. */
+        srv.stats.empty_commits++;
+        settle_held();
+        outbox_flush(o);
+        return;
+    }
     release_held(); /* this commit's flush made the held meta page durable */
     srv.cur = srv.held;
     srv.held = o;
@@ -301,7 +339,9 @@ retry:
 }
 
 /* Timers run off the server clock: after every turn of the loop, once a
- * second, and right after clock.set moves a manual clock. */
+ * second, and right after clock.set moves a manual clock. A full batch
+ * means more may be due: the loop comes straight back (through serve(), so
+ * waiting commands get their turn between timer batches). */
 static void run_timers(void)
 {
     struct outbox *o = srv.cur;
@@ -320,12 +360,15 @@ static void run_timers(void)
     srv.cur = srv.held;
     srv.held = o;
     settle_held();
+    if (fired >= srv.cfg.batch_max)
+        event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     run_timers();
+    publish_stats();
 }
 
 static void serve(evutil_socket_t fd, short what, void *arg)
@@ -369,6 +412,8 @@ static int write_endpoints(struct err *e)
         return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", tmp,
                        strerror(errno));
     fprintf(f, "commands %s\nevents %s\n", srv.bus.cmd_ep, srv.bus.pub_ep);
+    if (srv.http)
+        fprintf(f, "http %s\n", srv.http_ep);
     if (fclose(f) || rename(tmp, path))
         return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", path,
                        strerror(errno));
@@ -410,6 +455,13 @@ int server_open(struct err *e)
         return err_set(e, ERR_UNAVAILABLE, NULL, "event_base_new failed");
     if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
         return rc;
+    metrics_durable(&srv.metrics, srv.log.last_seq);
+    {
+        struct http_deps d = {&srv.cfg,  &srv.log,     &srv.views,
+                              &srv.clk,  &srv.metrics, &srv.bus};
+        if ((rc = http_start(&srv.http, &d, srv.http_ep, e)))
+            return rc;
+    }
     srv.kick = event_new(srv.base, -1, 0, serve, NULL);
     srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, NULL);
     {
@@ -445,6 +497,8 @@ void server_close(void)
         event_free(srv.sig_int);
     if (srv.sig_term)
         event_free(srv.sig_term);
+    http_stop(srv.http); /* its feed lives in the bus's context */
+    srv.http = NULL;
     bus_close(&srv.bus);
     if (srv.base)
         event_base_free(srv.base);

@@ -9,7 +9,9 @@
 #include "bus.h"
 #include "clock.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 
 /* Replies and events of one committed batch, waiting until the batch is
@@ -23,10 +25,12 @@ struct outbox {
     size_t *ev_off;
     const char **ev_type;
     size_t nev, ev_cap;
+    uint64_t last_seq; /* of the events held here */
 };
 
 struct server_stats {
-    uint64_t batches, commits, syncs, map_grows, max_batch, timers_fired,
+    uint64_t batches, commits, empty_commits, syncs, map_grows, max_batch,
+        timers_fired,
         timers_failed;
 };
 
@@ -47,6 +51,9 @@ struct server {
     char timer_skip[TIMER_SKIP_MAX][96];
     int ntimer_skip;
     volatile int stopping;
+    struct metrics metrics; /* what other threads may read */
+    struct http *http;      /* NULL when http = off */
+    char http_ep[CFG_EP_MAX];
 };
 
 extern struct server srv; /* Server global state */

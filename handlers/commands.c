@@ -180,6 +180,216 @@ static const struct field f_query_takings[] = {
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only"},
     {NULL}};
 
+
+/* ---- complaints (R-CMP-01..11, R-GEN-06) ---- */
+#define CMP_REF {"complaint", FT_ID, F_REQ, 1, 23, NULL, "complaint id, e.g. C42"}
+#define TEXT_MAX_B 2000 /* bytes of a free-text account */
+
+static const struct field f_complaint_receive[] = {
+    {"channel", FT_ENUM, F_REQ, 0, 0, cmp_channel_names,
+     "how it came in (R-CMP-01)"},
+    {"what", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "what happened"},
+    {"wants", FT_TEXT, 0, 1, TEXT_MAX_B, NULL, "what the complainant wants"},
+    {"unit", FT_STR, 0, 1, 63, NULL, "unit concerned (optional)"},
+    {"person", FT_ID, 0, 1, 23, NULL, "registered complainant (optional)"},
+    {"name", FT_STR, 0, 1, NAME_MAX_B, NULL, "complainant (surname enough)"},
+    {"contact", FT_STR, 0, 1, 64, NULL, "how to reach the complainant"},
+    {"anonymous", FT_BOOL, 0, 0, 0, NULL, "no name given (allowed)"},
+    {"emergency", FT_BOOL, 0, 0, 0, NULL,
+     "danger to people or property, outage (R-CMP-05)"},
+    {"people", FT_INT, 0, 1, 10000, NULL, "complainants together (1)"},
+    {"claim_fen", FT_MONEY, 0, 1, MONEY_MAX, NULL,
+     "compensation claimed (R-CMP-07 major)"},
+    {"received_at", FT_TIME, 0, 0, 0, NULL,
+     "when it reached us (now), e.g. a letter's arrival"},
+    {"topic", FT_ID, 0, 1, 31, NULL,
+     "issue key shared by complaints about one thing (hot detection)"},
+    {NULL}};
+
+static const struct field f_complaint_classify[] = {
+    CMP_REF,
+    {"category", FT_INT, F_REQ, 1, 8, NULL,
+     "final cause 1-8 (R-CMP-02): 1 building .. 8 other"},
+    {"cause", FT_ENUM, 0, 0, 0, cmp_causes, "man/machine/material/..."},
+    {"validity", FT_ENUM, 0, 0, 0, cmp_validity,
+     "R-CMP-03 (unclear: valid)"},
+    {NULL}};
+
+static const struct field f_complaint_add_complainant[] = {
+    CMP_REF,
+    {"name", FT_STR, 0, 1, NAME_MAX_B, NULL, "another complainant"},
+    {"person", FT_ID, 0, 1, 23, NULL, "registered person"},
+    {"contact", FT_STR, 0, 1, 64, NULL, "contact"},
+    {"repeat", FT_BOOL, 0, 0, 0, NULL,
+     "someone already counted complains again"},
+    {NULL}};
+
+static const struct field f_complaint_claim[] = {
+    CMP_REF,
+    {"claim_fen", FT_MONEY, F_REQ, 1, MONEY_MAX, NULL, "amount claimed"},
+    {NULL}};
+
+static const struct field f_complaint_dispatch[] = {
+    CMP_REF,
+    {"handler", FT_ID, F_REQ, 1, 31, NULL, "operator who handles it"},
+    {"emergency", FT_BOOL, 0, 0, 0, NULL, "dispatch as an emergency"},
+    {NULL}};
+
+static const struct field f_complaint_reply[] = {
+    CMP_REF,
+    {"text", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "what was said"},
+    {"re_reply_by", FT_TIME, 0, 0, 0, NULL,
+     "agreed time of the next reply (<= 3 working days, R-CMP-04)"},
+    {NULL}};
+
+static const struct field f_complaint_update[] = {
+    CMP_REF,
+    {"text", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "progress told"},
+    {NULL}};
+
+static const struct field f_complaint_handle[] = {
+    CMP_REF,
+    {"summary", FT_TEXT, F_REQ, 1, TEXT_MAX_B, NULL, "what was done"},
+    {"no_visit_reason", FT_ENUM, 0, 0, 0, no_visit_reasons,
+     "no return visit (R-CMP-08)"},
+    {NULL}};
+
+static const struct field f_complaint_visit[] = {
+    CMP_REF,
+    {"method", FT_ENUM, F_REQ, 0, 0, visit_methods, "how"},
+    {"result", FT_ENUM, F_REQ, 0, 0, visit_results, "what they said"},
+    {"note", FT_TEXT, 0, 1, TEXT_MAX_B, NULL, "notes"},
+    {NULL}};
+
+static const struct field f_complaint_close[] = {
+    CMP_REF, {"note", FT_TEXT, 0, 1, TEXT_MAX_B, NULL, "checked by"}, {NULL}};
+
+static const struct field f_complaint_reopen[] = {
+    CMP_REF, {"reason", FT_STR, F_REQ, 1, 128, NULL, "why"}, {NULL}};
+
+static const struct field f_person_no_visit[] = {
+    {"person", FT_ID, F_REQ, 1, 23, NULL, "person id"},
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "what they said"},
+    {NULL}};
+
+static const struct field f_complaint_escalate[] = {
+    CMP_REF,
+    {"rule", FT_ENUM, F_REQ, 0, 0, cmp_rule_names, "escalation rule"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
+static const struct field f_complaint_auto_close[] = {
+    CMP_REF,
+    {"rule", FT_STR, 0, 1, 31, NULL, "auto_close"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "closing time (ms)"},
+    {NULL}};
+
+static const struct field f_query_complaints_open[] = {
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
+    {"category", FT_INT, 0, 1, 8, NULL, "category 1-8"},
+    {"handler", FT_ID, 0, 1, 31, NULL, "handler"},
+    {"overdue", FT_BOOL, 0, 0, 0, NULL, "only those past a deadline"},
+    {NULL}};
+
+static const struct field f_query_complaint[] = {CMP_REF, {NULL}};
+
+static const struct field f_query_stocktake[] = {
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"}, {NULL}};
+
+static const struct field f_query_complaint_report[] = {
+    {"month", FT_STR, F_REQ, 7, 7, NULL, "month YYYY-MM"},
+    {"months", FT_INT, 0, 1, 24, NULL, "months of trend (6)"},
+    {"as_of", FT_TIME, 0, 0, 0, NULL,
+     "what was known then (default: the month's end, or now)"},
+    {NULL}};
+
+#define CARD_NO_MAX 31 /* bytes in a card number */
+
+static const struct field f_card_issue[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number (printed on it)"},
+    {"kind", FT_ENUM, F_REQ, 0, 0, card_kinds, "access or parking card"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit (parking: the space)"},
+    {"holder", FT_ID, F_REQ, 1, 23, NULL, "person holding it"},
+    {"move_in", FT_BOOL, 0, 0, 0, NULL,
+     "issued at move-in: free while the unit has free cards left"},
+    {"approval", FT_STR, 0, 1, 63, NULL,
+     "department head's approval (merchant, staff)"},
+    {"docs", FT_STRS, 0, 8, 24, NULL,
+     "documents checked: id, lease, driving_licence, vehicle_licence"},
+    {"months", FT_INT, 0, 1, 24, NULL, "parking: months paid (1)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when the card is paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_renew[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"months", FT_INT, 0, 1, 24, NULL, "parking: months paid (1)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_report_lost[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"new_card", FT_ID, 0, 1, CARD_NO_MAX, NULL, "replacement (paid)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book for the replacement"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_report_damaged[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"new_card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "replacement"},
+    {"holder_fault", FT_BOOL, 0, 0, 0, NULL, "broken by the holder (paid)"},
+    {"book", FT_ID, 0, 1, 31, NULL, "receipt book, when paid"},
+    {"method", FT_ENUM, 0, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_card_return[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"reason", FT_STR, 0, 1, 128, NULL, "why (moved out, lease ended)"},
+    {NULL}};
+
+static const struct field f_card_format_reissue[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "staff card number"},
+    {"holder", FT_ID, F_REQ, 1, 23, NULL, "the new member of staff"},
+    {"approval", FT_STR, F_REQ, 1, 63, NULL, "department head's approval"},
+    {NULL}};
+
+static const struct field f_card_swipe[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL,
+     "unit, or a building/estate prefix ending in '-' or '/'"},
+    {NULL}};
+
+static const struct field f_query_card_check[] = {
+    {"card", FT_ID, F_REQ, 1, CARD_NO_MAX, NULL, "card number"},
+    {"unit", FT_STR, F_REQ, 1, 63, NULL,
+     "unit, or a building/estate prefix ending in '-' or '/'"},
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
+    {NULL}};
+
+static const struct field f_query_card_expiry[] = {
+    {"days", FT_INT, 0, 1, 3660, NULL, "expiring within N days (setting)"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "the schedule as it stood that day"},
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
+    {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
+    {"unit", FT_STR, 0, 1, 63, NULL, "one unit"},
+    {"holder", FT_ID, 0, 1, 23, NULL, "one holder"},
+    {NULL}};
+
+static const struct field f_query_cards[] = {
+    {"unit", FT_STR, 0, 1, 63, NULL, "cards of a unit"},
+    {"holder", FT_ID, 0, 1, 23, NULL, "or cards of a holder"},
+    {NULL}};
+
+static const struct field f_query_card_quarters[] = {
+    {"estate", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code"},
+    {"year", FT_INT, 0, 1900, 2199, NULL, "one year (all)"},
+    {NULL}};
+
+static const struct field f_query_cards_past_lease[] = {
+    {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"}, {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -285,6 +495,132 @@ const struct cmd_spec cmd_table[] = {
      "{\"to\":\"2026-10-08T09:00:00+08:00\"}"},
     {"log.read", "Read events from a seq (catch-up after a gap)", DESK,
      CMD_QUERY, f_log_read, hdl_log_read, "{\"from\":1,\"limit\":100}"},
+    {"complaint.receive",
+     "Take a complaint: channel, complainant, what happened (R-CMP-01, "
+     "R-GEN-06)",
+     DESK, 0, f_complaint_receive, hdl_complaint_receive,
+     "{\"channel\":\"phone\",\"unit\":\"HY/3-1201\",\"name\":\"王\","
+     "\"contact\":\"13812345678\",\"what\":\"3号楼电梯停运\","
+     "\"wants\":\"尽快修复\"}"},
+    {"complaint.classify",
+     "Category by final cause and validity; corrections kept (R-CMP-02/03)",
+     DESK, 0, f_complaint_classify, hdl_complaint_classify,
+     "{\"complaint\":\"C42\",\"category\":2,\"cause\":\"machine\"}"},
+    {"complaint.add_complainant",
+     "Another person (or the same again) on one complaint (R-CMP-10)", DESK, 0,
+     f_complaint_add_complainant, hdl_complaint_add_complainant,
+     "{\"complaint\":\"C42\",\"name\":\"李\"}"},
+    {"complaint.claim", "Record a compensation claim (R-CMP-07 major)", DESK,
+     0, f_complaint_claim, hdl_complaint_claim,
+     "{\"complaint\":\"C42\",\"claim_fen\":150000}"},
+    {"complaint.dispatch",
+     "Hand to a handler; the lead is told, the receiver keeps it (R-CMP-05)",
+     DESK, 0, f_complaint_dispatch, hdl_complaint_dispatch,
+     "{\"complaint\":\"C42\",\"handler\":\"lin\"}"},
+    {"complaint.reply",
+     "Reply to the complainant, with an agreed re-reply time (R-CMP-04)", DESK,
+     0, f_complaint_reply, hdl_complaint_reply,
+     "{\"complaint\":\"C42\",\"text\":\"已派维修\"}"},
+    {"complaint.update", "Tell the complainant how it goes (R-CMP-06)", DESK,
+     0, f_complaint_update, hdl_complaint_update,
+     "{\"complaint\":\"C42\",\"text\":\"配件已到\"}"},
+    {"complaint.handle",
+     "Handling done: return visit due, or auto-close (R-CMP-08/09)", DESK, 0,
+     f_complaint_handle, hdl_complaint_handle,
+     "{\"complaint\":\"C42\",\"summary\":\"电梯已修复\"}"},
+    {"complaint.visit",
+     "Return visit and its result; dissatisfied reopens (R-CMP-08/09)", DESK,
+     0, f_complaint_visit, hdl_complaint_visit,
+     "{\"complaint\":\"C42\",\"method\":\"phone\",\"result\":\"satisfied\"}"},
+    {"complaint.close",
+     "Close after a satisfied return visit, checked by a manager (R-CMP-09)",
+     ROLE_MANAGER | ROLE_ADMIN, 0, f_complaint_close, hdl_complaint_close,
+     "{\"complaint\":\"C42\"}"},
+    {"complaint.reopen", "Reopen a handled or closed complaint (R-CMP-09)",
+     DESK, 0, f_complaint_reopen, hdl_complaint_reopen,
+     "{\"complaint\":\"C42\",\"reason\":\"再次漏水\"}"},
+    {"person.no_visit", "Record a wish not to be visited (R-CMP-08)", DESK, 0,
+     f_person_no_visit, hdl_person_no_visit,
+     "{\"person\":\"P4\",\"reason\":\"不希望回访\"}"},
+    {"complaint.escalate",
+     "A deadline passed: escalate by its rule (timers only, R-CMP-07)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_complaint_escalate, hdl_complaint_escalate,
+     "{\"complaint\":\"C42\",\"rule\":\"open_10d\",\"due\":1772500000000}"},
+    {"complaint.auto_close",
+     "Close a no-visit complaint 7 days after handling (timers only, "
+     "R-CMP-09)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_complaint_auto_close,
+     hdl_complaint_auto_close,
+     "{\"complaint\":\"C42\",\"due\":1772500000000}"},
+    {"query.complaints_open",
+     "Open complaints with deadlines and escalation levels (R-CMP-06/07)",
+     DESK, CMD_QUERY, f_query_complaints_open, hdl_query_complaints_open,
+     "{\"estate\":\"HY\",\"overdue\":true}"},
+    {"query.complaint", "One complaint and its timeline (R-GEN-07)", DESK,
+     CMD_QUERY, f_query_complaint, hdl_query_complaint,
+     "{\"complaint\":\"C42\"}"},
+    {"query.stocktake", "Daily stock-take of complaints (R-CMP-06)", DESK,
+     CMD_QUERY, f_query_stocktake, hdl_query_stocktake,
+     "{\"date\":\"2026-10-09\"}"},
+    {"query.complaint_report",
+     "Monthly report: categories, causes, trend, KPIs (R-CMP-11)", DESK,
+     CMD_QUERY, f_query_complaint_report, hdl_query_complaint_report,
+     "{\"month\":\"2026-10\"}"},
+    {"card.issue",
+     "Issue an access or parking card; validity by holder type, fee with a "
+     "receipt naming the card (R-CARD-01..03)",
+     DESK, 0, f_card_issue, hdl_card_issue,
+     "{\"card\":\"IC0001\",\"kind\":\"access\",\"unit\":\"HY/3-1201\","
+     "\"holder\":\"P5\",\"move_in\":true}"},
+    {"card.renew",
+     "Extend a card: another term (access, free) or more paid months "
+     "(parking) (R-CARD-01, R-CARD-03)",
+     DESK, 0, f_card_renew, hdl_card_renew,
+     "{\"card\":\"PK0007\",\"months\":3,\"book\":\"A01\","
+     "\"method\":\"cash\"}"},
+    {"card.report_lost",
+     "Report a card lost: revoked at once and for good; optional paid "
+     "replacement (R-CARD-04, R-CARD-02)",
+     DESK, 0, f_card_report_lost, hdl_card_report_lost,
+     "{\"card\":\"IC0001\",\"new_card\":\"IC0102\",\"book\":\"A01\","
+     "\"method\":\"cash\"}"},
+    {"card.report_damaged",
+     "Replace a damaged card: free within a month of issue unless the "
+     "holder broke it (R-CARD-02)",
+     DESK, 0, f_card_report_damaged, hdl_card_report_damaged,
+     "{\"card\":\"IC0001\",\"new_card\":\"IC0103\"}"},
+    {"card.return", "A card handed back (moved out, lease ended)", DESK, 0,
+     f_card_return, hdl_card_return,
+     "{\"card\":\"IC0001\",\"reason\":\"moved out\"}"},
+    {"card.format_reissue",
+     "Format a staff card and issue it to another member of staff "
+     "(R-CARD-01)",
+     LEADS, 0, f_card_format_reissue, hdl_card_format_reissue,
+     "{\"card\":\"ST0003\",\"holder\":\"P9\",\"approval\":\"HR-2026-17\"}"},
+    {"card.swipe",
+     "A reader's swipe, logged: granted, or refused with the reason "
+     "(R-CARD-04)",
+     DESK, 0, f_card_swipe, hdl_card_swipe,
+     "{\"card\":\"IC0001\",\"unit\":\"HY/3-\"}"},
+    {"query.card_check",
+     "Is card X valid for unit Y on a day? Records nothing (R-CARD-04)", DESK,
+     CMD_QUERY, f_query_card_check, hdl_query_card_check,
+     "{\"card\":\"IC0001\",\"unit\":\"HY/3-1201\"}"},
+    {"query.card_expiry",
+     "Cards expiring within N days, holder contact masked; as of any date "
+     "(R-CARD-05)",
+     DESK, CMD_QUERY, f_query_card_expiry, hdl_query_card_expiry,
+     "{\"estate\":\"HY\",\"days\":30,\"as_of\":\"2026-05-01\"}"},
+    {"query.cards", "Cards of a unit or a holder, with full history", DESK,
+     CMD_QUERY, f_query_cards, hdl_query_cards, "{\"unit\":\"HY/3-1201\"}"},
+    {"query.card_quarters",
+     "Quarterly card reconciliation (IC卡季度整理表) of an estate (R-CARD-05)",
+     DESK, CMD_QUERY, f_query_card_quarters, hdl_query_card_quarters,
+     "{\"estate\":\"HY\",\"year\":2026}"},
+    {"query.cards_past_lease",
+     "Tenant cards valid past the lease end (lease shortened) (R-CARD-01)",
+     DESK, CMD_QUERY, f_query_cards_past_lease, hdl_query_cards_past_lease,
+     "{\"estate\":\"HY\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

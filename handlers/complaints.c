@@ -1,9 +1,11 @@
 /* handlers/complaints.c - the complaint lifecycle (R-CMP-01..10, R-GEN-06):
- * intake, classification, people, dispatch, replies, updates, handling,
- * return visits, closing and reopening; and the two commands deskd's
- * timers run (actor system): escalate and auto-close. Deadlines are worked
- * out here, from the channel, the working calendar and the rules in
- * [complaints], and written into the events. */
+ * intake, classification, people, claims, dispatch, replies, updates,
+ * handling, return visits, closing and reopening; and the two commands
+ * deskd's timers run (actor system): escalate and auto-close. Deadlines
+ * are worked out here, from the channel, the working calendar and the
+ * rules in [complaints], and written into the events, so a replay never
+ * recomputes them with another calendar. The read side is in
+ * complaint_queries.c. */
 #include <string.h>
 
 #include "../projections/complaints.h"
@@ -27,155 +29,325 @@ static int64_t rule_at(const struct hctx *h, enum cmp_rule r, int64_t from)
     return deadline_apply(&h->cfg->cmp.rule[r].after, &h->cfg->cal, from);
 }
 
+static bool flag(const struct args *a, const char *name)
+{
+    return arg_has(a, name) && arg_int(a, name);
+}
+
+/* Loads the complaint named by the "complaint" argument; open: refuse a
+ * closed one. */
 static int need(struct hctx *h, const struct args *a, struct complaint *c,
                 bool open, struct err *e)
 {
     char id[CMP_ID_MAX];
+    int rc;
+
     arg_copy(a, "complaint", id, sizeof(id));
-    if (complaints_get(h->txn, h->v, id, c))
+    rc = complaints_get(h->txn, h->v, id, c);
+    if (rc == MDB_NOTFOUND)
         return err_set(e, ERR_NOT_FOUND, "complaint",
                        "complaint '%s' does not exist", id);
-    if (open && !strcmp(c->state, "closed"))
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "complaint lookup failed");
+    if (open && c->state == CS_CLOSED)
         return err_set(e, ERR_CONFLICT, "complaint",
                        "complaint '%s' is closed", id);
     return 0;
 }
 
-/* An escalation event, naming the rule and who is told (R-CMP-07). */
+/* An escalation event, naming the rule, the tier and who is told
+ * (R-CMP-07). related: complaints on the same topic (hot), may be NULL. */
 static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
-                    int64_t due, int64_t next_due)
+                    int64_t due, const struct cw *related)
 {
-    const struct cmp_rule_cfg *rc = &h->cfg->cmp.rule[r];
+    const struct esc_rule *rc = &h->cfg->cmp.rule[r];
     struct cw *w = hctx_data_begin(h);
     int off = h->cfg->cal.offset_min;
-    bool now_rule = r == RULE_MAJOR || r == RULE_HOT;
+    bool quality = r == RULE_MAJOR || r == RULE_HOT;
+    size_t mo = cw_map_open(w);
+    uint32_t n = 5;
 
-    cw_map(w, 4 + (now_rule ? 1 : 0) + (next_due ? 1 : 0));
     cw_kstr(w, "complaint", id);
     cw_kstr(w, "rule", cmp_rule_names[r]);
     cw_kstr(w, "notify", rc->notify);
+    cw_kint(w, "tier", cmp_rule_tier(r));
     cw_kts(w, "due", due, off);
-    if (now_rule) /* the notified party's own deadline */
+    if (quality) { /* the notified party's own deadline */
         cw_kts(w, "respond_by", rule_at(h, r, due), off);
-    if (next_due)
-        cw_kint(w, "next_due", next_due);
+        n++;
+    }
+    if (r == RULE_UPDATE_DUE) { /* the next 3-day window */
+        cw_kint(w, "next_due", rule_at(h, r, due));
+        n++;
+    }
+    if (related) {
+        cw_str(w, "related");
+        cw_raw(w, cw_data(related), cw_len(related));
+        n++;
+    }
+    cw_map_close(w, mo, n);
     return emit_at(h, EV_COMPLAINT_ESCALATED, due, "complaint:%s", id);
 }
+
+/* ---- hot complaints (R-CMP-07): distinct complainants on one topic ---- */
+
+#define HOT_SCAN_MAX 256 /* complaints on one topic looked at */
+
+struct hot_ctx {
+    char who[HOT_SCAN_MAX][96];
+    int nwho;
+    struct cw ids;
+    uint32_t nids;
+};
+
+static int hot_add(void *ctx, const char *id, const char *who)
+{
+    struct hot_ctx *hc = ctx;
+    int i;
+
+    cw_str(&hc->ids, id);
+    hc->nids++;
+    for (i = 0; i < hc->nwho && strcmp(hc->who[i], who); i++)
+        ;
+    if (i == hc->nwho)
+        snprintf(hc->who[hc->nwho++], sizeof(hc->who[0]), "%s", who);
+    return hc->nwho >= HOT_SCAN_MAX || hc->nids >= HOT_SCAN_MAX;
+}
+
+/* The intake of id on topic makes the topic hot when the distinct
+ * complainants within the window reach the threshold with this one. */
+static int topic_hot(struct hctx *h, const char *id, const char *topic,
+                     const char *who, int64_t at)
+{
+    const struct complaint_settings *cs = &h->cfg->cmp;
+    struct hot_ctx *hc = calloc(1, sizeof(*hc));
+    struct cw related;
+    int before, rc;
+
+    if (!hc)
+        return ERR_UNAVAILABLE;
+    cw_init(&hc->ids);
+    rc = complaints_each_on_topic(h->txn, h->v, topic,
+                                  at - (int64_t)cs->hot_window_days *
+                                           MS_PER_DAY,
+                                  hot_add, hc);
+    before = hc->nwho;
+    if (rc == 0)
+        hot_add(hc, id, who);
+    if (rc == 0 && before < cs->hot_complainants &&
+        hc->nwho >= cs->hot_complainants) {
+        cw_init(&related);
+        cw_array(&related, hc->nids);
+        cw_raw(&related, cw_data(&hc->ids), cw_len(&hc->ids));
+        rc = escalate(h, id, RULE_HOT, h->now, &related);
+        cw_release(&related);
+    }
+    cw_release(&hc->ids);
+    free(hc);
+    return rc;
+}
+
+/* ---- intake ---- */
 
 static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
                         const char *id, int64_t at, int ch)
 {
-    static const char *const copied[] = {"unit", "person", "contact",
-                                         "wants", "name"};
+    static const char *const copied[] = {"unit", "person", "contact", "wants",
+                                         "name", "topic"};
     size_t mo = cw_map_open(w);
-    uint32_t n = 10;
+    uint32_t n = 11;
     int off = h->cfg->cal.offset_min;
 
     cw_kstr(w, "complaint", id);
     cw_kstr(w, "channel", cmp_channel_names[ch]);
     cw_kobj(w, "what", arg(a, "what")->o);
-    cw_kbool(w, "anonymous", arg_has(a, "anonymous") && arg_int(a, "anonymous"));
-    cw_kbool(w, "emergency", arg_has(a, "emergency") && arg_int(a, "emergency"));
+    cw_kbool(w, "anonymous", flag(a, "anonymous"));
+    cw_kbool(w, "emergency", flag(a, "emergency"));
     cw_kint(w, "people", arg_has(a, "people") ? arg_int(a, "people") : 1);
     cw_kint(w, "claim_fen", arg_has(a, "claim_fen") ? arg_int(a, "claim_fen")
                                                     : 0);
     cw_kstr(w, "receiver", h->op->id); /* R-GEN-06: first receiver owns it */
     cw_kint(w, "received_at", at);
+    cw_kts(w, "received", at, off);
     cw_str(w, "deadlines");
     cw_map(w, 4);
-    cw_kint(w, "reply", deadline_apply(&h->cfg->cmp.reply[ch], &h->cfg->cal,
-                                       at));
+    cw_kint(w, "reply",
+            deadline_apply(&h->cfg->cmp.reply[ch], &h->cfg->cal, at));
     cw_kint(w, "open_10d", rule_at(h, RULE_OPEN_10D, at));
     cw_kint(w, "open_15d", rule_at(h, RULE_OPEN_15D, at));
     cw_kint(w, "update_due", rule_at(h, RULE_UPDATE_DUE, at));
     for (size_t i = 0; i < sizeof(copied) / sizeof(*copied); i++)
         if (arg_has(a, copied[i]))
             cw_kobj(w, copied[i], arg(a, copied[i])->o), n++;
-    cw_kts(w, "received", at, off);
-    cw_map_close(w, mo, n + 1);
+    cw_map_close(w, mo, n);
 }
 
-/* R-CMP-01 intake; major (R-CMP-07) and collective (hot) at once. */
+static int intake_check(struct hctx *h, const struct args *a, int64_t at,
+                        struct err *e)
+{
+    char key[UNIT_KEY_MAX];
+    struct codec_doc d;
+
+    if (at > h->now)
+        return err_set(e, ERR_INVALID, "received_at",
+                       "'received_at' is in the future");
+    if (flag(a, "anonymous") && (arg_has(a, "name") || arg_has(a, "person")))
+        return err_set(e, ERR_INVALID, arg_has(a, "name") ? "name" : "person",
+                       "an anonymous complaint carries no name or person");
+    if (arg_has(a, "unit")) {
+        arg_copy(a, "unit", key, sizeof(key));
+        if (units_get_unit(h->txn, h->v, key, &d))
+            return err_set(e, ERR_NOT_FOUND, "unit",
+                           "unit '%s' is not registered", key);
+        codec_doc_release(&d);
+    }
+    if (arg_has(a, "person")) {
+        arg_copy(a, "person", key, sizeof(key));
+        if (units_get_person(h->txn, h->v, key, &d))
+            return err_set(e, ERR_NOT_FOUND, "person",
+                           "person '%s' is not registered", key);
+        codec_doc_release(&d);
+    }
+    return 0;
+}
+
+/* R-CMP-01 intake. Deadlines from the channel (R-CMP-04, R-CMP-06,
+ * R-CMP-07); a claim at the threshold is major, a collective complaint or
+ * a topic reaching enough complainants is hot (R-CMP-07). */
 int hdl_complaint_receive(struct hctx *h, const struct args *a,
                           struct err *e)
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
     int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at")
                                            : h->now;
-    int ch = (int)arg_int(a, "channel");
-    char id[CMP_ID_MAX];
+    char id[CMP_ID_MAX], person[PERSON_ID_MAX] = "", name[64] = "",
+                         topic[CMP_TOPIC_MAX] = "", who[96];
     int rc;
 
-    if (at > h->now)
-        return err_set(e, ERR_INVALID, "received_at",
-                       "'received_at' is in the future");
-    if (arg_has(a, "anonymous") && arg_int(a, "anonymous") &&
-        arg_has(a, "name"))
-        return err_set(e, ERR_INVALID, "name",
-                       "an anonymous complaint carries no name");
+    if ((rc = intake_check(h, a, at, e)))
+        return rc;
     snprintf(id, sizeof(id), "C%llu", (unsigned long long)h->next_seq);
-    intake_body(h, a, hctx_data_begin(h), id, at, ch);
+    intake_body(h, a, hctx_data_begin(h), id, at, (int)arg_int(a, "channel"));
     if ((rc = emit(h, EV_COMPLAINT_RECEIVED, "complaint:%s", id)))
         return rc;
     if (arg_has(a, "claim_fen") && arg_int(a, "claim_fen") >=
                                        cs->major_claim_fen &&
-        (rc = escalate(h, id, RULE_MAJOR, h->now, 0)))
+        (rc = escalate(h, id, RULE_MAJOR, h->now, NULL)))
         return rc;
     if (arg_has(a, "people") && arg_int(a, "people") >= cs->hot_complainants)
-        return escalate(h, id, RULE_HOT, h->now, 0);
-    return 0;
+        return escalate(h, id, RULE_HOT, h->now, NULL);
+    if (!arg_has(a, "topic"))
+        return 0;
+    if (arg_has(a, "person"))
+        arg_copy(a, "person", person, sizeof(person));
+    if (arg_has(a, "name"))
+        arg_copy(a, "name", name, sizeof(name));
+    arg_copy(a, "topic", topic, sizeof(topic));
+    cmp_complainant_key(person, name, id, who, sizeof(who));
+    return topic_hot(h, id, topic, who, at);
 }
 
-/* R-CMP-02/03: category by final cause, validity; each change is kept. */
+/* R-CMP-02/03: category by final cause, validity (unclear -> valid). A
+ * correction is a new event; the timeline keeps every one. */
 int hdl_complaint_classify(struct hctx *h, const struct args *a,
                            struct err *e)
 {
     struct complaint c;
     struct cw *w;
     int rc = need(h, a, &c, false, e);
+
     if (rc)
         return rc;
     w = hctx_data_begin(h);
     cw_map(w, 4);
     cw_kstr(w, "complaint", c.id);
     cw_kint(w, "category", arg_int(a, "category"));
-    cw_kstr(w, "cause", arg_has(a, "cause") ? arg(a, "cause")->s : "");
-    /* R-CMP-03: unclear -> valid */
-    cw_kstr(w, "validity",
-            arg_has(a, "validity") ? arg(a, "validity")->s : "valid");
+    cw_kstr(w, "cause", arg_has(a, "cause") ? cmp_causes[arg_int(a, "cause")]
+                                            : "");
+    cw_kstr(w, "validity", arg_has(a, "validity")
+                               ? cmp_validity[arg_int(a, "validity")]
+                               : "valid");
     return emit(h, EV_COMPLAINT_CLASSIFIED, "complaint:%s", c.id);
 }
 
-/* R-CMP-10: one complaint however many complain; a third person within
- * the window makes it hot (R-CMP-07). */
+static int reopen(struct hctx *h, const struct complaint *c,
+                  const char *reason)
+{
+    struct cw *w = hctx_data_begin(h);
+    cw_map(w, 4);
+    cw_kstr(w, "complaint", c->id);
+    cw_kint(w, "count", c->reopen_count + 1);
+    cw_kstr(w, "reason", reason);
+    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
+    return emit(h, EV_COMPLAINT_REOPENED, "complaint:%s", c->id);
+}
+
+/* R-CMP-10: one complaint however many complain; counts people and times.
+ * A third person within the window makes it hot (R-CMP-07); a repeat after
+ * handling reopens it (R-CMP-09: it was not resolved). */
 int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
                                   struct err *e)
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
+    bool again = flag(a, "repeat");
     struct complaint c;
     struct cw *w;
     int people, rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    people = c.people + 1;
+    if (!again && !arg_has(a, "name") && !arg_has(a, "person") &&
+        !arg_has(a, "contact"))
+        return err_set(e, ERR_INVALID, "name",
+                       "a new complainant needs a name, person or contact");
+    people = c.people + (again ? 0 : 1);
     w = hctx_data_begin(h);
-    cw_map(w, 2 + (arg_has(a, "name") ? 1 : 0) + (arg_has(a, "contact") ? 1 : 0));
+    cw_map(w, 4 + arg_has(a, "name") + arg_has(a, "contact") +
+                  arg_has(a, "person"));
     cw_kstr(w, "complaint", c.id);
     cw_kint(w, "people", people);
+    cw_kint(w, "times", c.times + 1);
+    cw_kbool(w, "repeat", again);
     if (arg_has(a, "contact"))
         cw_kobj(w, "contact", arg(a, "contact")->o);
     if (arg_has(a, "name"))
         cw_kobj(w, "name", arg(a, "name")->o);
+    if (arg_has(a, "person"))
+        cw_kobj(w, "person", arg(a, "person")->o);
     if ((rc = emit(h, EV_COMPLAINANT_ADDED, "complaint:%s", c.id)))
+        return rc;
+    if (c.state == CS_HANDLED &&
+        (rc = reopen(h, &c, again ? "repeat complaint" : "new complainant")))
         return rc;
     if (!c.hot && people >= cs->hot_complainants &&
         h->now - c.received <= (int64_t)cs->hot_window_days * MS_PER_DAY)
-        return escalate(h, c.id, RULE_HOT, h->now, 0);
+        return escalate(h, c.id, RULE_HOT, h->now, NULL);
     return 0;
 }
 
-/* R-CMP-05: to a handler, with the customer-service lead told. */
+/* R-CMP-07: a compensation claim; at the threshold the complaint is major
+ * and goes to the quality department at once. */
+int hdl_complaint_claim(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct complaint c;
+    struct cw *w;
+    int rc = need(h, a, &c, true, e);
+
+    if (rc)
+        return rc;
+    w = hctx_data_begin(h);
+    cw_map(w, 2);
+    cw_kstr(w, "complaint", c.id);
+    cw_kint(w, "claim_fen", arg_int(a, "claim_fen"));
+    if ((rc = emit(h, EV_COMPLAINT_CLAIMED, "complaint:%s", c.id)))
+        return rc;
+    if (!c.major && arg_int(a, "claim_fen") >= h->cfg->cmp.major_claim_fen)
+        return escalate(h, c.id, RULE_MAJOR, h->now, NULL);
+    return 0;
+}
+
+/* R-CMP-05: to a handler, with the customer-service lead told. The
+ * receiver stays the owner (R-GEN-06). */
 int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
                            struct err *e)
 {
@@ -183,57 +355,70 @@ int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
     struct cw *w;
     char who[CFG_OP_ID_MAX];
     int rc = need(h, a, &c, true, e);
+
     if (rc)
         return rc;
+    if (c.state >= CS_HANDLED)
+        return err_set(e, ERR_CONFLICT, "complaint",
+                       "complaint '%s' is already handled", c.id);
     arg_copy(a, "handler", who, sizeof(who));
     if (!cfg_operator(h->cfg, who, strlen(who)))
         return err_set(e, ERR_NOT_FOUND, "handler",
                        "operator '%s' is not in the config", who);
     w = hctx_data_begin(h);
-    cw_map(w, 4);
+    cw_map(w, 5);
     cw_kstr(w, "complaint", c.id);
     cw_kstr(w, "handler", who);
+    cw_kstr(w, "owner", c.receiver);
     cw_kstr(w, "notify", "cs_lead");
-    cw_kbool(w, "emergency", arg_has(a, "emergency") && arg_int(a, "emergency"));
+    cw_kbool(w, "emergency", flag(a, "emergency") || c.emergency);
     return emit(h, EV_COMPLAINT_DISPATCHED, "complaint:%s", c.id);
 }
 
 /* R-CMP-04: a reply; if it cannot be solved at once, a re-reply time at
- * most re_reply_max_workdays working days later. */
+ * most re_reply_max_workdays working days later. Talking to the
+ * complainant also restarts the 3-day update clock (R-CMP-06). */
 int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e)
 {
     const struct config *cfg = h->cfg;
+    bool again = arg_has(a, "re_reply_by");
     struct complaint c;
     struct cw *w;
-    bool again = arg_has(a, "re_reply_by");
     int rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    if (again && (arg_int(a, "re_reply_by") <= h->now ||
-                  arg_int(a, "re_reply_by") >
-                      cal_workdays_deadline(&cfg->cal, h->now,
-                                            cfg->cmp.re_reply_max_workdays)))
+    if (c.state >= CS_HANDLED)
+        return err_set(e, ERR_CONFLICT, "complaint",
+                       "complaint '%s' is already handled", c.id);
+    if (again &&
+        (arg_int(a, "re_reply_by") <= h->now ||
+         arg_int(a, "re_reply_by") >
+             cal_workdays_deadline(&cfg->cal, h->now,
+                                   cfg->cmp.re_reply_max_workdays)))
         return err_set(e, ERR_RULE, "re_reply_by",
-                       "R-CMP-04: the agreed re-reply time is at most %d "
-                       "working days away",
+                       "R-CMP-04: the agreed re-reply time must be later "
+                       "today or within %d working days",
                        cfg->cmp.re_reply_max_workdays);
     w = hctx_data_begin(h);
-    cw_map(w, 3 + (again ? 1 : 0));
+    cw_map(w, 4 + (again ? 1 : 0));
     cw_kstr(w, "complaint", c.id);
     cw_kobj(w, "text", arg(a, "text")->o);
     cw_kbool(w, "first", c.first_reply == 0);
+    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
     if (again)
         cw_kint(w, "re_reply_by", arg_int(a, "re_reply_by"));
     return emit(h, EV_COMPLAINT_REPLIED, "complaint:%s", c.id);
 }
 
-/* R-CMP-06: progress updates to the complainant reset the 3-day clock. */
+/* R-CMP-06: a progress update to the complainant restarts the 3-day
+ * clock. */
 int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e)
 {
     struct complaint c;
     struct cw *w;
     int rc = need(h, a, &c, true, e);
+
     if (rc)
         return rc;
     w = hctx_data_begin(h);
@@ -244,16 +429,15 @@ int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e)
     return emit(h, EV_COMPLAINT_UPDATED, "complaint:%s", c.id);
 }
 
-/* R-CMP-08: who gets no return visit. */
+/* R-CMP-08: who gets no return visit, and why. */
 static const char *no_visit_reason(struct hctx *h, const struct args *a,
-                                   const struct complaint *c,
-                                   const char *person)
+                                   const struct complaint *c)
 {
     if (arg_has(a, "no_visit_reason"))
-        return arg(a, "no_visit_reason")->s;
+        return no_visit_reasons[arg_int(a, "no_visit_reason")];
     if (c->anonymous)
         return "anonymous";
-    if (complaints_no_visit(h->txn, h->v, person))
+    if (complaints_no_visit(h->txn, h->v, c->person))
         return "declined";
     return NULL;
 }
@@ -263,25 +447,17 @@ static const char *no_visit_reason(struct hctx *h, const struct args *a,
  * a repeat (R-CMP-09). */
 int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
 {
-    struct complaint c;
-    struct codec_doc d;
-    char person[32] = "";
     const char *why;
+    struct complaint c;
     struct cw *w;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    if (!strcmp(c.state, "handled"))
+    if (c.state == CS_HANDLED)
         return err_set(e, ERR_CONFLICT, "complaint",
                        "complaint '%s' is already handled", c.id);
-    if (complaints_get(h->txn, h->v, c.id, &c) == 0 &&
-        proj_get(h->txn, h->v->dbi[DB_COMPLAINTS], c.id, strlen(c.id), &d) ==
-            0) {
-        codec_copy_str(d.obj, "person", person, sizeof(person));
-        codec_doc_release(&d);
-    }
-    why = no_visit_reason(h, a, &c, person);
+    why = no_visit_reason(h, a, &c);
     w = hctx_data_begin(h);
     cw_map(w, 4 + (why ? 1 : 0));
     cw_kstr(w, "complaint", c.id);
@@ -297,34 +473,41 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
     return emit(h, EV_COMPLAINT_HANDLED, "complaint:%s", c.id);
 }
 
-/* R-CMP-08/09: the return visit; dissatisfied reopens (with a count). */
+/* R-CMP-08/09: the return visit. Dissatisfied reopens it with a count;
+ * unreachable turns it into a no-visit case that closes by itself. */
 int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e)
 {
+    const char *result = visit_results[arg_int(a, "result")];
+    bool unreachable = !strcmp(result, "unreachable");
     struct complaint c;
-    const char *result = arg(a, "result")->s;
     struct cw *w;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    if (strcmp(c.state, "handled"))
+    if (c.state != CS_HANDLED)
         return err_set(e, ERR_RULE, "complaint",
                        "R-CMP-08: the return visit comes after handling");
+    if (c.no_visit)
+        return err_set(e, ERR_RULE, "complaint",
+                       "R-CMP-08: no return visit for this complaint (%s)",
+                       c.no_visit_reason);
     w = hctx_data_begin(h);
-    cw_map(w, 3);
+    cw_map(w, 3 + arg_has(a, "note") + (unreachable ? 1 : 0));
     cw_kstr(w, "complaint", c.id);
-    cw_kobj(w, "method", arg(a, "method")->o);
+    cw_kstr(w, "method", visit_methods[arg_int(a, "method")]);
     cw_kstr(w, "result", result);
+    if (arg_has(a, "note"))
+        cw_kobj(w, "note", arg(a, "note")->o);
+    if (unreachable)
+        cw_kint(w, "auto_close_at",
+                c.handled +
+                    (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY);
     if ((rc = emit(h, EV_COMPLAINT_VISITED, "complaint:%s", c.id)))
         return rc;
     if (strcmp(result, "dissatisfied"))
         return 0;
-    w = hctx_data_begin(h);
-    cw_map(w, 3);
-    cw_kstr(w, "complaint", c.id);
-    cw_kint(w, "count", c.reopen_count + 1);
-    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
-    return emit(h, EV_COMPLAINT_REOPENED, "complaint:%s", c.id);
+    return reopen(h, &c, "dissatisfied at the return visit");
 }
 
 /* R-CMP-09: a manager closes after a satisfied return visit ("understands"
@@ -338,7 +521,7 @@ int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e)
 
     if (rc)
         return rc;
-    ok = !strcmp(c.state, "handled") &&
+    ok = c.state == CS_HANDLED &&
          (!strcmp(c.visit_result, "satisfied") ||
           (!strcmp(c.visit_result, "understands") &&
            !strcmp(c.validity, "to_improve")));
@@ -349,19 +532,38 @@ int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e)
                                     "after handling"
                                   : "");
     w = hctx_data_begin(h);
-    cw_map(w, 3);
+    cw_map(w, 3 + arg_has(a, "note"));
     cw_kstr(w, "complaint", c.id);
     cw_kstr(w, "by", h->op->id);
     cw_kbool(w, "auto", false);
+    if (arg_has(a, "note"))
+        cw_kobj(w, "note", arg(a, "note")->o);
     return emit(h, EV_COMPLAINT_CLOSED, "complaint:%s", c.id);
+}
+
+/* R-CMP-09: handled or closed, it comes back (a repeat, a finding). */
+int hdl_complaint_reopen(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct complaint c;
+    char reason[160];
+    int rc = need(h, a, &c, false, e);
+
+    if (rc)
+        return rc;
+    if (c.state < CS_HANDLED)
+        return err_set(e, ERR_CONFLICT, "complaint",
+                       "complaint '%s' is still being handled", c.id);
+    arg_copy(a, "reason", reason, sizeof(reason));
+    return reopen(h, &c, reason);
 }
 
 /* R-CMP-08: a person who asked not to be visited. */
 int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e)
 {
-    char person[32];
+    char person[PERSON_ID_MAX];
     struct codec_doc d;
     struct cw *w;
+
     arg_copy(a, "person", person, sizeof(person));
     if (units_get_person(h->txn, h->v, person, &d))
         return err_set(e, ERR_NOT_FOUND, "person",
@@ -374,30 +576,23 @@ int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e)
     return emit(h, EV_NO_VISIT_REQUESTED, "person:%s", person);
 }
 
-static int rule_index(const char *s, size_t n)
-{
-    for (int i = 0; i < RULE_COUNT; i++)
-        if (strlen(cmp_rule_names[i]) == n && !memcmp(cmp_rule_names[i], s, n))
-            return i;
-    return -1;
-}
-
-/* Run by a timer (actor system): the rule's deadline passed. */
+/* Run by a timer (actor system): the rule's deadline passed. A timer that
+ * no longer matches the complaint is refused, so nothing fires twice. */
 int hdl_complaint_escalate(struct hctx *h, const struct args *a,
                            struct err *e)
 {
-    struct complaint c;
     int64_t due = arg_int(a, "due");
-    int r = rule_index(arg(a, "rule")->s, arg(a, "rule")->len);
+    enum cmp_rule r = (enum cmp_rule)arg_int(a, "rule");
+    struct complaint c;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    if (r < 0)
-        return err_set(e, ERR_INVALID, "rule", "unknown escalation rule");
-    return escalate(h, c.id, (enum cmp_rule)r, due,
-                    r == RULE_UPDATE_DUE ? rule_at(h, RULE_UPDATE_DUE, due)
-                                         : 0);
+    if (cmp_timer_due(&c, r) != due)
+        return err_set(e, ERR_CONFLICT, "due",
+                       "no %s deadline at that time for '%s'",
+                       cmp_rule_names[r], c.id);
+    return escalate(h, c.id, r, due, NULL);
 }
 
 /* Run by a timer: 7 days after handling with no visit and no repeat. */
@@ -407,16 +602,19 @@ int hdl_complaint_auto_close(struct hctx *h, const struct args *a,
     struct complaint c;
     struct cw *w;
     int rc = need(h, a, &c, true, e);
+
     if (rc)
         return rc;
-    if (strcmp(c.state, "handled") || !c.no_visit)
+    if (c.state != CS_HANDLED || !c.no_visit ||
+        c.auto_close_at != arg_int(a, "due"))
         return err_set(e, ERR_CONFLICT, "complaint",
                        "complaint '%s' is not waiting to close", c.id);
     w = hctx_data_begin(h);
-    cw_map(w, 3);
+    cw_map(w, 4);
     cw_kstr(w, "complaint", c.id);
     cw_kstr(w, "by", "system");
     cw_kbool(w, "auto", true);
-    return emit_at(h, EV_COMPLAINT_CLOSED, arg_int(a, "due"),
-                   "complaint:%s", c.id);
+    cw_kstr(w, "reason", c.no_visit_reason);
+    return emit_at(h, EV_COMPLAINT_CLOSED, arg_int(a, "due"), "complaint:%s",
+                   c.id);
 }

@@ -26,7 +26,7 @@
     X(EXTENSION_GRANTED, "fee.extension_granted")                              \
     X(NOTICE_DELIVERED, "fee.notice_delivered")                                \
     X(LATE_FEE_ASSESSED, "fee.late_fee_assessed")                              \
-    X(FEE_WAIVED, "fee.waived") \
+    X(FEE_WAIVED, "fee.waived")                                                \
     X(COMPLAINT_RECEIVED, "complaint.received")                               \
     X(COMPLAINT_CLASSIFIED, "complaint.classified")                           \
     X(COMPLAINANT_ADDED, "complaint.complainant_added")                       \
@@ -38,7 +38,15 @@
     X(COMPLAINT_REOPENED, "complaint.reopened")                               \
     X(COMPLAINT_CLOSED, "complaint.closed")                                   \
     X(COMPLAINT_ESCALATED, "complaint.escalated")                             \
-    X(NO_VISIT_REQUESTED, "person.no_visit_requested")
+    X(NO_VISIT_REQUESTED, "person.no_visit_requested")                        \
+    X(COMPLAINT_CLAIMED, "complaint.claimed")                                  \
+    X(CARD_ISSUED, "card.issued")                                              \
+    X(CARD_RENEWED, "card.renewed")                                            \
+    X(CARD_LOST, "card.reported_lost")                                         \
+    X(CARD_DAMAGED, "card.reported_damaged")                                   \
+    X(CARD_RETURNED, "card.returned")                                          \
+    X(CARD_FORMATTED, "card.formatted")                                        \
+    X(CARD_SWIPED, "card.swiped")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -370,9 +370,10 @@ struct receipts_ctx {
 static int receipt_line(void *ctx, const msgpack_object *r)
 {
     struct receipts_ctx *c = ctx;
+    const msgpack_object *card = codec_get(r, "card");
     bool voided = false;
     codec_get_bool(r, "voided", &voided);
-    cw_map(c->w, 7);
+    cw_map(c->w, 7 + (card ? 1 : 0));
     cw_kobj(c->w, "number", codec_get(r, "number"));
     cw_kobj(c->w, "date", codec_get(r, "date"));
     cw_kobj(c->w, "payment", codec_get(r, "payment"));
@@ -380,6 +381,8 @@ static int receipt_line(void *ctx, const msgpack_object *r)
     cw_kobj(c->w, "amount", codec_get(r, "amount"));
     cw_kbool(c->w, "voided", voided);
     cw_kobj(c->w, "book", codec_get(r, "book"));
+    if (card) /* a card's fee names the card (R-CARD-02) */
+        cw_kobj(c->w, "card", card);
     c->n++;
     return 0;
 }

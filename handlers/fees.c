@@ -246,17 +246,42 @@ int fee_charge_payer(struct hctx *h, const struct args *a, const char *unit,
     return 0;
 }
 
+int fee_emit_charge(struct hctx *h, const struct fee_charge *c,
+                    char bill[BILL_ID_MAX])
+{
+    struct cw *w;
+    bool ref = c->ref_key != NULL;
+
+    snprintf(bill, BILL_ID_MAX, "B%llu",
+             (unsigned long long)(h->next_seq + h->nev));
+    w = hctx_data_begin(h);
+    cw_map(w, 9 + (c->note ? 1 : 0) + (ref ? 1 : 0));
+    cw_kstr(w, "bill", bill);
+    cw_kstr(w, "unit", c->unit);
+    cw_kstr(w, "payer", c->payer);
+    cw_kstr(w, "item", c->item);
+    cw_kdate(w, "period", c->day);
+    cw_kint(w, "amount", c->amount);
+    cw_kdate(w, "due", c->day);
+    cw_kint(w, "quantity", c->qty);
+    cw_kdate(w, "date", c->day);
+    if (c->note)
+        cw_kobj(w, "note", c->note);
+    if (ref)
+        cw_kstr(w, c->ref_key, c->ref_val);
+    return emit(h, EV_FEE_BILLED, "unit:%s", c->unit);
+}
+
 /* A one-off charge (R-FEE-01): cards, copies, housekeeping, collections. */
 int hdl_fee_charge(struct hctx *h, const struct args *a, struct err *e)
 {
     char unit[UNIT_KEY_MAX], type[16], item[RATE_ITEM_MAX],
-        payer[PERSON_ID_MAX], bill[24];
+        payer[PERSON_ID_MAX], bill[BILL_ID_MAX];
     int32_t day =
         arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
     int64_t qty = arg_has(a, "quantity") ? arg_int(a, "quantity") : 1, amount;
     const struct rate *r;
     struct codec_doc d;
-    struct cw *w;
     int rc = need_unit_doc(h, a, unit, &d, e);
 
     if (rc)
@@ -278,21 +303,12 @@ int hdl_fee_charge(struct hctx *h, const struct args *a, struct err *e)
     amount = r->basis == RB_QUOTE ? arg_int(a, "amount") : r->amount * qty;
     if ((rc = fee_charge_payer(h, a, unit, day, payer, e)))
         return rc;
-    snprintf(bill, sizeof(bill), "B%llu", (unsigned long long)h->next_seq);
-    w = hctx_data_begin(h);
-    cw_map(w, 9 + (arg_has(a, "note") ? 1 : 0));
-    cw_kstr(w, "bill", bill);
-    cw_kstr(w, "unit", unit);
-    cw_kstr(w, "payer", payer);
-    cw_kstr(w, "item", item);
-    cw_kdate(w, "period", day);
-    cw_kint(w, "amount", amount);
-    cw_kdate(w, "due", day);
-    cw_kint(w, "quantity", qty);
-    cw_kdate(w, "date", day);
-    if (arg_has(a, "note"))
-        cw_kobj(w, "note", arg(a, "note")->o);
-    return emit(h, EV_FEE_BILLED, "unit:%s", unit);
+    return fee_emit_charge(
+        h,
+        &(struct fee_charge){unit, payer, item, amount, qty, day,
+                             arg_has(a, "note") ? arg(a, "note")->o : NULL,
+                             NULL, NULL},
+        bill);
 }
 
 /* R-FEE-05: fees start on the 15th of the move-in month when the owner

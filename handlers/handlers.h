@@ -66,9 +66,80 @@ int fee_charge_payer(struct hctx *h, const struct args *a, const char *unit,
 int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
                 int64_t *owed);
 
+/* complaints.c, complaint_queries.c (R-CMP-01..11, R-GEN-06) */
+int hdl_complaint_receive(struct hctx *h, const struct args *a,
+                          struct err *e);
+int hdl_complaint_classify(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
+                                  struct err *e);
+int hdl_complaint_claim(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_reopen(struct hctx *h, const struct args *a, struct err *e);
+int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_escalate(struct hctx *h, const struct args *a,
+                           struct err *e);
+int hdl_complaint_auto_close(struct hctx *h, const struct args *a,
+                             struct err *e);
+int hdl_query_complaints_open(struct hctx *h, const struct args *a,
+                              struct err *e);
+int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_stocktake(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_complaint_report(struct hctx *h, const struct args *a,
+                               struct err *e);
+/* A one-off bill (fee.billed) for item; ref_key/ref_val, when set, name
+ * what it is for ("card", "IC0012"). The bill id goes to bill. */
+struct fee_charge {
+    const char *unit, *payer, *item;
+    int64_t amount, qty;
+    int32_t day;
+    const msgpack_object *note; /* or NULL */
+    const char *ref_key, *ref_val;
+};
+int fee_emit_charge(struct hctx *h, const struct fee_charge *c, char bill[24]);
+/* Takes payment today for one bill just emitted in the same command: a
+ * fee.paid settling it and the next receipt of book (R-FEE-04); ref_key /
+ * ref_val are written on the payment and the receipt, so the receipt
+ * names what was paid for (R-CARD-02: the card number). */
+struct fee_take {
+    const char *unit, *payer, *method, *book, *bill;
+    int64_t amount;
+    const char *ref_key, *ref_val;
+};
+int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e);
+
 /* system.c */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
+
+/* cards.c, card_queries.c (R-CARD-01..05) */
+int hdl_card_issue(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_renew(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_report_lost(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_report_damaged(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_card_return(struct hctx *h, const struct args *a, struct err *e);
+int hdl_card_format_reissue(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_card_swipe(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_check(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_expiry(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_cards(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_card_quarters(struct hctx *h, const struct args *a,
+                            struct err *e);
+int hdl_query_cards_past_lease(struct hctx *h, const struct args *a,
+                               struct err *e);
+/* NULL when card r (NULL: unknown card) opens unit on day, else why not;
+ * the reason may be written into buf. Shared by the swipe and the check. */
+struct card_rec;
+const char *card_verdict(const struct card_rec *r, const char *unit,
+                         int32_t day, char *buf, size_t cap);
 
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];
@@ -77,5 +148,11 @@ extern const char *const person_kinds[];
 extern const char *const link_roles[];
 extern const char *const pay_methods[];
 extern const char *const chase_stages[];
+extern const char *const cmp_causes[];
+extern const char *const cmp_validity[];
+extern const char *const visit_methods[];
+extern const char *const visit_results[];
+extern const char *const no_visit_reasons[];
+extern const char *const card_kinds[];
 
 #endif

@@ -96,44 +96,72 @@ static void write_allocs(struct cw *w, const struct pay_plan *p, int64_t amount)
     cw_array_close(w, at, n);
 }
 
-static int emit_paid(struct hctx *h, const struct args *a, const char *unit,
-                     const char *payer, const struct pay_plan *p, int32_t day,
-                     int64_t number)
+/* What one payment is: where it goes, how much, its receipt. */
+struct pay_out {
+    const char *unit, *payer, *method, *book;
+    int64_t amount;
+    int32_t day;
+    int64_t number;
+    const char *ref_key, *ref_val; /* named on payment and receipt, or NULL */
+};
+
+static int emit_paid(struct hctx *h, const struct pay_out *o,
+                     const struct pay_plan *p)
 {
-    int64_t amount = arg_int(a, "amount");
-    int64_t prepaid = amount > p->owed ? amount - p->owed : 0;
-    int64_t occurred = day == hdl_today(h)
-                           ? 0
-                           : ts_of_date(day, 12 * 60, h->cfg->cal.offset_min);
-    char pay[24], book[32];
+    int64_t prepaid = o->amount > p->owed ? o->amount - p->owed : 0;
+    int64_t occurred =
+        o->day == hdl_today(h)
+            ? 0
+            : ts_of_date(o->day, 12 * 60, h->cfg->cal.offset_min);
+    bool ref = o->ref_key != NULL;
+    char pay[24];
     struct cw *w;
     int rc;
 
-    snprintf(pay, sizeof(pay), "Y%llu", (unsigned long long)h->next_seq);
-    arg_copy(a, "book", book, sizeof(book));
+    snprintf(pay, sizeof(pay), "Y%llu",
+             (unsigned long long)(h->next_seq + h->nev));
     w = hctx_data_begin(h);
-    cw_map(w, 10);
+    cw_map(w, 10 + (ref ? 1 : 0));
     cw_kstr(w, "payment", pay);
-    cw_kstr(w, "unit", unit);
-    cw_kstr(w, "payer", payer);
-    cw_kstr(w, "method", arg(a, "method")->s);
-    cw_kint(w, "amount", amount);
-    write_allocs(w, p, amount);
+    cw_kstr(w, "unit", o->unit);
+    cw_kstr(w, "payer", o->payer);
+    cw_kstr(w, "method", o->method);
+    cw_kint(w, "amount", o->amount);
+    write_allocs(w, p, o->amount);
     cw_kint(w, "prepaid", prepaid);
-    cw_kdate(w, "date", day);
-    cw_kstr(w, "book", book);
-    cw_kint(w, "number", number);
-    if ((rc = emit_at(h, EV_FEE_PAID, occurred, "unit:%s", unit)))
+    cw_kdate(w, "date", o->day);
+    cw_kstr(w, "book", o->book);
+    cw_kint(w, "number", o->number);
+    if (ref)
+        cw_kstr(w, o->ref_key, o->ref_val);
+    if ((rc = emit_at(h, EV_FEE_PAID, occurred, "unit:%s", o->unit)))
         return rc;
     w = hctx_data_begin(h);
-    cw_map(w, 6);
-    cw_kstr(w, "book", book);
-    cw_kint(w, "number", number);
+    cw_map(w, 6 + (ref ? 1 : 0));
+    cw_kstr(w, "book", o->book);
+    cw_kint(w, "number", o->number);
     cw_kstr(w, "payment", pay);
-    cw_kstr(w, "unit", unit);
-    cw_kint(w, "amount", amount);
-    cw_kdate(w, "date", day);
-    return emit_at(h, EV_RECEIPT_ISSUED, occurred, "receipts:%s", book);
+    cw_kstr(w, "unit", o->unit);
+    cw_kint(w, "amount", o->amount);
+    cw_kdate(w, "date", o->day);
+    if (ref)
+        cw_kstr(w, o->ref_key, o->ref_val);
+    return emit_at(h, EV_RECEIPT_ISSUED, occurred, "receipts:%s", o->book);
+}
+
+int fee_take_payment(struct hctx *h, const struct fee_take *t, struct err *e)
+{
+    struct pay_plan p = {.n = 1, .owed = t->amount};
+    struct pay_out o = {t->unit, t->payer,   t->method,
+                        t->book, t->amount,  hdl_today(h),
+                        0,       t->ref_key, t->ref_val};
+    int rc = next_receipt(h, t->book, o.day, &o.number, e);
+
+    if (rc)
+        return rc;
+    snprintf(p.bill[0], BILL_ID_MAX, "%s", t->bill);
+    p.open[0] = t->amount;
+    return emit_paid(h, &o, &p);
 }
 
 int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e)
@@ -168,7 +196,10 @@ int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e)
         return rc;
     if ((rc = fee_charge_payer(h, a, unit, day, payer, e)))
         return rc;
-    return emit_paid(h, a, unit, payer, &p, day, number);
+    return emit_paid(h,
+                     &(struct pay_out){unit, payer, arg(a, "method")->s, book,
+                                       amount, day, number, NULL, NULL},
+                     &p);
 }
 
 /* R-FEE-04: a wrong payment is voided (its receipt with it) and a new one

@@ -1,49 +1,24 @@
 /* projections/complaints.c - owns sub-dbs complaints, open_complaints,
- * complaint_log and no_visit, and the complaints' timers. */
+ * complaint_log, complaint_topics and no_visit, and the complaints'
+ * timers. Everything here follows from cmp_fold(): the record is the fold
+ * of the complaint's events, the open set and the timers are functions of
+ * the record, the timeline is the events themselves. */
 #include "complaints.h"
 
 #include <string.h>
 
 #include "../core/date.h"
+#include "timeline.h"
 
-#define KEY_MAX 64
+#define KEY_MAX 96
 
-static void enc(struct cw *w, const struct complaint *c)
-{
-    cw_map(w, 32);
-    cw_kstr(w, "complaint", c->id);
-    cw_kstr(w, "channel", c->channel);
-    cw_kstr(w, "unit", c->unit);
-    cw_kstr(w, "name", c->name);
-    cw_kbool(w, "anonymous", c->anonymous);
-    cw_kstr(w, "receiver", c->receiver);
-    cw_kstr(w, "handler", c->handler);
-    cw_kstr(w, "state", c->state);
-    cw_kint(w, "category", c->category);
-    cw_kstr(w, "validity", c->validity);
-    cw_kstr(w, "visit_result", c->visit_result);
-    cw_kstr(w, "issue", c->issue);
-    cw_kbool(w, "emergency", c->emergency);
-    cw_kbool(w, "major", c->major);
-    cw_kbool(w, "hot", c->hot);
-    cw_kbool(w, "no_visit", c->no_visit);
-    cw_kint(w, "people", c->people);
-    cw_kint(w, "times", c->times);
-    cw_kint(w, "reopen_count", c->reopen_count);
-    cw_kint(w, "level", c->level);
-    cw_kint(w, "escalations", c->escalations);
-    cw_kint(w, "claim_fen", c->claim_fen);
-    cw_kint(w, "received", c->received);
-    cw_kint(w, "first_reply", c->first_reply);
-    cw_kint(w, "reply_due", c->reply_due);
-    cw_kint(w, "re_reply_due", c->re_reply_due);
-    cw_kint(w, "update_due", c->update_due);
-    cw_kint(w, "handled", c->handled);
-    cw_kint(w, "visit_due", c->visit_due);
-    cw_kint(w, "auto_close_at", c->auto_close_at);
-    cw_kint(w, "closed", c->closed);
-    cw_kint(w, "version", 1);
-}
+const char *const cmp_state_names[] = {
+#define X(n, s) s,
+    CMP_STATES(X)
+#undef X
+        NULL};
+
+/* ---- the fold ---- */
 
 static int64_t geti(const msgpack_object *m, const char *k)
 {
@@ -59,39 +34,345 @@ static bool getb(const msgpack_object *m, const char *k)
     return v;
 }
 
+/* Copies at most cap-1 bytes of a string value, never splitting a UTF-8
+ * sequence (lists show the head of "what happened"). */
+static void copy_utf8(const msgpack_object *m, const char *k, char *out,
+                      size_t cap)
+{
+    const char *s;
+    size_t n, len;
+
+    out[0] = '\0';
+    if (codec_get_str(m, k, &s, &len))
+        return;
+    n = len < cap - 1 ? len : cap - 1;
+    while (n < len && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* s[n] continues a sequence: cut before its lead byte */
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+static int rule_of(const msgpack_object *data)
+{
+    const char *s;
+    size_t n;
+    if (codec_get_str(data, "rule", &s, &n))
+        return -1;
+    for (int i = 0; i < RULE_COUNT; i++)
+        if (strlen(cmp_rule_names[i]) == n && !memcmp(cmp_rule_names[i], s, n))
+            return i;
+    return -1;
+}
+
+int cmp_rule_tier(enum cmp_rule r)
+{
+    switch (r) {
+    case RULE_OPEN_15D:
+        return 3;
+    case RULE_OPEN_10D:
+        return 2;
+    case RULE_MAJOR:
+    case RULE_HOT:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Rules that recur (one escalation per window) rather than fire once. */
+static bool recurring(enum cmp_rule r)
+{
+    return r == RULE_UPDATE_DUE;
+}
+
+static void fold_received(struct complaint *c, const msgpack_object *d)
+{
+    const msgpack_object *dl = codec_get(d, "deadlines");
+
+    codec_copy_str(d, "complaint", c->id, sizeof(c->id));
+    codec_copy_str(d, "channel", c->channel, sizeof(c->channel));
+    codec_copy_str(d, "unit", c->unit, sizeof(c->unit));
+    codec_copy_str(d, "person", c->person, sizeof(c->person));
+    codec_copy_str(d, "name", c->name, sizeof(c->name));
+    codec_copy_str(d, "topic", c->topic, sizeof(c->topic));
+    codec_copy_str(d, "receiver", c->receiver, sizeof(c->receiver));
+    copy_utf8(d, "what", c->issue, sizeof(c->issue));
+    c->anonymous = getb(d, "anonymous");
+    c->emergency = getb(d, "emergency");
+    c->claim_fen = geti(d, "claim_fen");
+    c->people = (int)geti(d, "people");
+    c->times = c->people;
+    c->received = geti(d, "received_at");
+    c->state = CS_RECEIVED;
+    if (dl) {
+        c->reply_due = geti(dl, "reply");
+        c->open_10d_at = geti(dl, "open_10d");
+        c->open_15d_at = geti(dl, "open_15d");
+        c->update_due = geti(dl, "update_due");
+    }
+}
+
+static void fold_escalated(struct complaint *c, const msgpack_object *d)
+{
+    int r = rule_of(d);
+
+    c->escalations++;
+    if (r < 0)
+        return;
+    if (cmp_rule_tier((enum cmp_rule)r) > c->level)
+        c->level = cmp_rule_tier((enum cmp_rule)r);
+    if (!recurring((enum cmp_rule)r))
+        c->fired |= 1u << r;
+    if (r == RULE_MAJOR)
+        c->major = true;
+    if (r == RULE_HOT)
+        c->hot = true;
+    if (r == RULE_UPDATE_DUE) {
+        c->update_due = geti(d, "next_due");
+        c->missed_updates++;
+    }
+}
+
+static void fold_handled(struct complaint *c, const msgpack_object *d,
+                         int64_t at)
+{
+    c->handled = at;
+    c->state = CS_HANDLED;
+    c->no_visit = getb(d, "no_visit");
+    codec_copy_str(d, "no_visit_reason", c->no_visit_reason,
+                   sizeof(c->no_visit_reason));
+    c->visit_due = geti(d, "visit_due");
+    c->auto_close_at = geti(d, "auto_close_at");
+    c->visit_result[0] = '\0';
+    c->visited = 0;
+}
+
+static void fold_reopened(struct complaint *c, const msgpack_object *d)
+{
+    c->reopen_count = (int)geti(d, "count");
+    c->state = c->first_reply ? CS_REPLIED : CS_RECEIVED;
+    c->handled = c->visit_due = c->auto_close_at = c->closed = 0;
+    c->no_visit = false;
+    c->no_visit_reason[0] = '\0';
+    c->fired &= ~(1u << RULE_VISIT_DUE);
+    c->update_due = geti(d, "next_update_due");
+}
+
+void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *d,
+              int64_t at)
+{
+    switch (t) {
+    case EV_COMPLAINT_RECEIVED:
+        fold_received(c, d);
+        c->recorded = at;
+        break;
+    case EV_COMPLAINT_CLASSIFIED:
+        if (c->category)
+            c->reclassified++;
+        c->category = (int)geti(d, "category");
+        codec_copy_str(d, "cause", c->cause, sizeof(c->cause));
+        codec_copy_str(d, "validity", c->validity, sizeof(c->validity));
+        break;
+    case EV_COMPLAINANT_ADDED:
+        c->people = (int)geti(d, "people");
+        c->times = (int)geti(d, "times");
+        break;
+    case EV_COMPLAINT_DISPATCHED:
+        codec_copy_str(d, "handler", c->handler, sizeof(c->handler));
+        c->emergency |= getb(d, "emergency");
+        if (c->state == CS_RECEIVED)
+            c->state = CS_DISPATCHED;
+        break;
+    case EV_COMPLAINT_REPLIED:
+        if (!c->first_reply)
+            c->first_reply = at;
+        if (c->state < CS_REPLIED)
+            c->state = CS_REPLIED;
+        c->re_reply_due = geti(d, "re_reply_by");
+        c->fired &= ~(1u << RULE_MISSED_RE_REPLY);
+        if (geti(d, "next_update_due"))
+            c->update_due = geti(d, "next_update_due");
+        break;
+    case EV_COMPLAINT_UPDATED:
+        c->update_due = geti(d, "next_update_due");
+        break;
+    case EV_COMPLAINT_HANDLED:
+        fold_handled(c, d, at);
+        break;
+    case EV_COMPLAINT_VISITED:
+        codec_copy_str(d, "result", c->visit_result, sizeof(c->visit_result));
+        c->visited = at;
+        if (geti(d, "auto_close_at")) { /* unreachable: closes by itself */
+            c->no_visit = true;
+            snprintf(c->no_visit_reason, sizeof(c->no_visit_reason),
+                     "unreachable");
+            c->auto_close_at = geti(d, "auto_close_at");
+        }
+        break;
+    case EV_COMPLAINT_REOPENED:
+        fold_reopened(c, d);
+        break;
+    case EV_COMPLAINT_CLOSED:
+        c->state = CS_CLOSED;
+        c->closed = at;
+        break;
+    case EV_COMPLAINT_ESCALATED:
+        fold_escalated(c, d);
+        break;
+    case EV_COMPLAINT_CLAIMED:
+        c->claim_fen = geti(d, "claim_fen");
+        break;
+    default:
+        return;
+    }
+    if (at > c->updated)
+        c->updated = at;
+}
+
+int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r)
+{
+    bool active = c->state < CS_HANDLED; /* handling still outstanding */
+
+    if (c->fired & (1u << r))
+        return 0;
+    switch (r) {
+    case RULE_MISSED_REPLY: /* a reopened one runs on the update clock */
+        return active && !c->first_reply && !c->reopen_count ? c->reply_due
+                                                             : 0;
+    case RULE_MISSED_RE_REPLY:
+        return active ? c->re_reply_due : 0;
+    case RULE_OPEN_10D:
+        return active ? c->open_10d_at : 0;
+    case RULE_OPEN_15D:
+        return active ? c->open_15d_at : 0;
+    case RULE_UPDATE_DUE:
+        return active ? c->update_due : 0;
+    case RULE_VISIT_DUE:
+        return c->state == CS_HANDLED && !c->no_visit && !c->visit_result[0]
+                   ? c->visit_due
+                   : 0;
+    default: /* major, hot: escalated by the handler at once */
+        return 0;
+    }
+}
+
+static int64_t auto_close_due(const struct complaint *c)
+{
+    return c->state == CS_HANDLED && c->no_visit ? c->auto_close_at : 0;
+}
+
+int64_t cmp_next_deadline(const struct complaint *c, int *rule)
+{
+    int64_t best = 0;
+
+    *rule = -1;
+    for (int r = 0; r < RULE_COUNT; r++) {
+        int64_t d = cmp_timer_due(c, (enum cmp_rule)r);
+        if (d && (!best || d < best)) {
+            best = d;
+            *rule = r;
+        }
+    }
+    return best;
+}
+
+/* ---- storage ---- */
+
+static void enc(struct cw *w, const struct complaint *c)
+{
+    cw_map(w, 44);
+    cw_kstr(w, "complaint", c->id);
+    cw_kstr(w, "channel", c->channel);
+    cw_kstr(w, "unit", c->unit);
+    cw_kstr(w, "person", c->person);
+    cw_kstr(w, "name", c->name);
+    cw_kstr(w, "topic", c->topic);
+    cw_kbool(w, "anonymous", c->anonymous);
+    cw_kstr(w, "receiver", c->receiver);
+    cw_kstr(w, "handler", c->handler);
+    cw_kint(w, "state", c->state);
+    cw_kint(w, "category", c->category);
+    cw_kstr(w, "cause", c->cause);
+    cw_kstr(w, "validity", c->validity);
+    cw_kstr(w, "visit_result", c->visit_result);
+    cw_kstr(w, "no_visit_reason", c->no_visit_reason);
+    cw_kstr(w, "issue", c->issue);
+    cw_kbool(w, "emergency", c->emergency);
+    cw_kbool(w, "major", c->major);
+    cw_kbool(w, "hot", c->hot);
+    cw_kbool(w, "no_visit", c->no_visit);
+    cw_kint(w, "people", c->people);
+    cw_kint(w, "times", c->times);
+    cw_kint(w, "reopen_count", c->reopen_count);
+    cw_kint(w, "level", c->level);
+    cw_kint(w, "escalations", c->escalations);
+    cw_kint(w, "reclassified", c->reclassified);
+    cw_kint(w, "fired", c->fired);
+    cw_kint(w, "missed_updates", c->missed_updates);
+    cw_kint(w, "claim_fen", c->claim_fen);
+    cw_kint(w, "received", c->received);
+    cw_kint(w, "recorded", c->recorded);
+    cw_kint(w, "updated", c->updated);
+    cw_kint(w, "first_reply", c->first_reply);
+    cw_kint(w, "reply_due", c->reply_due);
+    cw_kint(w, "re_reply_due", c->re_reply_due);
+    cw_kint(w, "update_due", c->update_due);
+    cw_kint(w, "open_10d_at", c->open_10d_at);
+    cw_kint(w, "open_15d_at", c->open_15d_at);
+    cw_kint(w, "handled", c->handled);
+    cw_kint(w, "visit_due", c->visit_due);
+    cw_kint(w, "visited", c->visited);
+    cw_kint(w, "auto_close_at", c->auto_close_at);
+    cw_kint(w, "closed", c->closed);
+    cw_kint(w, "version", 1);
+}
+
 static void dec(const msgpack_object *m, struct complaint *c)
 {
     memset(c, 0, sizeof(*c));
     codec_copy_str(m, "complaint", c->id, sizeof(c->id));
     codec_copy_str(m, "channel", c->channel, sizeof(c->channel));
     codec_copy_str(m, "unit", c->unit, sizeof(c->unit));
+    codec_copy_str(m, "person", c->person, sizeof(c->person));
     codec_copy_str(m, "name", c->name, sizeof(c->name));
+    codec_copy_str(m, "topic", c->topic, sizeof(c->topic));
     codec_copy_str(m, "receiver", c->receiver, sizeof(c->receiver));
     codec_copy_str(m, "handler", c->handler, sizeof(c->handler));
-    codec_copy_str(m, "state", c->state, sizeof(c->state));
+    codec_copy_str(m, "cause", c->cause, sizeof(c->cause));
     codec_copy_str(m, "validity", c->validity, sizeof(c->validity));
     codec_copy_str(m, "visit_result", c->visit_result,
                    sizeof(c->visit_result));
+    codec_copy_str(m, "no_visit_reason", c->no_visit_reason,
+                   sizeof(c->no_visit_reason));
     codec_copy_str(m, "issue", c->issue, sizeof(c->issue));
     c->anonymous = getb(m, "anonymous");
     c->emergency = getb(m, "emergency");
     c->major = getb(m, "major");
     c->hot = getb(m, "hot");
     c->no_visit = getb(m, "no_visit");
+    c->state = (enum cmp_state)geti(m, "state");
     c->category = (int)geti(m, "category");
     c->people = (int)geti(m, "people");
     c->times = (int)geti(m, "times");
     c->reopen_count = (int)geti(m, "reopen_count");
     c->level = (int)geti(m, "level");
     c->escalations = (int)geti(m, "escalations");
+    c->reclassified = (int)geti(m, "reclassified");
+    c->fired = (unsigned)geti(m, "fired");
+    c->missed_updates = (int)geti(m, "missed_updates");
     c->claim_fen = geti(m, "claim_fen");
     c->received = geti(m, "received");
+    c->recorded = geti(m, "recorded");
+    c->updated = geti(m, "updated");
     c->first_reply = geti(m, "first_reply");
     c->reply_due = geti(m, "reply_due");
     c->re_reply_due = geti(m, "re_reply_due");
     c->update_due = geti(m, "update_due");
+    c->open_10d_at = geti(m, "open_10d_at");
+    c->open_15d_at = geti(m, "open_15d_at");
     c->handled = geti(m, "handled");
     c->visit_due = geti(m, "visit_due");
+    c->visited = geti(m, "visited");
     c->auto_close_at = geti(m, "auto_close_at");
     c->closed = geti(m, "closed");
 }
@@ -119,16 +400,18 @@ static int put(MDB_txn *txn, const struct views *v, const struct complaint *c)
     return rc;
 }
 
-/* A timer that runs a system command about this complaint. */
-static int arm(MDB_txn *txn, const struct views *v, const char *id,
-               const char *rule, int64_t due, const char *cmd)
+/* ---- timers: a function of the record ---- */
+
+static int timer_to(MDB_txn *txn, const struct views *v, const char *id,
+                    const char *rule, const char *cmd, int64_t due)
 {
     char key[CMP_ID_MAX + 32];
     struct cw body;
     int rc;
-    if (!due)
-        return 0;
+
     snprintf(key, sizeof(key), "%s:%s", id, rule);
+    if (!due)
+        return timer_clear(txn, v, key);
     cw_init(&body);
     cw_map(&body, 3);
     cw_kstr(&body, "complaint", id);
@@ -139,260 +422,173 @@ static int arm(MDB_txn *txn, const struct views *v, const char *id,
     return rc;
 }
 
-static int disarm(MDB_txn *txn, const struct views *v, const char *id,
-                  const char *rule)
+/* Moves every timer whose due time changed between before and after. */
+static int sync_timers(MDB_txn *txn, const struct views *v,
+                       const struct complaint *before,
+                       const struct complaint *after)
 {
-    char key[CMP_ID_MAX + 32];
-    snprintf(key, sizeof(key), "%s:%s", id, rule);
-    return timer_clear(txn, v, key);
+    int rc;
+
+    for (int r = 0; r < RULE_COUNT; r++) {
+        int64_t d1 = cmp_timer_due(after, (enum cmp_rule)r);
+        if (d1 == cmp_timer_due(before, (enum cmp_rule)r))
+            continue;
+        rc = timer_to(txn, v, after->id, cmp_rule_names[r],
+                      "complaint.escalate", d1);
+        if (rc)
+            return rc;
+    }
+    if (auto_close_due(after) == auto_close_due(before))
+        return 0;
+    return timer_to(txn, v, after->id, "auto_close", "complaint.auto_close",
+                    auto_close_due(after));
 }
 
-static int timeline(MDB_txn *txn, const struct views *v,
-                    const struct event *ev, const char *id)
+/* ---- the other tables ---- */
+
+void cmp_complainant_key(const char *person, const char *name, const char *id,
+                         char *out, size_t cap)
+{
+    if (person && person[0])
+        snprintf(out, cap, "p:%s", person);
+    else if (name && name[0])
+        snprintf(out, cap, "n:%s", name);
+    else
+        snprintf(out, cap, "c:%s", id);
+}
+
+/* topic \0 received (8) id -> complainant key */
+static size_t topic_key(unsigned char *k, const char *topic, int64_t at,
+                        const char *id)
+{
+    size_t tl = strlen(topic) + 1, il = strlen(id);
+    memcpy(k, topic, tl);
+    proj_key_u64(k + tl, (uint64_t)at ^ 0x8000000000000000ull);
+    memcpy(k + tl + 8, id, il);
+    return tl + 8 + il;
+}
+
+static int index_topic(MDB_txn *txn, const struct views *v,
+                       const struct complaint *c)
 {
     unsigned char k[KEY_MAX];
-    size_t n = strlen(id) + 1;
+    char who[96];
     struct cw w;
     int rc;
 
-    memcpy(k, id, n);
-    proj_key_u64(k + n, ev->seq);
+    if (!c->topic[0])
+        return 0;
+    cmp_complainant_key(c->person, c->name, c->id, who, sizeof(who));
     cw_init(&w);
-    cw_map(&w, 5);
-    cw_kint(&w, "seq", (int64_t)ev->seq);
-    cw_kstr(&w, "type", ev_type_name(ev->type));
-    cw_kstrn(&w, "actor", ev->actor, ev->actor_len);
-    cw_kint(&w, "recorded", ev->recorded_at);
-    cw_kobj(&w, "data", ev->data);
-    rc = proj_put(txn, v->dbi[DB_CMP_LOG], k, n + 8, &w);
+    cw_str(&w, who);
+    rc = proj_put(txn, v->dbi[DB_CMP_TOPICS], k,
+                  topic_key(k, c->topic, c->received, c->id), &w);
     cw_release(&w);
     return rc;
 }
 
-static const msgpack_object *dl(const struct event *ev)
-{
-    return codec_get(ev->data, "deadlines");
-}
-
-static int on_received(MDB_txn *txn, const struct views *v,
-                       const struct event *ev, struct complaint *c)
+static int set_open(MDB_txn *txn, const struct views *v, const char *id,
+                    bool open)
 {
     static const unsigned char nil = 0xc0;
-    MDB_val k = {strlen(c->id), c->id}, val = {1, (void *)&nil};
-    const msgpack_object *d = dl(ev);
+    MDB_val k = {strlen(id), (void *)id}, val = {1, (void *)&nil};
     int rc;
 
-    codec_copy_str(ev->data, "channel", c->channel, sizeof(c->channel));
-    codec_copy_str(ev->data, "unit", c->unit, sizeof(c->unit));
-    codec_copy_str(ev->data, "name", c->name, sizeof(c->name));
-    codec_copy_str(ev->data, "receiver", c->receiver, sizeof(c->receiver));
-    codec_copy_str(ev->data, "what", c->issue, 61);
-    c->anonymous = getb(ev->data, "anonymous");
-    c->emergency = getb(ev->data, "emergency");
-    c->claim_fen = geti(ev->data, "claim_fen");
-    c->people = (int)geti(ev->data, "people");
-    c->times = 1;
-    c->received = geti(ev->data, "received_at");
-    c->reply_due = geti(d, "reply");
-    c->update_due = geti(d, "update_due");
-    snprintf(c->state, sizeof(c->state), "received");
-    if ((rc = mdb_put(txn, v->dbi[DB_OPEN_CMP], &k, &val, 0)) ||
-        (rc = arm(txn, v, c->id, "missed_reply", c->reply_due,
-                  "complaint.escalate")) ||
-        (rc = arm(txn, v, c->id, "open_10d", geti(d, "open_10d"),
-                  "complaint.escalate")) ||
-        (rc = arm(txn, v, c->id, "open_15d", geti(d, "open_15d"),
-                  "complaint.escalate")))
-        return rc;
-    return arm(txn, v, c->id, "update_due", c->update_due,
-               "complaint.escalate");
+    if (open)
+        return mdb_put(txn, v->dbi[DB_OPEN_CMP], &k, &val, 0);
+    rc = mdb_del(txn, v->dbi[DB_OPEN_CMP], &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int on_replied(MDB_txn *txn, const struct views *v,
-                      const struct event *ev, struct complaint *c)
+static bool is_complaint_event(enum ev_type t)
 {
-    int64_t again = geti(ev->data, "re_reply_by");
+    return (t >= EV_COMPLAINT_RECEIVED && t <= EV_COMPLAINT_ESCALATED) ||
+           t == EV_COMPLAINT_CLAIMED;
+}
+
+static int on_no_visit(MDB_txn *txn, const struct views *v,
+                       const struct event *ev)
+{
+    char person[32];
+    struct cw w;
     int rc;
-    if (!c->first_reply)
-        c->first_reply = ev->recorded_at;
-    if (!strcmp(c->state, "received") || !strcmp(c->state, "dispatched"))
-        snprintf(c->state, sizeof(c->state), "replied");
-    c->re_reply_due = again;
-    if ((rc = disarm(txn, v, c->id, "missed_reply")) ||
-        (rc = disarm(txn, v, c->id, "missed_re_reply")))
-        return rc;
-    return arm(txn, v, c->id, "missed_re_reply", again, "complaint.escalate");
-}
 
-static int on_updated(MDB_txn *txn, const struct views *v,
-                      const struct event *ev, struct complaint *c)
-{
-    c->update_due = geti(ev->data, "next_update_due");
-    return arm(txn, v, c->id, "update_due", c->update_due,
-               "complaint.escalate");
-}
-
-static int on_handled(MDB_txn *txn, const struct views *v,
-                      const struct event *ev, struct complaint *c)
-{
-    int rc;
-    c->handled = ev->recorded_at;
-    c->visit_due = geti(ev->data, "visit_due");
-    c->auto_close_at = geti(ev->data, "auto_close_at");
-    c->no_visit = getb(ev->data, "no_visit");
-    c->update_due = 0;
-    snprintf(c->state, sizeof(c->state), "handled");
-    if ((rc = disarm(txn, v, c->id, "update_due")) ||
-        (rc = disarm(txn, v, c->id, "missed_reply")) ||
-        (rc = disarm(txn, v, c->id, "missed_re_reply")) ||
-        (rc = arm(txn, v, c->id, "visit_due", c->visit_due,
-                  "complaint.escalate")))
-        return rc;
-    return arm(txn, v, c->id, "auto_close", c->auto_close_at,
-               "complaint.auto_close");
-}
-
-static int on_reopened(MDB_txn *txn, const struct views *v,
-                       const struct event *ev, struct complaint *c)
-{
-    int rc;
-    c->reopen_count = (int)geti(ev->data, "count");
-    c->handled = c->visit_due = c->auto_close_at = 0;
-    c->update_due = geti(ev->data, "next_update_due");
-    snprintf(c->state, sizeof(c->state), "replied");
-    if ((rc = disarm(txn, v, c->id, "auto_close")) ||
-        (rc = disarm(txn, v, c->id, "visit_due")))
-        return rc;
-    return arm(txn, v, c->id, "update_due", c->update_due,
-               "complaint.escalate");
-}
-
-static int on_closed(MDB_txn *txn, const struct views *v,
-                     const struct event *ev, struct complaint *c)
-{
-    char prefix[CMP_ID_MAX + 2];
-    MDB_val k = {strlen(c->id), c->id};
-    int rc = mdb_del(txn, v->dbi[DB_OPEN_CMP], &k, NULL);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    c->closed = ev->recorded_at;
-    snprintf(c->state, sizeof(c->state), "closed");
-    snprintf(prefix, sizeof(prefix), "%s:", c->id);
-    return timer_clear_prefix(txn, v, prefix);
-}
-
-/* Tier reached: 1 cs_lead, 2 manager, 3 branch GM (R-CMP-07). */
-static int tier(const char *rule)
-{
-    if (!strcmp(rule, "open_15d"))
-        return 3;
-    if (!strcmp(rule, "open_10d"))
-        return 2;
-    if (!strcmp(rule, "major") || !strcmp(rule, "hot"))
-        return 0;
-    return 1;
-}
-
-static int on_escalated(MDB_txn *txn, const struct views *v,
-                        const struct event *ev, struct complaint *c)
-{
-    char rule[24];
-    int rc;
-    codec_copy_str(ev->data, "rule", rule, sizeof(rule));
-    c->escalations++;
-    if (tier(rule) > c->level)
-        c->level = tier(rule);
-    c->major |= !strcmp(rule, "major");
-    c->hot |= !strcmp(rule, "hot");
-    if ((rc = disarm(txn, v, c->id, rule)))
-        return rc;
-    if (!strcmp(rule, "update_due")) { /* the next window */
-        c->update_due = geti(ev->data, "next_due");
-        return arm(txn, v, c->id, rule, c->update_due, "complaint.escalate");
-    }
-    return 0;
-}
-
-static int on_event(MDB_txn *txn, const struct views *v,
-                    const struct event *ev, struct complaint *c)
-{
-    switch (ev->type) {
-    case EV_COMPLAINT_RECEIVED:
-        return on_received(txn, v, ev, c);
-    case EV_COMPLAINT_CLASSIFIED:
-        c->category = (int)geti(ev->data, "category");
-        codec_copy_str(ev->data, "validity", c->validity,
-                       sizeof(c->validity));
-        return 0;
-    case EV_COMPLAINANT_ADDED:
-        c->people = (int)geti(ev->data, "people");
-        c->times++;
-        return 0;
-    case EV_COMPLAINT_DISPATCHED:
-        codec_copy_str(ev->data, "handler", c->handler, sizeof(c->handler));
-        c->emergency |= getb(ev->data, "emergency");
-        if (!strcmp(c->state, "received"))
-            snprintf(c->state, sizeof(c->state), "dispatched");
-        return 0;
-    case EV_COMPLAINT_REPLIED:
-        return on_replied(txn, v, ev, c);
-    case EV_COMPLAINT_UPDATED:
-        return on_updated(txn, v, ev, c);
-    case EV_COMPLAINT_HANDLED:
-        return on_handled(txn, v, ev, c);
-    case EV_COMPLAINT_VISITED:
-        codec_copy_str(ev->data, "result", c->visit_result,
-                       sizeof(c->visit_result));
-        c->visit_due = 0;
-        return disarm(txn, v, c->id, "visit_due");
-    case EV_COMPLAINT_REOPENED:
-        return on_reopened(txn, v, ev, c);
-    case EV_COMPLAINT_CLOSED:
-        return on_closed(txn, v, ev, c);
-    case EV_COMPLAINT_ESCALATED:
-        return on_escalated(txn, v, ev, c);
-    default:
-        return 0;
-    }
+    codec_copy_str(ev->data, "person", person, sizeof(person));
+    cw_init(&w);
+    cw_obj(&w, ev->data);
+    rc = proj_put(txn, v->dbi[DB_NO_VISIT], person, strlen(person), &w);
+    cw_release(&w);
+    return rc;
 }
 
 int proj_complaints_apply(MDB_txn *txn, const struct views *v,
                           const struct event *ev)
 {
-    struct complaint c;
+    struct complaint before, c;
     char id[CMP_ID_MAX];
     int rc;
 
-    if (ev->type == EV_NO_VISIT_REQUESTED) {
-        char person[32];
-        struct cw w;
-        codec_copy_str(ev->data, "person", person, sizeof(person));
-        cw_init(&w);
-        cw_obj(&w, ev->data);
-        rc = proj_put(txn, v->dbi[DB_NO_VISIT], person, strlen(person), &w);
-        cw_release(&w);
-        return rc;
-    }
-    if (ev->type < EV_COMPLAINT_RECEIVED || ev->type > EV_COMPLAINT_ESCALATED)
+    if (ev->type == EV_NO_VISIT_REQUESTED)
+        return on_no_visit(txn, v, ev);
+    if (!is_complaint_event(ev->type))
         return 0;
     codec_copy_str(ev->data, "complaint", id, sizeof(id));
-    if (ev->type == EV_COMPLAINT_RECEIVED) {
-        memset(&c, 0, sizeof(c));
-        snprintf(c.id, sizeof(c.id), "%s", id);
-    } else if ((rc = complaints_get(txn, v, id, &c))) {
+    memset(&before, 0, sizeof(before));
+    if (ev->type != EV_COMPLAINT_RECEIVED &&
+        (rc = complaints_get(txn, v, id, &before)))
         return rc;
-    }
-    if ((rc = on_event(txn, v, ev, &c)) || (rc = put(txn, v, &c)))
+    c = before;
+    cmp_fold(&c, ev->type, ev->data, ev->occurred_at);
+    if ((rc = put(txn, v, &c)) || (rc = sync_timers(txn, v, &before, &c)))
         return rc;
-    return timeline(txn, v, ev, id);
+    if (ev->type == EV_COMPLAINT_RECEIVED &&
+        ((rc = set_open(txn, v, id, true)) || (rc = index_topic(txn, v, &c))))
+        return rc;
+    if ((before.state == CS_CLOSED) != (c.state == CS_CLOSED) &&
+        (rc = set_open(txn, v, id, c.state != CS_CLOSED)))
+        return rc;
+    return timeline_put(txn, v, id, ev);
 }
 
-int complaints_each_open(MDB_txn *txn, const struct views *v,
-                         complaints_fn fn, void *ctx)
+/* ---- reads ---- */
+
+static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
+                     int64_t at)
+{
+    cmp_fold(state, t, d, at);
+}
+
+static int as_of(MDB_txn *txn, const struct views *v, struct complaint *c,
+                 int64_t cutoff)
+{
+    char id[CMP_ID_MAX];
+    bool seen;
+    int rc;
+
+    if (c->updated <= cutoff)
+        return c->recorded <= cutoff ? 0 : MDB_NOTFOUND;
+    memcpy(id, c->id, sizeof(id));
+    memset(c, 0, sizeof(*c));
+    rc = timeline_fold(txn, v, id, cutoff, fold_any, c, &seen);
+    if (rc)
+        return rc;
+    return seen && c->id[0] ? 0 : MDB_NOTFOUND;
+}
+
+int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
+                         int64_t cutoff, struct complaint *c)
+{
+    int rc = complaints_get(txn, v, id, c);
+    return rc ? rc : as_of(txn, v, c, cutoff);
+}
+
+static int each_key(MDB_txn *txn, MDB_dbi dbi, const struct views *v,
+                    int64_t cutoff, complaints_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     MDB_val k, val;
-    int rc = mdb_cursor_open(txn, v->dbi[DB_OPEN_CMP], &cur);
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+
     if (rc)
         return rc;
     for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
@@ -403,7 +599,8 @@ int complaints_each_open(MDB_txn *txn, const struct views *v,
             continue;
         memcpy(id, k.mv_data, k.mv_size);
         id[k.mv_size] = '\0';
-        if (complaints_get(txn, v, id, &c))
+        if (complaints_get(txn, v, id, &c) ||
+            (cutoff && as_of(txn, v, &c, cutoff)))
             continue;
         if ((rc = fn(ctx, &c))) {
             rc = rc > 0 ? 0 : rc;
@@ -414,10 +611,22 @@ int complaints_each_open(MDB_txn *txn, const struct views *v,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+int complaints_each_open(MDB_txn *txn, const struct views *v,
+                         complaints_fn fn, void *ctx)
+{
+    return each_key(txn, v->dbi[DB_OPEN_CMP], v, 0, fn, ctx);
+}
+
+int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
+                          complaints_fn fn, void *ctx)
+{
+    return each_key(txn, v->dbi[DB_COMPLAINTS], v, cutoff, fn, ctx);
+}
+
 int complaints_each_entry(MDB_txn *txn, const struct views *v,
                           const char *id, proj_each_fn fn, void *ctx)
 {
-    return proj_each(txn, v->dbi[DB_CMP_LOG], id, strlen(id) + 1, fn, ctx);
+    return timeline_each(txn, v, id, fn, ctx);
 }
 
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,
@@ -425,4 +634,43 @@ bool complaints_no_visit(MDB_txn *txn, const struct views *v,
 {
     MDB_val k = {strlen(person), (void *)person}, val;
     return person[0] && mdb_get(txn, v->dbi[DB_NO_VISIT], &k, &val) == 0;
+}
+
+int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
+                             const char *topic, int64_t since,
+                             complaints_topic_fn fn, void *ctx)
+{
+    unsigned char k0[KEY_MAX];
+    size_t tl = strlen(topic) + 1;
+    MDB_cursor *cur;
+    MDB_val k = {topic_key(k0, topic, since, ""), k0}, val;
+    int rc = mdb_cursor_open(txn, v->dbi[DB_CMP_TOPICS], &cur);
+
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        char id[CMP_ID_MAX], who[96];
+        struct codec_doc d;
+        size_t il;
+        if (k.mv_size < tl + 8 || memcmp(k.mv_data, topic, tl))
+            break;
+        il = k.mv_size - tl - 8;
+        if (il >= sizeof(id) ||
+            codec_doc_parse_trusted(&d, val.mv_data, val.mv_size, NULL))
+            continue;
+        memcpy(id, (const char *)k.mv_data + tl + 8, il);
+        id[il] = '\0';
+        who[0] = '\0';
+        if (d.obj->type == MSGPACK_OBJECT_STR &&
+            d.obj->via.str.size < sizeof(who)) {
+            memcpy(who, d.obj->via.str.ptr, d.obj->via.str.size);
+            who[d.obj->via.str.size] = '\0';
+        }
+        codec_doc_release(&d);
+        if ((rc = fn(ctx, id, who)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc > 0 ? 0 : rc;
 }

@@ -1,48 +1,118 @@
 /* projections/complaints.h - the complaint read models (R-CMP-01..11,
  * R-GEN-06): one record per complaint with its state, people, deadlines and
- * escalations; the open set; a per-complaint timeline; the "do not visit"
- * wishes. Deadlines arrive in the events (the handler computed them with
- * the calendar), so replay never depends on today's config. */
+ * escalations; the open set; a per-complaint timeline; the topic index that
+ * finds hot complaints; the "do not visit" wishes.
+ *
+ * A complaint's state is a pure fold of its events (cmp_fold): the live
+ * projection folds each event as it is appended, and the as-of queries
+ * (stock-take, monthly report) fold the timeline up to a cutoff, so "the
+ * truth on date D" and "the truth now" come from the same code. Deadlines
+ * arrive in the events (the handler computed them with the calendar), so
+ * replay never depends on today's config. Timers are derived from the
+ * state (cmp_timer_due), which is what makes each escalation fire once. */
 #ifndef DESKD_PROJ_COMPLAINTS_H
 #define DESKD_PROJ_COMPLAINTS_H
 
+#include "../core/config.h"
 #include "projections.h"
 
 #define CMP_ID_MAX 24
+#define CMP_ISSUE_MAX 96 /* bytes of "what happened" kept for lists */
+#define CMP_TOPIC_MAX 32 /* bytes of a topic key ("HY:lift-3") */
+
+/* States, in lifecycle order. "open" means any state before closed. */
+#define CMP_STATES(X)                                                          \
+    X(RECEIVED, "received")                                                    \
+    X(DISPATCHED, "dispatched")                                                \
+    X(REPLIED, "replied")                                                      \
+    X(HANDLED, "handled")                                                      \
+    X(CLOSED, "closed")
+
+enum cmp_state {
+#define X(n, s) CS_##n,
+    CMP_STATES(X)
+#undef X
+};
+
+extern const char *const cmp_state_names[];
 
 struct complaint {
     char id[CMP_ID_MAX];
     char channel[16];
     char unit[64];
+    char person[24];     /* registered complainant, "" if none */
     char name[64];       /* complainant; "" when anonymous */
+    char topic[CMP_TOPIC_MAX];
     bool anonymous;
     char receiver[32];   /* first receiver, owns it to the end (R-GEN-06) */
     char handler[32];
-    char state[16];      /* received dispatched replied handled closed */
+    enum cmp_state state;
     int category;        /* 1..8 (R-CMP-02), 0 until classified */
+    char cause[16];      /* man machine material method environment */
     char validity[16];
     char visit_result[16];
-    char issue[64];      /* what happened, first 60 bytes */
+    char no_visit_reason[24];
+    char issue[CMP_ISSUE_MAX]; /* what happened, cut at a UTF-8 boundary */
     bool emergency, major, hot, no_visit;
-    int people, times, reopen_count, level, escalations;
+    int people, times, reopen_count, level, escalations, reclassified;
+    int missed_updates;  /* update_due escalations (R-CMP-06) */
+    unsigned fired;      /* bit per enum cmp_rule: one-shot rules fired */
     int64_t claim_fen;
-    int64_t received, first_reply, reply_due, re_reply_due, update_due,
-        handled, visit_due, auto_close_at, closed;
+    int64_t received;    /* business time of receipt */
+    int64_t recorded;    /* when the intake was recorded */
+    int64_t updated;     /* recorded_at of the last event folded */
+    int64_t first_reply, reply_due, re_reply_due, update_due, open_10d_at,
+        open_15d_at, handled, visit_due, visited, auto_close_at, closed;
 };
+
+/* Folds one event into c (pure: no I/O). c must be zeroed before the
+ * complaint.received event. Events of other types are ignored. */
+void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *data,
+              int64_t recorded_at);
+
+/* When the timer for rule r should fire for c (0: no timer). */
+int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r);
+/* The earliest pending deadline and its rule (0 / -1 when none). */
+int64_t cmp_next_deadline(const struct complaint *c, int *rule);
+/* Escalation tier of a rule: 1 cs_lead, 2 manager, 3 branch GM, 0 for the
+ * quality department's rules (major, hot). */
+int cmp_rule_tier(enum cmp_rule r);
 
 int proj_complaints_apply(MDB_txn *txn, const struct views *v,
                           const struct event *ev);
 /* 0 and c filled, or MDB_NOTFOUND. */
 int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct complaint *c);
+/* The complaint as it stood at cutoff (ms): its timeline folded up to it.
+ * MDB_NOTFOUND when it was not yet recorded then. */
+int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
+                         int64_t cutoff, struct complaint *c);
+
 typedef int (*complaints_fn)(void *ctx, const struct complaint *c);
-/* Open complaints in id order. */
+/* Open complaints in id order. fn returns >0 to stop, <0 for an error. */
 int complaints_each_open(MDB_txn *txn, const struct views *v,
                          complaints_fn fn, void *ctx);
-/* Timeline entries of one complaint, in log order. */
+/* Every complaint recorded by cutoff, as it stood at cutoff. */
+int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
+                          complaints_fn fn, void *ctx);
+/* Timeline entries {seq, type, actor, desk, recorded, occurred, data} of
+ * one complaint, in log order. */
 int complaints_each_entry(MDB_txn *txn, const struct views *v,
                           const char *id, proj_each_fn fn, void *ctx);
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,
                          const char *person);
+
+/* Complaints on one topic received at or after since (ms): fn gets the
+ * complaint id and the complainant key. */
+typedef int (*complaints_topic_fn)(void *ctx, const char *id,
+                                   const char *who);
+int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
+                             const char *topic, int64_t since,
+                             complaints_topic_fn fn, void *ctx);
+
+/* The complainant key that tells people apart for R-CMP-07 "different
+ * complainants": the person id, else the name, else the complaint. */
+void cmp_complainant_key(const char *person, const char *name, const char *id,
+                         char *out, size_t cap);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "../core/date.h"
 #include "../core/log.h"
+#include "card_quarters.h"
+#include "cards.h"
 #include "complaints.h"
 #include "fees.h"
 #include "units.h"
@@ -21,6 +23,8 @@ static const struct projection projections[] = {
     {"units", proj_units_apply},
     {"fees", proj_fees_apply},
     {"complaints", proj_complaints_apply},
+    {"cards", proj_cards_apply},
+    {"card_quarters", proj_card_quarters_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

@@ -33,11 +33,18 @@
     X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
     X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */ \
     X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */     \
-    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */ \
-    X(COMPLAINTS, "complaints") /* complaints.c: id -> record */             \
-    X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */ \
-    X(CMP_LOG, "complaint_log") /* complaints.c: id \0 seq -> timeline */    \
-    X(NO_VISIT, "no_visit")     /* complaints.c: person -> reason */
+    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */                     \
+    X(COMPLAINTS, "complaints") /* complaints.c: id -> record */               \
+    X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
+    X(CASE_LOG, "case_log")        /* timeline.c: case id \0 seq -> entry */   \
+    X(NO_VISIT, "no_visit")        /* complaints.c: person -> reason */        \
+    X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */   \
+    X(CARDS, "cards")           /* cards.c: card -> current record */         \
+    X(CARD_LOG, "card_log")     /* cards.c: card \0 seq -> history entry */   \
+    X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
+    X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
+    X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
+    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */
 
 enum proj_db {
 #define X(n, s) DB_##n,

@@ -26,28 +26,32 @@ flushes() { awk '{print ($16 == "" ? 0 : $16)}' "/sys/class/block/$DEV/stat" 2>/
 kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
 ROWS=$TMP/rows.tsv
 
-start_deskd() {
+start_deskd() { # [extra ini lines]: a fresh deskd on free ports; sets EP
   rm -rf "$TMP/var"
   cat > "$TMP/deskd.conf" <<CONF
 [deskd]
 data_dir = $TMP/var
 commands = tcp://127.0.0.1:*
 events = tcp://127.0.0.1:*
+http = 127.0.0.1:0
 map_size_mb = 1024
 [operators]
 admin = admin, Admin
 bench = clerk, Bench
+${1:-}
 CONF
   "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
   for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
   EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
 }
 
+stop_last() { kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; } # the server started last
+
 bench_deskd() { # label, deskbench args...
   local label=$1; shift
   start_deskd
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
-  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  stop_last
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
     "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" >> "$ROWS"
 }
@@ -59,7 +63,7 @@ bench_baseline() { # label, server program, clients
   sleep 0.3; f0=$(flushes)
   out=$("$TMP/bin/zmq_rtt" client tcp://127.0.0.1:5591 "$clients" 100000000 "$SECS")
   f1=$(flushes); n=$(kv events "$out")
-  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  stop_last
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out" | cut -d. -f1)" \
     "$(kv p99_us "$out" | cut -d. -f1)" "$(kv p999_us "$out" | cut -d. -f1)" \
     "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" >> "$ROWS"
@@ -75,7 +79,7 @@ bench_redis() { # clients
   f0=$(flushes)
   out=$(redis-benchmark -h 127.0.0.1 -p 6391 -c "$c" -n "$n" --csv XADD s '*' f "$(head -c 200 /dev/zero | tr '\0' x)" | tail -1)
   f1=$(flushes)
-  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+  stop_last
   IFS=, read -r _ rps _ _ p50 _ p99 _ <<< "$(tr -d '"' <<< "$out")"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "redis XADD aof=always c=$c" "${rps%.*}" \
     "$(awk -v x="$p50" 'BEGIN{print x*1000}')" "$(awk -v x="$p99" 'BEGIN{print x*1000}')" "-" \
@@ -96,33 +100,37 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: redis";     bench_redis 16; bench_redis 64
 done
 log "fees: 10,000 units x 24 months"
-start_deskd_fees() {
-  rm -rf "$TMP/var"
-  cat > "$TMP/deskd.conf" <<CONF
-[deskd]
-data_dir = $TMP/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-map_size_mb = 1024
-[time]
+start_deskd "[time]
 calendar = $HERE/config/holidays.tsv
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
 [fees]
-rates = $HERE/config/fees.tsv
-CONF
-  "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
-  for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
-  EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
-}
-start_deskd_fees
+rates = $HERE/config/fees.tsv"
 FEES=$("$HERE/$BUILD/feebench" -e "$EP" -u "${FEE_UNITS:-10000}" -m "${FEE_MONTHS:-24}")
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+stop_last
+
+# Complaints: N open complaints, the open list, then the escalation engine
+# firing N due escalations after one clock.set (manual clock).
+start_deskd "[time]
+clock = manual
+manual_start = 2026-03-02T09:00:00+08:00
+calendar = $HERE/config/holidays.tsv"
+CMPS=$("$HERE/$BUILD/cmpbench" -e "$EP" -n "${COMPLAINTS:-100000}")
+stop_last
+
+log "cards: ${CARDS:-200000} cards over a year, expiry schedule"
+start_deskd "[time]
+clock = manual
+manual_start = 2026-01-01T09:00:00+08:00
+calendar = $HERE/config/holidays.tsv
+[fees]
+rates = $HERE/config/fees.tsv"
+CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
+stop_last
 
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
 { printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
 awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
   END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
 echo "fees: $FEES"
+echo "complaints: $CMPS"
+echo "cards: $CARDS_OUT"
 bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it

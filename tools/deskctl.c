@@ -124,50 +124,6 @@ static void protocol_md(void)
     }
 }
 
-/* key=value -> JSON value typed by the command's field (the server still
- * validates everything). */
-static json_t *typed_value(const struct cmd_spec *c, const char *k,
-                           const char *v)
-{
-    const struct field *fd = NULL;
-    char *end;
-    for (int i = 0; c && c->fields[i].name; i++)
-        if (!strcmp(c->fields[i].name, k))
-            fd = &c->fields[i];
-    if (!fd)
-        return json_string(v);
-    switch (fd->type) {
-    case FT_INT:
-    case FT_MONEY: {
-        long long n;
-        errno = 0;
-        n = strtoll(v, &end, 10);
-        return (*v && !*end && !errno) ? json_integer(n) : json_string(v);
-    }
-    case FT_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
-            return json_true();
-        if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
-            return json_false();
-        return json_string(v);
-    case FT_STRS: {
-        json_t *a = json_array();
-        char *dup = strdup(v), *save = NULL;
-        for (char *t = strtok_r(dup, ",", &save); t;
-             t = strtok_r(NULL, ",", &save))
-            json_array_append_new(a, json_string(t));
-        free(dup);
-        return a;
-    }
-    case FT_ANY: {
-        json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
-        return j ? j : json_string(v);
-    }
-    default:
-        return json_string(v);
-    }
-}
-
 static void make_id(char *buf, size_t cap)
 {
     struct timespec ts;
@@ -241,7 +197,8 @@ static int send_command(void *ctx, const struct opts *o, const char *cmd,
             return 2;
         }
         *eq = '\0';
-        json_object_set_new(body, argv[i], typed_value(c, argv[i], eq + 1));
+        json_object_set_new(body, argv[i],
+                            codec_json_typed(c, argv[i], eq + 1));
     }
     body = envelope(o, cmd, body);
     reply = call(ctx, o, body);

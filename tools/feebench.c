@@ -9,26 +9,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "../core/codec.h"
+#include "benchcli.h"
 
-#define WINDOW 256 /* commands in flight during setup */
-
-static void *sock;
-static long next_id, inflight, failures;
+static struct bench_cli cli;
 static char (*persons)[24]; /* owner of unit i, from the replies */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Replies to "own-<i>" person.register commands name unit i's owner. */
-static void remember_person(const msgpack_object *reply)
+static void remember_person(struct bench_cli *c, const msgpack_object *reply)
 {
     const msgpack_object *evs = codec_get(reply, "events");
     char id[32];
+    (void)c;
     codec_copy_str(reply, "id", id, sizeof(id));
     if (strncmp(id, "own-", 4) || !evs || evs->type != MSGPACK_OBJECT_ARRAY ||
         !evs->via.array.size)
@@ -37,74 +28,11 @@ static void remember_person(const msgpack_object *reply)
                    persons[atoi(id + 4)], sizeof(persons[0]));
 }
 
-static void recv_one(void)
-{
-    char buf[1 << 16];
-    struct codec_doc d;
-    bool ok = false;
-    int n = zmq_recv(sock, buf, sizeof(buf), 0);
-    inflight--;
-    if (n > 0 && n <= (int)sizeof(buf) &&
-        !codec_doc_parse(&d, buf, (size_t)n, NULL)) {
-        codec_get_bool(d.obj, "ok", &ok);
-        remember_person(d.obj);
-        if (!ok && failures++ == 0) {
-            char msg[256];
-            codec_copy_str(codec_get(d.obj, "error"), "message", msg,
-                           sizeof(msg));
-            fprintf(stderr, "feebench: refused: %s\n", msg);
-        }
-        codec_doc_release(&d);
-    }
-}
-
-/* Sends {id, cmd, actor, body} where body is already a msgpack map; id
- * NULL makes a fresh one. */
-static void send_id(const char *given, const char *cmd, const char *actor,
-                    struct cw *body)
-{
-    struct cw w;
-    char id[32];
-    while (inflight >= WINDOW)
-        recv_one();
-    if (given)
-        snprintf(id, sizeof(id), "%s", given);
-    else
-        snprintf(id, sizeof(id), "fb%d-%ld", (int)getpid(), ++next_id);
-    cw_init(&w);
-    cw_map(&w, 4);
-    cw_kstr(&w, "id", id);
-    cw_kstr(&w, "cmd", cmd);
-    cw_kstr(&w, "actor", actor);
-    cw_str(&w, "body");
-    cw_raw(&w, cw_data(body), cw_len(body));
-    zmq_send(sock, cw_data(&w), cw_len(&w), 0);
-    inflight++;
-    cw_release(&w);
-    cw_reset(body);
-}
-
-static void send_cmd(const char *cmd, const char *actor, struct cw *body)
-{
-    send_id(NULL, cmd, actor, body);
-}
-
-static void drain(void)
-{
-    while (inflight > 0)
-        recv_one();
-}
-
-/* One command alone, timed from send to reply. */
-static double timed(const char *cmd, const char *actor, struct cw *body)
-{
-    double t0;
-    drain();
-    t0 = now_ms();
-    send_cmd(cmd, actor, body);
-    drain();
-    return now_ms() - t0;
-}
+#define send_cmd(cmd, actor, body) bench_send(&cli, cmd, actor, body)
+#define send_id(id, cmd, actor, body) bench_send_id(&cli, id, cmd, actor, body)
+#define drain() bench_drain(&cli)
+#define timed(cmd, actor, body) bench_timed(&cli, cmd, actor, body)
+#define now_ms() bench_now_ms()
 
 static void setup(int units, struct cw *b)
 {
@@ -150,8 +78,7 @@ static void transfer_all(int units, struct cw *b)
 int main(int argc, char **argv)
 {
     const char *ep = "tcp://127.0.0.1:7700";
-    int units = 10000, months = 24, opt, linger = 0;
-    void *ctx = zmq_ctx_new();
+    int units = 10000, months = 24, opt;
     struct cw b;
     double bill_ms = 0, bill_max = 0, t;
 
@@ -167,9 +94,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    sock = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_connect(sock, ep);
+    if (bench_open(&cli, "feebench", ep)) {
+        fprintf(stderr, "feebench: cannot connect to %s\n", ep);
+        return 1;
+    }
+    cli.on_reply = remember_person;
     persons = calloc((size_t)units, sizeof(*persons));
     cw_init(&b);
     t = now_ms();
@@ -208,9 +137,8 @@ int main(int argc, char **argv)
     printf("units=%d months=%d bill_run_avg_ms=%.1f bill_run_max_ms=%.1f "
            "overdue_live_ms=%.1f overdue_asof_ms=%.1f failures=%ld\n",
            units, months, bill_ms / months, bill_max, t,
-           timed("query.overdue", "bench", &b), failures);
+           timed("query.overdue", "bench", &b), cli.failures);
     cw_release(&b);
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
-    return failures ? 1 : 0;
+    bench_close(&cli);
+    return cli.failures ? 1 : 0;
 }

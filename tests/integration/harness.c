@@ -94,7 +94,8 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
         return fail("cannot write '%s': %s", s->config, strerror(errno));
     fprintf(f,
             "[deskd]\ndata_dir = %s\ncommands = tcp://127.0.0.1:*\n"
-            "events = tcp://127.0.0.1:*\nmap_size_mb = %d\nbatch_max = %d\n",
+            "events = tcp://127.0.0.1:*\nhttp = 127.0.0.1:0\n"
+            "map_size_mb = %d\nbatch_max = %d\n",
             s->data_dir, o->map_size_mb ? o->map_size_mb : 1,
             o->batch_max ? o->batch_max : 1024);
     fprintf(f,
@@ -155,12 +156,14 @@ static int read_endpoints(struct h_server *s)
     f = fopen(path, "r");
     if (!f)
         return -1;
-    s->cmd_ep[0] = s->pub_ep[0] = '\0';
+    s->cmd_ep[0] = s->pub_ep[0] = s->http_ep[0] = '\0';
     while (fgets(line, sizeof(line), f)) {
         if (sscanf(line, "commands %255s", ep) == 1)
             memcpy(s->cmd_ep, ep, sizeof(ep));
         else if (sscanf(line, "events %255s", ep) == 1)
             memcpy(s->pub_ep, ep, sizeof(ep));
+        else if (sscanf(line, "http %255s", ep) == 1)
+            memcpy(s->http_ep, ep, sizeof(ep));
     }
     fclose(f);
     return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;
@@ -481,6 +484,31 @@ int h_callf(struct h_client *c, struct h_reply *r, const char *fmt, ...)
     va_end(ap);
     rc = h_call(c, text, r);
     free(text);
+    return rc;
+}
+
+int h_cmdf(struct h_client *c, struct h_reply *r, const char *actor,
+           const char *name, const char *body_fmt, ...)
+{
+    static unsigned long next_id;
+    va_list ap;
+    char *body;
+    int n, rc;
+
+    memset(r, 0, sizeof(*r));
+    va_start(ap, body_fmt);
+    n = vsnprintf(NULL, 0, body_fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(body = malloc((size_t)n + 1)))
+        return fail("h_cmdf: cannot format '%s'", body_fmt);
+    va_start(ap, body_fmt);
+    vsnprintf(body, (size_t)n + 1, body_fmt, ap);
+    va_end(ap);
+    rc = h_callf(c, r,
+                 "{\"id\":\"h%d-%lu\",\"cmd\":\"%s\",\"actor\":\"%s\","
+                 "\"body\":%s}",
+                 (int)getpid(), ++next_id, name, actor, body);
+    free(body);
     return rc;
 }
 

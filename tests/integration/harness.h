@@ -48,6 +48,7 @@ struct h_server {
     char log_path[H_PATH_MAX]; /* <dir>/deskd.log: deskd's stdout+stderr */
     char cmd_ep[H_EP_MAX];     /* as read from <data_dir>/endpoints */
     char pub_ep[H_EP_MAX];
+    char http_ep[H_EP_MAX]; /* "127.0.0.1:port" (HTTP), "" when off */
 };
 
 /* Makes a temporary directory, writes the config and starts deskd; returns
@@ -111,6 +112,11 @@ int h_callf(struct h_client *c, struct h_reply *r, const char *fmt, ...)
 /* Sends raw bytes and waits for the reply. */
 int h_call_raw(struct h_client *c, const void *buf, size_t len,
                struct h_reply *r);
+/* Sends command name as actor with a body given as printf-formatted JSON
+ * text; the command id is made unique per process. Same return as h_call. */
+int h_cmdf(struct h_client *c, struct h_reply *r, const char *actor,
+           const char *name, const char *body_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void h_reply_release(struct h_reply *r);
 
 /* The whole reply as JSON (bin values as hex). Borrowed: owned by r. */

@@ -87,6 +87,30 @@ static void test_add_months_clamps(void **state)
                      date_from_ymd(2027, 1, 15));
 }
 
+/* R-CARD-03: a paid month runs to the day before the same date next month;
+ * a missing date ends the period on that month's last day (leap years
+ * included); several months count from the anchor. */
+static void test_card_period_end_month_ends(void **state)
+{
+    static const struct {
+        int y, m, d, months, ey, em, ed;
+    } cases[] = {
+        {2026, 6, 9, 1, 2026, 7, 8},    {2026, 1, 31, 1, 2026, 2, 28},
+        {2026, 1, 28, 1, 2026, 2, 27},  {2026, 1, 29, 1, 2026, 2, 28},
+        {2024, 1, 30, 1, 2024, 2, 29},  {2028, 1, 31, 1, 2028, 2, 29},
+        {2024, 1, 29, 1, 2024, 2, 28},  {2026, 1, 31, 2, 2026, 3, 30},
+        {2026, 1, 31, 3, 2026, 4, 30},  {2026, 12, 15, 1, 2027, 1, 14},
+        {2026, 3, 1, 1, 2026, 3, 31},   {2026, 3, 2, 24, 2028, 3, 1},
+        {2024, 2, 29, 12, 2025, 2, 28}, {2026, 6, 9, 3, 2026, 9, 8},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        assert_int_equal(
+            date_period_end(date_from_ymd(cases[i].y, cases[i].m, cases[i].d),
+                            cases[i].months),
+            date_from_ymd(cases[i].ey, cases[i].em, cases[i].ed));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -95,6 +119,7 @@ int main(void)
         cmocka_unit_test(test_parse_refuses),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_add_months_clamps),
+        cmocka_unit_test(test_card_period_end_month_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

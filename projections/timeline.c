@@ -1,0 +1,73 @@
+/* projections/timeline.c - owns sub-db case_log: the timelines of
+ * complaints and work orders (their ids never collide: C…, W…). */
+#include "timeline.h"
+
+#include <string.h>
+
+#define KEY_MAX 64
+
+int timeline_put(MDB_txn *txn, const struct views *v, const char *id,
+                 const struct event *ev)
+{
+    unsigned char k[KEY_MAX];
+    size_t n = strlen(id) + 1;
+    struct cw w;
+    int rc;
+
+    if (n + 8 > sizeof(k))
+        return ERR_INVALID;
+    memcpy(k, id, n);
+    proj_key_u64(k + n, ev->seq);
+    cw_init(&w);
+    cw_map(&w, 7);
+    cw_kint(&w, "seq", (int64_t)ev->seq);
+    cw_kstr(&w, "type", ev_type_name(ev->type));
+    cw_kstrn(&w, "actor", ev->actor, ev->actor_len);
+    cw_kstrn(&w, "desk", ev->desk, ev->desk_len);
+    cw_kint(&w, "recorded", ev->recorded_at);
+    cw_kint(&w, "occurred", ev->occurred_at);
+    cw_kobj(&w, "data", ev->data);
+    rc = proj_put(txn, v->dbi[DB_CASE_LOG], k, n + 8, &w);
+    cw_release(&w);
+    return rc;
+}
+
+int timeline_each(MDB_txn *txn, const struct views *v, const char *id,
+                  proj_each_fn fn, void *ctx)
+{
+    return proj_each(txn, v->dbi[DB_CASE_LOG], id, strlen(id) + 1, fn, ctx);
+}
+
+struct fold_ctx {
+    timeline_fold_fn fold;
+    void *state;
+    int64_t cutoff;
+    bool seen;
+};
+
+static int fold_entry(void *ctx, const msgpack_object *e)
+{
+    struct fold_ctx *f = ctx;
+    const msgpack_object *data = codec_get(e, "data");
+    const char *type;
+    size_t tl;
+    int64_t at = 0;
+
+    codec_get_int(e, "occurred", &at);
+    if (at > f->cutoff || !data || codec_get_str(e, "type", &type, &tl))
+        return 0;
+    f->fold(f->state, ev_type_parse(type, tl), data, at);
+    f->seen = true;
+    return 0;
+}
+
+int timeline_fold(MDB_txn *txn, const struct views *v, const char *id,
+                  int64_t cutoff, timeline_fold_fn fold, void *state,
+                  bool *seen)
+{
+    struct fold_ctx f = {fold, state, cutoff, false};
+    int rc = timeline_each(txn, v, id, fold_entry, &f);
+
+    *seen = f.seen;
+    return rc;
+}
