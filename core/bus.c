@@ -42,7 +42,9 @@ int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
     zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(b->router, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(b->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    /* A stalled subscriber costs at most pub_hwm queued events; past that
+     * PUB drops its messages (never blocks) and it catches up by log.read. */
+    zmq_setsockopt(b->pub, ZMQ_SNDHWM, &cfg->pub_hwm, sizeof(cfg->pub_hwm));
     zmq_setsockopt(b->pub, ZMQ_LINGER, &linger, sizeof(linger));
     if ((rc = bind_one(b->router, cfg->cmd_ep, b->cmd_ep, e)) ||
         (rc = bind_one(b->pub, cfg->pub_ep, b->pub_ep, e)))

@@ -83,6 +83,7 @@ void cfg_init(struct config *c)
     c->batch_max = 1024;
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
+    c->pub_hwm = 10000;
     cal_init(&c->cal);
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
@@ -212,6 +213,12 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         if (parse_long(v, 1024, FRAME_MAX_LIMIT, &n))
             return bad(st, "deskd", k, "not a size in 1024..16777216", v);
         c->frame_max = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "pub_hwm")) {
+        if (parse_long(v, 1, 10000000, &n))
+            return bad(st, "deskd", k, "not a count in 1..10000000", v);
+        c->pub_hwm = (int)n;
         return 1;
     }
     return on_deskd_http(st, k, v);

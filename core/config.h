@@ -192,6 +192,7 @@ struct config {
     char dashboard_dir[PATH_MAX]; /* static files of the dashboard */
     char http_actor[CFG_OP_ID_MAX]; /* operator of requests naming none */
     long sse_lag_max;
+    int pub_hwm; /* events queued per subscriber before PUB drops */
 };
 
 /* Defaults for everything, no operators, calendar without special days. */

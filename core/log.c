@@ -1,6 +1,7 @@
 /* core/log.c - the event log: appends batches to LMDB, assigns seq, keeps the
  * hash chain, stream versions and command ids. Owns sub-dbs "events",
- * "streams", "cmd_ids". The only file that begins a write txn. */
+ * "streams", "cmd_ids", "stream_events". The only file that begins a write
+ * txn. */
 #include "log.h"
 
 #include <endian.h>
@@ -78,6 +79,76 @@ static int load_tail(struct log *l, MDB_txn *txn, struct err *e)
     return 0;
 }
 
+#define IDX_KEY_MAX (LOG_STREAM_MAX + 1 + 8)
+
+static size_t idx_key(unsigned char *k, const char *stream, size_t slen,
+                      uint64_t version)
+{
+    memcpy(k, stream, slen);
+    k[slen] = 0;
+    put_be64(k + slen + 1, version);
+    return slen + 9;
+}
+
+static int idx_put(MDB_txn *txn, const struct log *l, const char *stream,
+                   size_t slen, uint64_t version, uint64_t seq)
+{
+    unsigned char kb[IDX_KEY_MAX], vb[8];
+    MDB_val k = {idx_key(kb, stream, slen, version), kb}, v = {8, vb};
+    put_be64(vb, seq);
+    return mdb_put(txn, l->stream_idx, &k, &v, 0);
+}
+
+/* Indexes every event of a log written before the index existed. */
+static int build_index(struct log *l, MDB_txn *txn, struct err *e)
+{
+    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if (l->last_seq == 0 || mdb_stat(txn, l->stream_idx, &st) ||
+        st.ms_entries > 0)
+        return 0;
+    if ((rc = mdb_cursor_open(txn, l->events, &cur)))
+        return mdb_fail(e, rc, "open cursor");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct codec_doc d;
+        const char *s;
+        size_t n;
+        int64_t ver;
+        if (k.mv_size != 8 || v.mv_size <= LOG_HASH_LEN ||
+            codec_doc_parse_trusted(&d, (const char *)v.mv_data + LOG_HASH_LEN,
+                                    v.mv_size - LOG_HASH_LEN, NULL))
+            continue;
+        if (!codec_get_str(d.obj, "stream", &s, &n) && n <= LOG_STREAM_MAX &&
+            !codec_get_int(d.obj, "version", &ver))
+            rc = idx_put(txn, l, s, n, (uint64_t)ver, get_be64(k.mv_data));
+        codec_doc_release(&d);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return mdb_fail(e, rc, "build stream index");
+    diag_info("stream index built for %llu events",
+              (unsigned long long)l->last_seq);
+    return 0;
+}
+
+static int open_index(struct log *l, MDB_txn *txn, struct err *e)
+{
+    int rc = mdb_dbi_open(txn, "stream_events", l->readonly ? 0 : MDB_CREATE,
+                          &l->stream_idx);
+    if (rc == MDB_NOTFOUND && l->readonly)
+        return 0;
+    if (rc)
+        return mdb_fail(e, rc, "open sub-db 'stream_events'");
+    l->has_stream_idx = true;
+    return l->readonly ? 0 : build_index(l, txn, e);
+}
+
 static int open_dbs(struct log *l, struct err *e)
 {
     MDB_txn *txn;
@@ -87,7 +158,7 @@ static int open_dbs(struct log *l, struct err *e)
     if ((rc = log_dbi(txn, "events", !l->readonly, &l->events, e)) ||
         (rc = log_dbi(txn, "streams", !l->readonly, &l->streams, e)) ||
         (rc = log_dbi(txn, "cmd_ids", !l->readonly, &l->cmd_ids, e)) ||
-        (rc = load_tail(l, txn, e))) {
+        (rc = load_tail(l, txn, e)) || (rc = open_index(l, txn, e))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -314,6 +385,9 @@ int log_append(struct log_batch *b, const struct log_event_in *in,
     put_be64(vbuf, version);
     if ((rc = mdb_put(b->txn, b->log->streams, &sk, &sv, 0)))
         return rc;
+    if ((rc = idx_put(b->txn, b->log, in->stream, in->stream_len, version,
+                      b->next_seq)))
+        return rc;
     if ((rc = remember(b, at, in->type)))
         return rc;
     *seq = b->next_seq++;
@@ -405,6 +479,110 @@ int log_read_begin(struct log *l, MDB_txn **txn, struct err *e)
         rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
     }
     return rc ? mdb_fail(e, rc, "begin read txn") : 0;
+}
+
+static int scan_stream(MDB_txn *txn, const struct log *l, const char *stream,
+                       size_t len, log_event_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, l->events, &cur), stop = 0;
+
+    if (rc)
+        return ERR_UNAVAILABLE;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !stop;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct codec_doc d;
+        const char *body = (const char *)v.mv_data + LOG_HASH_LEN, *s;
+        size_t n, blen = v.mv_size - LOG_HASH_LEN;
+        if (k.mv_size != 8 || v.mv_size <= LOG_HASH_LEN ||
+            codec_doc_parse_trusted(&d, body, blen, NULL))
+            continue;
+        if (!codec_get_str(d.obj, "stream", &s, &n) && n == len &&
+            !memcmp(s, stream, len))
+            stop = fn(ctx, get_be64(k.mv_data), body, blen);
+        codec_doc_release(&d);
+    }
+    mdb_cursor_close(cur);
+    return stop ? stop : (rc == MDB_NOTFOUND || rc == 0) ? 0 : ERR_UNAVAILABLE;
+}
+
+int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
+                      size_t len, log_event_fn fn, void *ctx, bool *scanned)
+{
+    unsigned char kb[IDX_KEY_MAX];
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, stop = 0;
+
+    *scanned = !l->has_stream_idx;
+    if (len == 0 || len > LOG_STREAM_MAX)
+        return 0;
+    if (!l->has_stream_idx)
+        return scan_stream(txn, l, stream, len, fn, ctx);
+    if (mdb_cursor_open(txn, l->stream_idx, &cur))
+        return ERR_UNAVAILABLE;
+    k.mv_size = idx_key(kb, stream, len, 0);
+    k.mv_data = kb;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *hash;
+        const char *body;
+        size_t blen;
+        if (k.mv_size != len + 9 || memcmp(k.mv_data, kb, len + 1) ||
+            v.mv_size != 8)
+            break;
+        if (log_get(txn, l, get_be64(v.mv_data), &hash, &body, &blen) == 0)
+            stop = fn(ctx, get_be64(v.mv_data), body, blen);
+    }
+    mdb_cursor_close(cur);
+    return stop;
+}
+
+int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
+                   const void *rec, size_t len, const char *stream, size_t slen,
+                   uint64_t version)
+{
+    unsigned char key[8], vbuf[8];
+    MDB_val k = {8, key}, v = {len, (void *)rec};
+    MDB_val sk = {slen, (void *)stream}, sv = {8, vbuf};
+    int rc;
+
+    if (slen == 0 || slen > LOG_STREAM_MAX)
+        return ERR_INVALID;
+    put_be64(key, seq);
+    if ((rc = mdb_put(txn, l->events, &k, &v, MDB_APPEND)))
+        return rc;
+    put_be64(vbuf, version);
+    if ((rc = mdb_put(txn, l->streams, &sk, &sv, 0)))
+        return rc;
+    return l->has_stream_idx ? idx_put(txn, l, stream, slen, version, seq) : 0;
+}
+
+int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
+                     const struct log *lt, uint64_t until)
+{ /* records whose events all lie in 1..until */
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(from, lf->cmd_ids, &cur);
+
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = v.mv_data;
+        uint32_t n;
+        if (v.mv_size != CMD_REC_LEN)
+            continue;
+        memcpy(&n, p + LOG_HASH_LEN + 8, 4);
+        /* its last event (first - 1 for a command that wrote none) */
+        if (get_be64(p + LOG_HASH_LEN) + be32toh(n) > until + 1)
+            continue;
+        if ((rc = mdb_put(to, lt->cmd_ids, &k, &v, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e)

@@ -8,7 +8,13 @@
  * 32-byte BLAKE2b hash of the body, then the body: a msgpack map
  * {seq, type, stream, version, recorded_at, occurred_at?, actor, desk?,
  *  cmd_id, data, prev} where prev is the previous event's hash (32 zero bytes
- * before seq 1). The body is exactly what PUB and log.read send. */
+ * before seq 1). The body is exactly what PUB and log.read send.
+ *
+ * Sub-db "stream_events" indexes the log by stream: key = stream bytes, a
+ * 0 byte, version as 8 bytes big-endian; value = seq (8 bytes big-endian).
+ * Written in the same txn as the event; not a projection (rebuild compares
+ * projections only). A writer opening a log whose index is empty builds it
+ * from the events once. */
 #ifndef DESKD_LOG_H
 #define DESKD_LOG_H
 
@@ -30,7 +36,9 @@
 struct log {
     MDB_env *env;
     MDB_dbi events, streams, cmd_ids;
-    uint64_t last_seq; /* committed */
+    MDB_dbi stream_idx;  /* "stream_events": stream \0 version -> seq */
+    bool has_stream_idx; /* false on a read-only open of an older log */
+    uint64_t last_seq;   /* committed */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
     size_t map_size;          /* bytes, current */
@@ -133,6 +141,25 @@ int log_sync(struct log *l, struct err *e);
 int log_grow(struct log *l, struct err *e);
 /* Begins a read txn, adopting a map grown by another process. */
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e);
+
+/* Every event of one stream in version order: fn(ctx, seq, body, len) for
+ * each; fn returns nonzero to stop (that value is returned). Uses the
+ * stream index; on a log without one it scans every event and sets
+ * *scanned. */
+typedef int (*log_event_fn)(void *ctx, uint64_t seq, const char *body,
+                            size_t len);
+int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
+                      size_t len, log_event_fn fn, void *ctx, bool *scanned);
+
+/* Copies: one stored record (hash + body) as seq, with its stream version
+ * and index entry, into a log being rebuilt (seq must be past the last). */
+int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
+                   const void *rec, size_t len, const char *stream, size_t slen,
+                   uint64_t version);
+/* Copies the command-id records of commands whose events are all <= until
+ * from one log's snapshot into another's write txn. */
+int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
+                     const struct log *lt, uint64_t until);
 
 /* A read txn for a thread other than the writer, in the writer's process
  * (HTTP): holds off log_grow() until log_snapshot_end(), which aborts the

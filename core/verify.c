@@ -1,15 +1,100 @@
 /* core/verify.c - walks the log and checks what log.c promises: seq 1..N
- * without gaps, each body's BLAKE2b hash, each prev link, and the mandatory
- * keys of every body. Read-only; runs beside a live deskd. */
+ * without gaps, each body's BLAKE2b hash, each prev link, and every body's
+ * schema (keys, their types, a known event type). Read-only; runs beside a
+ * live deskd. */
 #include <endian.h>
 #include <string.h>
 
 #include "log.h"
 
-static const char *const required_keys[] = {
-    "seq",   "type",   "stream", "version", "recorded_at",
-    "actor", "cmd_id", "data",   "prev",
+#include "../handlers/events.h"
+#include "date.h"
+
+/* The body schema: every key, its msgpack type, whether it must be there. */
+enum vtype { V_UINT, V_STR, V_TS, V_MAP, V_HASH };
+static const struct {
+    const char *key;
+    enum vtype type;
+    bool required;
+} schema[] = {
+    {"seq", V_UINT, true},       {"type", V_STR, true},
+    {"stream", V_STR, true},     {"version", V_UINT, true},
+    {"recorded_at", V_TS, true}, {"occurred_at", V_TS, false},
+    {"actor", V_STR, true},      {"desk", V_STR, false},
+    {"cmd_id", V_STR, true},     {"data", V_MAP, true},
+    {"prev", V_HASH, true},
 };
+static const char *const vtype_names[] = {[V_UINT] = "a positive integer",
+                                          [V_STR] = "a non-empty string",
+                                          [V_TS] = "an ISO 8601 timestamp",
+                                          [V_MAP] = "a map",
+                                          [V_HASH] = "a 32-byte bin"};
+
+static bool type_ok(const msgpack_object *o, enum vtype t)
+{
+    int64_t ts;
+    switch (t) {
+    case V_UINT:
+        return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 > 0;
+    case V_STR:
+        return o->type == MSGPACK_OBJECT_STR && o->via.str.size > 0;
+    case V_TS:
+        return o->type == MSGPACK_OBJECT_STR &&
+               ts_parse(o->via.str.ptr, o->via.str.size, 0, &ts) == 0;
+    case V_MAP:
+        return o->type == MSGPACK_OBJECT_MAP;
+    case V_HASH:
+        return o->type == MSGPACK_OBJECT_BIN && o->via.bin.size == LOG_HASH_LEN;
+    }
+    return false;
+}
+
+/* Keys and types of the schema; the type is one deskd knows; no stray key. */
+static int check_schema(const msgpack_object *m, uint64_t seq, struct err *e)
+{
+    const size_t nkeys = sizeof(schema) / sizeof(*schema);
+    const msgpack_object *o;
+
+    for (size_t i = 0; i < nkeys; i++) {
+        o = codec_get(m, schema[i].key);
+        if (!o && schema[i].required)
+            return err_set(e, ERR_INVALID, schema[i].key,
+                           "seq %llu: missing key '%s'",
+                           (unsigned long long)seq, schema[i].key);
+        if (o && !type_ok(o, schema[i].type))
+            return err_set(e, ERR_INVALID, schema[i].key,
+                           "seq %llu: '%s' is not %s", (unsigned long long)seq,
+                           schema[i].key, vtype_names[schema[i].type]);
+    }
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        bool known = false;
+        for (size_t j = 0; j < nkeys && !known; j++)
+            known = codec_obj_is_str(k, schema[j].key);
+        if (!known)
+            return err_set(
+                e, ERR_INVALID, NULL, "seq %llu: unexpected key '%.*s'",
+                (unsigned long long)seq,
+                k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 1,
+                k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
+    }
+    o = codec_get(m, "type");
+    if (ev_type_parse(o->via.str.ptr, o->via.str.size) == EV_UNKNOWN)
+        return err_set(e, ERR_INVALID, "type", "seq %llu: unknown type '%.*s'",
+                       (unsigned long long)seq, (int)o->via.str.size,
+                       o->via.str.ptr);
+    o = codec_get(m, "stream");
+    if (o->via.str.size > LOG_STREAM_MAX)
+        return err_set(e, ERR_INVALID, "stream",
+                       "seq %llu: stream longer than %d bytes",
+                       (unsigned long long)seq, LOG_STREAM_MAX);
+    o = codec_get(m, "cmd_id");
+    if (o->via.str.size > LOG_CMD_ID_MAX)
+        return err_set(e, ERR_INVALID, "cmd_id",
+                       "seq %llu: cmd_id longer than %d bytes",
+                       (unsigned long long)seq, LOG_CMD_ID_MAX);
+    return 0;
+}
 
 static int check_body(const char *body, size_t len, uint64_t seq,
                       const unsigned char prev[LOG_HASH_LEN], struct err *e)
@@ -22,23 +107,20 @@ static int check_body(const char *body, size_t len, uint64_t seq,
     if (rc)
         return err_set(e, ERR_INVALID, NULL, "seq %llu: body does not decode",
                        (unsigned long long)seq);
-    for (size_t i = 0; i < sizeof(required_keys) / sizeof(*required_keys);
-         i++) {
-        if (!codec_get(d.obj, required_keys[i])) {
-            rc = err_set(e, ERR_INVALID, required_keys[i],
-                         "seq %llu: missing key '%s'", (unsigned long long)seq,
-                         required_keys[i]);
-            goto out;
-        }
+    if (d.obj->type != MSGPACK_OBJECT_MAP) {
+        rc = err_set(e, ERR_INVALID, NULL, "seq %llu: body is not a map",
+                     (unsigned long long)seq);
+        goto out;
     }
+    if ((rc = check_schema(d.obj, seq, e)))
+        goto out;
     if (codec_get_int(d.obj, "seq", &s) || (uint64_t)s != seq) {
         rc = err_set(e, ERR_INVALID, "seq", "seq %llu: body says seq %lld",
                      (unsigned long long)seq, (long long)s);
         goto out;
     }
     o = codec_get(d.obj, "prev");
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != LOG_HASH_LEN ||
-        memcmp(o->via.bin.ptr, prev, LOG_HASH_LEN) != 0)
+    if (memcmp(o->via.bin.ptr, prev, LOG_HASH_LEN) != 0)
         rc = err_set(e, ERR_INVALID, "prev",
                      "seq %llu: prev does not match the hash of seq %llu",
                      (unsigned long long)seq, (unsigned long long)seq - 1);

@@ -1,15 +1,18 @@
 /* projections/rebuild.c - replay and byte-for-byte comparison of every
  * projection sub-db (the check behind "rebuilding a projection = replaying
- * the log into empty tables"). */
+ * the log into empty tables"), replay as of a seq or a time into a new
+ * data directory, fingerprints and comparisons of projection tables. */
 #include "rebuild.h"
 
 #include <endian.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/audit.h"
 #include "../core/log.h"
 #include "projections.h"
 
@@ -22,14 +25,23 @@ static int rm_entry(const char *p, const struct stat *sb, int flag,
     return remove(p);
 }
 
-/* Replays events [1..last] read from live into fresh. */
+/* What to replay: events [1..until_seq] whose recorded_at <= until_ms
+ * (stopping at the first later one); copy = also write the log records,
+ * stream versions and stream index into fresh. */
+struct replay_opts {
+    uint64_t until_seq;
+    int64_t until_ms; /* INT64_MAX: no time limit */
+    bool copy;
+};
+
 static int replay(struct log *live, MDB_txn *rtxn, struct log *fresh,
-                  struct views *fv, uint64_t *n, struct err *e)
+                  struct views *fv, const struct replay_opts *o, uint64_t *n,
+                  struct err *e)
 {
     MDB_txn *w = NULL;
     int rc = 0;
 
-    for (uint64_t seq = 1; seq <= live->last_seq; seq++) {
+    for (uint64_t seq = 1; seq <= o->until_seq; seq++) {
         const unsigned char *hash;
         const char *body;
         size_t len;
@@ -40,7 +52,14 @@ static int replay(struct log *live, MDB_txn *rtxn, struct log *fresh,
         if ((rc = log_get(rtxn, live, seq, &hash, &body, &len)) ||
             (rc = event_parse(&ev, &doc, body, len, e)))
             break;
+        if (ev.recorded_at > o->until_ms) {
+            codec_doc_release(&doc);
+            break;
+        }
         rc = proj_apply(w, fv, &ev);
+        if (!rc && o->copy)
+            rc = log_put_record(w, fresh, seq, hash, LOG_HASH_LEN + len,
+                                ev.stream, ev.stream_len, ev.version);
         codec_doc_release(&doc);
         if (rc)
             break;
@@ -52,14 +71,37 @@ static int replay(struct log *live, MDB_txn *rtxn, struct log *fresh,
                 break;
         }
     }
+    if (!rc && o->copy && !w)
+        rc = mdb_txn_begin(fresh->env, NULL, 0, &w);
+    if (!rc && o->copy)
+        rc = log_copy_cmd_ids(rtxn, live, w, fresh, *n);
     if (w && !rc)
         rc = mdb_txn_commit(w);
     else if (w)
         mdb_txn_abort(w);
+    if (rc == MDB_NOTFOUND && e && !e->code)
+        err_set(e, ERR_UNAVAILABLE, NULL, "replay: seq %llu is missing",
+                (unsigned long long)*n + 1);
     if (rc && !(e && e->code))
         err_set(e, ERR_UNAVAILABLE, NULL, "replay failed: %s",
                 mdb_strerror(rc));
     return rc ? ERR_UNAVAILABLE : 0;
+}
+
+/* The last seq in a snapshot (may be newer than what log_open saw). */
+static uint64_t snapshot_last(MDB_txn *rtxn, const struct log *l)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t s = 0;
+    if (mdb_cursor_open(rtxn, l->events, &cur))
+        return 0;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
+        memcpy(&s, k.mv_data, 8);
+        s = be64toh(s);
+    }
+    mdb_cursor_close(cur);
+    return s;
 }
 
 static void describe(char *out, size_t cap, const char *db, const MDB_val *k,
@@ -168,21 +210,13 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "mkdtemp failed");
         goto out_rtxn;
     }
-    /* The snapshot may be newer than what log_open saw: count from it. */
-    {
-        MDB_cursor *cur;
-        MDB_val k, v;
-        mdb_cursor_open(rtxn, live.events, &cur);
-        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
-            uint64_t s;
-            memcpy(&s, k.mv_data, 8);
-            live.last_seq = be64toh(s);
-        }
-        mdb_cursor_close(cur);
-    }
+    live.last_seq = snapshot_last(rtxn, &live);
     if ((rc = open_fresh(&fresh, &fv, tmp, live.map_size * 2 + (64 << 20), e)))
         goto out_tmp;
-    rc = replay(&live, rtxn, &fresh, &fv, &r->events, e);
+    {
+        struct replay_opts ro = {live.last_seq, INT64_MAX, false};
+        rc = replay(&live, rtxn, &fresh, &fv, &ro, &r->events, e);
+    }
     if (!rc)
         rc = compare(&live, rtxn, &fresh, &fv, r, e);
     log_close(&fresh);
@@ -231,4 +265,125 @@ int audit_rebuild_report(const char *data_dir)
     printf("IDENTICAL: %llu events replayed, every projection matches\n",
            (unsigned long long)r.events);
     return 0;
+}
+
+int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
+                  int64_t until_ms, struct replay_report *r, struct err *e)
+{
+    struct log live, fresh;
+    struct views fv;
+    MDB_txn *rtxn;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (!audit_dir_empty(out_dir))
+        return err_set(e, ERR_CONFLICT, NULL,
+                       "'%s' is not empty: replay writes a new directory",
+                       out_dir);
+    if ((rc = log_open(&live, data_dir, 0, true, e)))
+        return rc;
+    if ((rc = log_read_begin(&live, &rtxn, e)))
+        goto out_live;
+    live.last_seq = snapshot_last(rtxn, &live);
+    {
+        struct replay_opts ro = {
+            until_seq && until_seq < live.last_seq ? until_seq : live.last_seq,
+            until_ms ? until_ms : INT64_MAX, true};
+        if ((rc = open_fresh(&fresh, &fv, out_dir,
+                             live.map_size * 2 + (64 << 20), e)))
+            goto out_rtxn;
+        rc = replay(&live, rtxn, &fresh, &fv, &ro, &r->events, e);
+        if (!rc && (rc = log_sync(&fresh, e)) == 0)
+            r->live_last_seq = live.last_seq;
+        log_close(&fresh);
+    }
+out_rtxn:
+    mdb_txn_abort(rtxn);
+out_live:
+    log_close(&live);
+    return rc;
+}
+
+int proj_fingerprint(const char *dir, struct fingerprint *fp, struct err *e)
+{
+    crypto_generichash_state st;
+    struct log l;
+    struct views v;
+    MDB_txn *txn;
+    int rc;
+
+    memset(fp, 0, sizeof(*fp));
+    if ((rc = log_open(&l, dir, 0, true, e)))
+        return rc;
+    if ((rc = log_read_begin(&l, &txn, e)))
+        goto out;
+    if ((rc = views_open(txn, &v, false, e)))
+        goto out_txn;
+    fp->last_seq = snapshot_last(txn, &l);
+    crypto_generichash_init(&st, NULL, 0, LOG_HASH_LEN);
+    for (int i = 0; i < DB_COUNT; i++) {
+        MDB_cursor *cur;
+        MDB_val k, val;
+        crypto_generichash_update(&st, (const unsigned char *)proj_db_names[i],
+                                  strlen(proj_db_names[i]) + 1);
+        if ((rc = mdb_cursor_open(txn, v.dbi[i], &cur)))
+            break;
+        for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+            uint32_t n[2] = {htobe32((uint32_t)k.mv_size),
+                             htobe32((uint32_t)val.mv_size)};
+            crypto_generichash_update(&st, (const unsigned char *)n, 8);
+            crypto_generichash_update(&st, k.mv_data, k.mv_size);
+            crypto_generichash_update(&st, val.mv_data, val.mv_size);
+            fp->records++;
+        }
+        mdb_cursor_close(cur);
+        if (rc != MDB_NOTFOUND)
+            break;
+        rc = 0;
+    }
+    crypto_generichash_final(&st, fp->hash, LOG_HASH_LEN);
+    if (rc)
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "fingerprint: %s",
+                     mdb_strerror(rc));
+out_txn:
+    mdb_txn_abort(txn);
+out:
+    log_close(&l);
+    return rc;
+}
+
+int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
+                         struct err *e)
+{
+    struct log la, lb;
+    struct views va, vb;
+    MDB_txn *ta = NULL, *tb = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if ((rc = log_open(&la, a, 0, true, e)))
+        return rc;
+    if ((rc = log_open(&lb, b, 0, true, e))) {
+        log_close(&la);
+        return rc;
+    }
+    if (!(rc = log_read_begin(&la, &ta, e)) &&
+        !(rc = log_read_begin(&lb, &tb, e)) &&
+        !(rc = views_open(ta, &va, false, e)) &&
+        !(rc = views_open(tb, &vb, false, e))) {
+        r->identical = true;
+        r->events = snapshot_last(tb, &lb);
+        for (int i = 0; i < DB_COUNT && r->identical; i++)
+            r->identical =
+                same_db(ta, va.dbi[i], tb, vb.dbi[i], proj_db_names[i],
+                        r->first_diff, sizeof(r->first_diff));
+    }
+    if (tb)
+        mdb_txn_abort(tb);
+    if (ta)
+        mdb_txn_abort(ta);
+    log_close(&lb);
+    log_close(&la);
+    return rc;
 }

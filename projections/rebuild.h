@@ -22,6 +22,34 @@ struct rebuild_report {
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
                     struct err *e);
 
+/* Replays the log of data_dir, as of one snapshot, into out_dir (absent or
+ * empty): events with seq <= until_seq (0: no limit) and recorded_at <=
+ * until_ms (0: no limit; replay stops at the first later event). out_dir
+ * becomes a complete data directory as the live one was at that point:
+ * the log prefix, stream versions and index, the command ids of the
+ * commands it holds, every projection. Read-only on data_dir. */
+struct replay_report {
+    uint64_t events;        /* replayed = last seq in out_dir */
+    uint64_t live_last_seq; /* last seq of the snapshot read */
+};
+int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
+                  int64_t until_ms, struct replay_report *r, struct err *e);
+
+/* A digest of every projection table of one snapshot: BLAKE2b-256 over
+ * (table name, then every key and value with their lengths) in key order.
+ * Equal fingerprints = byte-identical read models. */
+struct fingerprint {
+    uint64_t last_seq;
+    uint64_t records;
+    unsigned char hash[32];
+};
+int proj_fingerprint(const char *dir, struct fingerprint *fp, struct err *e);
+
+/* Compares every projection table of two data directories (one snapshot
+ * each); r->events is b's last seq. */
+int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
+                         struct err *e);
+
 /* The command-line reports used by `deskd --verify/--rebuild` and
  * deskaudit: print one line, return the exit code (0 good, 1 bad, 2 could
  * not check). */

@@ -4,7 +4,8 @@
 # baselines measured in the same run on the same disk: the naive ZeroMQ+LMDB
 # group commit and its NOMETASYNC variant from ../shared/baselines, and
 # Redis 7 XADD with appendfsync always. Prints one table with ratios.
-# Env: SECS (10 per row), ROUNDS (1), SHARED (../shared).
+# Env: SECS (10 per row), ROUNDS (1), SHARED (../shared), AUDIT_EVENTS
+# (1000000; tools/bench_audit.sh, run last).
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${SECS:-10} ROUNDS=${ROUNDS:-1}
@@ -132,3 +133,4 @@ awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="z
 echo "fees: $FEES"
 echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
+bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it

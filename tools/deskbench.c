@@ -53,6 +53,7 @@ struct opts {
     const char *estate;
     const char *room_prefix;
     const char *dev; /* a path on the block device to watch, or NULL */
+    bool read_log;   /* catch-up reader instead of the load */
 };
 
 /* One command in flight. */
@@ -484,6 +485,8 @@ static void usage(FILE *f)
         "  --room-prefix P  rooms are P<counter> (default <pid base 36>-, so\n"
         "                   runs on one data dir do not collide; '' for\n"
         "                   plain numbers; at most 16 bytes in all)\n"
+        "  --read-log       instead: read the whole log with log.read, 1000\n"
+        "                   events a call, as a subscriber catching up does\n"
         "Prints one line of key=value; exits 1 if any command failed.\n",
         f);
 }
@@ -512,7 +515,8 @@ enum {
     OPT_SETUP,
     OPT_NO_SETUP,
     OPT_ESTATE,
-    OPT_ROOM_PREFIX
+    OPT_ROOM_PREFIX,
+    OPT_READ_LOG
 };
 
 static const struct option long_opts[] = {
@@ -529,6 +533,7 @@ static const struct option long_opts[] = {
     {"no-setup", no_argument, NULL, OPT_NO_SETUP},
     {"estate", required_argument, NULL, OPT_ESTATE},
     {"room-prefix", required_argument, NULL, OPT_ROOM_PREFIX},
+    {"read-log", no_argument, NULL, OPT_READ_LOG},
     {NULL, 0, NULL, 0},
 };
 
@@ -573,6 +578,9 @@ static void apply_opt(struct opts *o, int ch, const char *v, bool *clients_set)
         break;
     case OPT_ROOM_PREFIX:
         o->room_prefix = v;
+        break;
+    case OPT_READ_LOG:
+        o->read_log = true;
         break;
     case 'h':
         usage(stdout);
@@ -626,12 +634,80 @@ static void parse_opts(struct opts *o, int argc, char **argv)
         o->clients = 1;
 }
 
+/* ---- catch-up reader ---- */
+
+/* log.read from 1 to the end, LOG_PAGE events a call, one call at a time;
+ * checks that seq runs 1, 2, 3... */
+#define LOG_PAGE 1000
+static int read_log(const struct opts *o)
+{
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+    int timeout = BENCH_REPLY_TIMEOUT_MS, zero = 0;
+    struct cw w;
+    uint64_t next = 1, calls = 0, bytes = 0;
+    int64_t t0 = now_ns(), t1;
+
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    if (zmq_connect(s, o->ep))
+        die("connect %s: %s", o->ep, zmq_strerror(zmq_errno()));
+    cw_init(&w);
+    for (;;) {
+        char id[BENCH_ID_MAX + 1];
+        const msgpack_object *evs;
+        struct codec_doc d;
+        struct err e = {0};
+        zmq_msg_t m;
+        uint32_t n;
+
+        snprintf(id, sizeof(id), "r%d-%" PRIu64, (int)getpid(), calls++);
+        frame_begin(&w, id, "log.read", o->setup_actor);
+        cw_map(&w, 2);
+        cw_kint(&w, "from", (int64_t)next);
+        cw_kint(&w, "limit", LOG_PAGE);
+        if (zmq_send(s, cw_data(&w), cw_len(&w), 0) < 0)
+            die("send: %s", zmq_strerror(zmq_errno()));
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s, 0) < 0)
+            die("log.read: no reply: %s", zmq_strerror(zmq_errno()));
+        bytes += zmq_msg_size(&m);
+        if (codec_doc_parse_trusted(&d, zmq_msg_data(&m), zmq_msg_size(&m), &e))
+            die("log.read: bad reply: %s", e.msg);
+        evs = codec_get(codec_get(d.obj, "result"), "events");
+        if (!evs || evs->type != MSGPACK_OBJECT_ARRAY)
+            die("log.read refused (operator '%s')", o->setup_actor);
+        n = evs->via.array.size;
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t seq;
+            if (codec_get_int(&evs->via.array.ptr[i], "seq", &seq) ||
+                (uint64_t)seq != next)
+                die("log.read: expected seq %" PRIu64, next);
+            next++;
+        }
+        codec_doc_release(&d);
+        zmq_msg_close(&m);
+        if (n == 0)
+            break;
+    }
+    t1 = now_ns();
+    printf("mode=read_log events=%" PRIu64 " calls=%" PRIu64 " bytes=%" PRIu64
+           " secs=%.3f rate=%.0f\n",
+           next - 1, calls, bytes, (double)(t1 - t0) / NS_PER_SEC,
+           (double)(next - 1) * NS_PER_SEC / (double)(t1 - t0 ? t1 - t0 : 1));
+    cw_release(&w);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench b = {0};
     int64_t f0, f1;
 
     parse_opts(&b.o, argc, argv);
+    if (b.o.read_log)
+        return read_log(&b.o);
     cw_init(&b.w);
     open_conns(&b);
     if (b.o.setup)

@@ -235,11 +235,12 @@ async function main() {
     if (!ticker.includes('升级 → 客服主管'))
       throw new Error('ticker without the escalation: ' + ticker);
 
-    // stock-take of 2026-06-01: two received today, three open, the
-    // letter of 05-20 open more than 3 days
+    // stock-take of 2026-06-01: three taken in today (intake counts on the
+    // day the desk logs it, so the letter dated 05-20 is one of them),
+    // three open, the letter open more than 3 days
     const tile = k => page.textContent(
       '[data-query="stocktake"] .tile[data-key="' + k + '"] .n');
-    if ((await tile('received')) !== '2' || (await tile('open')) !== '3' ||
+    if ((await tile('received')) !== '3' || (await tile('open')) !== '3' ||
         (await tile('open_3d')) !== '1')
       throw new Error('stock-take: ' + await panel(page, 'stocktake'));
     if (!(await panel(page, 'stocktake')).includes(desk.wall))
