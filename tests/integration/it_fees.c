@@ -574,6 +574,57 @@ static void test_fee_takings_per_desk_and_method(void **state)
     done(&r);
 }
 
+/* R-FEE-03: a payment settles the bills it names, not the oldest; a bill
+ * of another unit, or a settled one, cannot be named. */
+static void test_fee_03_pays_named_bills(void **state)
+{
+    struct h_reply r;
+    char jan[24], feb[24], other[24], body[256];
+    (void)state;
+
+    estate("FN", 2, two_units);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FN\",\"period\":\"2026-01\"}");
+    snprintf(jan, sizeof(jan), "%s", h_reply_str(&r, "events.0.data.bill"));
+    snprintf(other, sizeof(other), "%s",
+             h_reply_str(&r, "events.1.data.bill"));
+    assert_string_equal(h_reply_str(&r, "events.1.data.unit"), "FN/1-101");
+    done(&r);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FN\",\"period\":\"2026-02\"}");
+    snprintf(feb, sizeof(feb), "%s", h_reply_str(&r, "events.0.data.bill"));
+    done(&r);
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FN/1-100\",\"amount\":30125,\"method\":\"transfer\","
+       "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
+       feb);
+    assert_string_equal(h_reply_str(&r, "events.0.data.alloc.0.0"), feb);
+    done(&r);
+    /* January still owes all of it, February nothing */
+    assert_int_equal(overdue_total("FN", NULL), 30125 + 2 * 22000);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
+             "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
+             other);
+    refused("not_found", "clerk1", "fee.pay", body);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
+             "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
+             feb);
+    refused("conflict", "clerk1", "fee.pay", body);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
+             "\"book\":\"FN1\",\"bills\":[\"B999999\"]}");
+    refused("not_found", "clerk1", "fee.pay", body);
+    /* and January can still be named and settled on its own */
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FN/1-100\",\"amount\":30125,\"method\":\"cash\","
+       "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
+       jan);
+    done(&r);
+    assert_int_equal(overdue_total("FN", NULL), 2 * 22000);
+}
+
 /* Replaying the log gives fee tables identical to the live ones. */
 static void test_fee_rebuild_equals_live(void **state)
 {
@@ -633,6 +684,7 @@ int main(void)
     /* in clock order: the manual clock only moves forward */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fee_02_03_04_bill_pay_receipt_void),
+        cmocka_unit_test(test_fee_03_pays_named_bills),
         cmocka_unit_test(test_fee_05_move_in_start_and_prepayment),
         cmocka_unit_test(test_fee_01_rate_change_mid_year),
         cmocka_unit_test(test_fee_takings_per_desk_and_method),
