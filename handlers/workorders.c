@@ -349,7 +349,7 @@ int hdl_wo_escalate(struct hctx *h, const struct args *a, struct err *e)
 
 struct wo_list {
     struct hctx *h;
-    char unit_prefix[40];
+    char unit_prefix[64]; /* "estate/building-" */
     const char *kind;
     bool overdue;
     uint32_t n;
