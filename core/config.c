@@ -64,6 +64,7 @@ void cfg_init(struct config *c)
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
     c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
+    c->ren = (struct renovation_settings){3, 3, 100000, 100000, 200000, 7};
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -337,6 +338,30 @@ static int on_cards(struct cfg_parse_state *st, const char *k, const char *v)
     return bad(st, "cards", k, "unknown key", v);
 }
 
+static int on_renovation(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct renovation_settings *r = &st->c->ren;
+    long n;
+    int *ip = !strcmp(k, "term_months")        ? &r->term_months
+              : !strcmp(k, "extension_months") ? &r->extension_months
+              : !strcmp(k, "refund_workdays")  ? &r->refund_workdays
+                                               : NULL;
+    int64_t *mp = !strcmp(k, "owner_deposit_fen")        ? &r->owner_deposit
+                  : !strcmp(k, "contractor_deposit_fen") ? &r->contractor_deposit
+                  : !strcmp(k, "self_deposit_fen")       ? &r->self_deposit
+                                                         : NULL;
+    if (!ip && !mp)
+        return bad(st, "renovation", k, "unknown key", v);
+    if (parse_long(v, ip ? 1 : 0, ip ? 120 : 100000000L, &n))
+        return bad(st, "renovation", k, "out of range", v);
+    if (ip)
+        *ip = (int)n;
+    else
+        *mp = n;
+    return 1;
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -390,6 +415,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_complaints(st, k, v);
     if (!strcmp(sec, "cards"))
         return on_cards(st, k, v);
+    if (!strcmp(sec, "renovation"))
+        return on_renovation(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 

@@ -108,6 +108,17 @@ struct card_settings {
     int expiry_days;        /* 30: the schedule's default N */
 };
 
+/* Renovation (R-REN-02, R-REN-03, R-REN-05): the longest term and
+ * extension, the deposits in fen, the working days before a refund. */
+struct renovation_settings {
+    int term_months;           /* 3 */
+    int extension_months;      /* 3 at a time */
+    int64_t owner_deposit;     /* 100000: 1,000 yuan */
+    int64_t contractor_deposit; /* 100000 */
+    int64_t self_deposit;      /* 200000 when the owner does it himself */
+    int refund_workdays;       /* 7 after the completion inspection passes */
+};
+
 extern const char *const cmp_channel_names[];
 extern const char *const cmp_rule_names[];
 
@@ -131,6 +142,7 @@ struct config {
     struct fee_settings fees;
     struct complaint_settings cmp;
     struct card_settings cards;
+    struct renovation_settings ren;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
 };

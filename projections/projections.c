@@ -11,6 +11,8 @@
 #include "cards.h"
 #include "complaints.h"
 #include "fees.h"
+#include "movein.h"
+#include "renovation.h"
 #include "units.h"
 
 const char *const proj_db_names[DB_COUNT] = {
@@ -25,6 +27,8 @@ static const struct projection projections[] = {
     {"complaints", proj_complaints_apply},
     {"cards", proj_cards_apply},
     {"card_quarters", proj_card_quarters_apply},
+    {"renovation", proj_renovation_apply},
+    {"movein", proj_movein_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

@@ -44,7 +44,12 @@
     X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
     X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
     X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
-    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */
+    X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */ \
+    X(RENOS, "renovations")     /* renovation.c: id -> record */               \
+    X(REN_PASSES, "ren_passes") /* renovation.c: id \0 pass -> pass */         \
+    X(REN_VIOLS, "ren_violations") /* renovation.c: id \0 violation */         \
+    X(MOVEINS, "moveins")          /* movein.c: unit -> checklist */           \
+    X(MOVEIN_DAYS, "movein_days")  /* movein.c: day \0 seq -> step */
 
 enum proj_db {
 #define X(n, s) DB_##n,
