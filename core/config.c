@@ -347,10 +347,11 @@ static int on_renovation(struct cfg_parse_state *st, const char *k,
               : !strcmp(k, "extension_months") ? &r->extension_months
               : !strcmp(k, "refund_workdays")  ? &r->refund_workdays
                                                : NULL;
-    int64_t *mp = !strcmp(k, "owner_deposit_fen")        ? &r->owner_deposit
-                  : !strcmp(k, "contractor_deposit_fen") ? &r->contractor_deposit
-                  : !strcmp(k, "self_deposit_fen")       ? &r->self_deposit
-                                                         : NULL;
+    int64_t *mp = !strcmp(k, "owner_deposit_fen") ? &r->owner_deposit
+                  : !strcmp(k, "contractor_deposit_fen")
+                      ? &r->contractor_deposit
+                  : !strcmp(k, "self_deposit_fen") ? &r->self_deposit
+                                                   : NULL;
     if (!ip && !mp)
         return bad(st, "renovation", k, "unknown key", v);
     if (parse_long(v, ip ? 1 : 0, ip ? 120 : 100000000L, &n))

@@ -157,8 +157,7 @@ int hdl_ren_inspect(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_rectify(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e);
-int hdl_query_renovations(struct hctx *h, const struct args *a,
-                          struct err *e);
+int hdl_query_renovations(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_renovation(struct hctx *h, const struct args *a, struct err *e);
 
 /* movein.c (R-MOV-01..03) */

@@ -17,17 +17,17 @@ const char *const applicant_types[] = {"household", "company", "agent", NULL};
 
 /* R-MOV-01: what each applicant type brings (seed 000, 入伙手续). */
 static const char *const docs_household[] = {
-    "handover_notice", "owner_id", "family_ids", "info_card", "photos",
-    "bank_card", NULL};
+    "handover_notice", "owner_id",  "family_ids", "info_card",
+    "photos",          "bank_card", NULL};
 static const char *const docs_company[] = {
-    "handover_notice", "rep_id_authorisation", "occupant_ids", "info_card",
-    "business_licence", NULL};
+    "handover_notice", "rep_id_authorisation", "occupant_ids",
+    "info_card",       "business_licence",     NULL};
 static const char *const docs_agent[] = {"power_of_attorney", "agent_id",
-                                         "handover_notice", "owner_id",
-                                         "info_card", NULL};
+                                         "handover_notice",   "owner_id",
+                                         "info_card",         NULL};
 /* R-MOV-02: signed at move-in. */
-static const char *const agreements_needed[] = {"service_agreement",
-                                                "covenant", NULL};
+static const char *const agreements_needed[] = {"service_agreement", "covenant",
+                                                NULL};
 
 static int need_unit_key(struct hctx *h, const struct args *a, char *unit,
                          struct err *e)
@@ -50,8 +50,7 @@ static int need_movein(struct hctx *h, const struct args *a, char *unit,
         return rc;
     if (movein_get(h->txn, h->v, unit, d))
         return err_set(e, ERR_NOT_FOUND, "unit",
-                       "no move-in is open for '%s': movein.start first",
-                       unit);
+                       "no move-in is open for '%s': movein.start first", unit);
     return 0;
 }
 
@@ -89,7 +88,7 @@ int hdl_movein_start(struct hctx *h, const struct args *a, struct err *e)
                                   "no owner on record",
                        who, unit);
     miss = arg_strs_missing(a, "documents",
-                            agent                      ? docs_agent
+                            agent                          ? docs_agent
                             : !strncmp(type, "company", 7) ? docs_company
                                                            : docs_household);
     if (miss)
@@ -158,7 +157,7 @@ static bool inspection_passed(const struct codec_doc *d)
 /* R-MOV-02: failed items get a deadline; a passed inspection stands. */
 int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e)
 {
-    bool passed = arg(a, "result")->len == 6;
+    bool passed = !strcmp(arg(a, "result")->s, "passed");
     char unit[UNIT_KEY_MAX];
     struct codec_doc d;
     struct cw *w;
@@ -242,13 +241,16 @@ static int64_t int_of(const msgpack_object *m, const char *k)
 /* The derived steps of a checklist: writes {steps: {..}, done, complete}. */
 static void write_progress(struct cw *w, const msgpack_object *m)
 {
-    bool s[7] = {true, !is_nil(m, "signed"), !is_nil(m, "meters_read"),
+    bool s[7] = {true,
+                 !is_nil(m, "signed"),
+                 !is_nil(m, "meters_read"),
                  codec_obj_is_str(codec_get(m, "inspection"), "passed"),
                  !is_nil(m, "fee_start") &&
                      int_of(m, "prepaid") >= int_of(m, "prepay_due"),
-                 int_of(m, "keys") > 0, int_of(m, "cards") > 0};
-    static const char *const names[7] = {"documents", "agreements", "meters",
-                                         "inspection", "fees", "keys",
+                 int_of(m, "keys") > 0,
+                 int_of(m, "cards") > 0};
+    static const char *const names[7] = {"documents",  "agreements", "meters",
+                                         "inspection", "fees",       "keys",
                                          "cards"};
     int done = 0;
     cw_str(w, "steps");
@@ -322,8 +324,8 @@ static int mi_step(void *ctx, const msgpack_object *m)
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e)
 {
     char prefix[UNIT_KEY_MAX] = "";
-    int32_t day = arg_has(a, "date") ? (int32_t)arg_int(a, "date")
-                                     : hdl_today(h);
+    int32_t day =
+        arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
     struct mi_ctx c = {h->result, prefix, 0};
     size_t at;
     int rc;

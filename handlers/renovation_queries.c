@@ -75,8 +75,8 @@ static int row_refund(void *ctx, const struct ren_rec *r)
 {
     struct list_ctx *c = ctx;
     struct cw *w = c->h->result;
-    const char *block = c->day < r->refund_from ? "waiting"
-                        : r->passes_out > 0     ? "passes_out"
+    const char *block = c->day < r->refund_from  ? "waiting"
+                        : r->passes_out > 0      ? "passes_out"
                         : r->open_violations > 0 ? "open_violations"
                                                  : "";
     if (!in_scope(c, r) || strcmp(r->completion, "passed") ||

@@ -10,9 +10,8 @@
 
 #define UNIT_MAX 64 /* bytes in a unit key */
 
-static int log_step(MDB_txn *txn, const struct views *v,
-                    const struct event *ev, const char *unit,
-                    const char *step)
+static int log_step(MDB_txn *txn, const struct views *v, const struct event *ev,
+                    const char *unit, const char *step)
 {
     unsigned char k[12];
     struct cw w;
@@ -101,8 +100,8 @@ static int apply_step(MDB_txn *txn, const struct views *v,
     static const char *const signed_k[] = {"agreements", "signed", NULL};
     static const char *const meters_k[] = {"water", "electricity",
                                            "meters_read", NULL};
-    static const char *const insp_k[] = {"inspection", "failed_items",
-                                         "fix_by", NULL};
+    static const char *const insp_k[] = {"inspection", "failed_items", "fix_by",
+                                         NULL};
     static const char *const fee_k[] = {"prepay_due", NULL};
     static const char *const keys_k[] = {"keys", NULL};
     const char *step;
@@ -125,14 +124,13 @@ static int apply_step(MDB_txn *txn, const struct views *v,
     case EV_FEE_START_SET: /* fee.move_in (R-FEE-05) */
         rc = copy_keys(txn, v, ev, unit, fee_k), step = "fees";
         if (!rc)
-            rc = proj_update_field(txn, v->dbi[DB_MOVEINS], unit,
-                                   strlen(unit), "fee_start",
-                                   codec_get(ev->data, "start"));
+            rc = proj_update_field(txn, v->dbi[DB_MOVEINS], unit, strlen(unit),
+                                   "fee_start", codec_get(ev->data, "start"));
         break;
     case EV_FEE_PAID:
         codec_get_int(ev->data, "prepaid", &n);
-        if (n <= 0 || codec_get(d->obj, "fee_start")->type ==
-                          MSGPACK_OBJECT_NIL)
+        if (n <= 0 ||
+            codec_get(d->obj, "fee_start")->type == MSGPACK_OBJECT_NIL)
             return 0;
         rc = add_int(txn, v, unit, d, "prepaid", n), step = "prepayment";
         break;
@@ -183,8 +181,7 @@ int movein_get(MDB_txn *txn, const struct views *v, const char *unit,
     return proj_get(txn, v->dbi[DB_MOVEINS], unit, strlen(unit), doc);
 }
 
-int movein_each(MDB_txn *txn, const struct views *v, proj_each_fn fn,
-                void *ctx)
+int movein_each(MDB_txn *txn, const struct views *v, proj_each_fn fn, void *ctx)
 {
     return proj_each(txn, v->dbi[DB_MOVEINS], NULL, 0, fn, ctx);
 }

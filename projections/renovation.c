@@ -250,8 +250,8 @@ static int apply_update(MDB_txn *txn, const struct views *v,
     case EV_REN_COMPLETION_INSPECTED:
         codec_copy_str(ev->data, "result", res, sizeof(res));
         snprintf(r.completion, sizeof(r.completion), "%s", res);
-        r.completed_on = strcmp(res, "passed") ? DATE_NONE
-                                               : day_of(ev->data, "date");
+        r.completed_on =
+            strcmp(res, "passed") ? DATE_NONE : day_of(ev->data, "date");
         r.refund_from = day_of(ev->data, "refund_from");
         break;
     case EV_REN_DEPOSIT_REFUNDED:
@@ -307,8 +307,8 @@ int ren_each(MDB_txn *txn, const struct views *v, ren_fn fn, void *ctx)
     return proj_each(txn, v->dbi[DB_RENOS], NULL, 0, each_rec, &c);
 }
 
-static int each_sub(MDB_txn *txn, MDB_dbi dbi, const char *id,
-                    proj_each_fn fn, void *ctx)
+static int each_sub(MDB_txn *txn, MDB_dbi dbi, const char *id, proj_each_fn fn,
+                    void *ctx)
 {
     unsigned char k[RKEY_MAX];
     return proj_each(txn, dbi, k, sub_key(k, id, ""), fn, ctx);

@@ -23,10 +23,10 @@ struct ren_rec {
     bool self; /* the owner renovates himself: one deposit */
     bool waterproof;
     int32_t filed, start, end;
-    int64_t deposit_due;   /* fen, all parties */
-    int64_t owner_paid;    /* fen taken from the owner */
+    int64_t deposit_due; /* fen, all parties */
+    int64_t owner_paid;  /* fen taken from the owner */
     int64_t contractor_paid;
-    int64_t refunded;      /* fen handed back */
+    int64_t refunded; /* fen handed back */
     int64_t passes_out, passes_issued;
     int64_t open_violations, violations;
     char completion[8];

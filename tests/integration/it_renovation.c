@@ -116,7 +116,7 @@ static void estate(const char *e, char owner[24])
 }
 
 #define DOCS                                                                   \
-    "\"documents\":[\"licence\",\"qualification\",\"drawings\","           \
+    "\"documents\":[\"licence\",\"qualification\",\"drawings\","               \
     "\"worker_list\"]"
 
 /* R-REN-01: the documents checklist, consent, pledge, contractor. */
@@ -219,8 +219,7 @@ static void test_ren_02_term_and_extension(void **state)
     assert_string_equal(h_reply_str(&r, "events.0.data.end"), "2026-09-09");
     done(&r);
     OK(&r, "clerk1", "query.renovation", "{\"renovation\":\"%s\"}", ren_b);
-    assert_string_equal(h_reply_str(&r, "result.renovation.end"),
-                        "2026-09-09");
+    assert_string_equal(h_reply_str(&r, "result.renovation.end"), "2026-09-09");
     done(&r);
 }
 
@@ -324,8 +323,8 @@ static void test_ren_05_violation_completion_refund(void **state)
             "{\"renovation\":\"%s\"}", ren_a);
     clock_to("2026-04-15T10:00:00+08:00");
     OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
-    assert_string_equal(h_reply_str(&r, "result.violations_overdue.0.violation"),
-                        viol);
+    assert_string_equal(
+        h_reply_str(&r, "result.violations_overdue.0.violation"), viol);
     assert_string_equal(h_reply_str(&r, "result.violations_overdue.0.kind"),
                         "facade");
     done(&r);
