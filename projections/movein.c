@@ -183,7 +183,7 @@ int movein_get(MDB_txn *txn, const struct views *v, const char *unit,
 
 int movein_each(MDB_txn *txn, const struct views *v, proj_each_fn fn, void *ctx)
 {
-    return proj_each(txn, v->dbi[DB_MOVEINS], NULL, 0, fn, ctx);
+    return proj_each(txn, v->dbi[DB_MOVEINS], "", 0, fn, ctx);
 }
 
 int movein_each_step(MDB_txn *txn, const struct views *v, int32_t day,

@@ -304,7 +304,7 @@ static int each_rec(void *ctx, const msgpack_object *m)
 int ren_each(MDB_txn *txn, const struct views *v, ren_fn fn, void *ctx)
 {
     struct each_ctx c = {fn, ctx};
-    return proj_each(txn, v->dbi[DB_RENOS], NULL, 0, each_rec, &c);
+    return proj_each(txn, v->dbi[DB_RENOS], "", 0, each_rec, &c);
 }
 
 static int each_sub(MDB_txn *txn, MDB_dbi dbi, const char *id, proj_each_fn fn,
