@@ -91,6 +91,7 @@ void cfg_init(struct config *c)
     c->cards = (struct card_settings){24, 12, 12, 12, 3, 1, 30};
     c->sse_lag_max = CFG_SSE_LAG_MAX;
     c->visits = (struct visit_settings){1, 3, 1, 7, 2};
+    c->ren = (struct renovation_settings){3, 3, 100000, 100000, 200000, 7};
 }
 
 unsigned cfg_role_parse(const char *s)
@@ -447,6 +448,31 @@ static int on_visits(struct cfg_parse_state *st, const char *k, const char *v)
     return bad(st, "visits", k, "unknown key", v);
 }
 
+static int on_renovation(struct cfg_parse_state *st, const char *k,
+                         const char *v)
+{
+    struct renovation_settings *r = &st->c->ren;
+    long n;
+    int *ip = !strcmp(k, "term_months")        ? &r->term_months
+              : !strcmp(k, "extension_months") ? &r->extension_months
+              : !strcmp(k, "refund_workdays")  ? &r->refund_workdays
+                                               : NULL;
+    int64_t *mp = !strcmp(k, "owner_deposit_fen") ? &r->owner_deposit
+                  : !strcmp(k, "contractor_deposit_fen")
+                      ? &r->contractor_deposit
+                  : !strcmp(k, "self_deposit_fen") ? &r->self_deposit
+                                                   : NULL;
+    if (!ip && !mp)
+        return bad(st, "renovation", k, "unknown key", v);
+    if (parse_long(v, ip ? 1 : 0, ip ? 120 : 100000000L, &n))
+        return bad(st, "renovation", k, "out of range", v);
+    if (ip)
+        *ip = (int)n;
+    else
+        *mp = n;
+    return 1;
+}
+
 /* "id = role, Display Name" */
 static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
 {
@@ -504,6 +530,8 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_cards(st, k, v);
     if (!strcmp(sec, "visits"))
         return on_visits(st, k, v);
+    if (!strcmp(sec, "renovation"))
+        return on_renovation(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 

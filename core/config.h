@@ -128,6 +128,17 @@ struct visit_settings {
     int manager_min_monthly;  /* 2 households a month (R-VIS-02) */
 };
 
+/* Renovation (R-REN-02, R-REN-03, R-REN-05): the longest term and
+ * extension, the deposits in fen, the working days before a refund. */
+struct renovation_settings {
+    int term_months;           /* 3 */
+    int extension_months;      /* 3 at a time */
+    int64_t owner_deposit;     /* 100000: 1,000 yuan */
+    int64_t contractor_deposit; /* 100000 */
+    int64_t self_deposit;      /* 200000 when the owner does it himself */
+    int refund_workdays;       /* 7 after the completion inspection passes */
+};
+
 extern const char *const cmp_channel_names[];
 extern const char *const cmp_rule_names[];
 
@@ -186,6 +197,7 @@ struct config {
     struct workorder_settings wo;
     struct card_settings cards;
     struct visit_settings visits;
+    struct renovation_settings ren;
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
     /* HTTP (core/http.c); http_ep "off" disables it */

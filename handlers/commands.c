@@ -69,7 +69,9 @@ static const struct field f_unit_transfer[] = {
     {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
     {"to", FT_ID, F_REQ, 1, 23, NULL, "new owner (person id)"},
     {"effective", FT_DATE, F_REQ, 0, 0, NULL, "effective date"},
-    {"title_doc", FT_STR, 0, 1, 64, NULL, "title document number"},
+    {"title_doc", FT_STR, 0, 1, 64, NULL,
+     "new owner's title document; needed when the unit has an owner "
+     "(R-MOV-03)"},
     {NULL}};
 
 static const struct field f_query_unit[] = {
@@ -529,6 +531,128 @@ static const struct field f_query_visit_coverage[] = {
 
 static const struct field f_query_visit_managers[] = {
     {"month", FT_STR, F_REQ, 7, 7, NULL, "YYYY-MM"}, {NULL}};
+#define REN_NO_MAX 23 /* bytes in a renovation id */
+
+static const struct field f_ren_file[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"applicant", FT_ID, F_REQ, 1, 23, NULL, "person filing (owner or not)"},
+    {"self", FT_BOOL, 0, 0, 0, NULL,
+     "the owner renovates himself: no contractor, one deposit"},
+    {"contractor", FT_STR, 0, 1, 63, NULL, "contractor's name"},
+    {"in_charge", FT_ID, 0, 1, 23, NULL,
+     "contractor's person in charge (person id)"},
+    {"items", FT_STRS, F_REQ, 32, 64, NULL, "renovation items"},
+    {"documents", FT_STRS, F_REQ, 8, 24, NULL,
+     "documents shown: licence, qualification, drawings, worker_list"},
+    {"consent", FT_STR, 0, 1, 63, NULL,
+     "owner's written consent (reference), when the applicant is not the "
+     "owner"},
+    {"waterproof", FT_BOOL, 0, 0, 0, NULL, "breaks the waterproof layer"},
+    {"pledge", FT_STR, 0, 1, 63, NULL, "owner's pledge (reference)"},
+    {"start", FT_DATE, F_REQ, 0, 0, NULL, "first day of work"},
+    {"end", FT_DATE, F_REQ, 0, 0, NULL, "last day of work"},
+    {NULL}};
+
+static const struct field f_ren_pay_deposit[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"party", FT_ENUM, F_REQ, 0, 0, ren_parties, "whose deposit"},
+    {"book", FT_ID, F_REQ, 1, 31, NULL, "receipt book"},
+    {"method", FT_ENUM, F_REQ, 0, 0, pay_methods, "how it is paid"},
+    {NULL}};
+
+static const struct field f_ren_extend[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"end", FT_DATE, F_REQ, 0, 0, NULL, "new last day"},
+    {"reason", FT_STR, 0, 1, 128, NULL, "why"},
+    {NULL}};
+
+static const struct field f_ren_pass_issue[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"pass", FT_ID, F_REQ, 1, 31, NULL, "pass number"},
+    {"worker", FT_STR, F_REQ, 1, NAME_MAX_B, NULL, "worker's name"},
+    {NULL}};
+
+static const struct field f_ren_pass_return[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"pass", FT_ID, F_REQ, 1, 31, NULL, "pass number"},
+    {NULL}};
+
+static const struct field f_ren_inspect[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"violation", FT_ENUM, 0, 0, 0, ren_violation_kinds,
+     "violation found, if any"},
+    {"notice", FT_STR, 0, 1, 63, NULL, "rectification notice (reference)"},
+    {"deadline", FT_DATE, 0, 0, 0, NULL, "rectify by"},
+    {"note", FT_STR, 0, 1, 256, NULL, "what was seen"},
+    {NULL}};
+
+static const struct field f_ren_rectify[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"violation", FT_ID, F_REQ, 1, 31, NULL, "violation id"},
+    {"note", FT_STR, 0, 1, 256, NULL, "how"},
+    {NULL}};
+
+static const struct field f_ren_complete[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"result", FT_ENUM, F_REQ, 0, 0, inspection_results, "passed or failed"},
+    {"items", FT_STRS, 0, 32, 64, NULL, "failed items"},
+    {NULL}};
+
+static const struct field f_ren_refund[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {NULL}};
+
+static const struct field f_query_renovations[] = {
+    {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
+    {"as_of", FT_DATE, 0, 0, 0, NULL, "day to judge overdue and due (today)"},
+    {NULL}};
+
+static const struct field f_query_renovation[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {NULL}};
+
+static const struct field f_movein_start[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"applicant", FT_ID, F_REQ, 1, 23, NULL, "person moving in or acting"},
+    {"applicant_type", FT_ENUM, F_REQ, 0, 0, applicant_types,
+     "household, company or agent"},
+    {"documents", FT_STRS, F_REQ, 16, 24, NULL,
+     "documents shown (see docs/RENOVATION.md)"},
+    {NULL}};
+
+static const struct field f_movein_sign[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"agreements", FT_STRS, F_REQ, 8, 32, NULL,
+     "signed: service_agreement, covenant"},
+    {NULL}};
+
+static const struct field f_movein_meters[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"water", FT_DEC2, F_REQ, 0, 100000000, NULL, "water meter, m³"},
+    {"electricity", FT_DEC2, F_REQ, 0, 100000000, NULL,
+     "electricity meter, kWh"},
+    {NULL}};
+
+static const struct field f_movein_inspect[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"result", FT_ENUM, F_REQ, 0, 0, inspection_results, "passed or failed"},
+    {"items", FT_STRS, 0, 32, 64, NULL, "failed items"},
+    {"deadline", FT_DATE, 0, 0, 0, NULL, "failed items fixed by"},
+    {NULL}};
+
+static const struct field f_movein_keys[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"keys", FT_INT, F_REQ, 1, 100, NULL, "keys handed over"},
+    {NULL}};
+
+static const struct field f_query_movein[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, {NULL}};
+
+static const struct field f_query_moveins[] = {
+    {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
+    {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
+    {NULL}};
+
 
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
@@ -558,7 +682,8 @@ const struct cmd_spec cmd_table[] = {
      "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
      "\"to\":\"2026-09-30\"}"},
     {"unit.transfer",
-     "Transfer ownership with an effective date; history is kept (R-GEN-03)",
+     "Transfer ownership with an effective date; history is kept; old "
+     "owner's fees settled, finance notified (R-GEN-03, R-FEE-10, R-MOV-03)",
      LEADS, 0, f_unit_transfer, hdl_unit_transfer,
      "{\"unit\":\"HY/3-1201\",\"to\":\"P4\",\"effective\":\"2026-04-15\"}"},
     {"query.unit",
@@ -858,6 +983,88 @@ const struct cmd_spec cmd_table[] = {
      "visitor's totals (R-VIS-02)",
      DESK, CMD_QUERY, f_query_visit_managers, hdl_query_visit_managers,
      "{\"month\":\"2026-04\"}"},
+    {"renovation.file",
+     "File a renovation: documents, consent, pledge, term (R-REN-01, "
+     "R-REN-02)",
+     DESK, 0, f_ren_file, hdl_ren_file,
+     "{\"unit\":\"HY/3-1201\",\"applicant\":\"P4\",\"contractor\":"
+     "\"恒达装饰\",\"in_charge\":\"P7\",\"items\":[\"floor\",\"kitchen\"],"
+     "\"documents\":[\"licence\",\"qualification\",\"drawings\","
+     "\"worker_list\"],\"start\":\"2026-04-01\",\"end\":\"2026-06-30\"}"},
+    {"renovation.pay_deposit",
+     "Take the owner's or the contractor's deposit with a receipt "
+     "(R-REN-03)",
+     DESK, 0, f_ren_pay_deposit, hdl_ren_pay_deposit,
+     "{\"renovation\":\"RN120\",\"party\":\"owner\",\"book\":\"A01\","
+     "\"method\":\"cash\"}"},
+    {"renovation.extend", "Extend the term, at most 3 months at a time "
+     "(R-REN-02)",
+     DESK, 0, f_ren_extend, hdl_ren_extend,
+     "{\"renovation\":\"RN120\",\"end\":\"2026-08-31\"}"},
+    {"renovation.pass_issue",
+     "Issue a worker's temporary pass; deposits paid, within the term "
+     "(R-REN-04)",
+     DESK, 0, f_ren_pass_issue, hdl_ren_pass_issue,
+     "{\"renovation\":\"RN120\",\"pass\":\"W001\",\"worker\":\"张三\"}"},
+    {"renovation.pass_return", "A worker's pass handed back (R-REN-04)", DESK,
+     0, f_ren_pass_return, hdl_ren_pass_return,
+     "{\"renovation\":\"RN120\",\"pass\":\"W001\"}"},
+    {"renovation.inspect",
+     "Record an inspection; a violation gets a rectification notice and "
+     "deadline (R-REN-05)",
+     DESK, 0, f_ren_inspect, hdl_ren_inspect,
+     "{\"renovation\":\"RN120\",\"violation\":\"facade\",\"notice\":"
+     "\"ZG-2026-03\",\"deadline\":\"2026-05-10\"}"},
+    {"renovation.rectify", "A violation rectified (R-REN-05)", DESK, 0,
+     f_ren_rectify, hdl_ren_rectify,
+     "{\"renovation\":\"RN120\",\"violation\":\"V130\"}"},
+    {"renovation.complete",
+     "Completion inspection: passed (no open violation) or failed "
+     "(R-REN-05)",
+     DESK, 0, f_ren_complete, hdl_ren_complete,
+     "{\"renovation\":\"RN120\",\"result\":\"passed\"}"},
+    {"renovation.refund",
+     "Refund the deposits: passed, 7 working days on, passes back, no open "
+     "violation (R-REN-05)",
+     LEADS, 0, f_ren_refund, hdl_ren_refund, "{\"renovation\":\"RN120\"}"},
+    {"query.renovations",
+     "Active and overdue renovations, deposits held, refunds due, "
+     "violations past deadline",
+     DESK, CMD_QUERY, f_query_renovations, hdl_query_renovations,
+     "{\"unit\":\"HY/\",\"as_of\":\"2026-07-01\"}"},
+    {"query.renovation", "One renovation with its passes and violations",
+     DESK, CMD_QUERY, f_query_renovation, hdl_query_renovation,
+     "{\"renovation\":\"RN120\"}"},
+    {"movein.start",
+     "Open a unit's move-in: applicant type and its documents (R-MOV-01)",
+     DESK, 0, f_movein_start, hdl_movein_start,
+     "{\"unit\":\"HY/3-1201\",\"applicant\":\"P4\",\"applicant_type\":"
+     "\"household\",\"documents\":[\"handover_notice\",\"owner_id\","
+     "\"family_ids\",\"info_card\",\"photos\",\"bank_card\"]}"},
+    {"movein.sign", "Agreements signed at move-in (R-MOV-02)", DESK, 0,
+     f_movein_sign, hdl_movein_sign,
+     "{\"unit\":\"HY/3-1201\",\"agreements\":[\"service_agreement\","
+     "\"covenant\"]}"},
+    {"movein.meters", "Water and electricity readings at move-in (R-MOV-02)",
+     DESK, 0, f_movein_meters, hdl_movein_meters,
+     "{\"unit\":\"HY/3-1201\",\"water\":\"12.50\",\"electricity\":"
+     "\"230.00\"}"},
+    {"movein.inspect",
+     "Unit inspection with the owner: passed, or failed items with a "
+     "deadline (R-MOV-02)",
+     DESK, 0, f_movein_inspect, hdl_movein_inspect,
+     "{\"unit\":\"HY/3-1201\",\"result\":\"failed\",\"items\":"
+     "[\"window seal\"],\"deadline\":\"2026-04-20\"}"},
+    {"movein.keys", "Hand over the keys: only after the inspection passes "
+     "(R-MOV-02)",
+     DESK, 0, f_movein_keys, hdl_movein_keys,
+     "{\"unit\":\"HY/3-1201\",\"keys\":3}"},
+    {"query.movein", "A unit's move-in checklist (R-MOV-02)", DESK, CMD_QUERY,
+     f_query_movein, hdl_query_movein, "{\"unit\":\"HY/3-1201\"}"},
+    {"query.moveins",
+     "Move-in progress: every open checklist, and the steps done on a day",
+     DESK, CMD_QUERY, f_query_moveins, hdl_query_moveins,
+     "{\"date\":\"2026-04-15\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -33,3 +33,21 @@ void mask_id(const char *s, size_t n, char *out, size_t cap)
 {
     mask(s, n, 4, 4, out, cap);
 }
+
+bool arg_strs_has(const struct args *a, const char *field, const char *s)
+{
+    const msgpack_object *l = arg(a, field)->o;
+    for (uint32_t i = 0; arg_has(a, field) && i < l->via.array.size; i++)
+        if (codec_obj_is_str(&l->via.array.ptr[i], s))
+            return true;
+    return false;
+}
+
+const char *arg_strs_missing(const struct args *a, const char *field,
+                             const char *const *need)
+{
+    for (int i = 0; need[i]; i++)
+        if (!arg_strs_has(a, field, need[i]))
+            return need[i];
+    return NULL;
+}

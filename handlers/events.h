@@ -59,7 +59,23 @@
     X(PASS_CONFIRMED, "release.confirmed")                                     \
     X(PASS_USED, "release.used")                                               \
     X(VISIT_RECORDED, "visit.recorded")                                        \
-    X(IMPORTANT_SET, "person.important_set")
+    X(IMPORTANT_SET, "person.important_set")                                   \
+    X(REN_FILED, "renovation.filed")                                           \
+    X(REN_DEPOSIT_TAKEN, "renovation.deposit_taken")                           \
+    X(REN_EXTENDED, "renovation.extended")                                     \
+    X(REN_PASS_ISSUED, "renovation.pass_issued")                               \
+    X(REN_PASS_RETURNED, "renovation.pass_returned")                           \
+    X(REN_INSPECTED, "renovation.inspected")                                   \
+    X(REN_VIOLATION_FOUND, "renovation.violation_found")                       \
+    X(REN_RECTIFIED, "renovation.rectified")                                   \
+    X(REN_COMPLETION_INSPECTED, "renovation.completion_inspected")             \
+    X(REN_DEPOSIT_REFUNDED, "renovation.deposit_refunded")                     \
+    X(MOVEIN_STARTED, "movein.started")                                        \
+    X(MOVEIN_AGREEMENTS_SIGNED, "movein.agreements_signed")                    \
+    X(MOVEIN_METERS_READ, "movein.meters_read")                                \
+    X(MOVEIN_INSPECTED, "movein.inspected")                                    \
+    X(MOVEIN_KEYS_HANDED, "movein.keys_handed")                                \
+    X(FINANCE_NOTIFIED, "unit.finance_notified")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -187,6 +187,33 @@ int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
                              struct err *e);
 int hdl_query_visit_managers(struct hctx *h, const struct args *a,
                              struct err *e);
+/* Whether the list argument field holds s; the first of the NULL-ended
+ * need that it lacks (NULL: none). A missing field lacks everything. */
+bool arg_strs_has(const struct args *a, const char *field, const char *s);
+const char *arg_strs_missing(const struct args *a, const char *field,
+                             const char *const *need);
+
+/* renovation.c, renovation_queries.c (R-REN-01..05) */
+int hdl_ren_file(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_pay_deposit(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_extend(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_pass_issue(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_pass_return(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_inspect(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_rectify(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_renovations(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_renovation(struct hctx *h, const struct args *a, struct err *e);
+
+/* movein.c (R-MOV-01..03) */
+int hdl_movein_start(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_sign(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_meters(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_keys(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
+int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);
 
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];
@@ -207,5 +234,9 @@ extern const char *const visit_kinds[];
 extern const char *const visit_completions[];
 extern const char *const visit_satisfactions[];
 extern const char *const important_tags[];
+extern const char *const ren_parties[];
+extern const char *const ren_violation_kinds[];
+extern const char *const inspection_results[];
+extern const char *const applicant_types[];
 
 #endif

@@ -249,6 +249,25 @@ static int transfer_settled(struct hctx *h, const char *unit, const char *owner,
     return 0;
 }
 
+/* R-MOV-03: finance and the control room are told of a transfer between
+ * owners; desks and dashboards see it on the event feed. */
+static int notify_finance(struct hctx *h, const char *unit, const char *from,
+                          const char *to, int32_t eff, const struct args *a)
+{
+    struct cw *w = hctx_data_begin(h);
+    cw_map(w, 6);
+    cw_kstr(w, "unit", unit);
+    cw_kstr(w, "from", from);
+    cw_kstr(w, "to", to);
+    cw_kdate(w, "effective", eff);
+    cw_kobj(w, "title_doc", arg(a, "title_doc")->o);
+    cw_str(w, "notified");
+    cw_array(w, 2);
+    cw_str(w, "finance");
+    cw_str(w, "control_room");
+    return emit(h, EV_FINANCE_NOTIFIED, "unit:%s", unit);
+}
+
 int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e)
 {
     char unit[UNIT_KEY_MAX], to[PERSON_ID_MAX], owner[PERSON_ID_MAX];
@@ -276,6 +295,10 @@ int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e)
                        unit);
     if (owner[0] && (rc = transfer_settled(h, unit, owner, e)))
         return rc;
+    if (owner[0] && !doc)
+        return err_set(e, ERR_RULE, "title_doc",
+                       "R-MOV-03: the new owner's title document is needed "
+                       "for a transfer");
     w = hctx_data_begin(h);
     cw_map(w, 4 + (doc ? 1 : 0));
     cw_kstr(w, "unit", unit);
@@ -288,7 +311,9 @@ int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e)
     if (doc)
         cw_kstrn(w, "title_doc", arg(a, "title_doc")->s,
                  arg(a, "title_doc")->len);
-    return emit(h, EV_OWNERSHIP_TRANSFERRED, "unit:%s", unit);
+    if ((rc = emit(h, EV_OWNERSHIP_TRANSFERRED, "unit:%s", unit)))
+        return rc;
+    return owner[0] ? notify_finance(h, unit, owner, to, eff, a) : 0;
 }
 
 struct card_ctx {

@@ -13,6 +13,8 @@
 #include "workorders.h"
 #include "fees.h"
 #include "release.h"
+#include "movein.h"
+#include "renovation.h"
 #include "units.h"
 #include "visits.h"
 
@@ -31,6 +33,8 @@ static const struct projection projections[] = {
     {"workorders", proj_workorders_apply},
     {"release", proj_release_apply},
     {"visits", proj_visits_apply},
+    {"renovation", proj_renovation_apply},
+    {"movein", proj_movein_apply},
 };
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)

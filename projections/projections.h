@@ -54,7 +54,12 @@
     X(UNIT_VISITS, "unit_visits")   /* visits.c: unit \0 day seq -> summary */ \
     X(VISIT_MARKS, "visit_marks")   /* visits.c: unit \0 person \0 kind */     \
     X(VISITOR_MONTHS, "visitor_months") /* visits.c: month operator -> n */    \
-    X(IMPORTANT, "important_people")    /* visits.c: person -> tag */
+    X(IMPORTANT, "important_people")    /* visits.c: person -> tag */          \
+    X(RENOS, "renovations")     /* renovation.c: id -> record */               \
+    X(REN_PASSES, "ren_passes") /* renovation.c: id \0 pass -> pass */         \
+    X(REN_VIOLS, "ren_violations") /* renovation.c: id \0 violation */         \
+    X(MOVEINS, "moveins")          /* movein.c: unit -> checklist */           \
+    X(MOVEIN_DAYS, "movein_days")  /* movein.c: day \0 seq -> step */
 
 enum proj_db {
 #define X(n, s) DB_##n,

@@ -532,7 +532,8 @@ static void test_fee_10_transfer_needs_settled_fees(void **state)
        "\"book\":\"FG1\"}");
     done(&r);
     OK(&r, "lead1", "unit.transfer",
-       "{\"unit\":\"FG/1-100\",\"to\":\"%s\",\"effective\":\"2027-01-01\"}",
+       "{\"unit\":\"FG/1-100\",\"to\":\"%s\",\"effective\":\"2027-01-01\","
+       "\"title_doc\":\"T-2027-001\"}",
        buyer);
     done(&r);
     OK(&r, "lead1", "fee.bill_run",

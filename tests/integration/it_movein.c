@@ -1,0 +1,354 @@
+/* tests/integration/it_movein.c - move-in checklists and ownership
+ * transfer (DOMAIN.md R-MOV-01..03, with R-FEE-05 and R-FEE-10) against a
+ * real deskd with a manual clock that starts on 2026-03-02. Every refusal
+ * is checked to write nothing; the last test replays the log and compares
+ * every projection table with the live one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_server srv;
+static struct h_client cli;
+static int next_id;
+
+__attribute__((format(printf, 4, 5))) static void cmd(struct h_reply *r,
+                                                      const char *actor,
+                                                      const char *name,
+                                                      const char *fmt, ...)
+{
+    char body[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    assert_int_equal(h_callf(&cli, r,
+                             "{\"id\":\"c%d\",\"cmd\":\"%s\",\"actor\":\"%s\","
+                             "\"body\":%s}",
+                             ++next_id, name, actor, body),
+                     0);
+}
+
+#define OK(r, actor, name, ...)                                                \
+    do {                                                                       \
+        cmd(r, actor, name, __VA_ARGS__);                                      \
+        if (!(r)->ok)                                                          \
+            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
+    } while (0)
+
+static void done(struct h_reply *r)
+{
+    h_reply_release(r);
+}
+
+/* The command must fail with code, its message must name rule (when not
+ * NULL), and the log must not grow: a refusal writes nothing. */
+__attribute__((format(printf, 5, 6))) static void
+refused(const char *code, const char *rule, const char *actor, const char *name,
+        const char *fmt, ...)
+{
+    char body[2048];
+    struct h_reply r;
+    int64_t before = h_log_count(&cli);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    cmd(&r, actor, name, "%s", body);
+    if (r.ok || strcmp(r.code, code) || (rule && !strstr(r.message, rule)))
+        fail_msg("%s %s: expected %s %s, got %s", name, body, code,
+                 rule ? rule : "", h_reply_text(&r));
+    h_reply_release(&r);
+    assert_int_equal(h_log_count(&cli), before);
+}
+
+static void clock_to(const char *iso)
+{
+    struct h_reply r;
+    OK(&r, "admin", "clock.set", "{\"to\":\"%s\"}", iso);
+    done(&r);
+}
+
+/* Registers a person and returns the new id in out. */
+static void person(const char *name, const char *kind, char out[24])
+{
+    struct h_reply r;
+    OK(&r, "clerk1", "person.register",
+       "{\"name\":\"%s\",\"kind\":\"%s\",\"id_no\":\"440301199001011234\","
+       "\"phones\":[\"13812345678\"]}",
+       name, kind);
+    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
+    done(&r);
+}
+
+static char owner_a[24], agent_a[24], owner_b[24];
+
+/* Estate e with building 1 and unit "<e>/1-101" owned by a new owner. */
+static void estate(const char *e, char owner[24])
+{
+    struct h_reply r;
+    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
+       e);
+    done(&r);
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
+    done(&r);
+    OK(&r, "clerk1", "unit.register",
+       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
+       "\"area\":\"90.00\",\"type\":\"residence\"}",
+       e);
+    done(&r);
+    person("Owner", "owner", owner);
+    OK(&r, "lead1", "unit.transfer",
+       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
+       owner);
+    done(&r);
+}
+
+#define HOUSEHOLD                                                              \
+    "\"documents\":[\"handover_notice\",\"owner_id\",\"family_ids\","          \
+    "\"info_card\",\"photos\",\"bank_card\"]"
+
+/* R-MOV-01: documents by applicant type; household and company apply as
+ * the owner, an agent with the power of attorney. */
+static void test_mov_01_documents_by_type(void **state)
+{
+    struct h_reply r;
+    (void)state;
+    estate("MA", owner_a);
+    estate("MB", owner_b);
+    person("Agent", "family", agent_a);
+    refused("not_found", NULL, "clerk1", "movein.sign",
+            "{\"unit\":\"MA/1-101\",\"agreements\":[\"covenant\"]}");
+    refused("rule", "R-MOV-01", "clerk1", "movein.start",
+            "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"household\",\"documents\":[\"handover_notice\",\"owner_id\","
+            "\"family_ids\",\"info_card\",\"photos\"]}",
+            owner_a);
+    refused("rule", "R-MOV-01", "clerk1", "movein.start",
+            "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"household\"," HOUSEHOLD "}",
+            agent_a);
+    refused("rule", "rep_id_authorisation", "clerk1", "movein.start",
+            "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"company\"," HOUSEHOLD "}",
+            owner_a);
+    refused("not_found", NULL, "clerk1", "movein.start",
+            "{\"unit\":\"MA/1-999\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"household\"," HOUSEHOLD "}",
+            owner_a);
+    OK(&r, "clerk1", "movein.start",
+       "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+       "\"household\"," HOUSEHOLD "}",
+       owner_a);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "movein.started");
+    done(&r);
+    refused("conflict", NULL, "clerk1", "movein.start",
+            "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"household\"," HOUSEHOLD "}",
+            owner_a);
+    refused("rule", "power_of_attorney", "clerk1", "movein.start",
+            "{\"unit\":\"MB/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+            "\"agent\",\"documents\":[\"agent_id\",\"handover_notice\","
+            "\"owner_id\",\"info_card\"]}",
+            agent_a);
+    OK(&r, "clerk1", "movein.start",
+       "{\"unit\":\"MB/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+       "\"agent\",\"documents\":[\"power_of_attorney\",\"agent_id\","
+       "\"handover_notice\",\"owner_id\",\"info_card\"]}",
+       agent_a);
+    assert_string_equal(h_reply_str(&r, "events.0.data.owner"), owner_b);
+    done(&r);
+}
+
+/* R-MOV-02: the steps; keys only after the inspection passes; fees and
+ * cards are the fee and card commands (R-FEE-05, R-CARD-02). */
+static void test_mov_02_checklist(void **state)
+{
+    struct h_reply r;
+    int64_t prepay;
+    (void)state;
+    refused("rule", "R-MOV-02", "clerk1", "movein.sign",
+            "{\"unit\":\"MA/1-101\",\"agreements\":[\"service_agreement\"]}");
+    OK(&r, "clerk1", "movein.sign",
+       "{\"unit\":\"MA/1-101\",\"agreements\":[\"service_agreement\","
+       "\"covenant\"]}");
+    done(&r);
+    OK(&r, "clerk1", "movein.meters",
+       "{\"unit\":\"MA/1-101\",\"water\":\"12.5\",\"electricity\":230}");
+    assert_string_equal(h_reply_str(&r, "events.0.data.water"), "12.50");
+    done(&r);
+    refused("rule", "R-MOV-02", "clerk1", "movein.keys",
+            "{\"unit\":\"MA/1-101\",\"keys\":3}");
+    refused("invalid", NULL, "clerk1", "movein.inspect",
+            "{\"unit\":\"MA/1-101\",\"result\":\"failed\",\"items\":"
+            "[\"window seal\"]}");
+    OK(&r, "clerk1", "movein.inspect",
+       "{\"unit\":\"MA/1-101\",\"result\":\"failed\",\"items\":"
+       "[\"window seal\"],\"deadline\":\"2026-03-09\"}");
+    done(&r);
+    OK(&r, "clerk1", "query.movein", "{\"unit\":\"MA/1-101\"}");
+    assert_string_equal(h_reply_str(&r, "result.checklist.fix_by"),
+                        "2026-03-09");
+    assert_true(h_reply_get(&r, "result.steps.inspection") == json_false());
+    done(&r);
+    refused("rule", "R-MOV-02", "clerk1", "movein.keys",
+            "{\"unit\":\"MA/1-101\",\"keys\":3}");
+    clock_to("2026-03-06T10:00:00+08:00");
+    OK(&r, "clerk1", "movein.inspect",
+       "{\"unit\":\"MA/1-101\",\"result\":\"passed\"}");
+    done(&r);
+    refused("conflict", NULL, "clerk1", "movein.inspect",
+            "{\"unit\":\"MA/1-101\",\"result\":\"passed\"}");
+    OK(&r, "clerk1", "movein.keys", "{\"unit\":\"MA/1-101\",\"keys\":3}");
+    done(&r);
+    refused("conflict", NULL, "clerk1", "movein.keys",
+            "{\"unit\":\"MA/1-101\",\"keys\":1}");
+    OK(&r, "clerk1", "query.movein", "{\"unit\":\"MA/1-101\"}");
+    assert_int_equal(h_reply_int(&r, "result.done", 0), 5);
+    assert_true(h_reply_get(&r, "result.complete") == json_false());
+    done(&r);
+    /* fees: the existing fee.move_in and fee.pay (R-FEE-05) */
+    OK(&r, "clerk1", "fee.move_in",
+       "{\"unit\":\"MA/1-101\",\"date\":\"2026-03-06\"}");
+    prepay = h_reply_int(&r, "events.0.data.prepay_due", 0);
+    assert_true(prepay > 0);
+    done(&r);
+    OK(&r, "clerk1", "query.movein", "{\"unit\":\"MA/1-101\"}");
+    assert_true(h_reply_get(&r, "result.steps.fees") == json_false());
+    done(&r);
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"MA/1-101\",\"amount\":%lld,\"method\":\"cash\","
+       "\"book\":\"MA1\",\"prepay_excess\":true}",
+       (long long)prepay);
+    done(&r);
+    /* cards: card.issue at move-in (R-CARD-02) */
+    OK(&r, "clerk1", "card.issue",
+       "{\"card\":\"MA-1\",\"kind\":\"access\",\"unit\":\"MA/1-101\","
+       "\"holder\":\"%s\",\"move_in\":true}",
+       owner_a);
+    done(&r);
+    OK(&r, "clerk1", "query.movein", "{\"unit\":\"MA/1-101\"}");
+    assert_int_equal(h_reply_int(&r, "result.checklist.prepaid", 0), prepay);
+    assert_int_equal(h_reply_int(&r, "result.checklist.cards", 0), 1);
+    assert_int_equal(h_reply_int(&r, "result.done", 0), 7);
+    assert_true(h_reply_get(&r, "result.complete") == json_true());
+    done(&r);
+    /* per day: what was done on 2026-03-06; per unit: both checklists */
+    OK(&r, "clerk1", "query.moveins", "{\"date\":\"2026-03-06\"}");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.steps")), 5);
+    assert_string_equal(h_reply_str(&r, "result.steps.0.step"), "inspection");
+    assert_string_equal(h_reply_str(&r, "result.steps.4.step"), "cards");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.units")), 2);
+    assert_true(h_reply_get(&r, "result.units.1.complete") == json_false());
+    done(&r);
+    OK(&r, "clerk1", "query.moveins",
+       "{\"date\":\"2026-03-02\",\"unit\":\"MA/\"}");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.steps")), 4);
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.units")), 1);
+    done(&r);
+}
+
+/* R-MOV-03 (with R-FEE-10): old owner's fees settled, the new owner's
+ * title document, finance and the control room told on the event feed. */
+static void test_mov_03_transfer(void **state)
+{
+    struct h_reply r;
+    struct h_sub sub;
+    char buyer[24], topic[64];
+    json_t *ev = NULL;
+    (void)state;
+    person("Buyer", "owner", buyer);
+    OK(&r, "clerk1", "fee.charge",
+       "{\"unit\":\"MB/1-101\",\"item\":\"copy_a4\",\"quantity\":2}");
+    done(&r);
+    refused("rule", "R-FEE-10", "lead1", "unit.transfer",
+            "{\"unit\":\"MB/1-101\",\"to\":\"%s\",\"effective\":"
+            "\"2026-04-01\",\"title_doc\":\"T-1\"}",
+            buyer);
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"MB/1-101\",\"amount\":100,\"method\":\"cash\","
+       "\"book\":\"MB1\",\"prepay_excess\":true}");
+    done(&r);
+    refused("rule", "R-MOV-03", "lead1", "unit.transfer",
+            "{\"unit\":\"MB/1-101\",\"to\":\"%s\",\"effective\":"
+            "\"2026-04-01\"}",
+            buyer);
+    assert_int_equal(h_sub_open(&sub, srv.pub_ep, "unit.finance_notified"), 0);
+    usleep(200 * 1000); /* let the subscription reach deskd */
+    OK(&r, "lead1", "unit.transfer",
+       "{\"unit\":\"MB/1-101\",\"to\":\"%s\",\"effective\":\"2026-04-01\","
+       "\"title_doc\":\"T-2026-0401\"}",
+       buyer);
+    assert_int_equal(r.nevents, 2);
+    assert_string_equal(h_reply_str(&r, "events.1.type"),
+                        "unit.finance_notified");
+    assert_string_equal(h_reply_str(&r, "events.1.data.from"), owner_b);
+    assert_string_equal(h_reply_str(&r, "events.1.data.notified.0"), "finance");
+    assert_string_equal(h_reply_str(&r, "events.1.data.notified.1"),
+                        "control_room");
+    done(&r);
+    assert_int_equal(h_sub_recv(&sub, topic, sizeof(topic), &ev, 5000), 0);
+    assert_string_equal(topic, "unit.finance_notified");
+    assert_string_equal(json_string_value(h_json_path(ev, "data.title_doc")),
+                        "T-2026-0401");
+    json_decref(ev);
+    h_sub_close(&sub);
+}
+
+/* Replaying the log gives move-in tables identical to the live ones. */
+static void test_mov_rebuild_equals_live(void **state)
+{
+    char cmdline[3 * H_PATH_MAX];
+    const char *bin = getenv("DESKD_BIN") ? getenv("DESKD_BIN") : "build/deskd";
+    (void)state;
+    snprintf(cmdline, sizeof(cmdline),
+             "%s -c %s --rebuild && %s -c %s --verify", bin, srv.config, bin,
+             srv.config);
+    assert_int_equal(system(cmdline), 0);
+}
+
+static int setup(void **state)
+{
+    char ini[2 * H_PATH_MAX], rates[H_PATH_MAX];
+    struct h_opts o = {0};
+    (void)state;
+
+    if (!realpath("config/fees.tsv", rates))
+        return -1;
+    snprintf(ini, sizeof(ini), "[fees]\nrates = %s\n", rates);
+    o.extra_ini = ini;
+    if (h_server_start_opts(&srv, &o))
+        return -1;
+    return h_client_open(&cli, srv.cmd_ep);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_client_close(&cli);
+    h_server_stop(&srv);
+    h_server_cleanup(&srv);
+    return 0;
+}
+
+int main(void)
+{
+    /* in clock order: the manual clock only moves forward */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mov_01_documents_by_type),
+        cmocka_unit_test(test_mov_02_checklist),
+        cmocka_unit_test(test_mov_03_transfer),
+        cmocka_unit_test(test_mov_rebuild_equals_live),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,480 @@
+/* tests/integration/it_renovation.c - renovation (DOMAIN.md R-REN-01..05)
+ * against a real deskd with a manual clock that starts on 2026-03-02.
+ * Every refusal is checked to write nothing; the tests run in clock order
+ * because the clock only moves forward; the last one replays the log and
+ * compares every projection table with the live one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_server srv;
+static struct h_client cli;
+static int next_id;
+
+__attribute__((format(printf, 4, 5))) static void cmd(struct h_reply *r,
+                                                      const char *actor,
+                                                      const char *name,
+                                                      const char *fmt, ...)
+{
+    char body[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    assert_int_equal(h_callf(&cli, r,
+                             "{\"id\":\"c%d\",\"cmd\":\"%s\",\"actor\":\"%s\","
+                             "\"body\":%s}",
+                             ++next_id, name, actor, body),
+                     0);
+}
+
+#define OK(r, actor, name, ...)                                                \
+    do {                                                                       \
+        cmd(r, actor, name, __VA_ARGS__);                                      \
+        if (!(r)->ok)                                                          \
+            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
+    } while (0)
+
+static void done(struct h_reply *r)
+{
+    h_reply_release(r);
+}
+
+/* The command must fail with code, its message must name rule (when not
+ * NULL), and the log must not grow: a refusal writes nothing. */
+__attribute__((format(printf, 5, 6))) static void
+refused(const char *code, const char *rule, const char *actor, const char *name,
+        const char *fmt, ...)
+{
+    char body[2048];
+    struct h_reply r;
+    int64_t before = h_log_count(&cli);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    cmd(&r, actor, name, "%s", body);
+    if (r.ok || strcmp(r.code, code) || (rule && !strstr(r.message, rule)))
+        fail_msg("%s %s: expected %s %s, got %s", name, body, code,
+                 rule ? rule : "", h_reply_text(&r));
+    h_reply_release(&r);
+    assert_int_equal(h_log_count(&cli), before);
+}
+
+static void clock_to(const char *iso)
+{
+    struct h_reply r;
+    OK(&r, "admin", "clock.set", "{\"to\":\"%s\"}", iso);
+    done(&r);
+}
+
+/* Registers a person and returns the new id in out. */
+static void person(const char *name, const char *kind, char out[24])
+{
+    struct h_reply r;
+    OK(&r, "clerk1", "person.register",
+       "{\"name\":\"%s\",\"kind\":\"%s\",\"id_no\":\"440301199001011234\","
+       "\"phones\":[\"13812345678\"]}",
+       name, kind);
+    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
+    done(&r);
+}
+
+static char owner_a[24], tenant_a[24], boss[24], owner_b[24], owner_c[24];
+static char ren_a[24], ren_b[24], ren_c[24];
+
+/* Estate e with building 1 and unit "<e>/1-101" owned by a new owner. */
+static void estate(const char *e, char owner[24])
+{
+    struct h_reply r;
+    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
+       e);
+    done(&r);
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
+    done(&r);
+    OK(&r, "clerk1", "unit.register",
+       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
+       "\"area\":\"90.00\",\"type\":\"residence\"}",
+       e);
+    done(&r);
+    person("Owner", "owner", owner);
+    OK(&r, "lead1", "unit.transfer",
+       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
+       owner);
+    done(&r);
+}
+
+#define DOCS                                                                   \
+    "\"documents\":[\"licence\",\"qualification\",\"drawings\","               \
+    "\"worker_list\"]"
+
+/* R-REN-01: the documents checklist, consent, pledge, contractor. */
+static void test_ren_01_filing(void **state)
+{
+    struct h_reply r;
+    (void)state;
+    estate("RA", owner_a);
+    person("Tenant", "tenant", tenant_a);
+    person("Foreman", "staff", boss);
+    refused("rule", "R-REN-01", "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+            "\"in_charge\":\"%s\",\"items\":[\"floor\"],\"documents\":"
+            "[\"licence\",\"qualification\",\"worker_list\"],\"start\":"
+            "\"2026-03-10\",\"end\":\"2026-05-31\"}",
+            owner_a, boss);
+    refused("rule", "R-REN-01", "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+            "\"in_charge\":\"%s\",\"items\":[\"floor\"]," DOCS
+            ",\"start\":\"2026-03-10\",\"end\":\"2026-05-31\"}",
+            tenant_a, boss);
+    refused("rule", "R-REN-01", "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+            "\"in_charge\":\"%s\",\"items\":[\"bathroom\"]," DOCS
+            ",\"waterproof\":true,\"start\":\"2026-03-10\",\"end\":"
+            "\"2026-05-31\"}",
+            owner_a, boss);
+    refused("invalid", NULL, "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"items\":"
+            "[\"floor\"]," DOCS ",\"start\":\"2026-03-10\",\"end\":"
+            "\"2026-05-31\"}",
+            owner_a);
+    refused("not_found", NULL, "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-999\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+            "\"in_charge\":\"%s\",\"items\":[\"floor\"]," DOCS
+            ",\"start\":\"2026-03-10\",\"end\":\"2026-05-31\"}",
+            owner_a, boss);
+    refused("not_found", NULL, "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+            "\"in_charge\":\"P99999\",\"items\":[\"floor\"]," DOCS
+            ",\"start\":\"2026-03-10\",\"end\":\"2026-05-31\"}",
+            owner_a);
+    /* a tenant files with the owner's consent and pledge */
+    OK(&r, "clerk1", "renovation.file",
+       "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
+       "\"in_charge\":\"%s\",\"items\":[\"floor\",\"bathroom\"]," DOCS
+       ",\"consent\":\"WS-01\",\"waterproof\":true,\"pledge\":\"CN-01\","
+       "\"start\":\"2026-03-10\",\"end\":\"2026-05-31\"}",
+       tenant_a, boss);
+    snprintf(ren_a, sizeof(ren_a), "%s",
+             h_reply_str(&r, "events.0.data.renovation"));
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "renovation.filed");
+    assert_string_equal(h_reply_str(&r, "events.0.data.owner"), owner_a);
+    assert_int_equal(h_reply_int(&r, "events.0.data.deposit_due", 0), 200000);
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.file",
+            "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"self\":true,"
+            "\"items\":[\"floor\"],\"documents\":[\"drawings\","
+            "\"worker_list\"],\"start\":\"2026-03-10\",\"end\":"
+            "\"2026-05-31\"}",
+            owner_a);
+}
+
+/* R-REN-02: at most 3 months, extensions at most 3 months at a time. */
+static void test_ren_02_term_and_extension(void **state)
+{
+    struct h_reply r;
+    (void)state;
+    estate("RB", owner_b);
+    refused("rule", "R-REN-02", "clerk1", "renovation.file",
+            "{\"unit\":\"RB/1-101\",\"applicant\":\"%s\",\"self\":true,"
+            "\"items\":[\"walls\"],\"documents\":[\"drawings\","
+            "\"worker_list\"],\"start\":\"2026-03-10\",\"end\":"
+            "\"2026-06-10\"}",
+            owner_b);
+    refused("invalid", NULL, "clerk1", "renovation.file",
+            "{\"unit\":\"RB/1-101\",\"applicant\":\"%s\",\"self\":true,"
+            "\"items\":[\"walls\"],\"documents\":[\"drawings\","
+            "\"worker_list\"],\"start\":\"2026-03-10\",\"end\":"
+            "\"2026-03-09\"}",
+            owner_b);
+    OK(&r, "clerk1", "renovation.file",
+       "{\"unit\":\"RB/1-101\",\"applicant\":\"%s\",\"self\":true,"
+       "\"items\":[\"walls\"],\"documents\":[\"drawings\",\"worker_list\"],"
+       "\"start\":\"2026-03-10\",\"end\":\"2026-06-09\"}",
+       owner_b);
+    snprintf(ren_b, sizeof(ren_b), "%s",
+             h_reply_str(&r, "events.0.data.renovation"));
+    assert_int_equal(h_reply_int(&r, "events.0.data.deposit_due", 0), 200000);
+    done(&r);
+    refused("rule", "R-REN-02", "clerk1", "renovation.extend",
+            "{\"renovation\":\"%s\",\"end\":\"2026-09-10\"}", ren_b);
+    refused("invalid", NULL, "clerk1", "renovation.extend",
+            "{\"renovation\":\"%s\",\"end\":\"2026-06-01\"}", ren_b);
+    refused("not_found", NULL, "clerk1", "renovation.extend",
+            "{\"renovation\":\"RN0\",\"end\":\"2026-07-01\"}");
+    OK(&r, "clerk1", "renovation.extend",
+       "{\"renovation\":\"%s\",\"end\":\"2026-09-09\",\"reason\":\"tiles\"}",
+       ren_b);
+    assert_string_equal(h_reply_str(&r, "events.0.data.end"), "2026-09-09");
+    done(&r);
+    OK(&r, "clerk1", "query.renovation", "{\"renovation\":\"%s\"}", ren_b);
+    assert_string_equal(h_reply_str(&r, "result.renovation.end"), "2026-09-09");
+    done(&r);
+}
+
+/* R-REN-03 deposits with receipts; R-REN-04 passes need them. */
+static void test_ren_03_04_deposits_and_passes(void **state)
+{
+    struct h_reply r;
+    (void)state;
+    refused("rule", "R-REN-03", "clerk1", "renovation.pass_issue",
+            "{\"renovation\":\"%s\",\"pass\":\"W1\",\"worker\":\"Zhang\"}",
+            ren_a);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"RA1\","
+       "\"method\":\"cash\"}",
+       ren_a);
+    assert_int_equal(r.nevents, 4);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "fee.billed");
+    assert_string_equal(h_reply_str(&r, "events.0.data.item"),
+                        "renovation_deposit");
+    assert_string_equal(h_reply_str(&r, "events.0.data.payer"), owner_a);
+    assert_string_equal(h_reply_str(&r, "events.2.type"), "receipt.issued");
+    assert_string_equal(h_reply_str(&r, "events.2.data.renovation"), ren_a);
+    assert_int_equal(h_reply_int(&r, "events.2.data.number", 0), 1);
+    assert_string_equal(h_reply_str(&r, "events.3.type"),
+                        "renovation.deposit_taken");
+    assert_int_equal(h_reply_int(&r, "events.3.data.amount", 0), 100000);
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.pay_deposit",
+            "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"RA1\","
+            "\"method\":\"cash\"}",
+            ren_a);
+    /* still only half: no passes yet */
+    refused("rule", "R-REN-03", "clerk1", "renovation.pass_issue",
+            "{\"renovation\":\"%s\",\"pass\":\"W1\",\"worker\":\"Zhang\"}",
+            ren_a);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"contractor\",\"book\":\"RA1\","
+       "\"method\":\"pos\"}",
+       ren_a);
+    assert_string_equal(h_reply_str(&r, "events.0.data.payer"), boss);
+    assert_int_equal(h_reply_int(&r, "events.2.data.number", 0), 2);
+    done(&r);
+    /* the owner renovating himself pays one deposit of 2,000 yuan */
+    refused("invalid", NULL, "clerk1", "renovation.pay_deposit",
+            "{\"renovation\":\"%s\",\"party\":\"contractor\",\"book\":\"RB1\","
+            "\"method\":\"cash\"}",
+            ren_b);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"RB1\","
+       "\"method\":\"cash\"}",
+       ren_b);
+    assert_int_equal(h_reply_int(&r, "events.3.data.amount", 0), 200000);
+    done(&r);
+    OK(&r, "clerk1", "renovation.pass_issue",
+       "{\"renovation\":\"%s\",\"pass\":\"W1\",\"worker\":\"Zhang\"}", ren_a);
+    done(&r);
+    OK(&r, "clerk1", "renovation.pass_issue",
+       "{\"renovation\":\"%s\",\"pass\":\"W2\",\"worker\":\"Li\"}", ren_a);
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.pass_issue",
+            "{\"renovation\":\"%s\",\"pass\":\"W1\",\"worker\":\"Wang\"}",
+            ren_a);
+    refused("not_found", NULL, "clerk1", "renovation.pass_return",
+            "{\"renovation\":\"%s\",\"pass\":\"W9\"}", ren_a);
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"R\"}");
+    assert_int_equal(h_reply_int(&r, "result.deposits_held", 0), 400000);
+    assert_int_equal(h_reply_int(&r, "result.active_count", 0), 2);
+    assert_int_equal(h_reply_int(&r, "result.overdue_count", -1), 0);
+    done(&r);
+    OK(&r, "clerk1", "query.renovation", "{\"renovation\":\"%s\"}", ren_a);
+    assert_int_equal(h_reply_int(&r, "result.renovation.passes_out", 0), 2);
+    assert_string_equal(h_reply_str(&r, "result.passes.1.worker"), "Li");
+    done(&r);
+}
+
+/* R-REN-05: violations with notice and deadline, completion inspection,
+ * refund 7 working days later (Dragon Boat 2026-06-19 is not one), all
+ * passes back (R-REN-04), nothing open. */
+static void test_ren_05_violation_completion_refund(void **state)
+{
+    struct h_reply r;
+    char viol[24];
+    (void)state;
+    refused("invalid", "R-REN-05", "clerk1", "renovation.inspect",
+            "{\"renovation\":\"%s\",\"violation\":\"facade\"}", ren_a);
+    refused("invalid", NULL, "clerk1", "renovation.inspect",
+            "{\"renovation\":\"%s\",\"violation\":\"drains\",\"notice\":"
+            "\"ZG-1\",\"deadline\":\"2026-03-01\"}",
+            ren_a);
+    OK(&r, "clerk1", "renovation.inspect",
+       "{\"renovation\":\"%s\",\"violation\":\"facade\",\"notice\":\"ZG-1\","
+       "\"deadline\":\"2026-04-10\",\"note\":\"AC unit on the facade\"}",
+       ren_a);
+    assert_int_equal(r.nevents, 2);
+    assert_string_equal(h_reply_str(&r, "events.1.type"),
+                        "renovation.violation_found");
+    snprintf(viol, sizeof(viol), "%s",
+             h_reply_str(&r, "events.1.data.violation"));
+    done(&r);
+    refused("rule", "R-REN-05", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    clock_to("2026-04-15T10:00:00+08:00");
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
+    assert_string_equal(
+        h_reply_str(&r, "result.violations_overdue.0.violation"), viol);
+    assert_string_equal(h_reply_str(&r, "result.violations_overdue.0.kind"),
+                        "facade");
+    done(&r);
+    refused("rule", "R-REN-05", "clerk1", "renovation.complete",
+            "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren_a);
+    OK(&r, "clerk1", "renovation.rectify",
+       "{\"renovation\":\"%s\",\"violation\":\"%s\"}", ren_a, viol);
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.rectify",
+            "{\"renovation\":\"%s\",\"violation\":\"%s\"}", ren_a, viol);
+    refused("invalid", NULL, "clerk1", "renovation.complete",
+            "{\"renovation\":\"%s\",\"result\":\"failed\"}", ren_a);
+    OK(&r, "clerk1", "renovation.complete",
+       "{\"renovation\":\"%s\",\"result\":\"failed\",\"items\":[\"grout\"]}",
+       ren_a);
+    done(&r);
+    refused("rule", "has not passed", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    /* past the end (2026-05-31) and not accepted: overdue */
+    clock_to("2026-06-15T10:00:00+08:00");
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
+    assert_true(h_reply_get(&r, "result.active.0.overdue") == json_true());
+    assert_int_equal(h_reply_int(&r, "result.overdue_count", 0), 1);
+    done(&r);
+    refused("rule", "R-REN-02", "clerk1", "renovation.pass_issue",
+            "{\"renovation\":\"%s\",\"pass\":\"W3\",\"worker\":\"Zhao\"}",
+            ren_a);
+    OK(&r, "clerk1", "renovation.complete",
+       "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren_a);
+    assert_string_equal(h_reply_str(&r, "events.0.data.refund_from"),
+                        "2026-06-25");
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.complete",
+            "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren_a);
+    refused("rule", "2026-06-25", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
+    assert_string_equal(h_reply_str(&r, "result.refunds.0.blocked_by"),
+                        "waiting");
+    assert_int_equal(h_reply_int(&r, "result.active_count", -1), 0);
+    done(&r);
+    clock_to("2026-06-25T10:00:00+08:00");
+    refused("rule", "R-REN-04", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    refused("forbidden", NULL, "clerk1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    OK(&r, "clerk1", "renovation.pass_return",
+       "{\"renovation\":\"%s\",\"pass\":\"W1\"}", ren_a);
+    done(&r);
+    refused("conflict", NULL, "clerk1", "renovation.pass_return",
+            "{\"renovation\":\"%s\",\"pass\":\"W1\"}", ren_a);
+    refused("rule", "1 worker pass", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    OK(&r, "clerk1", "renovation.pass_return",
+       "{\"renovation\":\"%s\",\"pass\":\"W2\"}", ren_a);
+    done(&r);
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
+    assert_true(h_reply_get(&r, "result.refunds.0.due") == json_true());
+    done(&r);
+    OK(&r, "lead1", "renovation.refund", "{\"renovation\":\"%s\"}", ren_a);
+    assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 200000);
+    assert_int_equal(h_reply_int(&r, "events.0.data.contractor_amount", 0),
+                     100000);
+    done(&r);
+    refused("conflict", NULL, "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_a);
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"R\"}");
+    assert_int_equal(h_reply_int(&r, "result.deposits_held", 0), 200000);
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.refunds")), 0);
+    done(&r);
+}
+
+/* R-REN-05: a violation found after acceptance blocks the refund too. */
+static void test_ren_05_violation_after_acceptance(void **state)
+{
+    struct h_reply r;
+    (void)state;
+    estate("RC", owner_c);
+    OK(&r, "clerk1", "renovation.file",
+       "{\"unit\":\"RC/1-101\",\"applicant\":\"%s\",\"self\":true,"
+       "\"items\":[\"walls\"],\"documents\":[\"drawings\",\"worker_list\"],"
+       "\"start\":\"2026-06-26\",\"end\":\"2026-07-31\"}",
+       owner_c);
+    snprintf(ren_c, sizeof(ren_c), "%s",
+             h_reply_str(&r, "events.0.data.renovation"));
+    done(&r);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"RC1\","
+       "\"method\":\"cash\"}",
+       ren_c);
+    done(&r);
+    OK(&r, "clerk1", "renovation.complete",
+       "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren_c);
+    done(&r);
+    OK(&r, "clerk1", "renovation.inspect",
+       "{\"renovation\":\"%s\",\"violation\":\"structure\",\"notice\":"
+       "\"ZG-2\",\"deadline\":\"2026-07-31\"}",
+       ren_c);
+    done(&r);
+    clock_to("2026-07-10T10:00:00+08:00");
+    refused("rule", "violation(s) still open", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_c);
+}
+
+/* Replaying the log gives renovation tables identical to the live ones. */
+static void test_ren_rebuild_equals_live(void **state)
+{
+    char cmdline[3 * H_PATH_MAX];
+    const char *bin = getenv("DESKD_BIN") ? getenv("DESKD_BIN") : "build/deskd";
+    (void)state;
+    snprintf(cmdline, sizeof(cmdline),
+             "%s -c %s --rebuild && %s -c %s --verify", bin, srv.config, bin,
+             srv.config);
+    assert_int_equal(system(cmdline), 0);
+}
+
+static int setup(void **state)
+{
+    char ini[2 * H_PATH_MAX], rates[H_PATH_MAX];
+    struct h_opts o = {0};
+    (void)state;
+
+    if (!realpath("config/fees.tsv", rates))
+        return -1;
+    snprintf(ini, sizeof(ini), "[fees]\nrates = %s\n", rates);
+    o.extra_ini = ini;
+    if (h_server_start_opts(&srv, &o))
+        return -1;
+    return h_client_open(&cli, srv.cmd_ep);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_client_close(&cli);
+    h_server_stop(&srv);
+    h_server_cleanup(&srv);
+    return 0;
+}
+
+int main(void)
+{
+    /* in clock order: the manual clock only moves forward */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ren_01_filing),
+        cmocka_unit_test(test_ren_02_term_and_extension),
+        cmocka_unit_test(test_ren_03_04_deposits_and_passes),
+        cmocka_unit_test(test_ren_05_violation_completion_refund),
+        cmocka_unit_test(test_ren_05_violation_after_acceptance),
+        cmocka_unit_test(test_ren_rebuild_equals_live),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
