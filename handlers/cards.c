@@ -19,46 +19,12 @@ struct holder {
     int32_t lease_end; /* tenant: the latest lease end at the unit */
 };
 
-struct link_find {
-    const char *person;
-    int32_t day;
-    char role[16];
-    bool found;
-    int32_t lease_end;
-};
-
-static int find_link(void *ctx, const msgpack_object *l)
-{
-    struct link_find *f = ctx;
-    int32_t from, to = INT32_MAX;
-    const char *s;
-    size_t n;
-    char person[PERSON_ID_MAX], role[16];
-
-    codec_copy_str(l, "person", person, sizeof(person));
-    codec_copy_str(l, "role", role, sizeof(role));
-    if (strcmp(person, f->person) || codec_get_str(l, "from", &s, &n) ||
-        date_parse(s, n, &from))
-        return 0;
-    if (!codec_get_str(l, "to", &s, &n) && date_parse(s, n, &to))
-        return 0;
-    if (!strcmp(role, "tenant") && to != INT32_MAX && to > f->lease_end)
-        f->lease_end = to;
-    if (!f->found && from <= f->day && f->day <= to) {
-        snprintf(f->role, sizeof(f->role), "%s", role);
-        f->found = true;
-    }
-    return 0;
-}
-
 /* R-CARD-01: the holder must be the owner on day, an occupant linked to
  * the unit on day, or internal staff. */
 static int holder_of(struct hctx *h, const char *unit, const char *person,
                      int32_t day, struct holder *ho, struct err *e)
 {
-    struct link_find f = {person, day, "", false, DATE_NONE};
-    char owner[PERSON_ID_MAX], kind[16];
-    int32_t since, latest;
+    char owner[PERSON_ID_MAX], kind[16], role[16];
     struct codec_doc d;
 
     if (units_get_person(h->txn, h->v, person, &d))
@@ -66,14 +32,10 @@ static int holder_of(struct hctx *h, const char *unit, const char *person,
                        "person '%s' is not registered", person);
     codec_copy_str(d.obj, "kind", kind, sizeof(kind));
     codec_doc_release(&d);
-    if (units_owner_on(h->txn, h->v, unit, day, owner, &since, &latest) ||
-        units_each_link(h->txn, h->v, unit, find_link, &f))
+    if (unit_relation_on(h, unit, person, day, role, owner, &ho->lease_end))
         return err_set(e, ERR_UNAVAILABLE, NULL, "holder lookup failed");
-    ho->lease_end = f.lease_end;
-    if (!strcmp(owner, person))
-        snprintf(ho->type, sizeof(ho->type), "owner");
-    else if (f.found)
-        snprintf(ho->type, sizeof(ho->type), "%s", f.role);
+    if (role[0])
+        snprintf(ho->type, sizeof(ho->type), "%s", role);
     else if (!strcmp(kind, "staff"))
         snprintf(ho->type, sizeof(ho->type), "staff");
     else

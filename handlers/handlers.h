@@ -36,9 +36,12 @@ int hdl_unit_transfer(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_unit(struct hctx *h, const struct args *a, struct err *e);
 /* How person stands to unit on day: "owner" (the owner that day), else the
  * role of a link covering the day (family before tenant, merchant, agent,
- * staff), else "". The day's owner (or "") goes to owner. */
+ * staff), else "". The day's owner (or "") goes to owner; the latest end
+ * of the person's tenant links (DATE_NONE if none) to *lease_end when not
+ * NULL. Used by cards, goods release and visits. */
 int unit_relation_on(struct hctx *h, const char *unit, const char *person,
-                     int32_t day, char role[16], char owner[24]);
+                     int32_t day, char role[16], char owner[24],
+                     int32_t *lease_end);
 
 /* people.c */
 int hdl_person_register(struct hctx *h, const struct args *a, struct err *e);

@@ -134,7 +134,8 @@ static int pass_facts(struct hctx *h, const struct args *a,
     if (units_get_person(h->txn, h->v, p->applicant, &d))
         return err_set(e, ERR_NOT_FOUND, "applicant",
                        "person '%s' is not registered", p->applicant);
-    rc = unit_relation_on(h, p->unit, p->applicant, p->day, p->role, p->owner);
+    rc = unit_relation_on(h, p->unit, p->applicant, p->day, p->role, p->owner,
+                          NULL);
     if (!rc)
         rc = check_identity(a, p->role, d.obj, p->authorisation,
                             sizeof(p->authorisation), e);

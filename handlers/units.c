@@ -422,7 +422,8 @@ static const char *const relation_order[] = {"family", "tenant", "merchant",
 struct relation_find {
     const char *person;
     int32_t day;
-    int best; /* index into relation_order, or -1 */
+    int best;          /* index into relation_order, or -1 */
+    int32_t lease_end; /* latest end of the person's tenant links */
 };
 
 static int relation_link(void *ctx, const msgpack_object *l)
@@ -439,9 +440,12 @@ static int relation_link(void *ctx, const msgpack_object *l)
         return 0;
     if (!codec_get_str(l, "to", &s, &n) && date_parse(s, n, &to))
         return 0;
+    codec_copy_str(l, "role", role, sizeof(role));
+    if (!strcmp(role, "tenant") && to != INT32_MAX &&
+        (f->lease_end == DATE_NONE || to > f->lease_end))
+        f->lease_end = to;
     if (f->day < from || f->day > to)
         return 0;
-    codec_copy_str(l, "role", role, sizeof(role));
     for (int i = 0; i < (int)(sizeof(relation_order) / sizeof(*relation_order));
          i++)
         if (!strcmp(role, relation_order[i]) && (f->best < 0 || i < f->best))
@@ -450,22 +454,21 @@ static int relation_link(void *ctx, const msgpack_object *l)
 }
 
 int unit_relation_on(struct hctx *h, const char *unit, const char *person,
-                     int32_t day, char role[16], char owner[PERSON_ID_MAX])
+                     int32_t day, char role[16], char owner[PERSON_ID_MAX],
+                     int32_t *lease_end)
 {
-    struct relation_find f = {person, day, -1};
+    struct relation_find f = {person, day, -1, DATE_NONE};
     int32_t since, latest;
     int rc = units_owner_on(h->txn, h->v, unit, day, owner, &since, &latest);
 
     role[0] = '\0';
-    if (rc)
+    if (rc || (rc = units_each_link(h->txn, h->v, unit, relation_link, &f)))
         return rc;
-    if (owner[0] && !strcmp(owner, person)) {
+    if (lease_end)
+        *lease_end = f.lease_end;
+    if (owner[0] && !strcmp(owner, person))
         snprintf(role, 16, "owner");
-        return 0;
-    }
-    if ((rc = units_each_link(h->txn, h->v, unit, relation_link, &f)))
-        return rc;
-    if (f.best >= 0)
+    else if (f.best >= 0)
         snprintf(role, 16, "%s", relation_order[f.best]);
     return 0;
 }

@@ -127,7 +127,8 @@ static int check_household(struct hctx *h, const struct args *a,
         return err_set(e, ERR_RULE, "person",
                        "R-CMP-08: '%s' asked not to be visited (R-VIS)",
                        f->person);
-    if (unit_relation_on(h, f->unit, f->person, f->day, f->role, f->owner) ||
+    if (unit_relation_on(h, f->unit, f->person, f->day, f->role, f->owner,
+                         NULL) ||
         visits_important(h->txn, h->v, f->person, f->tag, sizeof(f->tag)))
         return err_set(e, ERR_UNAVAILABLE, NULL, "person lookup failed");
     if (!f->role[0])
