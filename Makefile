@@ -26,7 +26,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)
 INT_BIN  := $(INT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
-HARNESS  := $(BUILD)/tests/integration/harness.o
+HARNESS  := $(BUILD)/tests/integration/harness.o \
+            $(BUILD)/tests/integration/desk.o
 
 .PHONY: all deps run test unit integration check-asan test-asan bench \
         torture fmt fmt-check clean docs docs-check deps-check

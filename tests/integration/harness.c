@@ -84,10 +84,11 @@ static int abs_from_env(const char *var, const char *def, char *out)
 
 static int write_config(const struct h_server *s, const struct h_opts *o)
 {
-    char cal[H_PATH_MAX];
+    char cal[H_PATH_MAX], rates[H_PATH_MAX];
     FILE *f;
 
-    if (abs_from_env("DESKD_CALENDAR", "config/holidays.tsv", cal))
+    if (abs_from_env("DESKD_CALENDAR", "config/holidays.tsv", cal) ||
+        abs_from_env("DESKD_RATES", "config/fees.tsv", rates))
         return -1;
     f = fopen(s->config, "w");
     if (!f)
@@ -108,6 +109,8 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
                                 : "2026-03-02T09:00:00+08:00");
     fprintf(f, "[operators]\n%s%s\n", default_operators,
             o->operators ? o->operators : "");
+    /* the shipped fee schedule; a test's own [fees] rates overrides it */
+    fprintf(f, "[fees]\nrates = %s\n", rates);
     if (o->extra_ini)
         fprintf(f, "%s\n", o->extra_ini);
     if (fclose(f))

@@ -5,7 +5,8 @@
  * -1; nothing here aborts, so the calling test decides what to assert.
  *
  * Environment: DESKD_BIN (default build/deskd), DESKD_CALENDAR (default
- * config/holidays.tsv), both relative to the working directory;
+ * config/holidays.tsv), DESKD_RATES (default config/fees.tsv, the fee
+ * schedule every test deskd gets), relative to the working directory;
  * DESKD_KEEP_TMP=1 keeps the temporary directory for a post-mortem. */
 #ifndef DESKD_HARNESS_H
 #define DESKD_HARNESS_H

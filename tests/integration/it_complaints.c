@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "desk.h"
 #include "harness.h"
 
 static struct h_server srv;
@@ -26,6 +27,7 @@ static void start(const char *at)
                        .operators = "clerk2 = clerk, Lin Xiao\n"};
     assert_int_equal(h_server_start_opts(&srv, &o), 0);
     assert_int_equal(h_client_open(&cli, srv.cmd_ep), 0);
+    desk = &cli;
 }
 
 static int teardown(void **state)
@@ -34,42 +36,6 @@ static int teardown(void **state)
     h_client_close(&cli);
     h_server_cleanup(&srv);
     return 0;
-}
-
-#define OK(r, actor, name, ...)                                                \
-    do {                                                                       \
-        assert_int_equal(h_cmdf(&cli, r, actor, name, __VA_ARGS__), 0);        \
-        if (!(r)->ok)                                                          \
-            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
-    } while (0)
-
-/* The command must fail with code (and the message mention needle, when
- * given) and write nothing. */
-static void refused(const char *code, const char *needle, const char *actor,
-                    const char *name, const char *body)
-{
-    struct h_reply r;
-    int64_t before = h_log_count(&cli);
-
-    assert_int_equal(h_cmdf(&cli, &r, actor, name, "%s", body), 0);
-    if (r.ok || strcmp(r.code, code) ||
-        (needle && !strstr(r.message, needle)))
-        fail_msg("%s %s: expected %s (%s), got %s", name, body, code,
-                 needle ? needle : "", h_reply_text(&r));
-    h_reply_release(&r);
-    assert_int_equal(h_log_count(&cli), before);
-}
-
-static void clock_to(const char *iso)
-{
-    struct h_reply r;
-    OK(&r, "admin", "clock.set", "{\"to\":\"%s\"}", iso);
-    h_reply_release(&r);
-    /* timers fire right after clock.set, in their own batch: wait until
-     * the log stops growing */
-    for (int64_t n = -1, m = h_log_count(&cli); n != m;
-         n = m, m = h_log_count(&cli))
-        usleep(50 * 1000);
 }
 
 /* Takes a complaint; returns its id in id[24]. */
@@ -385,7 +351,7 @@ static void test_cmp08_09_visit_close_reopen(void **state)
     simple("clerk1", "complaint.reply", id, "\"text\":\"今天修\"");
     simple("clerk1", "complaint.handle", id, "\"summary\":\"已换灯\"");
     snprintf(body, sizeof(body), "{\"complaint\":\"%s\"}", id);
-    refused("rule", "R-CMP-09", "mgr1", "complaint.close", body);
+    refused("rule", "R-CMP-09", "mgr1", "complaint.close", "%s", body);
     clock_to("2026-11-24T10:00:00+08:00");
     assert_string_equal(trail_of(&t, id),
                         "visit_due@2026-11-24T10:00:00+08:00;");
@@ -398,7 +364,7 @@ static void test_cmp08_09_visit_close_reopen(void **state)
     simple("clerk1", "complaint.handle", id, "\"summary\":\"换了灯座\"");
     simple("clerk1", "complaint.visit", id,
            "\"method\":\"visit\",\"result\":\"satisfied\"");
-    refused("forbidden", NULL, "clerk1", "complaint.close", body);
+    refused("forbidden", NULL, "clerk1", "complaint.close", "%s", body);
     simple("mgr1", "complaint.close", id, NULL);
     refused("conflict", "closed", "clerk1", "complaint.update",
             "{\"complaint\":\"C1\",\"text\":\"x\"}");
@@ -437,7 +403,7 @@ static void test_cmp08_09_no_visit_auto_close(void **state)
              "{\"complaint\":\"%s\",\"method\":\"phone\",\"result\":"
              "\"satisfied\"}",
              a);
-    refused("rule", "R-CMP-08", "clerk1", "complaint.visit", body);
+    refused("rule", "R-CMP-08", "clerk1", "complaint.visit", "%s", body);
     receive(b, "clerk1", "{\"channel\":\"hotline\",\"anonymous\":true,"
                          "\"what\":\"夜间噪音\"}");
     simple("clerk1", "complaint.handle", b, "\"summary\":\"已提醒\"");
@@ -584,18 +550,13 @@ static void scenario(bool crash, struct trail *t)
 static void test_crash_gives_same_escalations(void **state)
 {
     static struct trail plain, crashed;
-    char cmdline[3 * H_PATH_MAX];
-    const char *bin = getenv("DESKD_BIN") ? getenv("DESKD_BIN") : "build/deskd";
     (void)state;
     scenario(false, &plain);
     teardown(NULL);
     scenario(true, &crashed);
     assert_true(strlen(plain.text) > 200);
     assert_string_equal(crashed.text, plain.text);
-    snprintf(cmdline, sizeof(cmdline),
-             "%s -c %s --rebuild && %s -c %s --verify", bin, srv.config, bin,
-             srv.config);
-    assert_int_equal(system(cmdline), 0);
+    rebuild_equals_live(&srv);
 }
 
 int main(void)

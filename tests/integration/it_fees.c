@@ -13,64 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "desk.h"
 #include "harness.h"
 
 static struct h_server srv;
 static struct h_client cli;
-static int next_id;
-
-/* Sends a command (body is JSON text) as actor; returns the reply. */
-__attribute__((format(printf, 4, 5))) static void cmd(struct h_reply *r,
-                                                      const char *actor,
-                                                      const char *name,
-                                                      const char *fmt, ...)
+/* The fee tests name no rule in their refusals. */
+static void refused_fee(const char *code, const char *actor, const char *name,
+                        const char *body)
 {
-    char body[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    assert_int_equal(h_callf(&cli, r,
-                             "{\"id\":\"f%d\",\"cmd\":\"%s\",\"actor\":\"%s\","
-                             "\"body\":%s}",
-                             ++next_id, name, actor, body),
-                     0);
-}
-
-/* The command must succeed; returns the reply for inspection. */
-#define OK(r, actor, name, ...)                                                \
-    do {                                                                       \
-        cmd(r, actor, name, __VA_ARGS__);                                      \
-        if (!(r)->ok)                                                          \
-            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
-    } while (0)
-
-/* The command must fail with code (and write nothing). */
-static void refused(const char *code, const char *actor, const char *name,
-                    const char *body)
-{
-    struct h_reply r;
-    int64_t before = h_log_count(&cli);
-    cmd(&r, actor, name, "%s", body);
-    if (r.ok || strcmp(r.code, code))
-        fail_msg("%s %s: expected %s, got %s", name, body, code,
-                 h_reply_text(&r));
-    h_reply_release(&r);
-    assert_int_equal(h_log_count(&cli), before);
-}
-
-static void done(struct h_reply *r)
-{
-    h_reply_release(r);
-}
-
-static void clock_to(const char *iso)
-{
-    struct h_reply r;
-    cmd(&r, "admin", "clock.set", "{\"to\":\"%s\"}", iso);
-    /* the clock only moves forward: a test asking for an earlier time is
-     * fine when an earlier test already went past it */
-    done(&r);
+    refused(code, NULL, actor, name, "%s", body);
 }
 
 /* An estate with one building and n residences of the given areas, each
@@ -139,9 +91,9 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     OK(&r, "lead1", "fee.bill_run",
        "{\"estate\":\"FA\",\"period\":\"2026-02\"}");
     done(&r);
-    refused("conflict", "lead1", "fee.bill_run",
+    refused_fee("conflict", "lead1", "fee.bill_run",
             "{\"estate\":\"FA\",\"period\":\"2026-02\"}");
-    refused("forbidden", "clerk1", "fee.bill_run",
+    refused_fee("forbidden", "clerk1", "fee.bill_run",
             "{\"estate\":\"FA\",\"period\":\"2026-03\"}");
     assert_int_equal(overdue_total("FA", NULL), 2 * 30125 + 2 * 22000);
 
@@ -156,16 +108,16 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
              h_reply_str(&r, "events.0.data.payment"));
     done(&r);
     assert_int_equal(overdue_total("FA", NULL), 20250 + 2 * 22000);
-    refused("rule", "clerk1", "fee.pay",
+    refused_fee("rule", "clerk1", "fee.pay",
             "{\"unit\":\"FA/1-100\",\"amount\":30000,\"method\":\"cash\","
             "\"book\":\"FA1\"}");
-    refused("invalid", "clerk1", "fee.pay",
+    refused_fee("invalid", "clerk1", "fee.pay",
             "{\"unit\":\"FA/1-100\",\"amount\":0,\"method\":\"cash\","
             "\"book\":\"FA1\"}");
-    refused("invalid", "clerk1", "fee.pay",
+    refused_fee("invalid", "clerk1", "fee.pay",
             "{\"unit\":\"FA/1-100\",\"amount\":-5,\"method\":\"cash\","
             "\"book\":\"FA1\"}");
-    refused("invalid", "clerk1", "fee.pay",
+    refused_fee("invalid", "clerk1", "fee.pay",
             "{\"unit\":\"FA/1-100\",\"amount\":100.5,\"method\":\"cash\","
             "\"book\":\"FA1\"}");
     OK(&r, "clerk1", "fee.pay",
@@ -181,7 +133,7 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
        "\"book\":\"FA2\"}");
     assert_int_equal(h_reply_int(&r, "events.1.data.number", 0), 1);
     done(&r);
-    refused("rule", "clerk1", "fee.pay",
+    refused_fee("rule", "clerk1", "fee.pay",
             "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"cash\","
             "\"book\":\"FA2\",\"date\":\"2026-03-01\"}");
     OK(&r, "clerk1", "fee.pay",
@@ -190,7 +142,7 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     done(&r);
 
     /* R-FEE-04: a wrong payment is voided, not edited; bills reopen */
-    refused("forbidden", "clerk1", "fee.void_payment",
+    refused_fee("forbidden", "clerk1", "fee.void_payment",
             "{\"payment\":\"Y1\",\"reason\":\"x\"}");
     OK(&r, "lead1", "fee.void_payment",
        "{\"payment\":\"%s\",\"reason\":\"wrong unit\"}", pay1);
@@ -201,7 +153,7 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
         char body[128];
         snprintf(body, sizeof(body),
                  "{\"payment\":\"%s\",\"reason\":\"again\"}", pay1);
-        refused("conflict", "lead1", "fee.void_payment", body);
+        refused_fee("conflict", "lead1", "fee.void_payment", body);
     }
     OK(&r, "clerk1", "query.receipts", "{\"book\":\"FA1\"}");
     assert_int_equal(h_reply_int(&r, "result.receipts.0.number", 0), 1);
@@ -283,11 +235,11 @@ static void test_fee_01_rate_change_mid_year(void **state)
        "{\"unit\":\"FC/1-100\",\"item\":\"copy_a4\",\"quantity\":10}");
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 500);
     done(&r);
-    refused("invalid", "clerk1", "fee.charge",
+    refused_fee("invalid", "clerk1", "fee.charge",
             "{\"unit\":\"FC/1-100\",\"item\":\"housekeeping\"}");
-    refused("invalid", "clerk1", "fee.charge",
+    refused_fee("invalid", "clerk1", "fee.charge",
             "{\"unit\":\"FC/1-100\",\"item\":\"property_fee\"}");
-    refused("invalid", "clerk1", "fee.charge",
+    refused_fee("invalid", "clerk1", "fee.charge",
             "{\"unit\":\"FC/1-100\",\"item\":\"caviar\",\"amount\":5}");
 }
 
@@ -341,12 +293,12 @@ static void test_fee_06_aging_stages_extension(void **state)
                          edges[i].days);
         done(&r);
     }
-    refused("rule", "clerk1", "fee.notice",
+    refused_fee("rule", "clerk1", "fee.notice",
             "{\"unit\":\"FD/1-100\",\"stage\":\"second\"}");
     OK(&r, "clerk1", "fee.notice",
        "{\"unit\":\"FD/1-100\",\"stage\":\"first\"}");
     done(&r);
-    refused("forbidden", "clerk1", "fee.extension",
+    refused_fee("forbidden", "clerk1", "fee.extension",
             "{\"unit\":\"FD/1-100\",\"until\":\"2026-06-30\","
             "\"reason\":\"ill\"}");
     OK(&r, "mgr1", "fee.extension",
@@ -440,7 +392,7 @@ static void test_fee_08_late_fees_and_waivers(void **state)
     OK(&r, "lead1", "fee.bill_run",
        "{\"estate\":\"FF\",\"period\":\"2026-03\"}");
     done(&r);
-    refused("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    refused_fee("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     clock_to("2026-04-24T09:00:00+08:00"); /* 40 days after the due date */
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     assert_string_equal(h_reply_str(&r, "events.0.type"),
@@ -451,7 +403,7 @@ static void test_fee_08_late_fees_and_waivers(void **state)
     assert_int_equal(h_reply_int(&r, "events.0.data.principal", 0), 25000);
     snprintf(late, sizeof(late), "%s", h_reply_str(&r, "events.0.data.bill"));
     done(&r);
-    refused("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    refused_fee("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     clock_to("2026-05-04T09:00:00+08:00");
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 125);
@@ -465,7 +417,7 @@ static void test_fee_08_late_fees_and_waivers(void **state)
         char body[128];
         snprintf(body, sizeof(body), "{\"bill\":\"%s\",\"reason\":\"x\"}",
                  late);
-        refused("forbidden", "clerk1", "fee.waive", body);
+        refused_fee("forbidden", "clerk1", "fee.waive", body);
     }
     OK(&r, "mgr1", "fee.waive",
        "{\"bill\":\"%s\",\"reason\":\"first time late\"}", late);
@@ -607,16 +559,16 @@ static void test_fee_03_pays_named_bills(void **state)
              "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
              "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
              other);
-    refused("not_found", "clerk1", "fee.pay", body);
+    refused_fee("not_found", "clerk1", "fee.pay", body);
     snprintf(body, sizeof(body),
              "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
              "\"book\":\"FN1\",\"bills\":[\"%s\"]}",
              feb);
-    refused("conflict", "clerk1", "fee.pay", body);
+    refused_fee("conflict", "clerk1", "fee.pay", body);
     snprintf(body, sizeof(body),
              "{\"unit\":\"FN/1-100\",\"amount\":100,\"method\":\"cash\","
              "\"book\":\"FN1\",\"bills\":[\"B999999\"]}");
-    refused("not_found", "clerk1", "fee.pay", body);
+    refused_fee("not_found", "clerk1", "fee.pay", body);
     /* and January can still be named and settled on its own */
     OK(&r, "clerk1", "fee.pay",
        "{\"unit\":\"FN/1-100\",\"amount\":30125,\"method\":\"cash\","
@@ -629,13 +581,8 @@ static void test_fee_03_pays_named_bills(void **state)
 /* Replaying the log gives fee tables identical to the live ones. */
 static void test_fee_rebuild_equals_live(void **state)
 {
-    char cmdline[3 * H_PATH_MAX];
-    const char *bin = getenv("DESKD_BIN") ? getenv("DESKD_BIN") : "build/deskd";
     (void)state;
-    snprintf(cmdline, sizeof(cmdline),
-             "%s -c %s --rebuild && %s -c %s --verify", bin, srv.config, bin,
-             srv.config);
-    assert_int_equal(system(cmdline), 0);
+    rebuild_equals_live(&srv);
 }
 
 static char fees_path[H_PATH_MAX];
@@ -667,6 +614,7 @@ static int setup(void **state)
     o.extra_ini = ini;
     if (h_server_start_opts(&srv, &o))
         return -1;
+    desk = &cli;
     return h_client_open(&cli, srv.cmd_ep);
 }
 

@@ -15,69 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "desk.h"
 #include "harness.h"
 
 static struct h_server srv;
 static struct h_client cli;
-static int next_id;
-
-__attribute__((format(printf, 4, 5))) static void cmd(struct h_reply *r,
-                                                      const char *actor,
-                                                      const char *name,
-                                                      const char *fmt, ...)
-{
-    char body[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    assert_int_equal(h_callf(&cli, r,
-                             "{\"id\":\"c%d\",\"cmd\":\"%s\",\"actor\":\"%s\","
-                             "\"body\":%s}",
-                             ++next_id, name, actor, body),
-                     0);
-}
-
-#define OK(r, actor, name, ...)                                                \
-    do {                                                                       \
-        cmd(r, actor, name, __VA_ARGS__);                                      \
-        if (!(r)->ok)                                                          \
-            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
-    } while (0)
-
-static void done(struct h_reply *r)
-{
-    h_reply_release(r);
-}
-
-/* The command must fail with code, its message must name rule (when not
- * NULL), and the log must not grow: a refusal writes nothing. */
-__attribute__((format(printf, 5, 6))) static void
-refused(const char *code, const char *rule, const char *actor, const char *name,
-        const char *fmt, ...)
-{
-    char body[2048];
-    struct h_reply r;
-    int64_t before = h_log_count(&cli);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    cmd(&r, actor, name, "%s", body);
-    if (r.ok || strcmp(r.code, code) || (rule && !strstr(r.message, rule)))
-        fail_msg("%s %s: expected %s %s, got %s", name, body, code,
-                 rule ? rule : "", h_reply_text(&r));
-    h_reply_release(&r);
-    assert_int_equal(h_log_count(&cli), before);
-}
-
-static void clock_to(const char *iso)
-{
-    struct h_reply r;
-    OK(&r, "admin", "clock.set", "{\"to\":\"%s\"}", iso);
-    done(&r);
-}
-
 /* Registers a person and returns the new id in out. */
 static void person(const char *name, const char *kind, char out[24])
 {
@@ -308,28 +250,14 @@ static void test_mov_03_transfer(void **state)
 /* Replaying the log gives move-in tables identical to the live ones. */
 static void test_mov_rebuild_equals_live(void **state)
 {
-    char cmdline[3 * H_PATH_MAX];
-    const char *bin = getenv("DESKD_BIN") ? getenv("DESKD_BIN") : "build/deskd";
     (void)state;
-    snprintf(cmdline, sizeof(cmdline),
-             "%s -c %s --rebuild && %s -c %s --verify", bin, srv.config, bin,
-             srv.config);
-    assert_int_equal(system(cmdline), 0);
+    rebuild_equals_live(&srv);
 }
 
 static int setup(void **state)
 {
-    char ini[2 * H_PATH_MAX], rates[H_PATH_MAX];
-    struct h_opts o = {0};
     (void)state;
-
-    if (!realpath("config/fees.tsv", rates))
-        return -1;
-    snprintf(ini, sizeof(ini), "[fees]\nrates = %s\n", rates);
-    o.extra_ini = ini;
-    if (h_server_start_opts(&srv, &o))
-        return -1;
-    return h_client_open(&cli, srv.cmd_ep);
+    return desk_start(&srv, &cli, NULL);
 }
 
 static int teardown(void **state)

@@ -1,0 +1,54 @@
+/* tests/integration/desk.h - what integration tests say as a desk, on top
+ * of the harness: send a command as an operator, require success, require
+ * a refusal that writes nothing, move the manual clock. Every call uses the
+ * client in `desk`, which a test points at its own before the first call.
+ * Failures are cmocka failures naming the command and the reply. */
+#ifndef DESKD_TEST_DESK_H
+#define DESKD_TEST_DESK_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+extern struct h_client *desk;
+
+/* Sends command name as actor with a printf-formatted JSON body; the
+ * transport must work (the reply may be a refusal: check r->ok). */
+void cmd(struct h_reply *r, const char *actor, const char *name,
+         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The command must succeed; r holds the reply (release it with done()). */
+#define OK(r, actor, name, ...)                                                \
+    do {                                                                       \
+        cmd(r, actor, name, __VA_ARGS__);                                      \
+        if (!(r)->ok)                                                          \
+            fail_msg("%s refused: %s", name, h_reply_text(r));                 \
+    } while (0)
+
+void done(struct h_reply *r);
+
+/* The command must fail with code, its message must contain rule (when not
+ * NULL: a rule id, a word of the reason), and the log must not grow: a
+ * refusal writes nothing. */
+void refused(const char *code, const char *rule, const char *actor,
+             const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* clock.set to iso (forward only; an earlier time is ignored by the
+ * tests), then waits until the timers it made due have fired. */
+void clock_to(const char *iso);
+
+/* Starts a deskd (o may be NULL), opens c on it and makes it the desk. */
+int desk_start(struct h_server *s, struct h_client *c,
+               const struct h_opts *o);
+
+/* Replaying s's log into empty tables gives tables byte-identical to the
+ * live ones, and the hash chain verifies (deskd --rebuild, --verify). */
+void rebuild_equals_live(const struct h_server *s);
+
+#endif
