@@ -45,6 +45,22 @@ t0=$(ms); "$A" replay "$TMP/var" --until "$EVENTS" --out "$TMP/asof" > /dev/null
 "$A" compare "$TMP/var" "$TMP/asof" > /dev/null
 rate() { awk -v n="$EVENTS" -v ms="$1" 'BEGIN{printf "%.0f", ms ? n * 1000 / ms : 0}'; }
 
+# Startup on the full log against an empty one: deskd reads only the last
+# event and opens the projection tables, so both should take the same.
+startup() { # data dir -> ms until deskd has published its endpoints
+  sed "s|^data_dir = .*|data_dir = $1|" "$TMP/deskd.conf" > "$TMP/start.conf"
+  rm -f "$1/endpoints"
+  local t0 t1 pid; t0=$(ms)
+  "$HERE/$BUILD/deskd" -c "$TMP/start.conf" > /dev/null 2>&1 & pid=$!
+  while [ ! -f "$1/endpoints" ]; do sleep 0.005; done; t1=$(ms)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo $((t1 - t0))
+}
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+mkdir -p "$TMP/empty"
+S_EMPTY=$(startup "$TMP/empty"); S_FULL=$(startup "$TMP/var")
+S_EMPTY2=$(startup "$TMP/empty"); S_FULL2=$(startup "$TMP/var")
+
 echo "# audit bench $(date -u +%FT%TZ), $(nproc) cpu, $EVENTS events"
 echo "generate (deskbench --pipeline 1000): $GEN"
 echo "catch-up log.read x1000:              $READ"
@@ -52,4 +68,6 @@ echo "deskaudit replay (all projections):   $((t1 - t0)) ms, $(rate $((t1 - t0))
 echo "deskaudit verify:                     $((t2 - t1)) ms, $(rate $((t2 - t1))) events/s"
 echo "deskaudit history (one unit, index):  $((t3 - t2)) ms (process start included)"
 echo "deskaudit backup (compacting copy):   $((t4 - t3)) ms"
+echo "deskd startup, empty log:             ${S_EMPTY} / ${S_EMPTY2} ms"
+echo "deskd startup, $EVENTS events:       ${S_FULL} / ${S_FULL2} ms"
 echo "sizes: live $(du -sh "$TMP/var" | cut -f1), replayed $(du -sh "$TMP/asof" | cut -f1), backup $(du -sh "$TMP/bk" | cut -f1)"
