@@ -530,6 +530,12 @@ static const struct field f_query_visit_coverage[] = {
 static const struct field f_query_visit_managers[] = {
     {"month", FT_STR, F_REQ, 7, 7, NULL, "YYYY-MM"}, {NULL}};
 
+static const struct field f_keys_reloaded[] = {
+    {"keys", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys listed now"},
+    {"added", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys new since"},
+    {"removed", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys revoked"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -858,6 +864,10 @@ const struct cmd_spec cmd_table[] = {
      "visitor's totals (R-VIS-02)",
      DESK, CMD_QUERY, f_query_visit_managers, hdl_query_visit_managers,
      "{\"month\":\"2026-04\"}"},
+    {"security.keys_reloaded",
+     "SIGHUP reloaded the desks' CURVE keys: counts (deskd only)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_keys_reloaded, hdl_security_keys_reloaded,
+     "{\"keys\":12,\"added\":1,\"removed\":2}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -59,7 +59,8 @@
     X(PASS_CONFIRMED, "release.confirmed")                                     \
     X(PASS_USED, "release.used")                                               \
     X(VISIT_RECORDED, "visit.recorded")                                        \
-    X(IMPORTANT_SET, "person.important_set")
+    X(IMPORTANT_SET, "person.important_set")                                   \
+    X(KEYS_RELOADED, "security.keys_reloaded")
 
 enum ev_type {
     EV_UNKNOWN = 0,

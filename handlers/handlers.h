@@ -187,6 +187,8 @@ int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
                              struct err *e);
 int hdl_query_visit_managers(struct hctx *h, const struct args *a,
                              struct err *e);
+int hdl_security_keys_reloaded(struct hctx *h, const struct args *a,
+                               struct err *e);
 
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];

@@ -53,3 +53,18 @@ int hdl_log_read(struct hctx *h, const struct args *a, struct err *e)
     h->has_result = true;
     return 0;
 }
+
+/* Records a key reload (SIGHUP): who may connect changed, so the log says
+ * when and how much. The counts come from the server, which did the
+ * reload; the keys themselves are not logged. */
+int hdl_security_keys_reloaded(struct hctx *h, const struct args *a,
+                               struct err *e)
+{
+    struct cw *w = hctx_data_begin(h);
+    (void)e;
+    cw_map(w, 3);
+    cw_kint(w, "keys", arg_int(a, "keys"));
+    cw_kint(w, "added", arg_int(a, "added"));
+    cw_kint(w, "removed", arg_int(a, "removed"));
+    return emit(h, EV_KEYS_RELOADED, "system:security");
+}
