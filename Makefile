@@ -59,6 +59,8 @@ $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a $(PKG_LIBS)
 
 $(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
+CURVE_TOOLS := deskctl deskbench # share tools/curvecli.c
+$(CURVE_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/curvecli.o
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@
 
 #include "../core/cmd.h"
 #include "../core/codec_json.h"
+#include "curvecli.h"
 
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
 #define DEFAULT_PUB_EP "tcp://127.0.0.1:7701"
@@ -32,37 +33,9 @@ struct opts {
     const char *secret_key, *server_key;
 };
 
-#define Z85_KEY 40 /* chars of a Z85 CURVE key */
-
-/* A Z85 key given as a file holding it (first line) or as itself. */
-static int key_arg(const char *v, char out[Z85_KEY + 1])
-{
-    char line[128] = "";
-    FILE *f = fopen(v, "r");
-    size_t n;
-    if (f) {
-        if (!fgets(line, sizeof(line), f))
-            line[0] = '\0';
-        fclose(f);
-        v = line;
-    }
-    n = strcspn(v, "\r\n");
-    if (n != Z85_KEY) {
-        fprintf(stderr,
-                "deskctl: '%.60s' is neither a Z85 key (40 chars) "
-                "nor a file holding one\n",
-                f ? "(file)" : v);
-        return -1;
-    }
-    memcpy(out, v, Z85_KEY);
-    out[Z85_KEY] = '\0';
-    return 0;
-}
-
 /* Makes s a CURVE client when keys are given. */
 static int secure(void *s, const struct opts *o)
 {
-    char sec[Z85_KEY + 1], pub[Z85_KEY + 1], srv[Z85_KEY + 1];
     if (!o->secret_key && !o->server_key)
         return 0;
     if (!o->secret_key || !o->server_key) {
@@ -70,16 +43,7 @@ static int secure(void *s, const struct opts *o)
                         "DESKD_SECRET_KEY and DESKD_SERVER_KEY)\n");
         return -1;
     }
-    if (key_arg(o->secret_key, sec) || key_arg(o->server_key, srv) ||
-        zmq_curve_public(pub, sec))
-        return -1;
-    if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, srv, Z85_KEY) ||
-        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, Z85_KEY) ||
-        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, Z85_KEY)) {
-        fprintf(stderr, "deskctl: curve: %s\n", zmq_strerror(errno));
-        return -1;
-    }
-    return 0;
+    return curve_client(s, o->secret_key, o->server_key);
 }
 
 static int write_key(const char *base, const char *ext, const char *key,
@@ -105,7 +69,7 @@ static int write_key(const char *base, const char *ext, const char *key,
  * (secret, mode 0600) and BASE.pub, never over existing files. */
 static int keygen(const char *base)
 {
-    char pub[Z85_KEY + 1], sec[Z85_KEY + 1];
+    char pub[CURVE_KEY + 1], sec[CURVE_KEY + 1];
     if (zmq_curve_keypair(pub, sec)) {
         fprintf(stderr, "deskctl: keygen: %s\n", zmq_strerror(errno));
         return 2;
