@@ -202,7 +202,13 @@ retry:
             return rc;
         goto retry;
     }
-    return rc ? ERR_UNAVAILABLE : 0;
+    if (rc) /* ENOSPC, EIO: the txn is gone, the last commit stands */
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "the log could not be written (%s%s); nothing of "
+                       "this batch was written, retry later",
+                       mdb_strerror(rc),
+                       rc == ENOSPC ? ": the disk is full" : "");
+    return 0;
 }
 
 static void release_held(void)

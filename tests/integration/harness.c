@@ -229,7 +229,9 @@ int h_server_start_opts(struct h_server *s, const struct h_opts *o)
     snprintf(s->dir, sizeof(s->dir), "/tmp/deskd-it-XXXXXX");
     if (!mkdtemp(s->dir))
         return fail("mkdtemp: %s", strerror(errno));
-    if (fmt_path(s->data_dir, sizeof(s->data_dir), "%s/var", s->dir) ||
+    if ((o && o->data_dir
+             ? fmt_path(s->data_dir, sizeof(s->data_dir), "%s", o->data_dir)
+             : fmt_path(s->data_dir, sizeof(s->data_dir), "%s/var", s->dir)) ||
         fmt_path(s->config, sizeof(s->config), "%s/deskd.conf", s->dir) ||
         fmt_path(s->log_path, sizeof(s->log_path), "%s/deskd.log", s->dir))
         goto out_remove_dir;

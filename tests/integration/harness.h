@@ -38,6 +38,8 @@ struct h_opts {
                                  clerk1, lead1, mgr1, qa1, bench) */
     const char *extra_ini;    /* appended verbatim at the end; a repeated
                                  [deskd] or [time] key overrides */
+    const char *data_dir;     /* default <dir>/var (e.g. on another
+                                 filesystem); not removed by cleanup */
 };
 
 struct h_server {
