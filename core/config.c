@@ -620,6 +620,14 @@ static int security_check(struct cfg_parse_state *st)
     if (c->sec_mode == CFG_SEC_CURVE && !c->sec_secret_path[0])
         return err_set(st->e, ERR_INVALID, "security.secret_key",
                        "[security] mode = curve needs secret_key");
+    if (!c->ntokens && strcmp(c->http_ep, "off") &&
+        strncmp(c->http_ep, "127.", 4) && strncmp(c->http_ep, "localhost:", 10) &&
+        strncmp(c->http_ep, "[::1]:", 6))
+        return err_set(st->e, ERR_INVALID, "http_tokens",
+                       "http on '%s' is reachable from other machines: list "
+                       "[http_tokens] (and put TLS in front, "
+                       "docs/SECURITY.md)",
+                       c->http_ep);
     if (!c->sec_mode_set && (!ep_local(c->cmd_ep) || !ep_local(c->pub_ep)))
         return err_set(st->e, ERR_INVALID, "security.mode",
                        "endpoints reachable from other machines need "

@@ -104,6 +104,18 @@ static void test_http_tokens(void **state)
         0);
 }
 
+/* An HTTP API other machines reach must have tokens. */
+static void test_open_http_needs_tokens(void **state)
+{
+    (void)state;
+    assert_int_not_equal(parse("[deskd]\nhttp = 0.0.0.0:7780\n" OPS), 0);
+    assert_int_equal(parse("[deskd]\nhttp = 0.0.0.0:7780\n" OPS
+                           "[http_tokens]\n3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0c = "
+                           "lina\n"),
+                     0);
+    assert_int_equal(parse("[deskd]\nhttp = off\n" OPS), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -126,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_curve_needs_secret_key),
         cmocka_unit_test(test_plain_on_open_endpoint_is_explicit),
         cmocka_unit_test(test_http_tokens),
+        cmocka_unit_test(test_open_http_needs_tokens),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
