@@ -189,12 +189,18 @@ static void test_hostile_peers_do_not_stop_the_desks(void **state)
     struct h_client flood, idle[IDLE_CONNS], adm;
     struct h_sub deaf;
     struct cw w;
-    int zero = 0, sent = 0;
+    int zero = 0, one = 1, small = 4096, sent = 0;
     (void)state;
 
-    assert_int_equal(h_server_start(&s, NULL), 0);
-    assert_int_equal(h_sub_open(&deaf, s.pub_ep, ""), 0);
-    zmq_setsockopt(deaf.sock, ZMQ_RCVHWM, &zero, sizeof(zero));
+    /* a small PUB queue, so the deaf subscriber's fills and overflows */
+    assert_int_equal(h_server_start(&s, "[deskd]\npub_hwm = 100\n"), 0);
+    deaf.ctx = zmq_ctx_new();
+    deaf.sock = zmq_socket(deaf.ctx, ZMQ_SUB);
+    zmq_setsockopt(deaf.sock, ZMQ_RCVHWM, &one, sizeof(one));
+    zmq_setsockopt(deaf.sock, ZMQ_RCVBUF, &small, sizeof(small));
+    zmq_setsockopt(deaf.sock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(deaf.sock, ZMQ_SUBSCRIBE, "", 0);
+    assert_int_equal(zmq_connect(deaf.sock, s.pub_ep), 0);
     for (int i = 0; i < IDLE_CONNS; i++)
         assert_int_equal(h_client_open(&idle[i], s.cmd_ep), 0);
     assert_int_equal(h_client_open(&flood, s.cmd_ep), 0);
