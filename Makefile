@@ -173,7 +173,7 @@ fuzz-build: fuzz-deps deps-check
 fuzz: fuzz-build
 	@rm -rf $(FUZZ_BUILD)/seeds && $(FUZZ_BUILD)/fuzz_seed $(FUZZ_BUILD)/seeds \
 	  config/deskd.conf config/holidays.tsv
-	@cp tests/fuzz/regress/* $(FUZZ_BUILD)/seeds/ 2>/dev/null || true
+	@cp -r tests/fuzz/regress/. $(FUZZ_BUILD)/seeds/ 2>/dev/null || true
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
