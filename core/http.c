@@ -288,9 +288,10 @@ static void api_meta(struct http *h, struct evhttp_request *req)
     (void)h;
     for (size_t i = 0; i < cmd_table_len; i++) {
         const struct cmd_spec *c = &cmd_table[i];
-        json_t *f = json_array();
+        json_t *f;
         if (!(c->flags & CMD_QUERY) || strncmp(c->name, "query.", 6))
             continue;
+        f = json_array(); /* after the skip: it leaked for every command */
         for (int k = 0; c->fields[k].name; k++)
             json_array_append_new(
                 f, json_pack("{s:s,s:b}", "name", c->fields[k].name, "required",
