@@ -110,3 +110,64 @@ void mask_json(json_t *j)
         }
     }
 }
+
+static void mask_msgpack_value(struct cw *w, enum pii kind,
+                               const msgpack_object *v)
+{
+    char buf[MASK_MAX];
+    if (kind == PII_PHONES && v->type == MSGPACK_OBJECT_ARRAY) {
+        cw_array(w, v->via.array.size);
+        for (uint32_t i = 0; i < v->via.array.size; i++)
+            mask_msgpack_value(w, PII_PHONE, &v->via.array.ptr[i]);
+    } else if (kind != PII_NONE && kind != PII_PHONES &&
+               v->type == MSGPACK_OBJECT_STR) {
+        mask_as(kind, v->via.str.ptr, v->via.str.size, buf, sizeof(buf));
+        cw_str(w, buf);
+    } else if (kind != PII_NONE) {
+        cw_nil(w); /* a personal key with an unexpected shape: drop it */
+    } else {
+        mask_msgpack(w, v);
+    }
+}
+
+void mask_msgpack_kv(struct cw *w, const msgpack_object *k,
+                     const msgpack_object *v)
+{
+    enum pii kind = k->type == MSGPACK_OBJECT_STR
+                        ? pii_of(k->via.str.ptr, k->via.str.size)
+                        : PII_NONE;
+    cw_obj(w, k);
+    mask_msgpack_value(w, kind, v);
+}
+
+void mask_msgpack(struct cw *w, const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_MAP) {
+        cw_map(w, o->via.map.size);
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            mask_msgpack_kv(w, &o->via.map.ptr[i].key, &o->via.map.ptr[i].val);
+    } else if (o->type == MSGPACK_OBJECT_ARRAY) {
+        cw_array(w, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            mask_msgpack(w, &o->via.array.ptr[i]);
+    } else {
+        cw_obj(w, o);
+    }
+}
+
+bool mask_may_need(const char *p, size_t n)
+{
+    return memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
+           memmem(p, n, "emergency_name", 14);
+}
+
+void mask_body(struct cw *w, const char *p, size_t n)
+{
+    struct codec_doc d;
+    if (!mask_may_need(p, n) || codec_doc_parse_trusted(&d, p, n, NULL)) {
+        cw_raw(w, p, n);
+        return;
+    }
+    mask_msgpack(w, d.obj);
+    codec_doc_release(&d);
+}

@@ -6,7 +6,10 @@
 #define DESKD_MASK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "codec.h"
 
 /* What a record key holds. */
 enum pii {
@@ -32,5 +35,18 @@ void mask_as(enum pii kind, const char *s, size_t n, char *out, size_t cap);
 
 /* Masks every personal value in j, at any depth, in place. */
 void mask_json(json_t *j);
+
+/* The same over msgpack: writes one map entry (key, then the value masked
+ * by the key's kind, recursing into maps and arrays). */
+void mask_msgpack_kv(struct cw *w, const msgpack_object *k,
+                     const msgpack_object *v);
+/* Writes o to w with every personal value masked, at any depth. */
+void mask_msgpack(struct cw *w, const msgpack_object *o);
+/* False when the encoded bytes cannot hold a personal key (no "id_no",
+ * "phone" or "emergency_name" in them): such a body needs no decoding. */
+bool mask_may_need(const char *p, size_t n);
+/* Appends the body (an encoded event or record) to w, masked if it needs
+ * it; a body that does not decode is appended as it is. */
+void mask_body(struct cw *w, const char *p, size_t n);
 
 #endif

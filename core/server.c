@@ -10,6 +10,8 @@
  * when nothing else is waiting, an explicit log_sync(). */
 #include "server.h"
 
+#include "mask.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,7 +110,10 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
         log_batch_body(b, i, &body, &len);
         o->ev_off[i] = cw_len(&o->bodies);
         o->ev_type[i] = log_batch_type(b, i);
-        cw_raw(&o->bodies, body, len);
+        /* every listed key may subscribe, whatever its role: personal
+         * data goes out masked (R-GEN-02); log.read gives it in full to
+         * the roles allowed */
+        mask_body(&o->bodies, body, len);
     }
     o->nev = b->nevents;
     o->last_seq = b->next_seq - 1;

@@ -74,36 +74,9 @@ int hdl_person_register(struct hctx *h, const struct args *a, struct err *e)
  * phones, emergency contact), the keys as core/mask.c names them. */
 static void write_masked(struct cw *w, const msgpack_object *p)
 {
-    char buf[MASK_MAX];
     size_t at = cw_map_open(w);
-
-    for (uint32_t i = 0; i < p->via.map.size; i++) {
-        const msgpack_object *k = &p->via.map.ptr[i].key;
-        const msgpack_object *v = &p->via.map.ptr[i].val;
-        enum pii kind = k->type == MSGPACK_OBJECT_STR
-                            ? pii_of(k->via.str.ptr, k->via.str.size)
-                            : PII_NONE;
-        cw_obj(w, k);
-        if (kind == PII_PHONES && v->type == MSGPACK_OBJECT_ARRAY) {
-            cw_array(w, v->via.array.size);
-            for (uint32_t j = 0; j < v->via.array.size; j++) {
-                const msgpack_object *x = &v->via.array.ptr[j];
-                if (x->type == MSGPACK_OBJECT_STR)
-                    mask_phone(x->via.str.ptr, x->via.str.size, buf,
-                               sizeof(buf));
-                else
-                    buf[0] = '\0';
-                cw_str(w, buf);
-            }
-        } else if (kind != PII_NONE && v->type == MSGPACK_OBJECT_STR) {
-            mask_as(kind, v->via.str.ptr, v->via.str.size, buf, sizeof(buf));
-            cw_str(w, buf);
-        } else if (kind != PII_NONE) {
-            cw_nil(w);
-        } else {
-            cw_obj(w, v);
-        }
-    }
+    for (uint32_t i = 0; i < p->via.map.size; i++)
+        mask_msgpack_kv(w, &p->via.map.ptr[i].key, &p->via.map.ptr[i].val);
     cw_kbool(w, "masked", true);
     cw_map_close(w, at, p->via.map.size + 1);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../core/audit.h"
@@ -184,6 +185,77 @@ static void test_gen_02_exports_are_masked(void **state)
         }
 }
 
+static int find_registered(json_t *ev, void *arg)
+{
+    json_t **found = arg;
+    if (!strcmp(json_string_value(json_object_get(ev, "type")),
+                "person.registered") &&
+        !*found)
+        *found = json_incref(ev);
+    return 0;
+}
+
+/* The first person.registered event as op reads it with log.read. */
+static json_t *registered_as(const char *op, bool *masked)
+{
+    struct h_reply r;
+    json_t *ev = NULL;
+    assert_int_equal(
+        h_cmdf(&cli, &r, op, "log.read", "{\"from\":1,\"limit\":100}"), 0);
+    if (!r.ok)
+        fail_msg("log.read as %s: %s", op, h_reply_text(&r));
+    *masked = json_is_true(h_reply_get(&r, "result.masked"));
+    find_registered(h_reply_get(&r, "result.events.0"), &ev);
+    h_reply_release(&r);
+    assert_non_null(ev);
+    return ev;
+}
+
+/* R-GEN-02: log.read masks for the roles that may not see the full record
+ * (a clerk) and not for those that may (a lead); the event stream (PUB),
+ * which any desk may follow, carries it masked. */
+static void test_gen_02_log_read_and_events_by_role(void **state)
+{
+    struct h_sub sub;
+    struct h_reply r;
+    struct timespec pause = {0, 200 * 1000000L};
+    char topic[64];
+    json_t *ev;
+    bool masked;
+    (void)state;
+
+    ev = registered_as("clerk1", &masked);
+    assert_true(masked);
+    assert_string_equal(json_string_value(h_json_path(ev, "data.id_no")),
+                        ID_MASKED);
+    assert_string_equal(json_string_value(h_json_path(ev, "data.phones.0")),
+                        PHONE_MASKED);
+    assert_string_equal(
+        json_string_value(h_json_path(ev, "data.emergency_name")), "李*");
+    json_decref(ev);
+    ev = registered_as("lead1", &masked);
+    assert_false(masked);
+    assert_string_equal(json_string_value(h_json_path(ev, "data.id_no")),
+                        ID_FULL);
+    json_decref(ev);
+
+    assert_int_equal(h_sub_open(&sub, srv.pub_ep, "person.registered"), 0);
+    nanosleep(&pause, NULL);
+    assert_int_equal(h_cmdf(&cli, &r, "clerk1", "person.register",
+                            "{\"name\":\"赵六\",\"kind\":\"owner\","
+                            "\"id_no\":\"" ID_FULL "\"}"),
+                     0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+    assert_int_equal(h_sub_recv(&sub, topic, sizeof(topic), &ev, 5000), 0);
+    assert_string_equal(json_string_value(h_json_path(ev, "data.id_no")),
+                        ID_MASKED);
+    assert_string_equal(json_string_value(h_json_path(ev, "data.name")),
+                        "赵六");
+    json_decref(ev);
+    h_sub_close(&sub);
+}
+
 /* ---- HTTP ---- */
 
 struct http_res {
@@ -290,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_gen_02_clerk_sees_masked),
         cmocka_unit_test(test_gen_02_full_view_by_role_is_recorded),
         cmocka_unit_test(test_gen_02_exports_are_masked),
+        cmocka_unit_test(test_gen_02_log_read_and_events_by_role),
         cmocka_unit_test(test_http_api_needs_a_token),
         cmocka_unit_test(test_http_token_is_the_operator),
     };
