@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "codec_json.h"
-#include "mask.h"
 #include "log.h"
+#include "mask.h"
 
 #define JSON_OUT (JSON_COMPACT | JSON_PRESERVE_ORDER)
 #define COPY_BUF (1 << 20)

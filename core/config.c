@@ -621,7 +621,8 @@ static int security_check(struct cfg_parse_state *st)
         return err_set(st->e, ERR_INVALID, "security.secret_key",
                        "[security] mode = curve needs secret_key");
     if (!c->ntokens && strcmp(c->http_ep, "off") &&
-        strncmp(c->http_ep, "127.", 4) && strncmp(c->http_ep, "localhost:", 10) &&
+        strncmp(c->http_ep, "127.", 4) &&
+        strncmp(c->http_ep, "localhost:", 10) &&
         strncmp(c->http_ep, "[::1]:", 6))
         return err_set(st->e, ERR_INVALID, "http_tokens",
                        "http on '%s' is reachable from other machines: list "

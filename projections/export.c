@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "../core/codec_json.h"
-#include "../core/mask.h"
 #include "../core/log.h"
+#include "../core/mask.h"
 #include "projections.h"
 
 #define COLS_MAX 128 /* distinct fields per table in a CSV export */
