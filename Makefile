@@ -60,6 +60,8 @@ $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a $(PKG_LIBS)
 
 $(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
+CURVE_TOOLS := deskctl deskbench # share tools/curvecli.c
+$(CURVE_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/curvecli.o
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
@@ -114,7 +116,7 @@ fmt-check:
 	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -141,3 +143,44 @@ e2e-deps:
 
 e2e: all e2e-deps
 	@BUILD=$(BUILD) E2E_OUT=$(BUILD)/test-output node $(E2E_DIR)/dashboard.test.js
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) under ASan+UBSan in their own
+# build tree; not part of `make test`. Each runs FUZZ_SECONDS from a seed
+# corpus made from the command table's examples and the config files; a
+# crash leaves its input in build-fuzz/ and fails the target.
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := codec cmd config calendar
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+.PHONY: fuzz fuzz-deps fuzz-build
+fuzz-deps:
+	@if ! command -v clang >/dev/null || \
+	    ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+	      >/dev/null 2>&1; then \
+	  echo "installing fuzz dependencies: clang libclang-rt-14-dev"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; fi
+
+fuzz-build: fuzz-deps deps-check
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-missing-field-initializers -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  $(FUZZ_BUILD)/libdesk.a
+	@for t in $(FUZZ_TARGETS) seed; do \
+	  clang $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer$$([ $$t = seed ] && echo -no-link) \
+	    $(FUZZ_SAN) $(PKG_CFLAGS) tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libdesk.a \
+	    $(PKG_LIBS) $$([ $$t = seed ] && echo -fsanitize=fuzzer-no-link) \
+	    -o $(FUZZ_BUILD)/fuzz_$$t || exit 1; done
+
+fuzz: fuzz-build
+	@rm -rf $(FUZZ_BUILD)/seeds && $(FUZZ_BUILD)/fuzz_seed $(FUZZ_BUILD)/seeds \
+	  config/deskd.conf config/holidays.tsv
+	@cp -r tests/fuzz/regress/. $(FUZZ_BUILD)/seeds/ 2>/dev/null || true
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  (cd $(FUZZ_BUILD) && ./fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -print_final_stats=1 corpus/$$t seeds/$$t \
+	    2>&1 | tee fuzz_$$t.log | grep -E "DONE|^stat::number|^stat::new|ERROR|SUMMARY") ; \
+	  grep -q "ERROR: " $(FUZZ_BUILD)/fuzz_$$t.log && \
+	    { echo "fuzz_$$t: crash, see $(FUZZ_BUILD)/fuzz_$$t.log"; exit 1; }; \
+	done; true

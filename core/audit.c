@@ -13,6 +13,7 @@
 
 #include "codec_json.h"
 #include "log.h"
+#include "mask.h"
 
 #define JSON_OUT (JSON_COMPACT | JSON_PRESERVE_ORDER)
 #define COPY_BUF (1 << 20)
@@ -114,6 +115,7 @@ static json_t *record_json(const MDB_val *v)
         return NULL;
     j = codec_to_json(d.obj);
     codec_doc_release(&d);
+    mask_json(json_object_get(j, "data")); /* R-GEN-02 */
     if (j && json_is_object(j))
         json_object_set_new(j, "hash", hex(v->mv_data, LOG_HASH_LEN));
     return j;
@@ -219,6 +221,7 @@ static int history_line(void *arg, uint64_t seq, const char *body, size_t len)
     codec_doc_release(&d);
     if (!j)
         return 0;
+    mask_json(json_object_get(j, "data")); /* R-GEN-02 */
     if (h->json) {
         json_object_del(j, "prev");
         json_dumpf(j, h->out, JSON_OUT);

@@ -17,11 +17,23 @@
 /* The PUB is also bound here, for subscribers inside deskd (HTTP/SSE). */
 #define BUS_INPROC_EVENTS "inproc://deskd.events"
 
+/* ZAP (RFC 27): libzmq asks this inproc endpoint about every CURVE
+ * handshake; the handler on deskd's loop answers from [keys]. */
+#define BUS_ZAP_EP "inproc://zeromq.zap.01"
+#define BUS_ZAP_DOMAIN "deskd"
+/* Connection metadata set by the ZAP reply: the peer's public key (Z85),
+ * so a key revoked by a reload is refused on connections already open. */
+#define BUS_PROP_KEY "Deskd-Key"
+
 struct bus {
     void *ctx;
     void *router;
     void *pub;
     struct event *ev;
+    const struct config *cfg; /* keys are read per handshake (reloadable) */
+    void *zap;                /* REP on BUS_ZAP_EP; NULL in plain mode */
+    struct event *zap_ev;
+    uint64_t zap_ok, zap_refused;
     char cmd_ep[CFG_EP_MAX]; /* as bound (wildcard ports resolved) */
     char pub_ep[CFG_EP_MAX];
 };
@@ -32,9 +44,15 @@ struct bus_msg {
     zmq_msg_t id;
     zmq_msg_t body;
     bool req;
+    /* CURVE only: what the ZAP handler said at the handshake (User-Id =
+     * the operator id, and the key); both "" in plain mode */
+    char user[CFG_OP_ID_MAX];
+    char key[CFG_Z85_KEY + 1];
 };
 
-/* Binds both sockets and arms on_ready for the command socket. */
+/* Binds both sockets and arms on_ready for the command socket. In CURVE
+ * mode (cfg->sec_mode) both sockets are CURVE servers with cfg->sec_secret
+ * and the ZAP handler runs on base; cfg must outlive the bus. */
 int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
              event_callback_fn on_ready, void *arg, struct err *e);
 void bus_close(struct bus *b);

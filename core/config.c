@@ -7,6 +7,7 @@
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "date.h"
@@ -43,7 +44,7 @@ static void wo_defaults(struct workorder_settings *w)
     WO_CATEGORIES(X)
 #undef X
 #define X(n, s, d, r)                                                          \
-    deadline_parse(d, &w->rule[WOR_##n].after);                               \
+    deadline_parse(d, &w->rule[WOR_##n].after);                                \
     snprintf(w->rule[WOR_##n].notify, sizeof(w->rule[0].notify), "%s", r);
     WO_RULES(X)
 #undef X
@@ -54,8 +55,8 @@ static void cmp_defaults(struct complaint_settings *c)
 #define X(n, s, d) deadline_parse(d, &c->reply[CH_##n]);
     CMP_CHANNELS(X)
 #undef X
-#define X(n, s, d, r)                                                         \
-    deadline_parse(d, &c->rule[RULE_##n].after);                              \
+#define X(n, s, d, r)                                                          \
+    deadline_parse(d, &c->rule[RULE_##n].after);                               \
     snprintf(c->rule[RULE_##n].notify, sizeof(c->rule[0].notify), "%s", r);
     CMP_RULES(X)
 #undef X
@@ -159,8 +160,8 @@ static int on_deskd_http(struct cfg_parse_state *st, const char *k,
     struct config *c = st->c;
     long n;
     if (!strcmp(k, "dashboard_dir"))
-        return resolve_path(c->dashboard_dir, sizeof(c->dashboard_dir),
-                            st->dir, v)
+        return resolve_path(c->dashboard_dir, sizeof(c->dashboard_dir), st->dir,
+                            v)
                    ? bad(st, "deskd", k, "path too long", v)
                    : 1;
     if (!strcmp(k, "http_actor")) {
@@ -369,8 +370,7 @@ static int on_complaints(struct cfg_parse_state *st, const char *k,
                    : 1;
     }
     if (!strncmp(k, "escalate.", 9))
-        return esc_rule_parse(st, "complaints", k, v, cmp_rule_names,
-                              c->rule);
+        return esc_rule_parse(st, "complaints", k, v, cmp_rule_names, c->rule);
     if (parse_long(v, 1, 100000000L, &n))
         return bad(st, "complaints", k, "not a positive number", v);
     if (!strcmp(k, "re_reply_max_workdays"))
@@ -509,6 +509,183 @@ static int on_operator(struct cfg_parse_state *st, const char *k, const char *v)
     return 1;
 }
 
+/* ---- [security], [keys], [http_tokens] ---- */
+
+static const char z85_chars[] =
+    "0123456789abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+bool cfg_z85_key_ok(const char *s, size_t n)
+{
+    if (n != CFG_Z85_KEY)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i] || !strchr(z85_chars, s[i]))
+            return false;
+    return true;
+}
+
+const char *cfg_key_operator(const struct config *c, const char *z85)
+{
+    for (int i = 0; i < c->nkeys; i++)
+        if (!strcmp(c->keys[i].key, z85))
+            return c->keys[i].op;
+    return NULL;
+}
+
+const struct operator*
+    cfg_token_operator(const struct config *c, const char *token, size_t len)
+{
+    for (int i = 0; i < c->ntokens; i++) {
+        const struct cfg_token *t = &c->tokens[i];
+        /* every byte compared, so the time does not tell how much matched */
+        unsigned diff = strlen(t->token) != len;
+        for (size_t j = 0; j < len && j < CFG_TOKEN_MAX; j++)
+            diff |= (unsigned char)t->token[j] ^ (unsigned char)token[j];
+        if (!diff)
+            return cfg_operator(c, t->op, strlen(t->op));
+    }
+    return NULL;
+}
+
+static int on_security(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    if (!strcmp(k, "mode")) {
+        if (!strcmp(v, "plain"))
+            c->sec_mode = CFG_SEC_PLAIN;
+        else if (!strcmp(v, "curve"))
+            c->sec_mode = CFG_SEC_CURVE;
+        else
+            return bad(st, "security", k, "expected plain or curve, got", v);
+        c->sec_mode_set = true;
+        return 1;
+    }
+    if (!strcmp(k, "secret_key"))
+        return resolve_path(c->sec_secret_path, sizeof(c->sec_secret_path),
+                            st->dir, v)
+                   ? bad(st, "security", k, "path too long", v)
+                   : 1;
+    return bad(st, "security", k, "unknown key", v);
+}
+
+/* "operator = KEY[, KEY...]": Z85 uses '=' and ':', which INI takes as
+ * the key/value separator, so the key is the value here. */
+static int on_keys(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    const char *p = v;
+
+    if (!k[0] || strlen(k) >= CFG_OP_ID_MAX)
+        return bad(st, "keys", k, "bad operator id", k);
+    while (*p) {
+        size_t n = strcspn(p, ", \t");
+        if (n) {
+            if (!cfg_z85_key_ok(p, n))
+                return bad(st, "keys", k, "not a Z85 public key (40 chars)", v);
+            if (c->nkeys >= CFG_KEYS_MAX)
+                return bad(st, "keys", k, "too many keys at", k);
+            memcpy(c->keys[c->nkeys].key, p, n);
+            c->keys[c->nkeys].key[n] = '\0';
+            if (cfg_key_operator(c, c->keys[c->nkeys].key))
+                return bad(st, "keys", k, "key listed twice", v);
+            snprintf(c->keys[c->nkeys].op, CFG_OP_ID_MAX, "%s", k);
+            c->nkeys++;
+        }
+        p += n;
+        p += strspn(p, ", \t");
+    }
+    return 1;
+}
+
+/* "token = operator"; tokens are [A-Za-z0-9_.~-], CFG_TOKEN_MIN.. bytes. */
+static int on_token(struct cfg_parse_state *st, const char *k, const char *v)
+{
+    struct config *c = st->c;
+    size_t n = strlen(k);
+
+    if (n < CFG_TOKEN_MIN || n > CFG_TOKEN_MAX ||
+        strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_.~-") != n)
+        return bad(st, "http_tokens", "token",
+                   "tokens are 16..128 chars of [A-Za-z0-9_.~-]; got one of",
+                   n < 100 ? "a bad form" : "too many chars");
+    if (c->ntokens >= CFG_TOKENS_MAX)
+        return bad(st, "http_tokens", "token", "too many tokens for", v);
+    if (!v[0] || strlen(v) >= CFG_OP_ID_MAX)
+        return bad(st, "http_tokens", "token", "bad operator id", v);
+    snprintf(c->tokens[c->ntokens].token, CFG_TOKEN_MAX + 1, "%s", k);
+    snprintf(c->tokens[c->ntokens].op, CFG_OP_ID_MAX, "%s", v);
+    c->ntokens++;
+    return 1;
+}
+
+/* A loopback, ipc or inproc endpoint: reachable from this machine only. */
+static bool ep_local(const char *ep)
+{
+    return !strncmp(ep, "tcp://127.", 10) ||
+           !strncmp(ep, "tcp://localhost:", 16) ||
+           !strncmp(ep, "tcp://[::1]:", 12) || !strncmp(ep, "ipc://", 6) ||
+           !strncmp(ep, "inproc://", 9);
+}
+
+/* Keys and tokens name operators of this config; CURVE needs a secret key;
+ * plain on an endpoint other machines can reach must be chosen. */
+static int security_check(struct cfg_parse_state *st)
+{
+    struct config *c = st->c;
+    for (int i = 0; i < c->nkeys; i++)
+        if (!cfg_operator(c, c->keys[i].op, strlen(c->keys[i].op)))
+            return err_set(st->e, ERR_INVALID, "keys",
+                           "[keys] %s: no such operator", c->keys[i].op);
+    for (int i = 0; i < c->ntokens; i++)
+        if (!cfg_operator(c, c->tokens[i].op, strlen(c->tokens[i].op)))
+            return err_set(st->e, ERR_INVALID, "http_tokens",
+                           "[http_tokens] no such operator '%s'",
+                           c->tokens[i].op);
+    if (c->sec_mode == CFG_SEC_CURVE && !c->sec_secret_path[0])
+        return err_set(st->e, ERR_INVALID, "security.secret_key",
+                       "[security] mode = curve needs secret_key");
+    if (!c->ntokens && strcmp(c->http_ep, "off") &&
+        strncmp(c->http_ep, "127.", 4) &&
+        strncmp(c->http_ep, "localhost:", 10) &&
+        strncmp(c->http_ep, "[::1]:", 6))
+        return err_set(st->e, ERR_INVALID, "http_tokens",
+                       "http on '%s' is reachable from other machines: list "
+                       "[http_tokens] (and put TLS in front, "
+                       "docs/SECURITY.md)",
+                       c->http_ep);
+    if (!c->sec_mode_set && (!ep_local(c->cmd_ep) || !ep_local(c->pub_ep)))
+        return err_set(st->e, ERR_INVALID, "security.mode",
+                       "endpoints reachable from other machines need "
+                       "[security] mode = curve (or plain, chosen "
+                       "explicitly)");
+    return 0;
+}
+
+/* The secret key file: the Z85 key on its first line. */
+static int load_secret(struct config *c, struct err *e)
+{
+    char line[128];
+    size_t n;
+    FILE *f = fopen(c->sec_secret_path, "r");
+    if (!f)
+        return err_set(e, ERR_INVALID, "security.secret_key",
+                       "cannot open secret key '%s': %s", c->sec_secret_path,
+                       strerror(errno));
+    if (!fgets(line, sizeof(line), f))
+        line[0] = '\0';
+    fclose(f);
+    n = strcspn(line, "\r\n");
+    if (!cfg_z85_key_ok(line, n))
+        return err_set(e, ERR_INVALID, "security.secret_key",
+                       "'%s' does not hold a Z85 secret key (40 chars)",
+                       c->sec_secret_path);
+    memcpy(c->sec_secret, line, n);
+    c->sec_secret[n] = '\0';
+    return 0;
+}
+
 /* Debian's libinih is built without line numbers in the callback, so
  * messages name the section and key instead. */
 static int on_entry(void *user, const char *sec, const char *k, const char *v)
@@ -532,6 +709,12 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
         return on_visits(st, k, v);
     if (!strcmp(sec, "renovation"))
         return on_renovation(st, k, v);
+    if (!strcmp(sec, "security"))
+        return on_security(st, k, v);
+    if (!strcmp(sec, "keys"))
+        return on_keys(st, k, v);
+    if (!strcmp(sec, "http_tokens"))
+        return on_token(st, k, v);
     return bad(st, sec, k, "unknown section for key", k);
 }
 
@@ -550,7 +733,7 @@ static int finish(struct cfg_parse_state *st, int rc)
         return err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
                        "[visits] new_owner_max_months is below "
                        "new_owner_months");
-    return 0;
+    return security_check(st);
 }
 
 int cfg_parse(struct config *c, const char *text, const char *dir,
@@ -601,7 +784,47 @@ int cfg_load(struct config *c, const char *path, struct err *e)
         return rc;
     if (c->calendar_path[0] && (rc = cal_load(&c->cal, c->calendar_path, e)))
         return rc;
-    if (c->rates_path[0])
-        return rates_load(&c->fees, c->rates_path, e);
+    if (c->rates_path[0] && (rc = rates_load(&c->fees, c->rates_path, e)))
+        return rc;
+    if (c->sec_mode == CFG_SEC_CURVE)
+        return load_secret(c, e);
     return 0;
+}
+
+static int key_listed(const struct cfg_key *keys, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(keys[i].key, key))
+            return 1;
+    return 0;
+}
+
+int cfg_keys_reload(struct config *c, int *added, int *removed, struct err *e)
+{
+    struct config *n = malloc(sizeof(*n));
+    int rc;
+
+    if (!n)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    cfg_init(n);
+    if ((rc = cfg_load(n, c->path, e)))
+        goto out_free;
+    for (int i = 0; i < n->nkeys; i++)
+        if (!cfg_operator(c, n->keys[i].op, strlen(n->keys[i].op))) {
+            rc = err_set(e, ERR_INVALID, "keys",
+                         "[keys] %s: not an operator of the running config "
+                         "(operators change with a restart)",
+                         n->keys[i].op);
+            goto out_free;
+        }
+    *added = *removed = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        *added += !key_listed(c->keys, c->nkeys, n->keys[i].key);
+    for (int i = 0; i < c->nkeys; i++)
+        *removed += !key_listed(n->keys, n->nkeys, c->keys[i].key);
+    memcpy(c->keys, n->keys, sizeof(c->keys));
+    c->nkeys = n->nkeys;
+out_free:
+    free(n);
+    return rc;
 }

@@ -25,6 +25,26 @@
  * with Last-Event-ID) */
 #define CFG_SSE_LAG_MAX 10000
 
+/* Security (core/bus.c): plain ZeroMQ, or CURVE with a ZAP handler that
+ * accepts only the public keys listed under [keys]. */
+#define CFG_SEC_PLAIN 0
+#define CFG_SEC_CURVE 1
+#define CFG_Z85_KEY 40    /* chars in a Z85 CURVE key (32 bytes) */
+#define CFG_KEYS_MAX 1024 /* desk keys in one config */
+#define CFG_TOKENS_MAX 64 /* HTTP bearer tokens in one config */
+#define CFG_TOKEN_MIN 16  /* bytes: shorter tokens are guessable */
+#define CFG_TOKEN_MAX 128 /* bytes in a token, NUL excluded */
+
+struct cfg_key {
+    char key[CFG_Z85_KEY + 1]; /* Z85 public key */
+    char op[CFG_OP_ID_MAX];    /* operator id */
+};
+
+struct cfg_token {
+    char token[CFG_TOKEN_MAX + 1];
+    char op[CFG_OP_ID_MAX];
+};
+
 /* Roles are bits so a command table entry can allow several. */
 #define ROLES(X)                                                               \
     X(CLERK, 1u << 0, "clerk")                                                 \
@@ -205,7 +225,29 @@ struct config {
     char http_actor[CFG_OP_ID_MAX]; /* operator of requests naming none */
     long sse_lag_max;
     int pub_hwm; /* events queued per subscriber before PUB drops */
+    /* [security], [keys] and [http_tokens] (docs/SECURITY.md) */
+    int sec_mode;      /* CFG_SEC_PLAIN or CFG_SEC_CURVE */
+    bool sec_mode_set; /* named in the config (not the default) */
+    char sec_secret_path[PATH_MAX];
+    char sec_secret[CFG_Z85_KEY + 1]; /* the server's secret key (Z85) */
+    int nkeys;
+    struct cfg_key keys[CFG_KEYS_MAX];
+    int ntokens;
+    struct cfg_token tokens[CFG_TOKENS_MAX];
 };
+
+/* Looks up the operator of a desk's CURVE public key (Z85, 40 chars);
+ * NULL when the key is not listed. Points into c. */
+const char *cfg_key_operator(const struct config *c, const char *z85);
+/* The operator of an HTTP bearer token, or NULL. Points into c. */
+const struct operator*
+    cfg_token_operator(const struct config *c, const char *token, size_t len);
+/* SIGHUP: parses c->path again and takes its [keys] (nothing else). The
+ * keys must name operators of the running config. *added / *removed count
+ * the keys that appeared / went away. On error c is unchanged. */
+int cfg_keys_reload(struct config *c, int *added, int *removed, struct err *e);
+/* True if s is 40 characters of the Z85 alphabet (a 32-byte key). */
+bool cfg_z85_key_ok(const char *s, size_t n);
 
 /* Defaults for everything, no operators, calendar without special days. */
 void cfg_init(struct config *c);

@@ -78,6 +78,52 @@ void http__reply_error(struct evhttp_request *req, const struct err *e)
                err ? json_pack("{s:b,s:o}", "ok", 0, "error", err) : NULL);
 }
 
+/* The operator of "Authorization: Bearer <token>", or NULL. */
+static const struct operator* bearer(struct http *h, struct evhttp_request *req)
+{
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization");
+    if (!v || strncasecmp(v, "Bearer ", 7))
+        return NULL;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    return cfg_token_operator(h->d.cfg, v, strnlen(v, CFG_TOKEN_MAX + 1));
+}
+
+/* 401 with a challenge: no token, or one not listed. */
+static void reply_unauthorized(struct evhttp_request *req)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "WWW-Authenticate", "Bearer realm=\"deskd\"");
+    reply_json(req, 401,
+               json_pack("{s:b,s:{s:s,s:s,s:s}}", "ok", 0, "error", "code",
+                         "forbidden", "field", "authorization", "message",
+                         "a valid bearer token is required "
+                         "(Authorization: Bearer <token>)"));
+}
+
+/* With [http_tokens], the token names the operator: X-Deskd-Actor may only
+ * repeat it (as a desk's envelope actor must match its CURVE key). */
+static const struct operator* token_operator(struct http *h,
+                                             struct evhttp_request *req,
+                                             const char *id, struct err *e)
+{
+    const struct operator* op = bearer(h, req);
+    if (!op) {
+        err_set(e, ERR_FORBIDDEN, "authorization",
+                "a valid bearer token is required");
+        return NULL;
+    }
+    if (id && *id && strcmp(id, op->id)) {
+        err_set(e, ERR_FORBIDDEN, "actor",
+                "X-Deskd-Actor '%.32s' is not the token's operator '%s'", id,
+                op->id);
+        return NULL;
+    }
+    return op;
+}
+
 const struct operator*
     http__auth(struct http *h, struct evhttp_request *req, struct err *e)
 {
@@ -85,6 +131,8 @@ const struct operator*
                                         "X-Deskd-Actor");
     const struct operator* op;
 
+    if (h->d.cfg->ntokens)
+        return token_operator(h, req, id, e);
     if (!id || !*id)
         id = h->d.cfg->http_actor;
     if (!*id) {
@@ -240,9 +288,10 @@ static void api_meta(struct http *h, struct evhttp_request *req)
     (void)h;
     for (size_t i = 0; i < cmd_table_len; i++) {
         const struct cmd_spec *c = &cmd_table[i];
-        json_t *f = json_array();
+        json_t *f;
         if (!(c->flags & CMD_QUERY) || strncmp(c->name, "query.", 6))
             continue;
+        f = json_array(); /* after the skip: it leaked for every command */
         for (int k = 0; c->fields[k].name; k++)
             json_array_append_new(
                 f, json_pack("{s:s,s:b}", "name", c->fields[k].name, "required",
@@ -428,6 +477,9 @@ static void on_request(struct evhttp_request *req, void *arg)
         http__reply_error(req, &e);
     } else if (!strcmp(path, "/healthz")) {
         api_healthz(h, req);
+    } else if (!strncmp(path, "/api/", 5) && h->d.cfg->ntokens &&
+               !bearer(h, req)) {
+        reply_unauthorized(req);
     } else if (!strcmp(path, "/metrics")) {
         api_metrics(h, req);
     } else if (!strcmp(path, "/api/events")) {

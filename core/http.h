@@ -79,9 +79,11 @@ void http_stop(struct http *h);
 
 /* ---- shared by core/http.c and core/http_sse.c ---- */
 
-/* The one place a request is authenticated (bearer tokens will hook in
- * here): the operator named by X-Deskd-Actor, else the config's
- * http_actor. NULL with e set (ERR_FORBIDDEN) when there is none. */
+/* The one place a request is authenticated. With [http_tokens] listed:
+ * the operator of the request's bearer token (X-Deskd-Actor may only
+ * repeat it); without: the operator named by X-Deskd-Actor, else the
+ * config's http_actor. NULL with e set (ERR_FORBIDDEN) when there is
+ * none. Requests to /api/ without a valid token never get here (401). */
 const struct operator*
     http__auth(struct http *h, struct evhttp_request *req, struct err *e);
 /* {"ok": false, "error": {code, message, field?}} with a matching status. */

@@ -21,8 +21,6 @@
 #include "codec_json.h"
 #include "http.h"
 
-#define SSE_MASK_MAX 64 /* bytes of one masked value */
-
 struct sse_client {
     struct http *h;
     struct evhttp_request *req;
@@ -30,53 +28,6 @@ struct sse_client {
     uint64_t next; /* the next seq to queue */
     struct sse_client *prev, *link;
 };
-
-static bool ends_with(const char *s, const char *tail)
-{
-    size_t n = strlen(s), t = strlen(tail);
-    return n >= t && !strcmp(s + n - t, tail);
-}
-
-static void mask_value(json_t *v, bool id)
-{
-    char out[SSE_MASK_MAX];
-    if (!json_is_string(v))
-        return;
-    if (id)
-        mask_id(json_string_value(v), json_string_length(v), out, sizeof(out));
-    else
-        mask_phone(json_string_value(v), json_string_length(v), out,
-                   sizeof(out));
-    json_string_set(v, out);
-}
-
-/* R-GEN-02: ID numbers and phones in event data are masked on the feed
- * exactly as in the query lists (keys id_no, *phone, *phones). */
-static void mask_personal(json_t *j)
-{
-    const char *k;
-    json_t *v;
-    size_t i;
-
-    if (json_is_array(j)) {
-        json_array_foreach(j, i, v) mask_personal(v);
-        return;
-    }
-    if (!json_is_object(j))
-        return;
-    json_object_foreach(j, k, v)
-    {
-        if (!strcmp(k, "id_no"))
-            mask_value(v, true);
-        else if (ends_with(k, "phone"))
-            mask_value(v, false);
-        else if (ends_with(k, "phones") && json_is_array(v)) {
-            json_t *x;
-            json_array_foreach(v, i, x) mask_value(x, false);
-        } else
-            mask_personal(v);
-    }
-}
 
 /* The SSE text of event seq, from the cache or the log. */
 static const struct sse_cached *format_event(struct http *h, MDB_txn *txn,
@@ -98,7 +49,7 @@ static const struct sse_cached *format_event(struct http *h, MDB_txn *txn,
         return NULL;
     j = codec_to_json(d.obj);
     codec_doc_release(&d);
-    mask_personal(json_object_get(j, "data"));
+    mask_json(json_object_get(j, "data"));
     type = json_string_value(json_object_get(j, "type"));
     data = j ? json_dumps(j, JSON_COMPACT) : NULL;
     free(c->text);

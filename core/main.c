@@ -44,6 +44,13 @@ static int serve(void)
            (unsigned long long)srv.log.last_seq,
            srv.cfg.clock_manual ? "manual" : "real", srv.bus.cmd_ep,
            srv.bus.pub_ep, srv.http ? srv.http_ep : "off");
+    if (srv.cfg.sec_mode == CFG_SEC_CURVE)
+        printf("  security curve: %d desk keys, SIGHUP reloads them\n",
+               srv.cfg.nkeys);
+    else
+        printf("  security plain: NO authentication, any local process may "
+               "act as any operator (see docs/SECURITY.md)\n");
+    printf("  http auth %s\n", srv.cfg.ntokens ? "bearer tokens" : "off");
     fflush(stdout);
     server_run();
     diag_info("stopped: %llu batches, %llu commits, %llu syncs, "

@@ -271,9 +271,35 @@ fail:
     return 0;
 }
 
-int pipe_exec(struct pipeline *p, const char *frame, size_t len,
-              struct cw *reply)
+/* The operator of the command: the envelope's actor, which under CURVE
+ * must be the authenticated one (roles come from the key's operator). */
+static const struct operator* who(struct pipeline *p,
+                                  const struct envelope *env, const char *auth,
+                                  struct err *e)
 {
+    const struct operator* op =
+        cfg_operator(p->cfg, env->actor, env->actor_len);
+    if (!auth)
+        return op;
+    if (!*auth) {
+        err_set(e, ERR_FORBIDDEN, NULL,
+                "the key of this connection is no longer listed");
+        return NULL;
+    }
+    if (strlen(auth) != env->actor_len ||
+        memcmp(auth, env->actor, env->actor_len)) {
+        err_set(e, ERR_FORBIDDEN, "actor",
+                "actor '%.*s' is not the authenticated operator '%s'",
+                (int)env->actor_len, env->actor, auth);
+        return NULL;
+    }
+    return op;
+}
+
+int pipe_exec(struct pipeline *p, const char *frame, size_t len,
+              const char *auth, struct cw *reply)
+{
+    const struct operator* op;
     struct envelope env;
     struct err e = {0};
     int rc;
@@ -292,8 +318,14 @@ int pipe_exec(struct pipeline *p, const char *frame, size_t len,
         p->stats.failed++;
         return 0;
     }
-    rc = exec_env(p, &env, cfg_operator(p->cfg, env.actor, env.actor_len),
-                  reply);
+    op = who(p, &env, auth, &e);
+    if (e.code) {
+        pipe_reply_error(reply, env.id, env.id_len, &e);
+        cmd_envelope_release(&env);
+        p->stats.failed++;
+        return 0;
+    }
+    rc = exec_env(p, &env, op, reply);
     cmd_envelope_release(&env);
     return rc;
 }

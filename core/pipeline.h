@@ -11,8 +11,9 @@
 #include "config.h"
 #include "log.h"
 
-#define REPLY_EVENTS_MAX 64 /* events echoed in one reply; log.read for more   \
-                             */
+#define REPLY_EVENTS_MAX                                                       \
+    64 /* events echoed in one reply; log.read for more                        \
+        */
 
 struct pipe_stats {
     uint64_t ok, failed, duplicates, events;
@@ -35,11 +36,15 @@ void pipe_init(struct pipeline *p, struct log *l, const struct config *cfg,
 void pipe_release(struct pipeline *p);
 
 /* Runs one command frame in p->batch's open txn and appends its reply to
- * reply. Returns 0 when a reply was written (success or a command error),
- * or a batch-fatal code (MDB_MAP_FULL: grow and retry the whole batch;
- * anything else: abort the batch) with nothing written to reply. */
+ * reply. auth is the operator the transport authenticated (CURVE): the
+ * envelope's actor must be it, or the command is forbidden; "" refuses
+ * every command (a key revoked since the handshake); NULL (plain mode)
+ * takes the envelope's actor as given. Returns 0 when a reply was written
+ * (success or a command error), or a batch-fatal code (MDB_MAP_FULL: grow and
+ * retry the whole batch; anything else: abort the batch) with nothing written
+ * to reply. */
 int pipe_exec(struct pipeline *p, const char *frame, size_t len,
-              struct cw *reply);
+              const char *auth, struct cw *reply);
 
 /* The same path for commands deskd gives itself (timers): actor "system",
  * body a msgpack map. */

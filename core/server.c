@@ -10,6 +10,8 @@
  * when nothing else is waiting, an explicit log_sync(). */
 #include "server.h"
 
+#include "mask.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,7 +110,10 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
         log_batch_body(b, i, &body, &len);
         o->ev_off[i] = cw_len(&o->bodies);
         o->ev_type[i] = log_batch_type(b, i);
-        cw_raw(&o->bodies, body, len);
+        /* every listed key may subscribe, whatever its role: personal
+         * data goes out masked (R-GEN-02); log.read gives it in full to
+         * the roles allowed */
+        mask_body(&o->bodies, body, len);
     }
     o->nev = b->nevents;
     o->last_seq = b->next_seq - 1;
@@ -143,6 +148,18 @@ static size_t drain(struct outbox *o)
     return o->n;
 }
 
+/* Under CURVE, the operator the connection authenticated as, if its key
+ * is still listed with that operator ("" when revoked since); NULL in
+ * plain mode. */
+static const char *msg_operator(const struct bus_msg *m)
+{
+    const char *op;
+    if (srv.cfg.sec_mode != CFG_SEC_CURVE)
+        return NULL;
+    op = cfg_key_operator(&srv.cfg, m->key);
+    return op && m->user[0] && !strcmp(op, m->user) ? m->user : "";
+}
+
 /* Runs the batch's commands in one txn; on MDB_MAP_FULL grows the map and
  * runs them all again, so no command is refused for it. */
 static int execute(struct outbox *o, struct err *e)
@@ -157,7 +174,8 @@ retry:
     for (size_t i = 0; i < o->n; i++) {
         o->reply_off[i] = cw_len(&o->replies);
         rc = pipe_exec(&srv.pipe, zmq_msg_data(&o->msg[i].body),
-                       zmq_msg_size(&o->msg[i].body), &o->replies);
+                       zmq_msg_size(&o->msg[i].body), msg_operator(&o->msg[i]),
+                       &o->replies);
         if (rc)
             break;
     }
@@ -189,7 +207,13 @@ retry:
             return rc;
         goto retry;
     }
-    return rc ? ERR_UNAVAILABLE : 0;
+    if (rc) /* ENOSPC, EIO: the txn is gone, the last commit stands */
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "the log could not be written (%s%s); nothing of "
+                       "this batch was written, retry later",
+                       mdb_strerror(rc),
+                       rc == ENOSPC ? ": the disk is full" : "");
+    return 0;
 }
 
 static void release_held(void)
@@ -267,8 +291,7 @@ static int fire_one(struct timer *t, struct cw *reply)
     size_t at = cw_len(reply);
     int rc;
 
-    snprintf(id, sizeof(id), "timer:%.*s:%lld", 40, t->key,
-             (long long)t->due);
+    snprintf(id, sizeof(id), "timer:%.*s:%lld", 40, t->key, (long long)t->due);
     rc = pipe_exec_system(&srv.pipe, id, t->cmd, t->body, reply);
     if (rc)
         return rc;
@@ -280,8 +303,8 @@ static int fire_one(struct timer *t, struct cw *reply)
         srv.stats.timers_fired++;
     } else {
         srv.stats.timers_failed++;
-        diag_warn("timer '%s' (%s) failed; not retried until restart",
-                  t->key, t->cmd);
+        diag_warn("timer '%s' (%s) failed; not retried until restart", t->key,
+                  t->cmd);
         if (srv.ntimer_skip < TIMER_SKIP_MAX)
             snprintf(srv.timer_skip[srv.ntimer_skip++], 96, "%s", t->key);
     }
@@ -327,8 +350,7 @@ retry:
         after[0] = '\0';
         goto retry;
     }
-    if (rc || *fired == 0 || b->nevents == 0 ||
-        outbox_take_events(o, b)) {
+    if (rc || *fired == 0 || b->nevents == 0 || outbox_take_events(o, b)) {
         log_batch_abort(b);
         return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
                             mdb_strerror(rc))
@@ -390,6 +412,76 @@ static void serve(evutil_socket_t fd, short what, void *arg)
     /* Edge-triggered ZMQ_FD: sends may have consumed the edge. */
     if (bus_readable(&srv.bus))
         event_active(srv.kick, EV_TIMEOUT, 0);
+}
+
+/* Runs one command deskd gives itself (actor system) as a batch of its
+ * own, published like any other. */
+static int system_command(const char *cmd, const struct cw *body, struct err *e)
+{
+    struct outbox *o = srv.cur;
+    struct log_batch *b = &srv.pipe.batch;
+    struct codec_doc d;
+    char id[LOG_CMD_ID_MAX + 1];
+    int rc;
+
+    snprintf(id, sizeof(id), "%.24s:%lld:%llu", cmd,
+             (long long)clock_now(&srv.clk),
+             (unsigned long long)srv.pipe.batch.next_seq);
+    if ((rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))
+        return rc;
+    o->n = 0;
+retry:
+    cw_reset(&o->replies);
+    if ((rc = log_batch_begin(b, e)))
+        goto out_release_doc;
+    rc = pipe_exec_system(&srv.pipe, id, cmd, d.obj, &o->replies);
+    if (rc == MDB_MAP_FULL) {
+        log_batch_abort(b);
+        if ((rc = log_grow(&srv.log, e)))
+            goto out_release_doc;
+        goto retry;
+    }
+    if (rc || b->nevents == 0 || outbox_take_events(o, b)) {
+        log_batch_abort(b);
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "%s: nothing written", cmd);
+        goto out_release_doc;
+    }
+    if ((rc = log_batch_commit(b, e)))
+        goto out_release_doc;
+    srv.stats.commits++;
+    release_held();
+    srv.cur = srv.held;
+    srv.held = o;
+    settle_held();
+out_release_doc:
+    codec_doc_release(&d);
+    return rc;
+}
+
+/* SIGHUP: the desks' keys again from the config file (revocation without a
+ * restart); the reload is an event. Connections of a removed key are
+ * refused from their next command on (see msg_operator). */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct err e = {0};
+    int added = 0, removed = 0;
+    struct cw w;
+    (void)sig, (void)what, (void)arg;
+
+    if (cfg_keys_reload(&srv.cfg, &added, &removed, &e)) {
+        diag_warn("SIGHUP: keys unchanged: %s", e.msg);
+        return;
+    }
+    diag_info("SIGHUP: %d keys listed, %d added, %d removed", srv.cfg.nkeys,
+              added, removed);
+    cw_init(&w);
+    cw_map(&w, 3);
+    cw_kint(&w, "keys", srv.cfg.nkeys);
+    cw_kint(&w, "added", added);
+    cw_kint(&w, "removed", removed);
+    if (system_command("security.keys_reloaded", &w, &e))
+        diag_warn("SIGHUP: reload not recorded: %s", e.msg);
+    cw_release(&w);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -457,8 +549,8 @@ int server_open(struct err *e)
         return rc;
     metrics_durable(&srv.metrics, srv.log.last_seq);
     {
-        struct http_deps d = {&srv.cfg,  &srv.log,     &srv.views,
-                              &srv.clk,  &srv.metrics, &srv.bus};
+        struct http_deps d = {&srv.cfg, &srv.log,     &srv.views,
+                              &srv.clk, &srv.metrics, &srv.bus};
         if ((rc = http_start(&srv.http, &d, srv.http_ep, e)))
             return rc;
     }
@@ -471,8 +563,10 @@ int server_open(struct err *e)
     }
     srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, NULL);
     srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
-    if (!srv.kick || !srv.sig_int || !srv.sig_term ||
-        event_add(srv.sig_int, NULL) || event_add(srv.sig_term, NULL))
+    srv.sig_hup = evsignal_new(srv.base, SIGHUP, on_hup, NULL);
+    if (!srv.kick || !srv.sig_int || !srv.sig_term || !srv.sig_hup ||
+        event_add(srv.sig_int, NULL) || event_add(srv.sig_term, NULL) ||
+        event_add(srv.sig_hup, NULL))
         return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
     return write_endpoints(e);
 }
@@ -497,6 +591,8 @@ void server_close(void)
         event_free(srv.sig_int);
     if (srv.sig_term)
         event_free(srv.sig_term);
+    if (srv.sig_hup)
+        event_free(srv.sig_hup);
     /* Freeing them restored the default action. A repeated signal must
      * not cut the shutdown short: replies may still be on their way out
      * (linger). SIGKILL remains for forcing it. */

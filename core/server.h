@@ -30,8 +30,7 @@ struct outbox {
 
 struct server_stats {
     uint64_t batches, commits, empty_commits, syncs, map_grows, max_batch,
-        timers_fired,
-        timers_failed;
+        timers_fired, timers_failed;
 };
 
 #define TIMER_SKIP_MAX 64 /* timers whose command failed, not retried */
@@ -44,7 +43,7 @@ struct server {
     struct pipeline pipe;
     struct bus bus;
     struct event_base *base;
-    struct event *sig_int, *sig_term, *kick, *tick;
+    struct event *sig_int, *sig_term, *sig_hup, *kick, *tick;
     struct outbox box[2]; /* the batch being built and the one held */
     struct outbox *cur, *held;
     struct server_stats stats;

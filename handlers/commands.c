@@ -654,6 +654,12 @@ static const struct field f_query_moveins[] = {
     {NULL}};
 
 
+static const struct field f_keys_reloaded[] = {
+    {"keys", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys listed now"},
+    {"added", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys new since"},
+    {"removed", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys revoked"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -1065,6 +1071,10 @@ const struct cmd_spec cmd_table[] = {
      "Move-in progress: every open checklist, and the steps done on a day",
      DESK, CMD_QUERY, f_query_moveins, hdl_query_moveins,
      "{\"date\":\"2026-04-15\"}"},
+    {"security.keys_reloaded",
+     "SIGHUP reloaded the desks' CURVE keys: counts (deskd only)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_keys_reloaded, hdl_security_keys_reloaded,
+     "{\"keys\":12,\"added\":1,\"removed\":2}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -75,7 +75,8 @@
     X(MOVEIN_METERS_READ, "movein.meters_read")                                \
     X(MOVEIN_INSPECTED, "movein.inspected")                                    \
     X(MOVEIN_KEYS_HANDED, "movein.keys_handed")                                \
-    X(FINANCE_NOTIFIED, "unit.finance_notified")
+    X(FINANCE_NOTIFIED, "unit.finance_notified")                               \
+    X(KEYS_RELOADED, "security.keys_reloaded")
 
 enum ev_type {
     EV_UNKNOWN = 0,

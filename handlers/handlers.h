@@ -7,6 +7,7 @@
 
 #include "../core/cmd.h"
 #include "../core/date.h"
+#include "../core/mask.h"
 #include "../projections/projections.h"
 #include "events.h"
 
@@ -19,11 +20,7 @@
 /* Today's local date per the server clock. */
 int32_t hdl_today(const struct hctx *h);
 
-/* Masks personal data for lists and dashboards (R-GEN-02):
- * phone 13812345678 -> 138****5678, ID 440301199001011234 ->
- * 4403**********1234. Output is NUL-terminated in out (cap bytes). */
-void mask_phone(const char *s, size_t n, char *out, size_t cap);
-void mask_id(const char *s, size_t n, char *out, size_t cap);
+/* Masking of personal data (R-GEN-02): core/mask.h. */
 
 /* units.c */
 int hdl_estate_register(struct hctx *h, const struct args *a, struct err *e);
@@ -217,6 +214,8 @@ int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_keys(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);
+int hdl_security_keys_reloaded(struct hctx *h, const struct args *a,
+                               struct err *e);
 
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];

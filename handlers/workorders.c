@@ -422,9 +422,10 @@ int hdl_query_work_orders(struct hctx *h, const struct args *a,
         arg_copy(a, "estate", estate, sizeof(estate));
     if (arg_has(a, "building"))
         arg_copy(a, "building", bldg, sizeof(bldg));
-    if (estate[0])
+    if (estate[0] &&
         snprintf(l.unit_prefix, sizeof(l.unit_prefix), "%s/%s%s", estate,
-                 bldg, bldg[0] ? "-" : "");
+                 bldg, bldg[0] ? "-" : "") >= (int)sizeof(l.unit_prefix))
+        return err_set(e, ERR_INVALID, "building", "estate/building too long");
     l.kind = arg_has(a, "kind") ? wo_kinds[arg_int(a, "kind")] : NULL;
     l.overdue = flag(a, "overdue");
     cw_map(h->result, 2);

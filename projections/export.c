@@ -1,4 +1,5 @@
-/* projections/export.c - projection tables as JSON lines or CSV. */
+/* projections/export.c - projection tables as JSON lines or CSV, personal
+ * data masked (R-GEN-02; the full record is person.view_full's, recorded). */
 #include "export.h"
 
 #include <jansson.h>
@@ -6,6 +7,7 @@
 
 #include "../core/codec_json.h"
 #include "../core/log.h"
+#include "../core/mask.h"
 #include "projections.h"
 
 #define COLS_MAX 128 /* distinct fields per table in a CSV export */
@@ -122,6 +124,7 @@ static json_t *record(const MDB_val *k, const MDB_val *v)
     }
     val = codec_to_json(d.obj);
     codec_doc_release(&d);
+    mask_json(val); /* R-GEN-02: exports are lists too */
     if (json_is_object(val))
         json_object_update(j, val);
     else

@@ -47,9 +47,9 @@ CONF
 
 stop_last() { kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; } # the server started last
 
-bench_deskd() { # label, deskbench args...
+bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines
   local label=$1; shift
-  start_deskd
+  start_deskd "${BENCH_INI:-}"
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
   stop_last
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
@@ -86,6 +86,21 @@ bench_redis() { # clients
     "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" >> "$ROWS"
 }
 
+curve_keys() { # CURVE key pairs for deskd, the bench and the setup actor
+  mkdir -p "$TMP/keys"
+  for k in srv bench adm; do
+    [ -f "$TMP/keys/$k.key" ] || "$HERE/$BUILD/deskctl" keygen "$TMP/keys/$k" >/dev/null
+  done
+  CURVE_INI="[security]
+mode = curve
+secret_key = $TMP/keys/srv.key
+[keys]
+admin = $(cat "$TMP/keys/adm.pub")
+bench = $(cat "$TMP/keys/bench.pub")"
+  CURVE_ARGS=(--key "$TMP/keys/bench.key" --setup-key "$TMP/keys/adm.key"
+              --server-key "$TMP/keys/srv.pub")
+}
+
 mkdir -p "$TMP/bin"
 for p in zmq_rtt zmq_lmdb_server zmq_lmdb_pipelined; do
   gcc -O2 -std=gnu11 -o "$TMP/bin/$p" "$SHARED/baselines/$p.c" -llmdb -lzmq -lmsgpackc -lpthread
@@ -94,6 +109,7 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: deskd";     bench_deskd "deskd c=16" -c 16
                              bench_deskd "deskd c=64" -c 64
                              bench_deskd "deskd pipelined 1000" --pipeline 1000
+  curve_keys;                BENCH_INI=$CURVE_INI bench_deskd "deskd curve c=16" -c 16 "${CURVE_ARGS[@]}"
   log "round $r: baselines"; bench_baseline "zmq+lmdb naive c=16" zmq_lmdb_server 16
                              bench_baseline "zmq+lmdb nometasync c=16" zmq_lmdb_pipelined 16
                              bench_baseline "zmq+lmdb naive c=64" zmq_lmdb_server 64

@@ -28,6 +28,7 @@
 
 #include "../core/codec.h"
 #include "../core/err.h"
+#include "curvecli.h"
 
 #define BENCH_CLIENTS_MAX 4096       /* DEALER sockets */
 #define BENCH_INFLIGHT_MAX 65536     /* commands in flight per socket */
@@ -54,6 +55,9 @@ struct opts {
     const char *room_prefix;
     const char *dev; /* a path on the block device to watch, or NULL */
     bool read_log;   /* catch-up reader instead of the load */
+    /* CURVE (Z85 or files): the load's key (--actor's), the setup's key
+     * (--setup-actor's), deskd's public key; NULL = plain */
+    const char *key, *setup_key, *server_key;
 };
 
 /* One command in flight. */
@@ -87,6 +91,7 @@ struct bench {
     int64_t t0, t_end, deadline;
     int inflight; /* over all connections */
     struct stats st;
+    void *setup_sock; /* CURVE: the setup actor's own connection */
 };
 
 static int64_t now_ns(void)
@@ -156,7 +161,7 @@ static void describe_error(const msgpack_object *reply, char *buf, size_t cap)
  * an earlier run) both count as success. */
 static void setup_call(struct bench *b, const char *what)
 {
-    void *sock = b->conns[0].sock;
+    void *sock = b->setup_sock ? b->setup_sock : b->conns[0].sock;
     zmq_msg_t m;
     struct codec_doc d;
     struct err e = {0};
@@ -183,7 +188,8 @@ static void setup(struct bench *b)
     char id[BENCH_ID_MAX + 1], what[32];
     int rcvtimeo = BENCH_REPLY_TIMEOUT_MS;
 
-    zmq_setsockopt(b->conns[0].sock, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
+    zmq_setsockopt(b->setup_sock ? b->setup_sock : b->conns[0].sock,
+                   ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
     snprintf(id, sizeof(id), "b%d-setup-estate", (int)getpid());
     frame_begin(&b->w, id, "estate.register", b->o.setup_actor);
     cw_map(&b->w, 2);
@@ -357,15 +363,27 @@ static void open_conns(struct bench *b)
         zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero));
         zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof(zero));
         zmq_setsockopt(c->sock, ZMQ_RCVHWM, &zero, sizeof(zero));
+        if (b->o.server_key && curve_client(c->sock, b->o.key, b->o.server_key))
+            die("connection %d: CURVE keys", i);
         if (zmq_connect(c->sock, b->o.ep))
             die("cannot connect to '%s': %s", b->o.ep,
                 zmq_strerror(zmq_errno()));
         b->items[i] = (zmq_pollitem_t){c->sock, 0, ZMQ_POLLIN, 0};
     }
+    if (b->o.server_key) {
+        b->setup_sock = zmq_socket(b->ctx, ZMQ_DEALER);
+        zmq_setsockopt(b->setup_sock, ZMQ_LINGER, &zero, sizeof(zero));
+        if (!b->setup_sock ||
+            curve_client(b->setup_sock, b->o.setup_key, b->o.server_key) ||
+            zmq_connect(b->setup_sock, b->o.ep))
+            die("setup connection: CURVE keys or connect");
+    }
 }
 
 static void close_conns(struct bench *b)
 {
+    if (b->setup_sock)
+        zmq_close(b->setup_sock);
     for (int i = 0; i < b->o.clients; i++) {
         zmq_close(b->conns[i].sock);
         free(b->conns[i].slots);
@@ -487,6 +505,10 @@ static void usage(FILE *f)
         "                   plain numbers; at most 16 bytes in all)\n"
         "  --read-log       instead: read the whole log with log.read, 1000\n"
         "                   events a call, as a subscriber catching up does\n"
+        "  --key K --setup-key K --server-key K\n"
+        "                   CURVE (deskd in [security] mode = curve): the\n"
+        "                   actor's and the setup actor's secret keys and\n"
+        "                   deskd's public key, Z85 or files\n"
         "Prints one line of key=value; exits 1 if any command failed.\n",
         f);
 }
@@ -516,7 +538,10 @@ enum {
     OPT_NO_SETUP,
     OPT_ESTATE,
     OPT_ROOM_PREFIX,
-    OPT_READ_LOG
+    OPT_READ_LOG,
+    OPT_KEY,
+    OPT_SETUP_KEY,
+    OPT_SERVER_KEY
 };
 
 static const struct option long_opts[] = {
@@ -534,6 +559,9 @@ static const struct option long_opts[] = {
     {"estate", required_argument, NULL, OPT_ESTATE},
     {"room-prefix", required_argument, NULL, OPT_ROOM_PREFIX},
     {"read-log", no_argument, NULL, OPT_READ_LOG},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"setup-key", required_argument, NULL, OPT_SETUP_KEY},
+    {"server-key", required_argument, NULL, OPT_SERVER_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -581,6 +609,15 @@ static void apply_opt(struct opts *o, int ch, const char *v, bool *clients_set)
         break;
     case OPT_READ_LOG:
         o->read_log = true;
+        break;
+    case OPT_KEY:
+        o->key = v;
+        break;
+    case OPT_SETUP_KEY:
+        o->setup_key = v;
+        break;
+    case OPT_SERVER_KEY:
+        o->server_key = v;
         break;
     case 'h':
         usage(stdout);
@@ -632,6 +669,12 @@ static void parse_opts(struct opts *o, int argc, char **argv)
     }
     if (o->pipeline && !clients_set)
         o->clients = 1;
+    if (o->server_key && !o->key) {
+        fprintf(stderr, "deskbench: --server-key needs --key\n");
+        exit(2);
+    }
+    if (!o->setup_key)
+        o->setup_key = o->key;
 }
 
 /* ---- catch-up reader ---- */
@@ -649,6 +692,8 @@ static int read_log(const struct opts *o)
 
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    if (o->server_key && curve_client(s, o->setup_key, o->server_key))
+        die("CURVE keys");
     if (zmq_connect(s, o->ep))
         die("connect %s: %s", o->ep, zmq_strerror(zmq_errno()));
     cw_init(&w);

@@ -3,6 +3,7 @@
  * reply as JSON; follows the event stream with catch-up and gap recovery;
  * prints help and the protocol reference from the same table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "../core/cmd.h"
 #include "../core/codec_json.h"
+#include "curvecli.h"
 
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
 #define DEFAULT_PUB_EP "tcp://127.0.0.1:7701"
@@ -26,7 +28,62 @@ struct opts {
     int timeout_ms;
     long long from;
     long long count;
+    /* CURVE: this desk's secret key and deskd's public key, each a Z85
+     * key or a file holding one; both or neither */
+    const char *secret_key, *server_key;
 };
+
+/* Makes s a CURVE client when keys are given. */
+static int secure(void *s, const struct opts *o)
+{
+    if (!o->secret_key && !o->server_key)
+        return 0;
+    if (!o->secret_key || !o->server_key) {
+        fprintf(stderr, "deskctl: CURVE needs --key and --server-key (or "
+                        "DESKD_SECRET_KEY and DESKD_SERVER_KEY)\n");
+        return -1;
+    }
+    return curve_client(s, o->secret_key, o->server_key);
+}
+
+static int write_key(const char *base, const char *ext, const char *key,
+                     mode_t mode)
+{
+    char path[4096];
+    FILE *f;
+    int fd;
+    snprintf(path, sizeof(path), "%s%s", base, ext);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        fprintf(stderr, "deskctl: cannot create '%s': %s\n", path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "%s\n", key);
+    return fclose(f) ? -1 : 0;
+}
+
+/* keygen [BASE]: a CURVE key pair in Z85; with BASE, written to BASE.key
+ * (secret, mode 0600) and BASE.pub, never over existing files. */
+static int keygen(const char *base)
+{
+    char pub[CURVE_KEY + 1], sec[CURVE_KEY + 1];
+    if (zmq_curve_keypair(pub, sec)) {
+        fprintf(stderr, "deskctl: keygen: %s\n", zmq_strerror(errno));
+        return 2;
+    }
+    if (!base) {
+        printf("public %s\nsecret %s\n", pub, sec);
+        return 0;
+    }
+    if (write_key(base, ".key", sec, 0600) ||
+        write_key(base, ".pub", pub, 0644))
+        return 2;
+    printf("public %s\n(secret key in %s.key)\n", pub, base);
+    return 0;
+}
 
 static const char *ftype_label(enum ftype t)
 {
@@ -92,7 +149,11 @@ static void help(FILE *f, const char *only)
                 "       deskctl query NAME [key=value ...]\n"
                 "       deskctl tail [--events EP] [--from SEQ] [--count N]\n"
                 "       deskctl help [CMD] | --protocol-md\n"
-                "env: DESKD_ENDPOINT, DESKD_EVENTS, DESKD_ACTOR\n\n"
+                "       deskctl keygen [BASE]   (CURVE key pair; BASE.key, "
+                "BASE.pub)\n"
+                "CURVE: --key SECRET --server-key PUBLIC (Z85 or a file)\n"
+                "env: DESKD_ENDPOINT, DESKD_EVENTS, DESKD_ACTOR, "
+                "DESKD_SECRET_KEY, DESKD_SERVER_KEY\n\n"
                 "commands:\n");
     for (size_t i = 0; i < cmd_table_len; i++) {
         const struct cmd_spec *c = &cmd_table[i];
@@ -145,6 +206,11 @@ static json_t *call(void *ctx, const struct opts *o, json_t *env)
 
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &o->timeout_ms, sizeof(o->timeout_ms));
+    if (secure(s, o)) {
+        zmq_close(s);
+        free(buf);
+        return NULL;
+    }
     zmq_connect(s, o->cmd_ep);
     cw_init(&w);
     codec_from_json(env, &w);
@@ -274,6 +340,10 @@ static int tail(void *ctx, struct opts *o)
 
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &idle, sizeof(idle));
+    if (secure(sub, o)) {
+        zmq_close(sub);
+        return 2;
+    }
     zmq_connect(sub, o->pub_ep);
     if (next <= 0) {
         long long last = last_seq(ctx, o);
@@ -340,6 +410,8 @@ int main(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},
         {"count", required_argument, NULL, 'n'},
         {"protocol-md", no_argument, NULL, 'P'},
+        {"key", required_argument, NULL, 'k'},
+        {"server-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct opts o = {getenv("DESKD_ENDPOINT"),
@@ -350,7 +422,9 @@ int main(int argc, char **argv)
                      NULL,
                      10000,
                      0,
-                     0};
+                     0,
+                     getenv("DESKD_SECRET_KEY"),
+                     getenv("DESKD_SERVER_KEY")};
     void *ctx;
     int c, rc;
 
@@ -392,6 +466,12 @@ int main(int argc, char **argv)
         case 'P':
             protocol_md();
             return 0;
+        case 'k':
+            o.secret_key = optarg;
+            break;
+        case 'K':
+            o.server_key = optarg;
+            break;
         case 'h':
             help(stdout, NULL);
             return 0;
@@ -408,6 +488,8 @@ int main(int argc, char **argv)
         help(stdout, optind + 1 < argc ? argv[optind + 1] : NULL);
         return 0;
     }
+    if (!strcmp(argv[optind], "keygen"))
+        return keygen(optind + 1 < argc ? argv[optind + 1] : NULL);
     ctx = zmq_ctx_new();
     if (!strcmp(argv[optind], "tail")) {
         /* options may follow the verb too */

@@ -232,7 +232,9 @@ int h_server_start_opts(struct h_server *s, const struct h_opts *o)
     snprintf(s->dir, sizeof(s->dir), "/tmp/deskd-it-XXXXXX");
     if (!mkdtemp(s->dir))
         return fail("mkdtemp: %s", strerror(errno));
-    if (fmt_path(s->data_dir, sizeof(s->data_dir), "%s/var", s->dir) ||
+    if ((o && o->data_dir
+             ? fmt_path(s->data_dir, sizeof(s->data_dir), "%s", o->data_dir)
+             : fmt_path(s->data_dir, sizeof(s->data_dir), "%s/var", s->dir)) ||
         fmt_path(s->config, sizeof(s->config), "%s/deskd.conf", s->dir) ||
         fmt_path(s->log_path, sizeof(s->log_path), "%s/deskd.log", s->dir))
         goto out_remove_dir;
@@ -321,13 +323,29 @@ void h_server_cleanup(struct h_server *s)
 
 /* ---- the client ---- */
 
-static int sock_open(void **ctx, void **sock, int type, const char *ep)
+/* CURVE client keys (Z85): deskd's public key and this client's secret;
+ * NULL for plain. */
+static int sock_curve(void *sock, const struct h_keys *k)
+{
+    char pub[41];
+    if (!k)
+        return 0;
+    if (zmq_curve_public(pub, k->secret) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, k->server, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k->secret, 40))
+        return -1;
+    return 0;
+}
+
+static int sock_open_keys(void **ctx, void **sock, int type, const char *ep,
+                          const struct h_keys *k)
 {
     int ms = H_RECV_TIMEOUT_MS, zero = 0;
 
     *ctx = zmq_ctx_new();
     *sock = *ctx ? zmq_socket(*ctx, type) : NULL;
-    if (!*sock)
+    if (!*sock || sock_curve(*sock, k))
         goto out_fail;
     zmq_setsockopt(*sock, ZMQ_RCVTIMEO, &ms, sizeof(ms));
     zmq_setsockopt(*sock, ZMQ_SNDTIMEO, &ms, sizeof(ms));
@@ -346,6 +364,11 @@ out_fail:
     return -1;
 }
 
+static int sock_open(void **ctx, void **sock, int type, const char *ep)
+{
+    return sock_open_keys(ctx, sock, type, ep, NULL);
+}
+
 static void sock_close(void **ctx, void **sock)
 {
     if (*sock)
@@ -358,6 +381,21 @@ static void sock_close(void **ctx, void **sock)
 int h_client_open(struct h_client *c, const char *endpoint)
 {
     return sock_open(&c->ctx, &c->sock, ZMQ_DEALER, endpoint);
+}
+
+int h_client_open_keys(struct h_client *c, const char *endpoint,
+                       const struct h_keys *k)
+{
+    return sock_open_keys(&c->ctx, &c->sock, ZMQ_DEALER, endpoint, k);
+}
+
+int h_sub_open_keys(struct h_sub *s, const char *endpoint, const char *topic,
+                    const struct h_keys *k)
+{
+    if (sock_open_keys(&s->ctx, &s->sock, ZMQ_SUB, endpoint, k))
+        return -1;
+    zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    return 0;
 }
 
 void h_client_close(struct h_client *c)

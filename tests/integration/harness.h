@@ -39,6 +39,8 @@ struct h_opts {
                                  clerk1, lead1, mgr1, qa1, bench) */
     const char *extra_ini;    /* appended verbatim at the end; a repeated
                                  [deskd] or [time] key overrides */
+    const char *data_dir;     /* default <dir>/var (e.g. on another
+                                 filesystem); not removed by cleanup */
 };
 
 struct h_server {
@@ -76,6 +78,14 @@ struct h_client {
 };
 
 int h_client_open(struct h_client *c, const char *endpoint);
+/* CURVE (deskd with [security] mode = curve): server = deskd's public key,
+ * secret = this client's secret key, both Z85 (40 chars). */
+struct h_keys {
+    const char *server;
+    const char *secret;
+};
+int h_client_open_keys(struct h_client *c, const char *endpoint,
+                       const struct h_keys *k);
 void h_client_close(struct h_client *c);
 
 #define H_CODE_MAX 32 /* bytes in an error code, NUL included */
@@ -150,6 +160,8 @@ struct h_sub {
 };
 
 int h_sub_open(struct h_sub *s, const char *endpoint, const char *topic);
+int h_sub_open_keys(struct h_sub *s, const char *endpoint, const char *topic,
+                    const struct h_keys *k);
 void h_sub_close(struct h_sub *s);
 /* Receives one event: topic copied into topic[cap], the event as a new JSON
  * reference in *event (caller decrefs). -1 on timeout. */

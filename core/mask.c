@@ -1,0 +1,173 @@
+/* core/mask.c - personal data masked (R-GEN-02); see mask.h. */
+#include "mask.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static bool ends_with(const char *s, size_t n, const char *tail)
+{
+    size_t t = strlen(tail);
+    return n >= t && !memcmp(s + n - t, tail, t);
+}
+
+enum pii pii_of(const char *key, size_t len)
+{
+    if (len == 5 && !memcmp(key, "id_no", 5))
+        return PII_ID;
+    if (len == 14 && !memcmp(key, "emergency_name", 14))
+        return PII_NAME;
+    if (ends_with(key, len, "phone"))
+        return PII_PHONE;
+    if (ends_with(key, len, "phones"))
+        return PII_PHONES;
+    return PII_NONE;
+}
+
+/* Keeps the first head and last tail bytes, stars in between; strings too
+ * short to hide anything become all stars but the last two. */
+static void mask(const char *s, size_t n, size_t head, size_t tail, char *out,
+                 size_t cap)
+{
+    size_t o = 0;
+    if (n <= head + tail) {
+        head = 0;
+        tail = n > 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < n && o + 1 < cap; i++)
+        out[o++] = (i < head || i >= n - tail) ? s[i] : '*';
+    out[o] = '\0';
+}
+
+void mask_phone(const char *s, size_t n, char *out, size_t cap)
+{
+    mask(s, n, 3, 4, out, cap);
+}
+
+void mask_id(const char *s, size_t n, char *out, size_t cap)
+{
+    mask(s, n, 4, 4, out, cap);
+}
+
+/* The first character (UTF-8), then one star. */
+void mask_name(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 1;
+    if (!n || cap < 2) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k++;
+    if (k + 2 > cap)
+        k = 0;
+    memcpy(out, s, k);
+    out[k] = '*';
+    out[k + 1] = '\0';
+}
+
+void mask_as(enum pii kind, const char *s, size_t n, char *out, size_t cap)
+{
+    if (kind == PII_ID)
+        mask_id(s, n, out, cap);
+    else if (kind == PII_NAME)
+        mask_name(s, n, out, cap);
+    else
+        mask_phone(s, n, out, cap);
+}
+
+static void mask_string(json_t *v, enum pii kind)
+{
+    char out[MASK_MAX];
+    if (!json_is_string(v))
+        return;
+    mask_as(kind, json_string_value(v), json_string_length(v), out,
+            sizeof(out));
+    json_string_set(v, out);
+}
+
+void mask_json(json_t *j)
+{
+    const char *k;
+    json_t *v, *x;
+    size_t i;
+
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) mask_json(v);
+        return;
+    }
+    if (!json_is_object(j))
+        return;
+    json_object_foreach(j, k, v)
+    {
+        enum pii kind = pii_of(k, strlen(k));
+        if (kind == PII_PHONES && json_is_array(v)) {
+            json_array_foreach(v, i, x) mask_string(x, PII_PHONE);
+        } else if (kind != PII_NONE && kind != PII_PHONES) {
+            mask_string(v, kind);
+        } else {
+            mask_json(v);
+        }
+    }
+}
+
+static void mask_msgpack_value(struct cw *w, enum pii kind,
+                               const msgpack_object *v)
+{
+    char buf[MASK_MAX];
+    if (kind == PII_PHONES && v->type == MSGPACK_OBJECT_ARRAY) {
+        cw_array(w, v->via.array.size);
+        for (uint32_t i = 0; i < v->via.array.size; i++)
+            mask_msgpack_value(w, PII_PHONE, &v->via.array.ptr[i]);
+    } else if (kind != PII_NONE && kind != PII_PHONES &&
+               v->type == MSGPACK_OBJECT_STR) {
+        mask_as(kind, v->via.str.ptr, v->via.str.size, buf, sizeof(buf));
+        cw_str(w, buf);
+    } else if (kind != PII_NONE) {
+        cw_nil(w); /* a personal key with an unexpected shape: drop it */
+    } else {
+        mask_msgpack(w, v);
+    }
+}
+
+void mask_msgpack_kv(struct cw *w, const msgpack_object *k,
+                     const msgpack_object *v)
+{
+    enum pii kind = k->type == MSGPACK_OBJECT_STR
+                        ? pii_of(k->via.str.ptr, k->via.str.size)
+                        : PII_NONE;
+    cw_obj(w, k);
+    mask_msgpack_value(w, kind, v);
+}
+
+void mask_msgpack(struct cw *w, const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_MAP) {
+        cw_map(w, o->via.map.size);
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            mask_msgpack_kv(w, &o->via.map.ptr[i].key, &o->via.map.ptr[i].val);
+    } else if (o->type == MSGPACK_OBJECT_ARRAY) {
+        cw_array(w, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            mask_msgpack(w, &o->via.array.ptr[i]);
+    } else {
+        cw_obj(w, o);
+    }
+}
+
+bool mask_may_need(const char *p, size_t n)
+{
+    return memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
+           memmem(p, n, "emergency_name", 14);
+}
+
+void mask_body(struct cw *w, const char *p, size_t n)
+{
+    struct codec_doc d;
+    if (!mask_may_need(p, n) || codec_doc_parse_trusted(&d, p, n, NULL)) {
+        cw_raw(w, p, n);
+        return;
+    }
+    mask_msgpack(w, d.obj);
+    codec_doc_release(&d);
+}

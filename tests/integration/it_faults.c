@@ -1,0 +1,292 @@
+/* tests/integration/it_faults.c - faults and hostile peers: a disk that
+ * fills up (deskd's data dir on a small tmpfs mounted here), a client that
+ * sends without reading, many idle connections, a subscriber that never
+ * reads. deskd must refuse what it cannot write with `unavailable`, show
+ * nothing partial, keep answering queries and serving the other desks, and
+ * write again once there is space. Assertions are about completion, never
+ * about time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "harness.h"
+
+#define TMPFS_SIZE "4m"         /* the small disk */
+#define BALLAST_BYTES (2 << 20) /* taken from it first, freed later */
+#define FILL_MAX 20000          /* commands tried before giving up */
+#define TEXT_BYTES 1500         /* of each filler command's note */
+#define DESKS 8                 /* well-behaved desks next to a hostile one */
+#define IDLE_CONNS 300          /* idle ZeroMQ connections */
+#define FLOOD 10000 /* commands sent by the client that never reads */
+
+static char text[TEXT_BYTES + 1];
+
+static void fill_text(void)
+{
+    memset(text, 'x', TEXT_BYTES);
+    text[TEXT_BYTES] = '\0';
+}
+
+static int register_person(struct h_client *c, struct h_reply *r, int i)
+{
+    return h_cmdf(c, r, "clerk1", "person.register",
+                  "{\"name\":\"P%d %.*s\",\"kind\":\"owner\"}", i, 40, text);
+}
+
+/* A work order with a long message: the bytes that fill the disk. */
+static int filler(struct h_client *c, struct h_reply *r, int i)
+{
+    return h_cmdf(c, r, "clerk1", "workorder.log",
+                  "{\"kind\":\"repair\",\"text\":\"%d %s\"}", i, text);
+}
+
+static int ballast(const char *dir, bool make)
+{
+    char path[H_PATH_MAX];
+    static char zero[65536];
+    int fd;
+    snprintf(path, sizeof(path), "%s/ballast", dir);
+    if (!make)
+        return unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    if (fd < 0)
+        return -1;
+    for (size_t n = 0; n < BALLAST_BYTES; n += sizeof(zero))
+        if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
+            close(fd);
+            return -1;
+        }
+    return close(fd);
+}
+
+/* The disk fills: the failing command gets unavailable saying so, nothing
+ * of it is visible, queries still work; after space is freed writes work
+ * again, and the log verifies. */
+static void test_disk_full(void **state)
+{
+    char mnt[] = "/tmp/deskd-full-XXXXXX", data[H_PATH_MAX];
+    struct h_opts o = {0};
+    struct h_server s;
+    struct h_client c;
+    struct h_reply r;
+    int64_t before, i, ok = 0;
+    (void)state;
+
+    if (!mkdtemp(mnt))
+        fail_msg("mkdtemp: %s", strerror(errno));
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=" TMPFS_SIZE)) {
+        rmdir(mnt);
+        fprintf(stderr,
+                "it_faults: SKIPPED disk-full test: cannot mount a "
+                "tmpfs (%s); run as root with CAP_SYS_ADMIN\n",
+                strerror(errno));
+        skip();
+    }
+    assert_int_equal(ballast(mnt, true), 0);
+    snprintf(data, sizeof(data), "%s/var", mnt);
+    o.data_dir = data;
+    assert_int_equal(h_server_start_opts(&s, &o), 0);
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    assert_int_equal(register_person(&c, &r, 0), 0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+
+    for (i = 1; i < FILL_MAX; i++) {
+        assert_int_equal(filler(&c, &r, (int)i), 0);
+        if (!r.ok)
+            break;
+        ok++;
+        h_reply_release(&r);
+    }
+    if (r.ok)
+        fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
+    assert_string_equal(r.code, "unavailable");
+    print_message("disk full after %lld commands: %s\n", (long long)ok,
+                  r.message);
+    if (!strstr(r.message, "disk is full") || !strstr(r.message, "nothing"))
+        fail_msg("unclear message: %s", r.message);
+    h_reply_release(&r);
+    assert_true(ok > 0);
+
+    /* nothing partial: the log holds the accepted commands only */
+    before = h_log_count(&c);
+    assert_int_equal(before, 1 + ok);
+    assert_int_equal(filler(&c, &r, -1), 0);
+    assert_false(r.ok);
+    h_reply_release(&r);
+    assert_int_equal(h_log_count(&c), before);
+    assert_int_equal(h_cmdf(&c, &r, "clerk1", "query.people", "{\"q\":\"P0\"}"),
+                     0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+
+    /* space again */
+    assert_int_equal(ballast(mnt, false), 0);
+    assert_int_equal(register_person(&c, &r, 1), 0);
+    if (!r.ok)
+        fail_msg("after freeing space: %s", h_reply_text(&r));
+    h_reply_release(&r);
+    assert_int_equal(h_log_count(&c), before + 1);
+    h_client_close(&c);
+    assert_int_equal(h_server_stop(&s), 0);
+    {
+        char cmd[H_PATH_MAX * 2];
+        const char *tools = getenv("DESKD_TOOLS");
+        snprintf(cmd, sizeof(cmd), "%s/deskaudit verify %s >/dev/null",
+                 tools ? tools : "build", s.data_dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    h_server_cleanup(&s);
+    umount2(mnt, MNT_DETACH);
+    rmdir(mnt);
+}
+
+static int64_t last_seq(struct h_client *c)
+{
+    struct h_reply r;
+    int64_t n;
+    assert_int_equal(
+        h_cmdf(c, &r, "admin", "log.read", "{\"from\":1,\"limit\":1}"), 0);
+    n = h_reply_int(&r, "result.last_seq", -1);
+    h_reply_release(&r);
+    return n;
+}
+
+/* Each of n desks registers one person; all must be answered. */
+static void desks_are_served(struct h_server *s, int round)
+{
+    for (int d = 0; d < DESKS; d++) {
+        struct h_client c;
+        struct h_reply r;
+        assert_int_equal(h_client_open(&c, s->cmd_ep), 0);
+        assert_int_equal(register_person(&c, &r, round * 100 + d), 0);
+        if (!r.ok)
+            fail_msg("desk %d: %s", d, h_reply_text(&r));
+        h_reply_release(&r);
+        h_client_close(&c);
+    }
+}
+
+/* A client that floods without reading a reply, hundreds of idle
+ * connections and a subscriber that never reads: the other desks are
+ * still served, and every command that was answered is in the log. */
+static void test_hostile_peers_do_not_stop_the_desks(void **state)
+{
+    struct h_server s;
+    struct h_client flood, idle[IDLE_CONNS], adm;
+    struct h_sub deaf;
+    struct cw w;
+    int zero = 0, one = 1, small = 4096, sent = 0;
+    (void)state;
+
+    /* a small PUB queue, so the deaf subscriber's fills and overflows */
+    assert_int_equal(h_server_start(&s, "[deskd]\npub_hwm = 100\n"), 0);
+    deaf.ctx = zmq_ctx_new();
+    deaf.sock = zmq_socket(deaf.ctx, ZMQ_SUB);
+    zmq_setsockopt(deaf.sock, ZMQ_RCVHWM, &one, sizeof(one));
+    zmq_setsockopt(deaf.sock, ZMQ_RCVBUF, &small, sizeof(small));
+    zmq_setsockopt(deaf.sock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(deaf.sock, ZMQ_SUBSCRIBE, "", 0);
+    assert_int_equal(zmq_connect(deaf.sock, s.pub_ep), 0);
+    for (int i = 0; i < IDLE_CONNS; i++)
+        assert_int_equal(h_client_open(&idle[i], s.cmd_ep), 0);
+    assert_int_equal(h_client_open(&flood, s.cmd_ep), 0);
+    zmq_setsockopt(flood.sock, ZMQ_SNDHWM, &zero, sizeof(zero));
+    /* the flooder never reads: its replies back up to the HWM and are
+     * dropped by deskd (ZMQ_DONTWAIT), it never blocks the loop */
+    cw_init(&w);
+    for (int i = 0; i < FLOOD; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "flood-%d", i);
+        cw_reset(&w);
+        cw_map(&w, 4);
+        cw_kstr(&w, "id", id);
+        cw_kstr(&w, "cmd", "workorder.log");
+        cw_kstr(&w, "actor", "clerk1");
+        cw_str(&w, "body");
+        cw_map(&w, 2);
+        cw_kstr(&w, "kind", "repair");
+        cw_kstr(&w, "text", text);
+        if (zmq_send(flood.sock, cw_data(&w), cw_len(&w), ZMQ_DONTWAIT) < 0)
+            break; /* our own send queue is full: deskd applies back-pressure */
+        sent++;
+    }
+    cw_release(&w);
+    assert_true(sent > 0);
+    print_message("flooder queued %d commands without reading\n", sent);
+    desks_are_served(&s, 1);
+    /* the flood is worked through, not stuck: every command of it is
+     * logged (its replies were dropped), and the log is gapless */
+    desks_are_served(&s, 2);
+    assert_int_equal(h_client_open(&adm, s.cmd_ep), 0);
+    for (int tries = 0; last_seq(&adm) < sent + 2 * DESKS && tries < 1200;
+         tries++)
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+    assert_int_equal(last_seq(&adm), sent + 2 * DESKS);
+    assert_int_equal(h_log_count(&adm), sent + 2 * DESKS); /* gapless */
+    h_client_close(&adm);
+    h_client_close(&flood);
+    for (int i = 0; i < IDLE_CONNS; i++)
+        h_client_close(&idle[i]);
+    h_sub_close(&deaf);
+    assert_int_equal(h_server_stop(&s), 0);
+    h_server_cleanup(&s);
+}
+
+/* Frames larger than the transport limit drop the peer; a frame over
+ * frame_max gets bad_request; the server keeps serving. */
+static void test_oversized_frames(void **state)
+{
+    struct h_server s;
+    struct h_client c, big;
+    struct h_reply r;
+    size_t huge = 2u << 20, over = 70 * 1024;
+    char *buf = calloc(1, huge);
+    int ms = 1500;
+    (void)state;
+
+    assert_non_null(buf);
+    assert_int_equal(h_server_start(&s, NULL), 0);
+    assert_int_equal(h_client_open(&big, s.cmd_ep), 0);
+    zmq_setsockopt(big.sock, ZMQ_RCVTIMEO, &ms, sizeof(ms));
+    assert_int_equal(h_call_raw(&big, buf, huge, &r), -1); /* peer dropped */
+    h_reply_release(&r);
+    h_client_close(&big);
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    memset(buf, 0xc1, over); /* never valid msgpack */
+    assert_int_equal(h_call_raw(&c, buf, over, &r), 0);
+    assert_false(r.ok);
+    assert_string_equal(r.code, "bad_request");
+    h_reply_release(&r);
+    assert_int_equal(register_person(&c, &r, 7), 0);
+    assert_true(r.ok);
+    h_reply_release(&r);
+    h_client_close(&c);
+    free(buf);
+    assert_int_equal(h_server_stop(&s), 0);
+    h_server_cleanup(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_hostile_peers_do_not_stop_the_desks),
+        cmocka_unit_test(test_oversized_frames),
+    };
+    fill_text();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
