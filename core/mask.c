@@ -16,25 +16,51 @@ enum pii pii_of(const char *key, size_t len)
         return PII_ID;
     if (len == 14 && !memcmp(key, "emergency_name", 14))
         return PII_NAME;
-    if (ends_with(key, len, "phone"))
+    if (ends_with(key, len, "phone") ||
+        (len == 7 && !memcmp(key, "contact", 7))) /* a complainant's */
         return PII_PHONE;
     if (ends_with(key, len, "phones"))
         return PII_PHONES;
     return PII_NONE;
 }
 
-/* Keeps the first head and last tail bytes, stars in between; strings too
- * short to hide anything become all stars but the last two. */
+/* Bytes of the UTF-8 character starting at s[i] (1 for a stray byte). */
+static size_t char_len(const char *s, size_t n, size_t i)
+{
+    size_t k = i + 1;
+    while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k++;
+    return k - i;
+}
+
+/* Keeps the first head and last tail characters, a star for each one in
+ * between; strings too short to hide anything become all stars but the
+ * last two. Counts UTF-8 characters, never splits one, so a masked value
+ * is still valid UTF-8 (a contact may be "微信 wang_88"). */
 static void mask(const char *s, size_t n, size_t head, size_t tail, char *out,
                  size_t cap)
 {
-    size_t o = 0;
-    if (n <= head + tail) {
+    size_t o = 0, nc = 0, c = 0;
+
+    for (size_t i = 0; i < n; i += char_len(s, n, i))
+        nc++;
+    if (nc <= head + tail) {
         head = 0;
-        tail = n > 2 ? 2 : 0;
+        tail = nc > 2 ? 2 : 0;
     }
-    for (size_t i = 0; i < n && o + 1 < cap; i++)
-        out[o++] = (i < head || i >= n - tail) ? s[i] : '*';
+    for (size_t i = 0; i < n; c++) {
+        size_t k = char_len(s, n, i);
+        bool keep = c < head || c >= nc - tail;
+        size_t len = keep ? k : 1;
+        if (o + len + 1 > cap)
+            break;
+        if (keep)
+            memcpy(out + o, s + i, k);
+        else
+            out[o] = '*';
+        o += len;
+        i += k;
+    }
     out[o] = '\0';
 }
 
@@ -158,7 +184,7 @@ void mask_msgpack(struct cw *w, const msgpack_object *o)
 bool mask_may_need(const char *p, size_t n)
 {
     return memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
-           memmem(p, n, "emergency_name", 14);
+           memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14);
 }
 
 void mask_body(struct cw *w, const char *p, size_t n)

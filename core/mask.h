@@ -15,7 +15,7 @@
 enum pii {
     PII_NONE = 0,
     PII_ID,     /* "id_no": ID document number */
-    PII_PHONE,  /* "*phone": one phone number */
+    PII_PHONE,  /* "*phone", "contact": one phone number (or handle) */
     PII_PHONES, /* "*phones": a list of them */
     PII_NAME    /* "emergency_name": the emergency contact */
 };
@@ -43,7 +43,8 @@ void mask_msgpack_kv(struct cw *w, const msgpack_object *k,
 /* Writes o to w with every personal value masked, at any depth. */
 void mask_msgpack(struct cw *w, const msgpack_object *o);
 /* False when the encoded bytes cannot hold a personal key (no "id_no",
- * "phone" or "emergency_name" in them): such a body needs no decoding. */
+ * "phone", "contact" or "emergency_name" in them): such a body needs no
+ * decoding. */
 bool mask_may_need(const char *p, size_t n);
 /* Appends the body (an encoded event or record) to w, masked if it needs
  * it; a body that does not decode is appended as it is. */

@@ -164,7 +164,8 @@ static int tl_entry(void *ctx, const msgpack_object *m)
     cw_kobj(t->w, "actor", o);
     cw_kts(t->w, "recorded_at", rec, t->off);
     cw_kts(t->w, "occurred_at", occ, t->off);
-    cw_kobj(t->w, "data", codec_get(m, "data"));
+    cw_str(t->w, "data"); /* R-GEN-02: contacts and phones masked */
+    mask_msgpack(t->w, codec_get(m, "data"));
     t->n++;
     return 0;
 }

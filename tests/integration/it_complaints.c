@@ -124,6 +124,9 @@ static void test_cmp01_intake(void **state)
             "\"wants\":\"限制施工时间\"}");
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", id);
     assert_string_equal(h_reply_str(&r, "result.complaint.owner"), "clerk1");
+    /* R-GEN-02: the complainant's contact is masked in the timeline */
+    assert_string_equal(h_reply_str(&r, "result.timeline.0.data.contact"),
+                        "138****5678");
     assert_string_equal(h_reply_str(&r, "result.complaint.state"), "received");
     assert_string_equal(h_reply_str(&r, "result.complaint.unit"),
                         "HY/3-1201");

@@ -1,0 +1,69 @@
+/* tests/unit/test_mask.c - masking of personal data (core/mask.c,
+ * R-GEN-02): the documents' examples, which keys are personal, and that a
+ * masked value never splits a UTF-8 character. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../core/cmd.h"
+#include "../../core/mask.h"
+
+static const char *phone(const char *s)
+{
+    static char out[MASK_MAX];
+    mask_phone(s, strlen(s), out, sizeof(out));
+    return out;
+}
+
+/* R-GEN-02: phone 138****5678, ID 4403**********1234. */
+static void test_gen02_document_examples(void **state)
+{
+    char out[MASK_MAX];
+    (void)state;
+    assert_string_equal(phone("13812345678"), "138****5678");
+    mask_id("440301199001011234", 18, out, sizeof(out));
+    assert_string_equal(out, "4403**********1234");
+    mask_name("李四", strlen("李四"), out, sizeof(out));
+    assert_string_equal(out, "李*");
+    assert_string_equal(phone("1234"), "**34"); /* too short to keep */
+}
+
+/* A contact may be a handle in Chinese: characters are counted, not
+ * bytes, so the result is valid UTF-8 with one star per hidden one. */
+static void test_gen02_utf8_never_split(void **state)
+{
+    const char *m;
+    (void)state;
+    m = phone("微信号王芳1988");
+    assert_string_equal(m, "微信号**1988"); /* 9 characters: 3 + 2 + 4 */
+    assert_true(cmd_utf8_ok((const unsigned char *)m, strlen(m), false));
+    m = phone("王芳芳");
+    assert_true(cmd_utf8_ok((const unsigned char *)m, strlen(m), false));
+}
+
+static void test_gen02_which_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(pii_of("id_no", 5), PII_ID);
+    assert_int_equal(pii_of("phones", 6), PII_PHONES);
+    assert_int_equal(pii_of("emergency_phone", 15), PII_PHONE);
+    assert_int_equal(pii_of("contact", 7), PII_PHONE);
+    assert_int_equal(pii_of("emergency_name", 14), PII_NAME);
+    assert_int_equal(pii_of("name", 4), PII_NONE);
+    assert_int_equal(pii_of("unit", 4), PII_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gen02_document_examples),
+        cmocka_unit_test(test_gen02_utf8_never_split),
+        cmocka_unit_test(test_gen02_which_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
