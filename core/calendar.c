@@ -146,13 +146,15 @@ static int cal_append(struct calendar *c, const struct cal_line *l, int32_t day,
     date_format(day, d);
     if (c->nspecial > 0 && day <= c->special_day[c->nspecial - 1]) {
         if (day == c->special_day[c->nspecial - 1])
-            return err_set(e, ERR_INVALID, NULL, "%s:%d: duplicate date %s (dates must be ascending and unique)",
-                           l->name, l->no, d);
+            return err_set(
+                e, ERR_INVALID, NULL,
+                "%s:%d: duplicate date %s (dates must be ascending and unique)",
+                l->name, l->no, d);
         date_format(c->special_day[c->nspecial - 1], prev);
         return err_set(
             e, ERR_INVALID, NULL,
-            "%s:%d: date %s out of order after %s (dates must be ascending)", l->name,
-            l->no, d, prev);
+            "%s:%d: date %s out of order after %s (dates must be ascending)",
+            l->name, l->no, d, prev);
     }
     if (c->nspecial >= CAL_DAYS_MAX)
         return err_set(e, ERR_INVALID, NULL, "%s:%d: more than %d special days",

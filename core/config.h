@@ -72,24 +72,24 @@ struct operator
 
 /* Channels of R-CMP-01, and the escalation rules of R-CMP-06..09, in the
  * order the rule ids are listed. */
-#define CMP_CHANNELS(X)                                                       \
-    X(WALK_IN, "walk_in", "same_day")                                         \
-    X(PHONE, "phone", "same_day")                                             \
-    X(HOTLINE, "hotline", "same_day")                                         \
-    X(LETTER, "letter", "workdays:2")                                         \
-    X(FAX, "fax", "workdays:2")                                               \
-    X(EMAIL, "email", "workdays:2")                                           \
-    X(ONLINE, "online", "workday_end")                                        \
-    X(PRESS, "press", "same_day")                                             \
+#define CMP_CHANNELS(X)                                                        \
+    X(WALK_IN, "walk_in", "same_day")                                          \
+    X(PHONE, "phone", "same_day")                                              \
+    X(HOTLINE, "hotline", "same_day")                                          \
+    X(LETTER, "letter", "workdays:2")                                          \
+    X(FAX, "fax", "workdays:2")                                                \
+    X(EMAIL, "email", "workdays:2")                                            \
+    X(ONLINE, "online", "workday_end")                                         \
+    X(PRESS, "press", "same_day")                                              \
     X(HEAD_OFFICE, "head_office", "workdays:1")
-#define CMP_RULES(X)                                                          \
-    X(MISSED_REPLY, "missed_reply", "0", "cs_lead")                           \
-    X(MISSED_RE_REPLY, "missed_re_reply", "0", "cs_lead")                     \
-    X(OPEN_10D, "open_10d", "days:10", "manager")                             \
-    X(OPEN_15D, "open_15d", "days:15", "branch_gm")                           \
-    X(MAJOR, "major", "workdays:1", "quality")                                \
-    X(HOT, "hot", "days:7", "quality")                                        \
-    X(UPDATE_DUE, "update_due", "days:3", "cs_lead")                          \
+#define CMP_RULES(X)                                                           \
+    X(MISSED_REPLY, "missed_reply", "0", "cs_lead")                            \
+    X(MISSED_RE_REPLY, "missed_re_reply", "0", "cs_lead")                      \
+    X(OPEN_10D, "open_10d", "days:10", "manager")                              \
+    X(OPEN_15D, "open_15d", "days:15", "branch_gm")                            \
+    X(MAJOR, "major", "workdays:1", "quality")                                 \
+    X(HOT, "hot", "days:7", "quality")                                         \
+    X(UPDATE_DUE, "update_due", "days:3", "cs_lead")                           \
     X(VISIT_DUE, "visit_due", "hours:24", "cs_lead")
 
 enum cmp_channel {
@@ -117,10 +117,10 @@ struct complaint_settings {
     struct deadline reply[CH_COUNT]; /* first reply (R-CMP-04) */
     int re_reply_max_workdays;       /* agreed re-reply at most (3) */
     struct esc_rule rule[RULE_COUNT];
-    int64_t major_claim_fen;         /* 100000: 1,000 yuan */
-    int hot_complainants;            /* 3 */
-    int hot_window_days;             /* 30 */
-    int auto_close_days;             /* 7 (R-CMP-09) */
+    int64_t major_claim_fen; /* 100000: 1,000 yuan */
+    int hot_complainants;    /* 3 */
+    int hot_window_days;     /* 30 */
+    int auto_close_days;     /* 7 (R-CMP-09) */
 };
 
 /* IC and parking cards (R-CARD-01..05): validity per holder type in
@@ -151,12 +151,12 @@ struct visit_settings {
 /* Renovation (R-REN-02, R-REN-03, R-REN-05): the longest term and
  * extension, the deposits in fen, the working days before a refund. */
 struct renovation_settings {
-    int term_months;           /* 3 */
-    int extension_months;      /* 3 at a time */
-    int64_t owner_deposit;     /* 100000: 1,000 yuan */
+    int term_months;            /* 3 */
+    int extension_months;       /* 3 at a time */
+    int64_t owner_deposit;      /* 100000: 1,000 yuan */
     int64_t contractor_deposit; /* 100000 */
-    int64_t self_deposit;      /* 200000 when the owner does it himself */
-    int refund_workdays;       /* 7 after the completion inspection passes */
+    int64_t self_deposit;       /* 200000 when the owner does it himself */
+    int refund_workdays;        /* 7 after the completion inspection passes */
 };
 
 extern const char *const cmp_channel_names[];
@@ -221,7 +221,7 @@ struct config {
     int nops;
     struct operator ops[CFG_OPERATORS_MAX];
     /* HTTP (core/http.c); http_ep "off" disables it */
-    char dashboard_dir[PATH_MAX]; /* static files of the dashboard */
+    char dashboard_dir[PATH_MAX];   /* static files of the dashboard */
     char http_actor[CFG_OP_ID_MAX]; /* operator of requests naming none */
     long sse_lag_max;
     int pub_hwm; /* events queued per subscriber before PUB drops */

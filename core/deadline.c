@@ -15,9 +15,8 @@ int deadline_parse(const char *s, struct deadline *d)
     static const struct {
         const char *prefix;
         enum deadline_kind kind;
-    } counted[] = {{"workdays:", DL_WORKDAYS},
-                   {"hours:", DL_HOURS},
-                   {"days:", DL_DAYS}};
+    } counted[] = {
+        {"workdays:", DL_WORKDAYS}, {"hours:", DL_HOURS}, {"days:", DL_DAYS}};
     if (!strcmp(s, "0"))
         return *d = (struct deadline){DL_NOW, 0}, 0;
     if (!strcmp(s, "same_day"))

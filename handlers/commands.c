@@ -182,9 +182,11 @@ static const struct field f_query_takings[] = {
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only"},
     {NULL}};
 
-
 /* ---- complaints (R-CMP-01..11, R-GEN-06) ---- */
-#define CMP_REF {"complaint", FT_ID, F_REQ, 1, 23, NULL, "complaint id, e.g. C42"}
+#define CMP_REF                                                                \
+    {                                                                          \
+        "complaint", FT_ID, F_REQ, 1, 23, NULL, "complaint id, e.g. C42"       \
+    }
 #define TEXT_MAX_B 2000 /* bytes of a free-text account */
 
 static const struct field f_complaint_receive[] = {
@@ -213,8 +215,7 @@ static const struct field f_complaint_classify[] = {
     {"category", FT_INT, F_REQ, 1, 8, NULL,
      "final cause 1-8 (R-CMP-02): 1 building .. 8 other"},
     {"cause", FT_ENUM, 0, 0, 0, cmp_causes, "man/machine/material/..."},
-    {"validity", FT_ENUM, 0, 0, 0, cmp_validity,
-     "R-CMP-03 (unclear: valid)"},
+    {"validity", FT_ENUM, 0, 0, 0, cmp_validity, "R-CMP-03 (unclear: valid)"},
     {NULL}};
 
 static const struct field f_complaint_add_complainant[] = {
@@ -392,9 +393,11 @@ static const struct field f_query_card_quarters[] = {
 static const struct field f_query_cards_past_lease[] = {
     {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"}, {NULL}};
 
-
 /* ---- work orders (R-WO-01..04) ---- */
-#define WO_REF {"order", FT_ID, F_REQ, 1, 23, NULL, "work order id, e.g. W42"}
+#define WO_REF                                                                 \
+    {                                                                          \
+        "order", FT_ID, F_REQ, 1, 23, NULL, "work order id, e.g. W42"          \
+    }
 
 static const struct field f_wo_log[] = {
     {"kind", FT_ENUM, F_REQ, 0, 0, wo_kinds, "what it is"},
@@ -437,7 +440,8 @@ static const struct field f_wo_notice[] = {
     WO_REF, {"ref", FT_STR, F_REQ, 1, 64, NULL, "notice number"}, {NULL}};
 
 static const struct field f_wo_refer[] = {
-    WO_REF, {"reason", FT_STR, F_REQ, 1, 128, NULL, "why the desk cannot"},
+    WO_REF,
+    {"reason", FT_STR, F_REQ, 1, 128, NULL, "why the desk cannot"},
     {NULL}};
 
 static const struct field f_wo_close[] = {WO_REF, {NULL}};
@@ -457,7 +461,9 @@ static const struct field f_query_work_orders[] = {
 
 static const struct field f_query_work_order[] = {WO_REF, {NULL}};
 #define PASS_REF                                                               \
-    {"pass", FT_ID, F_REQ, 1, 23, NULL, "pass id, e.g. R120"}
+    {                                                                          \
+        "pass", FT_ID, F_REQ, 1, 23, NULL, "pass id, e.g. R120"                \
+    }
 
 static const struct field f_release_request[] = {
     {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit the goods leave"},
@@ -488,11 +494,13 @@ static const struct field f_query_pass[] = {PASS_REF, {NULL}};
 
 static const struct field f_query_passes[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (default today)"},
-    {"unit_prefix", FT_STR, 0, 1, 63, NULL, "\"HY/\" an estate, \"HY/3-\" a building"},
+    {"unit_prefix", FT_STR, 0, 1, 63, NULL,
+     "\"HY/\" an estate, \"HY/3-\" a building"},
     {NULL}};
 
 static const struct field f_query_pass_pending[] = {
-    {"unit_prefix", FT_STR, 0, 1, 63, NULL, "\"HY/\" an estate, \"HY/3-\" a building"},
+    {"unit_prefix", FT_STR, 0, 1, 63, NULL,
+     "\"HY/\" an estate, \"HY/3-\" a building"},
     {NULL}};
 
 static const struct field f_visit_record[] = {
@@ -599,8 +607,7 @@ static const struct field f_ren_complete[] = {
     {NULL}};
 
 static const struct field f_ren_refund[] = {
-    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
-    {NULL}};
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"}, {NULL}};
 
 static const struct field f_query_renovations[] = {
     {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
@@ -608,8 +615,7 @@ static const struct field f_query_renovations[] = {
     {NULL}};
 
 static const struct field f_query_renovation[] = {
-    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
-    {NULL}};
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"}, {NULL}};
 
 static const struct field f_movein_start[] = {
     {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
@@ -652,7 +658,6 @@ static const struct field f_query_moveins[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
     {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
     {NULL}};
-
 
 static const struct field f_keys_reloaded[] = {
     {"keys", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys listed now"},
@@ -781,8 +786,8 @@ const struct cmd_spec cmd_table[] = {
      "Another person (or the same again) on one complaint (R-CMP-10)", DESK, 0,
      f_complaint_add_complainant, hdl_complaint_add_complainant,
      "{\"complaint\":\"C42\",\"name\":\"李\"}"},
-    {"complaint.claim", "Record a compensation claim (R-CMP-07 major)", DESK,
-     0, f_complaint_claim, hdl_complaint_claim,
+    {"complaint.claim", "Record a compensation claim (R-CMP-07 major)", DESK, 0,
+     f_complaint_claim, hdl_complaint_claim,
      "{\"complaint\":\"C42\",\"claim_fen\":150000}"},
     {"complaint.dispatch",
      "Hand to a handler; the lead is told, the receiver keeps it (R-CMP-05)",
@@ -792,16 +797,16 @@ const struct cmd_spec cmd_table[] = {
      "Reply to the complainant, with an agreed re-reply time (R-CMP-04)", DESK,
      0, f_complaint_reply, hdl_complaint_reply,
      "{\"complaint\":\"C42\",\"text\":\"已派维修\"}"},
-    {"complaint.update", "Tell the complainant how it goes (R-CMP-06)", DESK,
-     0, f_complaint_update, hdl_complaint_update,
+    {"complaint.update", "Tell the complainant how it goes (R-CMP-06)", DESK, 0,
+     f_complaint_update, hdl_complaint_update,
      "{\"complaint\":\"C42\",\"text\":\"配件已到\"}"},
     {"complaint.handle",
      "Handling done: return visit due, or auto-close (R-CMP-08/09)", DESK, 0,
      f_complaint_handle, hdl_complaint_handle,
      "{\"complaint\":\"C42\",\"summary\":\"电梯已修复\"}"},
     {"complaint.visit",
-     "Return visit and its result; dissatisfied reopens (R-CMP-08/09)", DESK,
-     0, f_complaint_visit, hdl_complaint_visit,
+     "Return visit and its result; dissatisfied reopens (R-CMP-08/09)", DESK, 0,
+     f_complaint_visit, hdl_complaint_visit,
      "{\"complaint\":\"C42\",\"method\":\"phone\",\"result\":\"satisfied\"}"},
     {"complaint.close",
      "Close after a satisfied return visit, checked by a manager (R-CMP-09)",
@@ -820,12 +825,11 @@ const struct cmd_spec cmd_table[] = {
     {"complaint.auto_close",
      "Close a no-visit complaint 7 days after handling (timers only, "
      "R-CMP-09)",
-     ROLE_SYSTEM, CMD_SYSTEM, f_complaint_auto_close,
-     hdl_complaint_auto_close,
+     ROLE_SYSTEM, CMD_SYSTEM, f_complaint_auto_close, hdl_complaint_auto_close,
      "{\"complaint\":\"C42\",\"due\":1772500000000}"},
     {"query.complaints_open",
-     "Open complaints with deadlines and escalation levels (R-CMP-06/07)",
-     DESK, CMD_QUERY, f_query_complaints_open, hdl_query_complaints_open,
+     "Open complaints with deadlines and escalation levels (R-CMP-06/07)", DESK,
+     CMD_QUERY, f_query_complaints_open, hdl_query_complaints_open,
      "{\"estate\":\"HY\",\"overdue\":true}"},
     {"query.complaint", "One complaint and its timeline (R-GEN-07)", DESK,
      CMD_QUERY, f_query_complaint, hdl_query_complaint,
@@ -913,7 +917,8 @@ const struct cmd_spec cmd_table[] = {
      DESK, 0, f_wo_visit, hdl_wo_visit,
      "{\"order\":\"W42\",\"result\":\"satisfied\"}"},
     {"workorder.notice", "Written notice to the repairer sent (R-WO-03)", DESK,
-     0, f_wo_notice, hdl_wo_notice, "{\"order\":\"W42\",\"ref\":\"ZG-2026-031\"}"},
+     0, f_wo_notice, hdl_wo_notice,
+     "{\"order\":\"W42\",\"ref\":\"ZG-2026-031\"}"},
     {"workorder.refer",
      "The desk cannot solve it: to the cs lead and department head "
      "(R-WO-01)",
@@ -965,8 +970,8 @@ const struct cmd_spec cmd_table[] = {
      "\"needs\":\"门禁卡不够\",\"actions\":\"已登记补卡\","
      "\"completion\":\"done\",\"satisfaction\":\"satisfied\"}"},
     {"person.set_important",
-     "Tag a person as an important customer, or untag (none) (R-VIS-03)",
-     LEADS, 0, f_person_set_important, hdl_person_set_important,
+     "Tag a person as an important customer, or untag (none) (R-VIS-03)", LEADS,
+     0, f_person_set_important, hdl_person_set_important,
      "{\"person\":\"P5\",\"tag\":\"owners_committee\"}"},
     {"query.visits", "A unit's visits in date order", DESK, CMD_QUERY,
      f_query_visits, hdl_query_visits, "{\"unit\":\"HY/3-1201\"}"},
@@ -1003,7 +1008,8 @@ const struct cmd_spec cmd_table[] = {
      DESK, 0, f_ren_pay_deposit, hdl_ren_pay_deposit,
      "{\"renovation\":\"RN120\",\"party\":\"owner\",\"book\":\"A01\","
      "\"method\":\"cash\"}"},
-    {"renovation.extend", "Extend the term, at most 3 months at a time "
+    {"renovation.extend",
+     "Extend the term, at most 3 months at a time "
      "(R-REN-02)",
      DESK, 0, f_ren_extend, hdl_ren_extend,
      "{\"renovation\":\"RN120\",\"end\":\"2026-08-31\"}"},
@@ -1038,12 +1044,12 @@ const struct cmd_spec cmd_table[] = {
      "violations past deadline",
      DESK, CMD_QUERY, f_query_renovations, hdl_query_renovations,
      "{\"unit\":\"HY/\",\"as_of\":\"2026-07-01\"}"},
-    {"query.renovation", "One renovation with its passes and violations",
-     DESK, CMD_QUERY, f_query_renovation, hdl_query_renovation,
+    {"query.renovation", "One renovation with its passes and violations", DESK,
+     CMD_QUERY, f_query_renovation, hdl_query_renovation,
      "{\"renovation\":\"RN120\"}"},
     {"movein.start",
-     "Open a unit's move-in: applicant type and its documents (R-MOV-01)",
-     DESK, 0, f_movein_start, hdl_movein_start,
+     "Open a unit's move-in: applicant type and its documents (R-MOV-01)", DESK,
+     0, f_movein_start, hdl_movein_start,
      "{\"unit\":\"HY/3-1201\",\"applicant\":\"P4\",\"applicant_type\":"
      "\"household\",\"documents\":[\"handover_notice\",\"owner_id\","
      "\"family_ids\",\"info_card\",\"photos\",\"bank_card\"]}"},
@@ -1061,7 +1067,8 @@ const struct cmd_spec cmd_table[] = {
      DESK, 0, f_movein_inspect, hdl_movein_inspect,
      "{\"unit\":\"HY/3-1201\",\"result\":\"failed\",\"items\":"
      "[\"window seal\"],\"deadline\":\"2026-04-20\"}"},
-    {"movein.keys", "Hand over the keys: only after the inspection passes "
+    {"movein.keys",
+     "Hand over the keys: only after the inspection passes "
      "(R-MOV-02)",
      DESK, 0, f_movein_keys, hdl_movein_keys,
      "{\"unit\":\"HY/3-1201\",\"keys\":3}"},
@@ -1072,8 +1079,8 @@ const struct cmd_spec cmd_table[] = {
      DESK, CMD_QUERY, f_query_moveins, hdl_query_moveins,
      "{\"date\":\"2026-04-15\"}"},
     {"security.keys_reloaded",
-     "SIGHUP reloaded the desks' CURVE keys: counts (deskd only)",
-     ROLE_SYSTEM, CMD_SYSTEM, f_keys_reloaded, hdl_security_keys_reloaded,
+     "SIGHUP reloaded the desks' CURVE keys: counts (deskd only)", ROLE_SYSTEM,
+     CMD_SYSTEM, f_keys_reloaded, hdl_security_keys_reloaded,
      "{\"keys\":12,\"added\":1,\"removed\":2}"},
 };
 

@@ -12,9 +12,9 @@
 #define TREND_MONTHS_MAX 24
 #define OPEN_3D_LIST_MAX 200 /* ids listed in the stock-take */
 
-static const char *const category_names[] = {
-    "", "房屋管理", "设备管理", "安全管理", "环境管理",
-    "综合服务", "业户纠纷", "地产相关", "其它"};
+static const char *const category_names[] = {"",         "房屋管理", "设备管理",
+                                             "安全管理", "环境管理", "综合服务",
+                                             "业户纠纷", "地产相关", "其它"};
 static const char *const level_names[] = {"", "cs_lead", "manager",
                                           "branch_gm"};
 
@@ -24,8 +24,8 @@ static bool unit_in(const char *unit, const char *estate, const char *bldg)
     const char *slash = strchr(unit, '/'), *dash = strrchr(unit, '-');
     size_t el = strlen(estate), bl = strlen(bldg);
 
-    if (el && (!slash || (size_t)(slash - unit) != el ||
-               memcmp(unit, estate, el)))
+    if (el &&
+        (!slash || (size_t)(slash - unit) != el || memcmp(unit, estate, el)))
         return false;
     if (bl && (!slash || !dash || dash < slash ||
                (size_t)(dash - slash - 1) != bl || memcmp(slash + 1, bldg, bl)))
@@ -118,8 +118,7 @@ int hdl_query_complaints_open(struct hctx *h, const struct args *a,
     int rc;
 
     if (arg_has(a, "building") && !arg_has(a, "estate"))
-        return err_set(e, ERR_INVALID, "building",
-                       "'building' needs 'estate'");
+        return err_set(e, ERR_INVALID, "building", "'building' needs 'estate'");
     if (arg_has(a, "estate"))
         arg_copy(a, "estate", o.estate, sizeof(o.estate));
     if (arg_has(a, "building"))
@@ -239,8 +238,8 @@ static int stock_each(void *ctx, const struct complaint *c)
 
 int hdl_query_stocktake(struct hctx *h, const struct args *a, struct err *e)
 {
-    int32_t day = arg_has(a, "date") ? (int32_t)arg_int(a, "date")
-                                     : hdl_today(h);
+    int32_t day =
+        arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h);
     struct stock_ctx s = {.off = h->cfg->cal.offset_min};
     struct cw *w = h->result;
     int rc;
@@ -288,7 +287,6 @@ struct report_ctx {
     struct kpi recorded, replied, followed, visited;
 };
 
-
 static int index_of(const char *const *names, const char *s)
 {
     for (int i = 0; names[i]; i++)
@@ -302,8 +300,8 @@ static void report_kpis(struct report_ctx *r, const struct complaint *c)
     int off = r->off;
 
     r->recorded.den++;
-    r->recorded.num += date_of_ts(c->recorded, off) ==
-                       date_of_ts(c->received, off);
+    r->recorded.num +=
+        date_of_ts(c->recorded, off) == date_of_ts(c->received, off);
     if (c->first_reply || c->reply_due <= r->asof) {
         r->replied.den++;
         r->replied.num += c->first_reply && c->first_reply <= c->reply_due;
@@ -335,7 +333,7 @@ static int report_each(void *ctx, const struct complaint *c)
     r->by_cat[c->category >= 0 && c->category <= 8 ? c->category : 0]++;
     r->by_cause[(i = index_of(cmp_causes, c->cause)) >= 0 ? i + 1 : 0]++;
     r->by_validity[(i = index_of(cmp_validity, c->validity)) >= 0 ? i + 1
-                                                                   : 0]++;
+                                                                  : 0]++;
     r->major += c->major;
     r->hot += c->hot;
     r->reopened += c->reopen_count > 0;
@@ -410,8 +408,8 @@ int hdl_query_complaint_report(struct hctx *h, const struct args *a,
     r->off = h->cfg->cal.offset_min;
     r->months = arg_has(a, "months") ? (int)arg_int(a, "months") : 6;
     for (int i = 0; i <= r->months; i++)
-        r->month_start[i] = ts_of_date(
-            date_add_months(first, i - r->months + 1), 0, r->off);
+        r->month_start[i] =
+            ts_of_date(date_add_months(first, i - r->months + 1), 0, r->off);
     r->start = ts_of_date(first, 0, r->off);
     r->end = ts_of_date(date_add_months(first, 1), 0, r->off);
     if (!arg_has(a, "as_of") && asof > r->end - 1)

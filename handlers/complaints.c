@@ -12,17 +12,16 @@
 #include "../projections/units.h"
 #include "handlers.h"
 
-const char *const cmp_causes[] = {"man", "machine", "material", "method",
-                                  "environment", NULL};
+const char *const cmp_causes[] = {"man",    "machine",     "material",
+                                  "method", "environment", NULL};
 const char *const cmp_validity[] = {"valid", "to_improve", "invalid",
                                     "communication", NULL};
-const char *const visit_methods[] = {"phone", "visit", "email", "online",
-                                     NULL};
-const char *const visit_results[] = {"satisfied", "dissatisfied",
-                                     "understands", "unreachable", NULL};
-const char *const no_visit_reasons[] = {
-    "on_spot_satisfied", "anonymous", "unreachable_online", "sensitive",
-    "declined", NULL};
+const char *const visit_methods[] = {"phone", "visit", "email", "online", NULL};
+const char *const visit_results[] = {"satisfied", "dissatisfied", "understands",
+                                     "unreachable", NULL};
+const char *const no_visit_reasons[] = {"on_spot_satisfied",  "anonymous",
+                                        "unreachable_online", "sensitive",
+                                        "declined",           NULL};
 
 static int64_t rule_at(const struct hctx *h, enum cmp_rule r, int64_t from)
 {
@@ -50,8 +49,8 @@ static int need(struct hctx *h, const struct args *a, struct complaint *c,
     if (rc)
         return err_set(e, ERR_UNAVAILABLE, NULL, "complaint lookup failed");
     if (open && c->state == CS_CLOSED)
-        return err_set(e, ERR_CONFLICT, "complaint",
-                       "complaint '%s' is closed", id);
+        return err_set(e, ERR_CONFLICT, "complaint", "complaint '%s' is closed",
+                       id);
     return 0;
 }
 
@@ -127,10 +126,9 @@ static int topic_hot(struct hctx *h, const char *id, const char *topic,
     if (!hc)
         return ERR_UNAVAILABLE;
     cw_init(&hc->ids);
-    rc = complaints_each_on_topic(h->txn, h->v, topic,
-                                  at - (int64_t)cs->hot_window_days *
-                                           MS_PER_DAY,
-                                  hot_add, hc);
+    rc = complaints_each_on_topic(
+        h->txn, h->v, topic, at - (int64_t)cs->hot_window_days * MS_PER_DAY,
+        hot_add, hc);
     before = hc->nwho;
     if (rc == 0)
         hot_add(hc, id, who);
@@ -152,8 +150,8 @@ static int topic_hot(struct hctx *h, const char *id, const char *topic,
 static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
                         const char *id, int64_t at, int ch)
 {
-    static const char *const copied[] = {"unit", "person", "contact", "wants",
-                                         "name", "topic"};
+    static const char *const copied[] = {"unit",  "person", "contact",
+                                         "wants", "name",   "topic"};
     size_t mo = cw_map_open(w);
     uint32_t n = 11;
     int off = h->cfg->cal.offset_min;
@@ -164,8 +162,8 @@ static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
     cw_kbool(w, "anonymous", flag(a, "anonymous"));
     cw_kbool(w, "emergency", flag(a, "emergency"));
     cw_kint(w, "people", arg_has(a, "people") ? arg_int(a, "people") : 1);
-    cw_kint(w, "claim_fen", arg_has(a, "claim_fen") ? arg_int(a, "claim_fen")
-                                                    : 0);
+    cw_kint(w, "claim_fen",
+            arg_has(a, "claim_fen") ? arg_int(a, "claim_fen") : 0);
     cw_kstr(w, "receiver", h->op->id); /* R-GEN-06: first receiver owns it */
     cw_kint(w, "received_at", at);
     cw_kts(w, "received", at, off);
@@ -214,12 +212,10 @@ static int intake_check(struct hctx *h, const struct args *a, int64_t at,
 /* R-CMP-01 intake. Deadlines from the channel (R-CMP-04, R-CMP-06,
  * R-CMP-07); a claim at the threshold is major, a collective complaint or
  * a topic reaching enough complainants is hot (R-CMP-07). */
-int hdl_complaint_receive(struct hctx *h, const struct args *a,
-                          struct err *e)
+int hdl_complaint_receive(struct hctx *h, const struct args *a, struct err *e)
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
-    int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at")
-                                           : h->now;
+    int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at") : h->now;
     char id[CMP_ID_MAX], person[PERSON_ID_MAX] = "", name[64] = "",
                          topic[CMP_TOPIC_MAX] = "", who[96];
     int rc;
@@ -230,8 +226,8 @@ int hdl_complaint_receive(struct hctx *h, const struct args *a,
     intake_body(h, a, hctx_data_begin(h), id, at, (int)arg_int(a, "channel"));
     if ((rc = emit(h, EV_COMPLAINT_RECEIVED, "complaint:%s", id)))
         return rc;
-    if (arg_has(a, "claim_fen") && arg_int(a, "claim_fen") >=
-                                       cs->major_claim_fen &&
+    if (arg_has(a, "claim_fen") &&
+        arg_int(a, "claim_fen") >= cs->major_claim_fen &&
         (rc = escalate(h, id, RULE_MAJOR, h->now, NULL)))
         return rc;
     if (arg_has(a, "people") && arg_int(a, "people") >= cs->hot_complainants)
@@ -249,8 +245,7 @@ int hdl_complaint_receive(struct hctx *h, const struct args *a,
 
 /* R-CMP-02/03: category by final cause, validity (unclear -> valid). A
  * correction is a new event; the timeline keeps every one. */
-int hdl_complaint_classify(struct hctx *h, const struct args *a,
-                           struct err *e)
+int hdl_complaint_classify(struct hctx *h, const struct args *a, struct err *e)
 {
     struct complaint c;
     struct cw *w;
@@ -262,16 +257,15 @@ int hdl_complaint_classify(struct hctx *h, const struct args *a,
     cw_map(w, 4);
     cw_kstr(w, "complaint", c.id);
     cw_kint(w, "category", arg_int(a, "category"));
-    cw_kstr(w, "cause", arg_has(a, "cause") ? cmp_causes[arg_int(a, "cause")]
-                                            : "");
-    cw_kstr(w, "validity", arg_has(a, "validity")
-                               ? cmp_validity[arg_int(a, "validity")]
-                               : "valid");
+    cw_kstr(w, "cause",
+            arg_has(a, "cause") ? cmp_causes[arg_int(a, "cause")] : "");
+    cw_kstr(w, "validity",
+            arg_has(a, "validity") ? cmp_validity[arg_int(a, "validity")]
+                                   : "valid");
     return emit(h, EV_COMPLAINT_CLASSIFIED, "complaint:%s", c.id);
 }
 
-static int reopen(struct hctx *h, const struct complaint *c,
-                  const char *reason)
+static int reopen(struct hctx *h, const struct complaint *c, const char *reason)
 {
     struct cw *w = hctx_data_begin(h);
     cw_map(w, 4);
@@ -348,8 +342,7 @@ int hdl_complaint_claim(struct hctx *h, const struct args *a, struct err *e)
 
 /* R-CMP-05: to a handler, with the customer-service lead told. The
  * receiver stays the owner (R-GEN-06). */
-int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
-                           struct err *e)
+int hdl_complaint_dispatch(struct hctx *h, const struct args *a, struct err *e)
 {
     struct complaint c;
     struct cw *w;
@@ -391,11 +384,10 @@ int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e)
     if (c.state >= CS_HANDLED)
         return err_set(e, ERR_CONFLICT, "complaint",
                        "complaint '%s' is already handled", c.id);
-    if (again &&
-        (arg_int(a, "re_reply_by") <= h->now ||
-         arg_int(a, "re_reply_by") >
-             cal_workdays_deadline(&cfg->cal, h->now,
-                                   cfg->cmp.re_reply_max_workdays)))
+    if (again && (arg_int(a, "re_reply_by") <= h->now ||
+                  arg_int(a, "re_reply_by") >
+                      cal_workdays_deadline(&cfg->cal, h->now,
+                                            cfg->cmp.re_reply_max_workdays)))
         return err_set(e, ERR_RULE, "re_reply_by",
                        "R-CMP-04: the agreed re-reply time must be later "
                        "today or within %d working days",
@@ -501,8 +493,7 @@ int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e)
         cw_kobj(w, "note", arg(a, "note")->o);
     if (unreachable)
         cw_kint(w, "auto_close_at",
-                c.handled +
-                    (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY);
+                c.handled + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY);
     if ((rc = emit(h, EV_COMPLAINT_VISITED, "complaint:%s", c.id)))
         return rc;
     if (strcmp(result, "dissatisfied"))
@@ -521,10 +512,9 @@ int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e)
 
     if (rc)
         return rc;
-    ok = c.state == CS_HANDLED &&
-         (!strcmp(c.visit_result, "satisfied") ||
-          (!strcmp(c.visit_result, "understands") &&
-           !strcmp(c.validity, "to_improve")));
+    ok = c.state == CS_HANDLED && (!strcmp(c.visit_result, "satisfied") ||
+                                   (!strcmp(c.visit_result, "understands") &&
+                                    !strcmp(c.validity, "to_improve")));
     if (!ok)
         return err_set(e, ERR_RULE, "complaint",
                        "R-CMP-09: closing needs a satisfied return visit%s",
@@ -578,8 +568,7 @@ int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e)
 
 /* Run by a timer (actor system): the rule's deadline passed. A timer that
  * no longer matches the complaint is refused, so nothing fires twice. */
-int hdl_complaint_escalate(struct hctx *h, const struct args *a,
-                           struct err *e)
+int hdl_complaint_escalate(struct hctx *h, const struct args *a, struct err *e)
 {
     int64_t due = arg_int(a, "due");
     enum cmp_rule r = (enum cmp_rule)arg_int(a, "rule");

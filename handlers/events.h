@@ -27,18 +27,18 @@
     X(NOTICE_DELIVERED, "fee.notice_delivered")                                \
     X(LATE_FEE_ASSESSED, "fee.late_fee_assessed")                              \
     X(FEE_WAIVED, "fee.waived")                                                \
-    X(COMPLAINT_RECEIVED, "complaint.received")                               \
-    X(COMPLAINT_CLASSIFIED, "complaint.classified")                           \
-    X(COMPLAINANT_ADDED, "complaint.complainant_added")                       \
-    X(COMPLAINT_DISPATCHED, "complaint.dispatched")                           \
-    X(COMPLAINT_REPLIED, "complaint.replied")                                 \
-    X(COMPLAINT_UPDATED, "complaint.updated")                                 \
-    X(COMPLAINT_HANDLED, "complaint.handled")                                 \
-    X(COMPLAINT_VISITED, "complaint.visited")                                 \
-    X(COMPLAINT_REOPENED, "complaint.reopened")                               \
-    X(COMPLAINT_CLOSED, "complaint.closed")                                   \
-    X(COMPLAINT_ESCALATED, "complaint.escalated")                             \
-    X(NO_VISIT_REQUESTED, "person.no_visit_requested")                        \
+    X(COMPLAINT_RECEIVED, "complaint.received")                                \
+    X(COMPLAINT_CLASSIFIED, "complaint.classified")                            \
+    X(COMPLAINANT_ADDED, "complaint.complainant_added")                        \
+    X(COMPLAINT_DISPATCHED, "complaint.dispatched")                            \
+    X(COMPLAINT_REPLIED, "complaint.replied")                                  \
+    X(COMPLAINT_UPDATED, "complaint.updated")                                  \
+    X(COMPLAINT_HANDLED, "complaint.handled")                                  \
+    X(COMPLAINT_VISITED, "complaint.visited")                                  \
+    X(COMPLAINT_REOPENED, "complaint.reopened")                                \
+    X(COMPLAINT_CLOSED, "complaint.closed")                                    \
+    X(COMPLAINT_ESCALATED, "complaint.escalated")                              \
+    X(NO_VISIT_REQUESTED, "person.no_visit_requested")                         \
     X(COMPLAINT_CLAIMED, "complaint.claimed")                                  \
     X(CARD_ISSUED, "card.issued")                                              \
     X(CARD_RENEWED, "card.renewed")                                            \

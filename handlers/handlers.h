@@ -72,15 +72,12 @@ int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
                 int64_t *owed);
 
 /* complaints.c, complaint_queries.c (R-CMP-01..11, R-GEN-06) */
-int hdl_complaint_receive(struct hctx *h, const struct args *a,
-                          struct err *e);
-int hdl_complaint_classify(struct hctx *h, const struct args *a,
-                           struct err *e);
+int hdl_complaint_receive(struct hctx *h, const struct args *a, struct err *e);
+int hdl_complaint_classify(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
                                   struct err *e);
 int hdl_complaint_claim(struct hctx *h, const struct args *a, struct err *e);
-int hdl_complaint_dispatch(struct hctx *h, const struct args *a,
-                           struct err *e);
+int hdl_complaint_dispatch(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e);
@@ -88,8 +85,7 @@ int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_close(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_reopen(struct hctx *h, const struct args *a, struct err *e);
 int hdl_person_no_visit(struct hctx *h, const struct args *a, struct err *e);
-int hdl_complaint_escalate(struct hctx *h, const struct args *a,
-                           struct err *e);
+int hdl_complaint_escalate(struct hctx *h, const struct args *a, struct err *e);
 int hdl_complaint_auto_close(struct hctx *h, const struct args *a,
                              struct err *e);
 int hdl_query_complaints_open(struct hctx *h, const struct args *a,
@@ -128,8 +124,7 @@ int hdl_wo_notice(struct hctx *h, const struct args *a, struct err *e);
 int hdl_wo_refer(struct hctx *h, const struct args *a, struct err *e);
 int hdl_wo_close(struct hctx *h, const struct args *a, struct err *e);
 int hdl_wo_escalate(struct hctx *h, const struct args *a, struct err *e);
-int hdl_query_work_orders(struct hctx *h, const struct args *a,
-                          struct err *e);
+int hdl_query_work_orders(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_work_order(struct hctx *h, const struct args *a, struct err *e);
 /* The work-order part of the daily stock-take for [start, end), as it
  * stood at its end: a map written to out. */
@@ -169,12 +164,10 @@ const char *card_verdict(const struct card_rec *r, const char *unit,
 /* release.c, release_queries.c (R-REL-01..04) */
 int hdl_release_request(struct hctx *h, const struct args *a, struct err *e);
 int hdl_release_confirm(struct hctx *h, const struct args *a, struct err *e);
-int hdl_release_gate_check(struct hctx *h, const struct args *a,
-                           struct err *e);
+int hdl_release_gate_check(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_pass(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e);
-int hdl_query_pass_pending(struct hctx *h, const struct args *a,
-                           struct err *e);
+int hdl_query_pass_pending(struct hctx *h, const struct args *a, struct err *e);
 
 /* visits.c, visit_queries.c (R-VIS-01..04) */
 int hdl_visit_record(struct hctx *h, const struct args *a, struct err *e);

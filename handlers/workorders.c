@@ -12,8 +12,8 @@
 #include "../projections/workorders.h"
 #include "handlers.h"
 
-const char *const wo_kinds[] = {"repair",     "housekeeping", "message",
-                                "enquiry",    "suggestion",   "other",
+const char *const wo_kinds[] = {"repair",  "housekeeping", "message",
+                                "enquiry", "suggestion",   "other",
                                 NULL};
 const char *const wo_sources[] = {"resident", "staff", "other", NULL};
 const char *const wo_payers[] = {"common", "owner", NULL};
@@ -91,8 +91,7 @@ static int check_refs(struct hctx *h, const struct args *a, struct err *e)
 int hdl_wo_log(struct hctx *h, const struct args *a, struct err *e)
 {
     static const char *const copied[] = {"unit", "person", "name", "contact"};
-    int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at")
-                                           : h->now;
+    int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at") : h->now;
     int off = h->cfg->cal.offset_min;
     char id[WO_ID_MAX];
     struct cw *w;
@@ -110,8 +109,7 @@ int hdl_wo_log(struct hctx *h, const struct args *a, struct err *e)
     mo = cw_map_open(w);
     cw_kstr(w, "order", id);
     cw_kstr(w, "kind", wo_kinds[arg_int(a, "kind")]);
-    cw_kstr(w, "from",
-            wo_sources[arg_has(a, "from") ? arg_int(a, "from") : 0]);
+    cw_kstr(w, "from", wo_sources[arg_has(a, "from") ? arg_int(a, "from") : 0]);
     cw_kobj(w, "text", arg(a, "text")->o);
     cw_kbool(w, "emergency", flag(a, "emergency"));
     cw_kstr(w, "receiver", h->op->id);
@@ -147,8 +145,7 @@ int hdl_wo_dispatch(struct hctx *h, const struct args *a, struct err *e)
                        "R-WO-02: confirm who does it and tell the resident "
                        "the visit time ('visit_at')");
     if (arg_has(a, "visit_at") && arg_int(a, "visit_at") < h->now)
-        return err_set(e, ERR_INVALID, "visit_at",
-                       "'visit_at' is in the past");
+        return err_set(e, ERR_INVALID, "visit_at", "'visit_at' is in the past");
     cw = hctx_data_begin(h);
     cw_map(cw, 3 + arg_has(a, "visit_at") + (urgent ? 1 : 0));
     cw_kstr(cw, "order", w.id);
@@ -340,8 +337,8 @@ int hdl_wo_escalate(struct hctx *h, const struct args *a, struct err *e)
         return rc;
     if (wo_timer_due(&w, r) != due)
         return err_set(e, ERR_CONFLICT, "due",
-                       "no %s deadline at that time for '%s'",
-                       wo_rule_names[r], w.id);
+                       "no %s deadline at that time for '%s'", wo_rule_names[r],
+                       w.id);
     return escalate(h, &w, r, due, NULL);
 }
 
@@ -407,8 +404,7 @@ static int list_each(void *ctx, const struct workorder *w)
     return 0;
 }
 
-int hdl_query_work_orders(struct hctx *h, const struct args *a,
-                          struct err *e)
+int hdl_query_work_orders(struct hctx *h, const struct args *a, struct err *e)
 {
     struct wo_list l = {.h = h};
     char estate[24] = "", bldg[24] = "";
@@ -416,15 +412,14 @@ int hdl_query_work_orders(struct hctx *h, const struct args *a,
     int rc;
 
     if (arg_has(a, "building") && !arg_has(a, "estate"))
-        return err_set(e, ERR_INVALID, "building",
-                       "'building' needs 'estate'");
+        return err_set(e, ERR_INVALID, "building", "'building' needs 'estate'");
     if (arg_has(a, "estate"))
         arg_copy(a, "estate", estate, sizeof(estate));
     if (arg_has(a, "building"))
         arg_copy(a, "building", bldg, sizeof(bldg));
     if (estate[0] &&
-        snprintf(l.unit_prefix, sizeof(l.unit_prefix), "%s/%s%s", estate,
-                 bldg, bldg[0] ? "-" : "") >= (int)sizeof(l.unit_prefix))
+        snprintf(l.unit_prefix, sizeof(l.unit_prefix), "%s/%s%s", estate, bldg,
+                 bldg[0] ? "-" : "") >= (int)sizeof(l.unit_prefix))
         return err_set(e, ERR_INVALID, "building", "estate/building too long");
     l.kind = arg_has(a, "kind") ? wo_kinds[arg_int(a, "kind")] : NULL;
     l.overdue = flag(a, "overdue");

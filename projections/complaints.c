@@ -237,8 +237,7 @@ int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r)
         return 0;
     switch (r) {
     case RULE_MISSED_REPLY: /* a reopened one runs on the update clock */
-        return active && !c->first_reply && !c->reopen_count ? c->reply_due
-                                                             : 0;
+        return active && !c->first_reply && !c->reopen_count ? c->reply_due : 0;
     case RULE_MISSED_RE_REPLY:
         return active ? c->re_reply_due : 0;
     case RULE_OPEN_10D:
@@ -340,8 +339,7 @@ static void dec(const msgpack_object *m, struct complaint *c)
     codec_copy_str(m, "handler", c->handler, sizeof(c->handler));
     codec_copy_str(m, "cause", c->cause, sizeof(c->cause));
     codec_copy_str(m, "validity", c->validity, sizeof(c->validity));
-    codec_copy_str(m, "visit_result", c->visit_result,
-                   sizeof(c->visit_result));
+    codec_copy_str(m, "visit_result", c->visit_result, sizeof(c->visit_result));
     codec_copy_str(m, "no_visit_reason", c->no_visit_reason,
                    sizeof(c->no_visit_reason));
     codec_copy_str(m, "issue", c->issue, sizeof(c->issue));
@@ -611,8 +609,8 @@ static int each_key(MDB_txn *txn, MDB_dbi dbi, const struct views *v,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int complaints_each_open(MDB_txn *txn, const struct views *v,
-                         complaints_fn fn, void *ctx)
+int complaints_each_open(MDB_txn *txn, const struct views *v, complaints_fn fn,
+                         void *ctx)
 {
     return each_key(txn, v->dbi[DB_OPEN_CMP], v, 0, fn, ctx);
 }
@@ -623,8 +621,8 @@ int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
     return each_key(txn, v->dbi[DB_COMPLAINTS], v, cutoff, fn, ctx);
 }
 
-int complaints_each_entry(MDB_txn *txn, const struct views *v,
-                          const char *id, proj_each_fn fn, void *ctx)
+int complaints_each_entry(MDB_txn *txn, const struct views *v, const char *id,
+                          proj_each_fn fn, void *ctx)
 {
     return timeline_each(txn, v, id, fn, ctx);
 }

@@ -40,27 +40,27 @@ struct complaint {
     char id[CMP_ID_MAX];
     char channel[16];
     char unit[64];
-    char person[24];     /* registered complainant, "" if none */
-    char name[64];       /* complainant; "" when anonymous */
+    char person[24]; /* registered complainant, "" if none */
+    char name[64];   /* complainant; "" when anonymous */
     char topic[CMP_TOPIC_MAX];
     bool anonymous;
-    char receiver[32];   /* first receiver, owns it to the end (R-GEN-06) */
+    char receiver[32]; /* first receiver, owns it to the end (R-GEN-06) */
     char handler[32];
     enum cmp_state state;
-    int category;        /* 1..8 (R-CMP-02), 0 until classified */
-    char cause[16];      /* man machine material method environment */
+    int category;   /* 1..8 (R-CMP-02), 0 until classified */
+    char cause[16]; /* man machine material method environment */
     char validity[16];
     char visit_result[16];
     char no_visit_reason[24];
     char issue[CMP_ISSUE_MAX]; /* what happened, cut at a UTF-8 boundary */
     bool emergency, major, hot, no_visit;
     int people, times, reopen_count, level, escalations, reclassified;
-    int missed_updates;  /* update_due escalations (R-CMP-06) */
-    unsigned fired;      /* bit per enum cmp_rule: one-shot rules fired */
+    int missed_updates; /* update_due escalations (R-CMP-06) */
+    unsigned fired;     /* bit per enum cmp_rule: one-shot rules fired */
     int64_t claim_fen;
-    int64_t received;    /* business time of receipt */
-    int64_t recorded;    /* when the intake was recorded */
-    int64_t updated;     /* recorded_at of the last event folded */
+    int64_t received; /* business time of receipt */
+    int64_t recorded; /* when the intake was recorded */
+    int64_t updated;  /* recorded_at of the last event folded */
     int64_t first_reply, reply_due, re_reply_due, update_due, open_10d_at,
         open_15d_at, handled, visit_due, visited, auto_close_at, closed;
 };
@@ -90,22 +90,21 @@ int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
 
 typedef int (*complaints_fn)(void *ctx, const struct complaint *c);
 /* Open complaints in id order. fn returns >0 to stop, <0 for an error. */
-int complaints_each_open(MDB_txn *txn, const struct views *v,
-                         complaints_fn fn, void *ctx);
+int complaints_each_open(MDB_txn *txn, const struct views *v, complaints_fn fn,
+                         void *ctx);
 /* Every complaint recorded by cutoff, as it stood at cutoff. */
 int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           complaints_fn fn, void *ctx);
 /* Timeline entries {seq, type, actor, desk, recorded, occurred, data} of
  * one complaint, in log order. */
-int complaints_each_entry(MDB_txn *txn, const struct views *v,
-                          const char *id, proj_each_fn fn, void *ctx);
+int complaints_each_entry(MDB_txn *txn, const struct views *v, const char *id,
+                          proj_each_fn fn, void *ctx);
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,
                          const char *person);
 
 /* Complaints on one topic received at or after since (ms): fn gets the
  * complaint id and the complainant key. */
-typedef int (*complaints_topic_fn)(void *ctx, const char *id,
-                                   const char *who);
+typedef int (*complaints_topic_fn)(void *ctx, const char *id, const char *who);
 int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
                              const char *topic, int64_t since,
                              complaints_topic_fn fn, void *ctx);

@@ -10,13 +10,13 @@
 #include "card_quarters.h"
 #include "cards.h"
 #include "complaints.h"
-#include "workorders.h"
 #include "fees.h"
-#include "release.h"
 #include "movein.h"
+#include "release.h"
 #include "renovation.h"
 #include "units.h"
 #include "visits.h"
+#include "workorders.h"
 
 const char *const proj_db_names[DB_COUNT] = {
 #define X(n, s) [DB_##n] = s,

@@ -31,35 +31,36 @@
     X(PREPAY, "prepayments")    /* fees.c: unit -> balance */                  \
     X(LEDGER, "fee_ledger")     /* fees.c: unit \0 seq -> statement line */    \
     X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
-    X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */ \
-    X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */     \
+    X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */  \
+    X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */      \
     X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */                     \
     X(COMPLAINTS, "complaints") /* complaints.c: id -> record */               \
     X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
     X(CASE_LOG, "case_log")        /* timeline.c: case id \0 seq -> entry */   \
     X(NO_VISIT, "no_visit")        /* complaints.c: person -> reason */        \
-    X(CMP_TOPICS, "complaint_topics") /* complaints.c: topic \0 at id -> who */   \
-    X(CARDS, "cards")           /* cards.c: card -> current record */         \
-    X(CARD_LOG, "card_log")     /* cards.c: card \0 seq -> history entry */   \
-    X(CARD_PERIODS, "card_periods") /* cards.c: until card \0 seq */         \
-    X(UNIT_CARDS, "unit_cards")     /* cards.c: unit \0 card -> nil */       \
-    X(HOLDER_CARDS, "holder_cards") /* cards.c: holder \0 card -> nil */     \
+    X(CMP_TOPICS,                                                              \
+      "complaint_topics")   /* complaints.c: topic \0 at id -> who */          \
+    X(CARDS, "cards")       /* cards.c: card -> current record */              \
+    X(CARD_LOG, "card_log") /* cards.c: card \0 seq -> history entry */        \
+    X(CARD_PERIODS, "card_periods")   /* cards.c: until card \0 seq */         \
+    X(UNIT_CARDS, "unit_cards")       /* cards.c: unit \0 card -> nil */       \
+    X(HOLDER_CARDS, "holder_cards")   /* cards.c: holder \0 card -> nil */     \
     X(CARD_QUARTERS, "card_quarters") /* card_quarters.c: estate \0 quarter */ \
-    X(WORK_ORDERS, "work_orders")  /* workorders.c: id -> record */            \
+    X(WORK_ORDERS, "work_orders")     /* workorders.c: id -> record */         \
     X(OPEN_WO, "open_work_orders") /* workorders.c: id -> nil, while open */   \
-    X(PASSES, "passes")                 /* release.c: pass -> record */        \
-    X(DAY_PASSES, "day_passes")         /* release.c: day pass -> nil */       \
+    X(PASSES, "passes")            /* release.c: pass -> record */             \
+    X(DAY_PASSES, "day_passes")    /* release.c: day pass -> nil */            \
     X(PENDING_PASSES, "pending_passes") /* release.c: pass -> nil */           \
     X(VISITS, "visits")                 /* visits.c: visit -> record */        \
-    X(UNIT_VISITS, "unit_visits")   /* visits.c: unit \0 day seq -> summary */ \
-    X(VISIT_MARKS, "visit_marks")   /* visits.c: unit \0 person \0 kind */     \
+    X(UNIT_VISITS, "unit_visits") /* visits.c: unit \0 day seq -> summary */   \
+    X(VISIT_MARKS, "visit_marks") /* visits.c: unit \0 person \0 kind */       \
     X(VISITOR_MONTHS, "visitor_months") /* visits.c: month operator -> n */    \
     X(IMPORTANT, "important_people")    /* visits.c: person -> tag */          \
-    X(RENOS, "renovations")     /* renovation.c: id -> record */               \
-    X(REN_PASSES, "ren_passes") /* renovation.c: id \0 pass -> pass */         \
-    X(REN_VIOLS, "ren_violations") /* renovation.c: id \0 violation */         \
-    X(MOVEINS, "moveins")          /* movein.c: unit -> checklist */           \
-    X(MOVEIN_DAYS, "movein_days")  /* movein.c: day \0 seq -> step */
+    X(RENOS, "renovations")             /* renovation.c: id -> record */       \
+    X(REN_PASSES, "ren_passes")         /* renovation.c: id \0 pass -> pass */ \
+    X(REN_VIOLS, "ren_violations")      /* renovation.c: id \0 violation */    \
+    X(MOVEINS, "moveins")               /* movein.c: unit -> checklist */      \
+    X(MOVEIN_DAYS, "movein_days")       /* movein.c: day \0 seq -> step */
 
 enum proj_db {
 #define X(n, s) DB_##n,
@@ -128,12 +129,11 @@ uint64_t proj_key_get_u64(const unsigned char *p);
  * they survive restarts and replay rebuilds them; the server fires due ones
  * through the normal pipeline (actor "system"), and the fired command's
  * events clear them. key names the timer ("C12:missed_reply"). */
-int timer_set(MDB_txn *txn, const struct views *v, int64_t due,
-              const char *key, const char *cmd, const struct cw *body);
+int timer_set(MDB_txn *txn, const struct views *v, int64_t due, const char *key,
+              const char *cmd, const struct cw *body);
 int timer_clear(MDB_txn *txn, const struct views *v, const char *key);
 /* Clears every timer whose key starts with prefix ("C12:"). */
-int timer_clear_prefix(MDB_txn *txn, const struct views *v,
-                       const char *prefix);
+int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix);
 struct timer {
     int64_t due;
     char key[96];

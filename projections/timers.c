@@ -26,18 +26,19 @@ int timer_clear(MDB_txn *txn, const struct views *v, const char *key)
         return 0;
     if (rc || tv.mv_size != 8)
         return rc ? rc : ERR_UNAVAILABLE;
-    dk = (MDB_val){due_key(k, (int64_t)(proj_key_get_u64(tv.mv_data) ^
-                                        0x8000000000000000ull),
-                           key),
-                   k};
+    dk = (MDB_val){
+        due_key(k,
+                (int64_t)(proj_key_get_u64(tv.mv_data) ^ 0x8000000000000000ull),
+                key),
+        k};
     rc = mdb_del(txn, v->dbi[DB_TIMERS], &dk, NULL);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     return mdb_del(txn, v->dbi[DB_TIMER_KEYS], &tk, NULL);
 }
 
-int timer_set(MDB_txn *txn, const struct views *v, int64_t due,
-              const char *key, const char *cmd, const struct cw *body)
+int timer_set(MDB_txn *txn, const struct views *v, int64_t due, const char *key,
+              const char *cmd, const struct cw *body)
 {
     unsigned char k[8 + TIMER_KEY_MAX], d[8];
     MDB_val tk = {strlen(key), (void *)key}, tv = {8, d};
@@ -62,9 +63,7 @@ int timer_set(MDB_txn *txn, const struct views *v, int64_t due,
     return rc;
 }
 
-
-int timer_clear_prefix(MDB_txn *txn, const struct views *v,
-                       const char *prefix)
+int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix)
 {
     size_t pl = strlen(prefix);
     MDB_cursor *cur;
@@ -109,8 +108,8 @@ int timer_first_after(MDB_txn *txn, const struct views *v, int64_t after_due,
         rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
     }
     if (rc == 0) {
-        t->due = (int64_t)(proj_key_get_u64(key.mv_data) ^
-                           0x8000000000000000ull);
+        t->due =
+            (int64_t)(proj_key_get_u64(key.mv_data) ^ 0x8000000000000000ull);
         rc = codec_doc_parse_trusted(&t->doc, val.mv_data, val.mv_size, NULL);
     }
     if (rc == 0) {

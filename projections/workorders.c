@@ -153,7 +153,7 @@ int64_t wo_timer_due(const struct workorder *w, enum wo_rule r)
         return w->state < WS_COMPLETED ? w->stale_due : 0;
     case WOR_VISIT_DUE:
         return w->state == WS_COMPLETED && !w->visit_result[0] ? w->visit_due
-                                                                : 0;
+                                                               : 0;
     case WOR_NOTICE_DUE:
         return w->notice_sent ? 0 : w->notice_due;
     default: /* unsolved: referred by the desk at once */
@@ -163,27 +163,45 @@ int64_t wo_timer_due(const struct workorder *w, enum wo_rule r)
 
 /* ---- storage ---- */
 
+/* clang-format off: one field per line reads better than its layout */
 #define WO_STR_FIELDS(X)                                                       \
-    X(id, "order") X(kind, "kind") X(from, "from") X(unit, "unit")             \
-        X(person, "person") X(receiver, "receiver") X(assignee, "assignee")    \
-            X(issue, "issue") X(category, "category") X(payer, "payer")        \
-                X(bill, "bill") X(visit_result, "visit_result")
+    X(id, "order")                                                             \
+    X(kind, "kind")                                                            \
+    X(from, "from")                                                            \
+    X(unit, "unit")                                                            \
+    X(person, "person")                                                        \
+    X(receiver, "receiver")                                                    \
+    X(assignee, "assignee")                                                    \
+    X(issue, "issue")                                                          \
+    X(category, "category")                                                    \
+    X(payer, "payer")                                                          \
+    X(bill, "bill")                                                            \
+    X(visit_result, "visit_result")
 #define WO_INT_FIELDS(X)                                                       \
-    X(state, "state") X(reopen_count, "reopen_count") X(level, "level")        \
-        X(escalations, "escalations") X(fired, "fired") X(amount, "amount")    \
-            X(received, "received") X(recorded, "recorded")                    \
-                X(updated, "updated") X(visit_at, "visit_at")                  \
-                    X(stale_due, "stale_due") X(completed, "completed")        \
-                        X(visit_due, "visit_due") X(visited, "visited")        \
-                            X(notice_due, "notice_due")                        \
-                                X(notice_sent, "notice_sent")                  \
-                                    X(closed, "closed")
+    X(state, "state")                                                          \
+    X(reopen_count, "reopen_count")                                            \
+    X(level, "level")                                                          \
+    X(escalations, "escalations")                                              \
+    X(fired, "fired")                                                          \
+    X(amount, "amount")                                                        \
+    X(received, "received")                                                    \
+    X(recorded, "recorded")                                                    \
+    X(updated, "updated")                                                      \
+    X(visit_at, "visit_at")                                                    \
+    X(stale_due, "stale_due")                                                  \
+    X(completed, "completed")                                                  \
+    X(visit_due, "visit_due")                                                  \
+    X(visited, "visited")                                                      \
+    X(notice_due, "notice_due")                                                \
+    X(notice_sent, "notice_sent")                                              \
+    X(closed, "closed")
 
 static void enc(struct cw *cw, const struct workorder *w)
 {
     uint32_t n = 2;
 #define X(f, k) n++;
-    WO_STR_FIELDS(X) WO_INT_FIELDS(X)
+    WO_STR_FIELDS(X)
+    WO_INT_FIELDS(X)
 #undef X
     cw_map(cw, n);
 #define X(f, k) cw_kstr(cw, k, w->f);
@@ -208,6 +226,7 @@ static void dec(const msgpack_object *m, struct workorder *w)
     w->emergency = getb(m, "emergency");
     w->same_day = getb(m, "same_day");
 }
+/* clang-format on */
 
 int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct workorder *w)
@@ -287,8 +306,7 @@ int proj_workorders_apply(MDB_txn *txn, const struct views *v,
         return 0;
     codec_copy_str(ev->data, "order", id, sizeof(id));
     memset(&before, 0, sizeof(before));
-    if (ev->type != EV_WO_LOGGED &&
-        (rc = workorders_get(txn, v, id, &before)))
+    if (ev->type != EV_WO_LOGGED && (rc = workorders_get(txn, v, id, &before)))
         return rc;
     w = before;
     wo_fold(&w, ev->type, ev->data, ev->occurred_at);
@@ -345,14 +363,14 @@ static int each_key(MDB_txn *txn, MDB_dbi dbi, const struct views *v,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int workorders_each_open(MDB_txn *txn, const struct views *v,
-                         workorders_fn fn, void *ctx)
+int workorders_each_open(MDB_txn *txn, const struct views *v, workorders_fn fn,
+                         void *ctx)
 {
     return each_key(txn, v->dbi[DB_OPEN_WO], v, 0, fn, ctx);
 }
 
-int workorders_each_as_of(MDB_txn *txn, const struct views *v,
-                          int64_t cutoff, workorders_fn fn, void *ctx)
+int workorders_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
+                          workorders_fn fn, void *ctx)
 {
     return each_key(txn, v->dbi[DB_WORK_ORDERS], v, cutoff, fn, ctx);
 }

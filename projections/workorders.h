@@ -17,8 +17,8 @@ extern const char *const wo_state_names[];
 
 struct workorder {
     char id[WO_ID_MAX];
-    char kind[16];  /* repair housekeeping message enquiry suggestion other */
-    char from[16];  /* resident staff other */
+    char kind[16]; /* repair housekeeping message enquiry suggestion other */
+    char from[16]; /* resident staff other */
     char unit[64];
     char person[24];
     char receiver[32]; /* first receiver owns it (R-GEN-06) */
@@ -52,10 +52,10 @@ int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
 
 typedef int (*workorders_fn)(void *ctx, const struct workorder *w);
 /* Open work orders in id order. */
-int workorders_each_open(MDB_txn *txn, const struct views *v,
-                         workorders_fn fn, void *ctx);
+int workorders_each_open(MDB_txn *txn, const struct views *v, workorders_fn fn,
+                         void *ctx);
 /* Every work order logged by cutoff, as it stood at cutoff. */
-int workorders_each_as_of(MDB_txn *txn, const struct views *v,
-                          int64_t cutoff, workorders_fn fn, void *ctx);
+int workorders_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
+                          workorders_fn fn, void *ctx);
 
 #endif

@@ -57,8 +57,7 @@ static void recv_one(struct bench_cli *c)
         c->on_reply(c, d.obj);
     if (!ok && c->failures++ == 0) {
         char msg[256];
-        codec_copy_str(codec_get(d.obj, "error"), "message", msg,
-                       sizeof(msg));
+        codec_copy_str(codec_get(d.obj, "error"), "message", msg, sizeof(msg));
         fprintf(stderr, "%s: refused: %s\n", c->name, msg);
     }
     codec_doc_release(&d);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BODY_MAX 4096 /* bytes of one formatted command body */
+#define BODY_MAX 4096         /* bytes of one formatted command body */
 #define SETTLE_US (50 * 1000) /* between looks at the log after clock.set */
 
 struct h_client *desk;

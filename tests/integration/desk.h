@@ -44,8 +44,7 @@ void refused(const char *code, const char *rule, const char *actor,
 void clock_to(const char *iso);
 
 /* Starts a deskd (o may be NULL), opens c on it and makes it the desk. */
-int desk_start(struct h_server *s, struct h_client *c,
-               const struct h_opts *o);
+int desk_start(struct h_server *s, struct h_client *c, const struct h_opts *o);
 
 /* Replaying s's log into empty tables gives tables byte-identical to the
  * live ones, and the hash chain verifies (deskd --rebuild, --verify). */

@@ -111,8 +111,9 @@ static void test_cmp01_intake(void **state)
     start("2026-11-23T10:00:00+08:00");
     OK(&r, "lead1", "estate.register", "{\"code\":\"HY\",\"name\":\"H\"}");
     h_reply_release(&r);
-    OK(&r, "lead1", "building.register", "{\"estate\":\"HY\",\"building\":"
-                                         "\"3\"}");
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"HY\",\"building\":"
+       "\"3\"}");
     h_reply_release(&r);
     OK(&r, "clerk1", "unit.register",
        "{\"estate\":\"HY\",\"building\":\"3\",\"room\":\"1201\",\"area\":"
@@ -128,8 +129,7 @@ static void test_cmp01_intake(void **state)
     assert_string_equal(h_reply_str(&r, "result.timeline.0.data.contact"),
                         "138****5678");
     assert_string_equal(h_reply_str(&r, "result.complaint.state"), "received");
-    assert_string_equal(h_reply_str(&r, "result.complaint.unit"),
-                        "HY/3-1201");
+    assert_string_equal(h_reply_str(&r, "result.complaint.unit"), "HY/3-1201");
     h_reply_release(&r);
     /* anonymous: allowed, and then it carries no name */
     receive(id, "clerk1",
@@ -243,8 +243,8 @@ static void test_cmp07_escalations_in_order(void **state)
     clock_to("2026-10-23T09:59:00+08:00");
     assert_int_equal(strlen(trail_of(&t, id)), fired);
     clock_to("2026-10-23T10:00:00+08:00");
-    assert_non_null(strstr(trail_of(&t, id),
-                           "update_due@2026-10-23T10:00:00+08:00;"));
+    assert_non_null(
+        strstr(trail_of(&t, id), "update_due@2026-10-23T10:00:00+08:00;"));
 }
 
 /* R-CMP-07: a claim of 1000 yuan or more is major (quality within 1
@@ -258,8 +258,9 @@ static void test_cmp07_major_and_hot(void **state)
     struct h_reply r;
     (void)state;
     start("2026-09-30T10:00:00+08:00");
-    receive(a, "clerk1", "{\"channel\":\"phone\",\"what\":\"车辆被刮\","
-                         "\"claim_fen\":100000}");
+    receive(a, "clerk1",
+            "{\"channel\":\"phone\",\"what\":\"车辆被刮\","
+            "\"claim_fen\":100000}");
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", a);
     assert_string_equal(h_reply_str(&r, "result.timeline.1.data.rule"),
                         "major");
@@ -270,20 +271,23 @@ static void test_cmp07_major_and_hot(void **state)
     assert_true(json_is_true(h_reply_get(&r, "result.complaint.major")));
     h_reply_release(&r);
     /* below the threshold: not major until the claim grows */
-    receive(b, "clerk1", "{\"channel\":\"phone\",\"what\":\"衣物被污\","
-                         "\"claim_fen\":99999}");
+    receive(b, "clerk1",
+            "{\"channel\":\"phone\",\"what\":\"衣物被污\","
+            "\"claim_fen\":99999}");
     assert_string_equal(trail_of(&t, b), "");
     simple("clerk1", "complaint.claim", b, "\"claim_fen\":120000");
     assert_string_equal(trail_of(&t, b), "major@2026-09-30T10:00:00+08:00;");
     simple("clerk1", "complaint.claim", b, "\"claim_fen\":150000");
     assert_string_equal(trail_of(&t, b), "major@2026-09-30T10:00:00+08:00;");
     /* collective */
-    receive(c, "clerk1", "{\"channel\":\"walk_in\",\"what\":\"集体投诉\","
-                         "\"people\":5}");
+    receive(c, "clerk1",
+            "{\"channel\":\"walk_in\",\"what\":\"集体投诉\","
+            "\"people\":5}");
     assert_string_equal(trail_of(&t, c), "hot@2026-09-30T10:00:00+08:00;");
     /* linked: the third person makes it hot, once */
-    receive(d, "clerk1", "{\"channel\":\"phone\",\"name\":\"赵\","
-                         "\"what\":\"电梯异响\"}");
+    receive(d, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"赵\","
+            "\"what\":\"电梯异响\"}");
     simple("clerk1", "complaint.add_complainant", d, "\"name\":\"钱\"");
     assert_string_equal(trail_of(&t, d), "");
     simple("clerk1", "complaint.add_complainant", d, "\"name\":\"孙\"");
@@ -291,26 +295,30 @@ static void test_cmp07_major_and_hot(void **state)
     assert_string_equal(trail_of(&t, d), "hot@2026-09-30T10:00:00+08:00;");
     /* separate complaints on one topic: the same person twice counts
      * once; the third different person within the month makes it hot */
-    receive(e, "clerk1", "{\"channel\":\"phone\",\"name\":\"周\","
-                         "\"topic\":\"HY-gate-2\",\"what\":\"2号门禁坏\"}");
+    receive(e, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"周\","
+            "\"topic\":\"HY-gate-2\",\"what\":\"2号门禁坏\"}");
     clock_to("2026-10-12T10:00:00+08:00");
-    receive(e, "clerk1", "{\"channel\":\"phone\",\"name\":\"周\","
-                         "\"topic\":\"HY-gate-2\",\"what\":\"门禁还是坏\"}");
-    receive(e, "clerk1", "{\"channel\":\"online\",\"name\":\"吴\","
-                         "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
+    receive(e, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"周\","
+            "\"topic\":\"HY-gate-2\",\"what\":\"门禁还是坏\"}");
+    receive(e, "clerk1",
+            "{\"channel\":\"online\",\"name\":\"吴\","
+            "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
     assert_string_equal(trail_of(&t, e), "");
     clock_to("2026-10-25T10:00:00+08:00");
-    receive(e, "clerk1", "{\"channel\":\"letter\",\"name\":\"郑\","
-                         "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
+    receive(e, "clerk1",
+            "{\"channel\":\"letter\",\"name\":\"郑\","
+            "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
     assert_string_equal(trail_of(&t, e), "hot@2026-10-25T10:00:00+08:00;");
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", e);
-    assert_int_equal(json_array_size(h_reply_get(
-                         &r, "result.timeline.1.data.related")),
-                     4);
+    assert_int_equal(
+        json_array_size(h_reply_get(&r, "result.timeline.1.data.related")), 4);
     h_reply_release(&r);
     /* a fourth person on the topic: already hot, not escalated again */
-    receive(a, "clerk1", "{\"channel\":\"letter\",\"name\":\"冯\","
-                         "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"letter\",\"name\":\"冯\","
+            "\"topic\":\"HY-gate-2\",\"what\":\"门禁\"}");
     assert_string_equal(trail_of(&t, a), "");
 }
 
@@ -331,8 +339,7 @@ static void test_cmp05_dispatch_keeps_owner(void **state)
     OK(&r, "clerk1", "query.complaints_open", "{\"handler\":\"clerk1\"}");
     assert_int_equal(h_reply_int(&r, "result.count", 0), 1);
     assert_string_equal(h_reply_str(&r, "result.items.0.owner"), "clerk2");
-    assert_string_equal(h_reply_str(&r, "result.items.0.state"),
-                        "dispatched");
+    assert_string_equal(h_reply_str(&r, "result.items.0.state"), "dispatched");
     assert_true(json_is_true(h_reply_get(&r, "result.items.0.emergency")));
     h_reply_release(&r);
     refused("not_found", "nobody", "lead1", "complaint.dispatch",
@@ -349,8 +356,9 @@ static void test_cmp08_09_visit_close_reopen(void **state)
     char id[24], body[64];
     (void)state;
     start("2026-11-23T10:00:00+08:00");
-    receive(id, "clerk1", "{\"channel\":\"phone\",\"name\":\"王\","
-                          "\"what\":\"楼道灯不亮\"}");
+    receive(id, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"王\","
+            "\"what\":\"楼道灯不亮\"}");
     simple("clerk1", "complaint.reply", id, "\"text\":\"今天修\"");
     simple("clerk1", "complaint.handle", id, "\"summary\":\"已换灯\"");
     snprintf(body, sizeof(body), "{\"complaint\":\"%s\"}", id);
@@ -407,8 +415,9 @@ static void test_cmp08_09_no_visit_auto_close(void **state)
              "\"satisfied\"}",
              a);
     refused("rule", "R-CMP-08", "clerk1", "complaint.visit", "%s", body);
-    receive(b, "clerk1", "{\"channel\":\"hotline\",\"anonymous\":true,"
-                         "\"what\":\"夜间噪音\"}");
+    receive(b, "clerk1",
+            "{\"channel\":\"hotline\",\"anonymous\":true,"
+            "\"what\":\"夜间噪音\"}");
     simple("clerk1", "complaint.handle", b, "\"summary\":\"已提醒\"");
     clock_to("2026-11-26T10:00:00+08:00");
     simple("clerk1", "complaint.add_complainant", b, "\"repeat\":true");
@@ -419,8 +428,7 @@ static void test_cmp08_09_no_visit_auto_close(void **state)
     assert_null(strstr(trail_of(&t, b), "auto_close"));
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", a);
     assert_string_equal(h_reply_str(&r, "result.complaint.state"), "closed");
-    assert_string_equal(h_reply_str(&r, "result.no_visit_reason"),
-                        "declined");
+    assert_string_equal(h_reply_str(&r, "result.no_visit_reason"), "declined");
     h_reply_release(&r);
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", b);
     assert_int_equal(h_reply_int(&r, "result.complaint.reopen_count", 0), 1);
@@ -435,8 +443,9 @@ static void test_cmp10_counting(void **state)
     char id[24];
     (void)state;
     start("2026-11-23T10:00:00+08:00");
-    receive(id, "clerk1", "{\"channel\":\"phone\",\"name\":\"王\","
-                          "\"what\":\"电梯困人\"}");
+    receive(id, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"王\","
+            "\"what\":\"电梯困人\"}");
     simple("clerk1", "complaint.add_complainant", id, "\"name\":\"李\"");
     simple("clerk1", "complaint.add_complainant", id, "\"repeat\":true");
     refused("invalid", NULL, "clerk1", "complaint.add_complainant",
@@ -456,17 +465,20 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
     (void)state;
     start("2026-10-26T10:00:00+08:00");
     receive(a, "clerk1", "{\"channel\":\"phone\",\"what\":\"电梯故障\"}");
-    simple("clerk1", "complaint.classify", a, "\"category\":2,\"cause\":"
-                                              "\"machine\"");
+    simple("clerk1", "complaint.classify", a,
+           "\"category\":2,\"cause\":"
+           "\"machine\"");
     simple("clerk1", "complaint.reply", a, "\"text\":\"已派人\"");
     receive(b, "clerk1", "{\"channel\":\"walk_in\",\"what\":\"物业费疑问\"}");
-    simple("clerk1", "complaint.classify", b, "\"category\":5,\"validity\":"
-                                              "\"invalid\"");
+    simple("clerk1", "complaint.classify", b,
+           "\"category\":5,\"validity\":"
+           "\"invalid\"");
     clock_to("2026-10-31T16:00:00+08:00");
     receive(c, "clerk1", "{\"channel\":\"phone\",\"what\":\"绿化\"}");
-    simple("clerk1", "complaint.handle", b, "\"summary\":\"已解释\","
-                                            "\"no_visit_reason\":"
-                                            "\"on_spot_satisfied\"");
+    simple("clerk1", "complaint.handle", b,
+           "\"summary\":\"已解释\","
+           "\"no_visit_reason\":"
+           "\"on_spot_satisfied\"");
     OK(&live, "clerk1", "query.stocktake", "{\"date\":\"2026-10-31\"}");
     assert_int_equal(h_reply_int(&live, "result.received", -1), 1);
     assert_int_equal(h_reply_int(&live, "result.handled", -1), 1);
@@ -474,8 +486,9 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
     assert_int_equal(h_reply_int(&live, "result.open_3d", -1), 2);
     /* November: a is reclassified, b closes by itself, c is handled */
     clock_to("2026-11-09T10:00:00+08:00");
-    simple("clerk1", "complaint.classify", a, "\"category\":7,\"cause\":"
-                                              "\"material\"");
+    simple("clerk1", "complaint.classify", a,
+           "\"category\":7,\"cause\":"
+           "\"material\"");
     simple("clerk1", "complaint.handle", c, "\"summary\":\"已修剪\"");
     OK(&r, "clerk1", "query.stocktake", "{\"date\":\"2026-10-31\"}");
     if (!json_equal(h_reply_get(&r, "result"), h_reply_get(&live, "result")))
@@ -501,10 +514,8 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
     assert_int_equal(h_reply_int(&r, "result.trend.4.received", -1), 0);
     /* replied in time: a only; b (walk-in, handled on the spot without a
      * recorded reply) and c (Saturday phone call, due at 17:00) missed */
-    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.num", -1),
-                     1);
-    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.den", -1),
-                     3);
+    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.num", -1), 1);
+    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.den", -1), 3);
     h_reply_release(&r);
     /* and with what is known now: the final cause is category 7 */
     OK(&r, "clerk1", "query.complaint_report",
@@ -534,8 +545,9 @@ static void scenario(bool crash, struct trail *t)
 
     start("2026-09-30T10:00:00+08:00");
     receive(a, "clerk1", "{\"channel\":\"letter\",\"what\":\"信\"}");
-    receive(b, "clerk1", "{\"channel\":\"phone\",\"what\":\"电话\","
-                         "\"claim_fen\":200000}");
+    receive(b, "clerk1",
+            "{\"channel\":\"phone\",\"what\":\"电话\","
+            "\"claim_fen\":200000}");
     for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
         clock_to(steps[i]);
         if (i == 1)
@@ -571,8 +583,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cmp07_major_and_hot, teardown),
         cmocka_unit_test_teardown(test_cmp05_dispatch_keeps_owner, teardown),
         cmocka_unit_test_teardown(test_cmp08_09_visit_close_reopen, teardown),
-        cmocka_unit_test_teardown(test_cmp08_09_no_visit_auto_close,
-                                  teardown),
+        cmocka_unit_test_teardown(test_cmp08_09_no_visit_auto_close, teardown),
         cmocka_unit_test_teardown(test_cmp10_counting, teardown),
         cmocka_unit_test_teardown(test_cmp02_03_06_11_stocktake_and_report,
                                   teardown),

@@ -92,9 +92,9 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
        "{\"estate\":\"FA\",\"period\":\"2026-02\"}");
     done(&r);
     refused_fee("conflict", "lead1", "fee.bill_run",
-            "{\"estate\":\"FA\",\"period\":\"2026-02\"}");
+                "{\"estate\":\"FA\",\"period\":\"2026-02\"}");
     refused_fee("forbidden", "clerk1", "fee.bill_run",
-            "{\"estate\":\"FA\",\"period\":\"2026-03\"}");
+                "{\"estate\":\"FA\",\"period\":\"2026-03\"}");
     assert_int_equal(overdue_total("FA", NULL), 2 * 30125 + 2 * 22000);
 
     /* R-FEE-03: one payment across two bills, oldest first */
@@ -109,17 +109,17 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     done(&r);
     assert_int_equal(overdue_total("FA", NULL), 20250 + 2 * 22000);
     refused_fee("rule", "clerk1", "fee.pay",
-            "{\"unit\":\"FA/1-100\",\"amount\":30000,\"method\":\"cash\","
-            "\"book\":\"FA1\"}");
+                "{\"unit\":\"FA/1-100\",\"amount\":30000,\"method\":\"cash\","
+                "\"book\":\"FA1\"}");
     refused_fee("invalid", "clerk1", "fee.pay",
-            "{\"unit\":\"FA/1-100\",\"amount\":0,\"method\":\"cash\","
-            "\"book\":\"FA1\"}");
+                "{\"unit\":\"FA/1-100\",\"amount\":0,\"method\":\"cash\","
+                "\"book\":\"FA1\"}");
     refused_fee("invalid", "clerk1", "fee.pay",
-            "{\"unit\":\"FA/1-100\",\"amount\":-5,\"method\":\"cash\","
-            "\"book\":\"FA1\"}");
+                "{\"unit\":\"FA/1-100\",\"amount\":-5,\"method\":\"cash\","
+                "\"book\":\"FA1\"}");
     refused_fee("invalid", "clerk1", "fee.pay",
-            "{\"unit\":\"FA/1-100\",\"amount\":100.5,\"method\":\"cash\","
-            "\"book\":\"FA1\"}");
+                "{\"unit\":\"FA/1-100\",\"amount\":100.5,\"method\":\"cash\","
+                "\"book\":\"FA1\"}");
     OK(&r, "clerk1", "fee.pay",
        "{\"unit\":\"FA/1-100\",\"amount\":30000,\"method\":\"pos\","
        "\"book\":\"FA1\",\"prepay_excess\":true}");
@@ -134,8 +134,8 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     assert_int_equal(h_reply_int(&r, "events.1.data.number", 0), 1);
     done(&r);
     refused_fee("rule", "clerk1", "fee.pay",
-            "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"cash\","
-            "\"book\":\"FA2\",\"date\":\"2026-03-01\"}");
+                "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"cash\","
+                "\"book\":\"FA2\",\"date\":\"2026-03-01\"}");
     OK(&r, "clerk1", "fee.pay",
        "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"debit\","
        "\"book\":\"FA3\",\"date\":\"2026-03-01\"}");
@@ -143,7 +143,7 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
 
     /* R-FEE-04: a wrong payment is voided, not edited; bills reopen */
     refused_fee("forbidden", "clerk1", "fee.void_payment",
-            "{\"payment\":\"Y1\",\"reason\":\"x\"}");
+                "{\"payment\":\"Y1\",\"reason\":\"x\"}");
     OK(&r, "lead1", "fee.void_payment",
        "{\"payment\":\"%s\",\"reason\":\"wrong unit\"}", pay1);
     done(&r);
@@ -236,11 +236,11 @@ static void test_fee_01_rate_change_mid_year(void **state)
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 500);
     done(&r);
     refused_fee("invalid", "clerk1", "fee.charge",
-            "{\"unit\":\"FC/1-100\",\"item\":\"housekeeping\"}");
+                "{\"unit\":\"FC/1-100\",\"item\":\"housekeeping\"}");
     refused_fee("invalid", "clerk1", "fee.charge",
-            "{\"unit\":\"FC/1-100\",\"item\":\"property_fee\"}");
+                "{\"unit\":\"FC/1-100\",\"item\":\"property_fee\"}");
     refused_fee("invalid", "clerk1", "fee.charge",
-            "{\"unit\":\"FC/1-100\",\"item\":\"caviar\",\"amount\":5}");
+                "{\"unit\":\"FC/1-100\",\"item\":\"caviar\",\"amount\":5}");
 }
 
 static const char *unit_field(struct h_reply *r, int i, const char *f)
@@ -294,13 +294,13 @@ static void test_fee_06_aging_stages_extension(void **state)
         done(&r);
     }
     refused_fee("rule", "clerk1", "fee.notice",
-            "{\"unit\":\"FD/1-100\",\"stage\":\"second\"}");
+                "{\"unit\":\"FD/1-100\",\"stage\":\"second\"}");
     OK(&r, "clerk1", "fee.notice",
        "{\"unit\":\"FD/1-100\",\"stage\":\"first\"}");
     done(&r);
     refused_fee("forbidden", "clerk1", "fee.extension",
-            "{\"unit\":\"FD/1-100\",\"until\":\"2026-06-30\","
-            "\"reason\":\"ill\"}");
+                "{\"unit\":\"FD/1-100\",\"until\":\"2026-06-30\","
+                "\"reason\":\"ill\"}");
     OK(&r, "mgr1", "fee.extension",
        "{\"unit\":\"FD/1-100\",\"until\":\"2026-06-30\",\"reason\":\"ill\"}");
     done(&r);
@@ -539,8 +539,7 @@ static void test_fee_03_pays_named_bills(void **state)
     OK(&r, "lead1", "fee.bill_run",
        "{\"estate\":\"FN\",\"period\":\"2026-01\"}");
     snprintf(jan, sizeof(jan), "%s", h_reply_str(&r, "events.0.data.bill"));
-    snprintf(other, sizeof(other), "%s",
-             h_reply_str(&r, "events.1.data.bill"));
+    snprintf(other, sizeof(other), "%s", h_reply_str(&r, "events.1.data.bill"));
     assert_string_equal(h_reply_str(&r, "events.1.data.unit"), "FN/1-101");
     done(&r);
     OK(&r, "lead1", "fee.bill_run",

@@ -50,9 +50,8 @@ __attribute__((format(printf, 2, 3))) static void logged(char id[24],
     h_reply_release(&r);
 }
 
-__attribute__((format(printf, 3, 4))) static void step(const char *name,
-                                                       const char *id,
-                                                       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+step(const char *name, const char *id, const char *fmt, ...)
 {
     char extra[1024];
     struct h_reply r;
@@ -116,15 +115,15 @@ static void test_wo01_log_and_stocktake(void **state)
     refused("invalid", "future", "clerk1", "workorder.log",
             "{\"kind\":\"message\",\"text\":\"x\",\"received_at\":"
             "\"2026-11-24T10:00:00+08:00\"}");
-    refused("invalid", NULL, "clerk1", "workorder.log", "{\"kind\":\"gossip\","
-                                              "\"text\":\"x\"}");
+    refused("invalid", NULL, "clerk1", "workorder.log",
+            "{\"kind\":\"gossip\","
+            "\"text\":\"x\"}");
     refused("not_found", "NO/1-1", "clerk1", "workorder.log",
             "{\"kind\":\"repair\",\"text\":\"x\",\"unit\":\"NO/1-1\"}");
     step("workorder.close", b, "%s", "");
     OK(&r, "clerk1", "query.stocktake", "{}");
     assert_int_equal(h_reply_int(&r, "result.work_orders.received", -1), 2);
-    assert_int_equal(h_reply_int(&r, "result.work_orders.logged_late", -1),
-                     1);
+    assert_int_equal(h_reply_int(&r, "result.work_orders.logged_late", -1), 1);
     assert_int_equal(h_reply_int(&r, "result.work_orders.closed", -1), 1);
     assert_int_equal(h_reply_int(&r, "result.work_orders.open", -1), 1);
     h_reply_release(&r);
@@ -177,19 +176,22 @@ static void test_wo03_return_visits(void **state)
     step("workorder.dispatch", s, "\"to\":\"A\",\"emergency\":true");
     step("workorder.dispatch", l, "\"to\":\"B\",\"emergency\":true");
     step("workorder.dispatch", o, "\"to\":\"C\",\"emergency\":true");
-    step("workorder.complete", s, "\"summary\":\"修好\",\"category\":"
-                                  "\"safety\"");
+    step("workorder.complete", s,
+         "\"summary\":\"修好\",\"category\":"
+         "\"safety\"");
     step("workorder.complete", l, "\"summary\":\"修好\",\"category\":\"leak\"");
-    step("workorder.complete", o, "\"summary\":\"做好\",\"category\":"
-                                  "\"other\"");
+    step("workorder.complete", o,
+         "\"summary\":\"做好\",\"category\":"
+         "\"other\"");
     expect_field(s, "result.order.visit_due", "2026-11-25T10:00:00+08:00");
     expect_field(l, "result.order.visit_due", "2026-11-26T10:00:00+08:00");
     expect_field(o, "result.order.visit_due", "2026-11-30T10:00:00+08:00");
     snprintf(body, sizeof(body), "{\"order\":\"%s\"}", l);
     refused("rule", "R-WO-03", "clerk1", "workorder.close", "%s", body);
     /* the leak's visit finds a problem; the resident is still satisfied */
-    step("workorder.visit", l, "\"result\":\"satisfied\",\"problem\":\"墙面"
-                               "未补\"");
+    step("workorder.visit", l,
+         "\"result\":\"satisfied\",\"problem\":\"墙面"
+         "未补\"");
     clock_to("2026-11-26T12:00:00+08:00");
     assert_string_equal(escalations(esc),
                         "notice_due@2026-11-24T10:00:00+08:00;"
@@ -203,8 +205,8 @@ static void test_wo03_return_visits(void **state)
     expect_field(s, "result.order.state", "dispatched");
     expect_field(s, "result.order.visit_result", "dissatisfied"); /* last */
     clock_to("2026-11-29T12:00:00+08:00");
-    assert_non_null(strstr(escalations(esc),
-                           "stale@2026-11-29T12:00:00+08:00;"));
+    assert_non_null(
+        strstr(escalations(esc), "stale@2026-11-29T12:00:00+08:00;"));
 }
 
 /* R-WO-04: common parts are not billed; the owner's own installation is
@@ -218,8 +220,9 @@ static void test_wo04_owner_pays_and_fee09(void **state)
     start("2026-11-23T10:00:00+08:00");
     OK(&r, "lead1", "estate.register", "{\"code\":\"HY\",\"name\":\"H\"}");
     h_reply_release(&r);
-    OK(&r, "lead1", "building.register", "{\"estate\":\"HY\",\"building\":"
-                                         "\"3\"}");
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"HY\",\"building\":"
+       "\"3\"}");
     h_reply_release(&r);
     OK(&r, "clerk1", "unit.register",
        "{\"estate\":\"HY\",\"building\":\"3\",\"room\":\"1201\",\"area\":"
@@ -234,13 +237,15 @@ static void test_wo04_owner_pays_and_fee09(void **state)
     h_reply_release(&r);
     logged(a, "{\"kind\":\"repair\",\"unit\":\"HY/3-1201\",\"text\":\"业主自"
               "装热水器漏水\"}");
-    step("workorder.dispatch", a, "\"to\":\"B\",\"visit_at\":"
-                                  "\"2026-11-23T14:00:00+08:00\"");
+    step("workorder.dispatch", a,
+         "\"to\":\"B\",\"visit_at\":"
+         "\"2026-11-23T14:00:00+08:00\"");
     snprintf(body, sizeof(body),
              "{\"order\":\"%s\",\"summary\":\"x\",\"category\":\"leak\","
              "\"amount\":5000}",
              a);
-    refused("invalid", "owner-paid", "clerk1", "workorder.complete", "%s", body);
+    refused("invalid", "owner-paid", "clerk1", "workorder.complete", "%s",
+            body);
     OK(&r, "clerk1", "workorder.complete",
        "{\"order\":\"%s\",\"summary\":\"更换热水器阀门\",\"category\":"
        "\"leak\",\"payer\":\"owner\",\"amount\":5000}",
@@ -279,9 +284,8 @@ static void test_wo01_refer_and_stale(void **state)
     snprintf(body, sizeof(body), "{\"order\":\"%s\",\"reason\":\"x\"}", a);
     refused("conflict", "already", "clerk1", "workorder.refer", "%s", body);
     clock_to("2026-11-26T10:00:00+08:00");
-    assert_string_equal(escalations(esc),
-                        "unsolved@2026-11-23T10:00:00+08:00;"
-                        "stale@2026-11-26T10:00:00+08:00;");
+    assert_string_equal(escalations(esc), "unsolved@2026-11-23T10:00:00+08:00;"
+                                          "stale@2026-11-26T10:00:00+08:00;");
     OK(&r, "clerk1", "query.work_orders", "{\"overdue\":true}");
     assert_int_equal(h_reply_int(&r, "result.count", 0), 1);
     assert_int_equal(h_reply_int(&r, "result.items.0.level", 0), 2);
@@ -298,8 +302,9 @@ static void test_wo_rebuild_equals_live(void **state)
     start("2026-11-23T10:00:00+08:00");
     logged(a, "{\"kind\":\"repair\",\"text\":\"门锁\"}");
     step("workorder.dispatch", a, "\"to\":\"A\",\"emergency\":true");
-    step("workorder.complete", a, "\"summary\":\"ok\",\"category\":"
-                                  "\"safety\"");
+    step("workorder.complete", a,
+         "\"summary\":\"ok\",\"category\":"
+         "\"safety\"");
     clock_to("2026-11-28T10:00:00+08:00");
     step("workorder.visit", a, "\"result\":\"dissatisfied\"");
     rebuild_equals_live(&srv);

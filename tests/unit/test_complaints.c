@@ -15,8 +15,7 @@
 #define H (3600 * 1000LL)
 
 /* Folds one event whose data is built by the caller in w. */
-static void fold(struct complaint *c, enum ev_type t, struct cw *w,
-                 int64_t at)
+static void fold(struct complaint *c, enum ev_type t, struct cw *w, int64_t at)
 {
     struct codec_doc d;
     assert_int_equal(codec_doc_parse_trusted(&d, cw_data(w), cw_len(w), NULL),
@@ -32,8 +31,9 @@ static void received(struct complaint *c, struct cw *w)
     cw_kstr(w, "complaint", "C1");
     cw_kint(w, "people", 1);
     cw_kint(w, "received_at", 1000);
-    cw_kstr(w, "what", "电梯停运电梯停运电梯停运电梯停运电梯停运电梯停运电梯"
-                       "停运电梯停运电梯停运");
+    cw_kstr(w, "what",
+            "电梯停运电梯停运电梯停运电梯停运电梯停运电梯停运电梯"
+            "停运电梯停运电梯停运");
     cw_str(w, "deadlines");
     cw_map(w, 4);
     cw_kint(w, "reply", 8 * H);

@@ -48,11 +48,10 @@ static void test_ren_settings_override(void **state)
 
 static void test_ren_settings_refused(void **state)
 {
-    static const char *const bad[] = {
-        "[renovation]\nterm_months = 0\n",
-        "[renovation]\nowner_deposit_fen = -1\n",
-        "[renovation]\nrefund_workdays = x\n",
-        "[renovation]\ndeposit = 1000\n"};
+    static const char *const bad[] = {"[renovation]\nterm_months = 0\n",
+                                      "[renovation]\nowner_deposit_fen = -1\n",
+                                      "[renovation]\nrefund_workdays = x\n",
+                                      "[renovation]\ndeposit = 1000\n"};
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         struct err e = {0};

@@ -58,16 +58,15 @@ static void test_cmp04_rules_on_2026_dates(void **state)
            "2026-10-03T17:00:00+08:00");
     expect("hours:24", "2026-10-03T11:00:00+08:00",
            "2026-10-04T11:00:00+08:00");
-    expect("days:10", "2026-09-30T10:00:00+08:00",
-           "2026-10-10T10:00:00+08:00");
+    expect("days:10", "2026-09-30T10:00:00+08:00", "2026-10-10T10:00:00+08:00");
     expect("0", "2026-09-30T10:00:00+08:00", "2026-09-30T10:00:00+08:00");
 }
 
 static void test_parse_refuses_bad_rules(void **state)
 {
-    static const char *const bad[] = {"", "workdays:", "workdays:0",
-                                      "days:-1", "hours:x", "days:3660000",
-                                      "soon", "workdays:2x", NULL};
+    static const char *const bad[] = {"",        "workdays:",   "workdays:0",
+                                      "days:-1", "hours:x",     "days:3660000",
+                                      "soon",    "workdays:2x", NULL};
     struct deadline d;
     (void)state;
     for (int i = 0; bad[i]; i++)
