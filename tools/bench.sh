@@ -47,10 +47,19 @@ CONF
 
 stop_last() { kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; } # the server started last
 
-bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines
-  local label=$1; shift
+bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
+  # STALLED=1: a subscriber follows the events and stops reading at once
+  # (deskctl tail into a pipe nobody reads: it blocks once the pipe is full)
+  local label=$1 stalled=""; shift
   start_deskd "${BENCH_INI:-}"
+  if [ -n "${STALLED:-}" ]; then
+    ("$HERE/$BUILD/deskctl" -e "$EP" tail --events \
+       "$(awk '/^events/{print $2}' "$TMP/var/endpoints")" | sleep 100000) &
+    stalled=$!
+    sleep 0.3
+  fi
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
+  [ -n "$stalled" ] && { pkill -P "$stalled" 2>/dev/null; kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null || true; }
   stop_last
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
     "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" >> "$ROWS"
@@ -110,6 +119,8 @@ for r in $(seq "$ROUNDS"); do
                              bench_deskd "deskd c=64" -c 64
                              bench_deskd "deskd pipelined 1000" --pipeline 1000
   curve_keys;                BENCH_INI=$CURVE_INI bench_deskd "deskd curve c=16" -c 16 "${CURVE_ARGS[@]}"
+                             STALLED=1 bench_deskd "deskd c=16 + stalled subscriber" -c 16
+                             STALLED=1 bench_deskd "deskd pipelined + stalled subscriber" --pipeline 1000
   log "round $r: baselines"; bench_baseline "zmq+lmdb naive c=16" zmq_lmdb_server 16
                              bench_baseline "zmq+lmdb nometasync c=16" zmq_lmdb_pipelined 16
                              bench_baseline "zmq+lmdb naive c=64" zmq_lmdb_server 64
