@@ -92,71 +92,127 @@ static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
 
 #define HOT_SCAN_MAX 256 /* complaints on one topic looked at */
 
+/* The complaints on a topic near a new one: when each was received and by
+ * whom. */
 struct hot_ctx {
-    char who[HOT_SCAN_MAX][96];
-    int nwho;
-    struct cw ids;
-    uint32_t nids;
+    char who[HOT_SCAN_MAX][CMP_WHO_LEN];
+    char id[HOT_SCAN_MAX][CMP_ID_MAX];
+    int64_t at[HOT_SCAN_MAX];
+    int n;
+    int64_t until; /* the scan stops past this receipt time */
 };
 
-static int hot_add(void *ctx, const char *id, const char *who)
+static int hot_add(void *ctx, const char *id, const char *who, int64_t at)
 {
     struct hot_ctx *hc = ctx;
-    int i;
 
-    cw_str(&hc->ids, id);
-    hc->nids++;
-    for (i = 0; i < hc->nwho && strcmp(hc->who[i], who); i++)
-        ;
-    if (i == hc->nwho)
-        snprintf(hc->who[hc->nwho++], sizeof(hc->who[0]), "%s", who);
-    return hc->nwho >= HOT_SCAN_MAX || hc->nids >= HOT_SCAN_MAX;
+    if (at > hc->until || hc->n >= HOT_SCAN_MAX)
+        return 1;
+    snprintf(hc->who[hc->n], CMP_WHO_LEN, "%s", who);
+    snprintf(hc->id[hc->n], CMP_ID_MAX, "%s", id);
+    hc->at[hc->n++] = at;
+    return 0;
 }
 
-/* The intake of id on topic makes the topic hot when the distinct
- * complainants within the window reach the threshold with this one. */
+/* Different complainants among the complaints received in [lo, lo + w],
+ * counting entries 0..n-1. */
+static int hot_distinct(const struct hot_ctx *hc, int n, int64_t lo, int64_t w)
+{
+    int count = 0;
+
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        if (hc->at[i] < lo || hc->at[i] > lo + w)
+            continue;
+        for (int j = 0; j < i && !seen; j++)
+            seen = hc->at[j] >= lo && hc->at[j] <= lo + w &&
+                   !strcmp(hc->who[j], hc->who[i]);
+        count += !seen;
+    }
+    return count;
+}
+
+/* The most different complainants in one window of w that holds the
+ * complaint received at `at` (entries 0..n-1 considered). */
+static int hot_best(const struct hot_ctx *hc, int n, int64_t at, int64_t w)
+{
+    int best = hot_distinct(hc, n, at - w, w);
+
+    for (int i = 0; i < hc->n; i++) /* windows starting at a receipt */
+        if (hc->at[i] >= at - w && hc->at[i] <= at) {
+            int k = hot_distinct(hc, n, hc->at[i], w);
+            best = k > best ? k : best;
+        }
+    return best;
+}
+
+/* R-CMP-07: the intake of id on topic makes it hot when, with this one,
+ * some window of hot_window_days holding it has enough different
+ * complainants, and had not without it. A letter entered late counts only
+ * the complaints within a month of its receipt, not the weeks after. */
 static int topic_hot(struct hctx *h, const char *id, const char *topic,
                      const char *who, int64_t at)
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
+    int64_t w = (int64_t)cs->hot_window_days * MS_PER_DAY;
     struct hot_ctx *hc = calloc(1, sizeof(*hc));
     struct cw related;
-    int before, rc;
+    int before, after, rc;
 
     if (!hc)
         return ERR_UNAVAILABLE;
-    cw_init(&hc->ids);
-    rc = complaints_each_on_topic(
-        h->txn, h->v, topic, at - (int64_t)cs->hot_window_days * MS_PER_DAY,
-        hot_add, hc);
-    before = hc->nwho;
-    if (rc == 0)
-        hot_add(hc, id, who);
+    hc->until = at + w;
+    rc = complaints_each_on_topic(h->txn, h->v, topic, at - w, hot_add, hc);
+    before = hot_best(hc, hc->n, at, w);
+    if (rc == 0 && hc->n < HOT_SCAN_MAX)
+        hot_add(hc, id, who, at);
+    after = hot_best(hc, hc->n, at, w);
     if (rc == 0 && before < cs->hot_complainants &&
-        hc->nwho >= cs->hot_complainants) {
+        after >= cs->hot_complainants) {
+        uint32_t n = 0;
         cw_init(&related);
-        cw_array(&related, hc->nids);
-        cw_raw(&related, cw_data(&hc->ids), cw_len(&hc->ids));
+        for (int i = 0; i < hc->n; i++)
+            n += hc->at[i] >= at - w && hc->at[i] <= at + w;
+        cw_array(&related, n);
+        for (int i = 0; i < hc->n; i++)
+            if (hc->at[i] >= at - w && hc->at[i] <= at + w)
+                cw_str(&related, hc->id[i]);
         rc = escalate(h, id, RULE_HOT, h->now, &related);
         cw_release(&related);
     }
-    cw_release(&hc->ids);
     free(hc);
     return rc;
 }
 
 /* ---- intake ---- */
 
+/* The key of the complainant the arguments name (R-CMP-07: different
+ * complainants are told apart by it). */
+static void complainant_of(const struct args *a, const char *id,
+                           char out[CMP_WHO_LEN])
+{
+    char person[PERSON_ID_MAX] = "", name[64] = "", contact[65] = "";
+
+    if (arg_has(a, "person"))
+        arg_copy(a, "person", person, sizeof(person));
+    if (arg_has(a, "name"))
+        arg_copy(a, "name", name, sizeof(name));
+    if (arg_has(a, "contact"))
+        arg_copy(a, "contact", contact, sizeof(contact));
+    cmp_complainant_key(person, name, contact, id, out, CMP_WHO_LEN);
+}
+
 static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
-                        const char *id, int64_t at, int ch)
+                        const char *id, int64_t at, int ch, const char *who)
 {
     static const char *const copied[] = {"unit",  "person", "contact",
                                          "wants", "name",   "topic"};
     size_t mo = cw_map_open(w);
-    uint32_t n = 11;
+    uint32_t n = 12;
     int off = h->cfg->cal.offset_min;
 
     cw_kstr(w, "complaint", id);
+    cw_kstr(w, "who", who);
     cw_kstr(w, "channel", cmp_channel_names[ch]);
     cw_kobj(w, "what", arg(a, "what")->o);
     cw_kbool(w, "anonymous", flag(a, "anonymous"));
@@ -216,14 +272,15 @@ int hdl_complaint_receive(struct hctx *h, const struct args *a, struct err *e)
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
     int64_t at = arg_has(a, "received_at") ? arg_int(a, "received_at") : h->now;
-    char id[CMP_ID_MAX], person[PERSON_ID_MAX] = "", name[64] = "",
-                         topic[CMP_TOPIC_MAX] = "", who[96];
+    char id[CMP_ID_MAX], topic[CMP_TOPIC_MAX], who[CMP_WHO_LEN];
     int rc;
 
     if ((rc = intake_check(h, a, at, e)))
         return rc;
     snprintf(id, sizeof(id), "C%llu", (unsigned long long)h->next_seq);
-    intake_body(h, a, hctx_data_begin(h), id, at, (int)arg_int(a, "channel"));
+    complainant_of(a, id, who);
+    intake_body(h, a, hctx_data_begin(h), id, at, (int)arg_int(a, "channel"),
+                who);
     if ((rc = emit(h, EV_COMPLAINT_RECEIVED, "complaint:%s", id)))
         return rc;
     if (arg_has(a, "claim_fen") &&
@@ -234,12 +291,7 @@ int hdl_complaint_receive(struct hctx *h, const struct args *a, struct err *e)
         return escalate(h, id, RULE_HOT, h->now, NULL);
     if (!arg_has(a, "topic"))
         return 0;
-    if (arg_has(a, "person"))
-        arg_copy(a, "person", person, sizeof(person));
-    if (arg_has(a, "name"))
-        arg_copy(a, "name", name, sizeof(name));
     arg_copy(a, "topic", topic, sizeof(topic));
-    cmp_complainant_key(person, name, id, who, sizeof(who));
     return topic_hot(h, id, topic, who, at);
 }
 
@@ -284,24 +336,30 @@ int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
 {
     const struct complaint_settings *cs = &h->cfg->cmp;
     bool again = flag(a, "repeat");
+    char who[CMP_WHO_LEN] = "";
     struct complaint c;
     struct cw *w;
     int people, rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
-    if (!again && !arg_has(a, "name") && !arg_has(a, "person") &&
-        !arg_has(a, "contact"))
+    if (arg_has(a, "name") || arg_has(a, "person") || arg_has(a, "contact")) {
+        complainant_of(a, c.id, who);
+        again |= cmp_has_who(&c, who); /* someone already counted */
+    } else if (!again) {
         return err_set(e, ERR_INVALID, "name",
                        "a new complainant needs a name, person or contact");
+    }
     people = c.people + (again ? 0 : 1);
     w = hctx_data_begin(h);
-    cw_map(w, 4 + arg_has(a, "name") + arg_has(a, "contact") +
-                  arg_has(a, "person"));
+    cw_map(w, 4 + (who[0] ? 1 : 0) + arg_has(a, "name") +
+                  arg_has(a, "contact") + arg_has(a, "person"));
     cw_kstr(w, "complaint", c.id);
     cw_kint(w, "people", people);
     cw_kint(w, "times", c.times + 1);
     cw_kbool(w, "repeat", again);
+    if (who[0])
+        cw_kstr(w, "who", who);
     if (arg_has(a, "contact"))
         cw_kobj(w, "contact", arg(a, "contact")->o);
     if (arg_has(a, "name"))
@@ -313,7 +371,7 @@ int hdl_complaint_add_complainant(struct hctx *h, const struct args *a,
     if (c.state == CS_HANDLED &&
         (rc = reopen(h, &c, again ? "repeat complaint" : "new complainant")))
         return rc;
-    if (!c.hot && people >= cs->hot_complainants &&
+    if (!again && !c.hot && people >= cs->hot_complainants &&
         h->now - c.received <= (int64_t)cs->hot_window_days * MS_PER_DAY)
         return escalate(h, c.id, RULE_HOT, h->now, NULL);
     return 0;
@@ -465,6 +523,16 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
     return emit(h, EV_COMPLAINT_HANDLED, "complaint:%s", c.id);
 }
 
+/* R-CMP-09: an unreachable complainant's complaint closes 7 days after
+ * handling, but never before the visit that found them unreachable: a
+ * close dated earlier would rewrite what was open on the days between. */
+static int64_t unreachable_close(const struct hctx *h, const struct complaint *c)
+{
+    int64_t at =
+        c->handled + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY;
+    return at > h->now ? at : h->now;
+}
+
 /* R-CMP-08/09: the return visit. Dissatisfied reopens it with a count;
  * unreachable turns it into a no-visit case that closes by itself. */
 int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e)
@@ -492,8 +560,7 @@ int hdl_complaint_visit(struct hctx *h, const struct args *a, struct err *e)
     if (arg_has(a, "note"))
         cw_kobj(w, "note", arg(a, "note")->o);
     if (unreachable)
-        cw_kint(w, "auto_close_at",
-                c.handled + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY);
+        cw_kint(w, "auto_close_at", unreachable_close(h, &c));
     if ((rc = emit(h, EV_COMPLAINT_VISITED, "complaint:%s", c.id)))
         return rc;
     if (strcmp(result, "dissatisfied"))

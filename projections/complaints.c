@@ -85,6 +85,25 @@ static bool recurring(enum cmp_rule r)
     return r == RULE_UPDATE_DUE;
 }
 
+bool cmp_has_who(const struct complaint *c, const char *key)
+{
+    for (int i = 0; i < c->nwho; i++)
+        if (!strcmp(c->who[i], key))
+            return true;
+    return false;
+}
+
+/* Remembers the complainant named in the event (key "who"), once. */
+static void fold_who(struct complaint *c, const msgpack_object *d)
+{
+    char key[CMP_WHO_LEN];
+
+    if (!codec_copy_str(d, "who", key, sizeof(key)) || cmp_has_who(c, key) ||
+        c->nwho >= CMP_WHO_MAX)
+        return;
+    memcpy(c->who[c->nwho++], key, sizeof(key));
+}
+
 static void fold_received(struct complaint *c, const msgpack_object *d)
 {
     const msgpack_object *dl = codec_get(d, "deadlines");
@@ -164,6 +183,7 @@ void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *d,
     switch (t) {
     case EV_COMPLAINT_RECEIVED:
         fold_received(c, d);
+        fold_who(c, d);
         c->recorded = at;
         break;
     case EV_COMPLAINT_CLASSIFIED:
@@ -176,6 +196,7 @@ void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *d,
     case EV_COMPLAINANT_ADDED:
         c->people = (int)geti(d, "people");
         c->times = (int)geti(d, "times");
+        fold_who(c, d);
         break;
     case EV_COMPLAINT_DISPATCHED:
         codec_copy_str(d, "handler", c->handler, sizeof(c->handler));
@@ -279,7 +300,7 @@ int64_t cmp_next_deadline(const struct complaint *c, int *rule)
 
 static void enc(struct cw *w, const struct complaint *c)
 {
-    cw_map(w, 44);
+    cw_map(w, 45);
     cw_kstr(w, "complaint", c->id);
     cw_kstr(w, "channel", c->channel);
     cw_kstr(w, "unit", c->unit);
@@ -308,6 +329,10 @@ static void enc(struct cw *w, const struct complaint *c)
     cw_kint(w, "reclassified", c->reclassified);
     cw_kint(w, "fired", c->fired);
     cw_kint(w, "missed_updates", c->missed_updates);
+    cw_str(w, "who");
+    cw_array(w, (uint32_t)c->nwho);
+    for (int i = 0; i < c->nwho; i++)
+        cw_str(w, c->who[i]);
     cw_kint(w, "claim_fen", c->claim_fen);
     cw_kint(w, "received", c->received);
     cw_kint(w, "recorded", c->recorded);
@@ -324,6 +349,21 @@ static void enc(struct cw *w, const struct complaint *c)
     cw_kint(w, "auto_close_at", c->auto_close_at);
     cw_kint(w, "closed", c->closed);
     cw_kint(w, "version", 1);
+}
+
+static void dec_who(const msgpack_object *m, struct complaint *c)
+{
+    const msgpack_object *l = codec_get(m, "who");
+
+    for (uint32_t i = 0; l && l->type == MSGPACK_OBJECT_ARRAY &&
+                         i < l->via.array.size && c->nwho < CMP_WHO_MAX;
+         i++) {
+        const msgpack_object *o = &l->via.array.ptr[i];
+        if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= CMP_WHO_LEN)
+            continue;
+        memcpy(c->who[c->nwho], o->via.str.ptr, o->via.str.size);
+        c->who[c->nwho++][o->via.str.size] = '\0';
+    }
 }
 
 static void dec(const msgpack_object *m, struct complaint *c)
@@ -358,6 +398,7 @@ static void dec(const msgpack_object *m, struct complaint *c)
     c->reclassified = (int)geti(m, "reclassified");
     c->fired = (unsigned)geti(m, "fired");
     c->missed_updates = (int)geti(m, "missed_updates");
+    dec_who(m, c);
     c->claim_fen = geti(m, "claim_fen");
     c->received = geti(m, "received");
     c->recorded = geti(m, "recorded");
@@ -444,16 +485,21 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
 
 /* ---- the other tables ---- */
 
-void cmp_complainant_key(const char *person, const char *name, const char *id,
-                         char *out, size_t cap)
+void cmp_complainant_key(const char *person, const char *name,
+                         const char *contact, const char *id, char *out,
+                         size_t cap)
 {
     if (person && person[0])
         snprintf(out, cap, "p:%s", person);
     else if (name && name[0])
         snprintf(out, cap, "n:%s", name);
+    else if (contact && contact[0])
+        snprintf(out, cap, "t:%s", contact);
     else
         snprintf(out, cap, "c:%s", id);
 }
+
+
 
 /* topic \0 received (8) id -> complainant key */
 static size_t topic_key(unsigned char *k, const char *topic, int64_t at,
@@ -476,7 +522,11 @@ static int index_topic(MDB_txn *txn, const struct views *v,
 
     if (!c->topic[0])
         return 0;
-    cmp_complainant_key(c->person, c->name, c->id, who, sizeof(who));
+    if (c->nwho) /* the intake's complainant, as the handler keyed it */
+        snprintf(who, sizeof(who), "%s", c->who[0]);
+    else
+        cmp_complainant_key(c->person, c->name, NULL, c->id, who,
+                            sizeof(who));
     cw_init(&w);
     cw_str(&w, who);
     rc = proj_put(txn, v->dbi[DB_CMP_TOPICS], k,
@@ -648,7 +698,7 @@ int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
         return rc;
     for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-        char id[CMP_ID_MAX], who[96];
+        char id[CMP_ID_MAX], who[CMP_WHO_LEN];
         struct codec_doc d;
         size_t il;
         if (k.mv_size < tl + 8 || memcmp(k.mv_data, topic, tl))
@@ -666,7 +716,11 @@ int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
             who[d.obj->via.str.size] = '\0';
         }
         codec_doc_release(&d);
-        if ((rc = fn(ctx, id, who)))
+        if ((rc = fn(ctx, id, who,
+                     (int64_t)(proj_key_get_u64((const unsigned char *)
+                                                    k.mv_data +
+                                                tl) ^
+                               0x8000000000000000ull))))
             break;
     }
     mdb_cursor_close(cur);

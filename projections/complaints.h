@@ -19,6 +19,8 @@
 #define CMP_ID_MAX 24
 #define CMP_ISSUE_MAX 96 /* bytes of "what happened" kept for lists */
 #define CMP_TOPIC_MAX 32 /* bytes of a topic key ("HY:lift-3") */
+#define CMP_WHO_MAX 16   /* complainants told apart on one record */
+#define CMP_WHO_LEN 72   /* bytes of one complainant key, NUL included */
 
 /* States, in lifecycle order. "open" means any state before closed. */
 #define CMP_STATES(X)                                                          \
@@ -56,6 +58,8 @@ struct complaint {
     bool emergency, major, hot, no_visit;
     int people, times, reopen_count, level, escalations, reclassified;
     int missed_updates; /* update_due escalations (R-CMP-06) */
+    int nwho; /* complainants known apart (R-CMP-07, R-CMP-10) */
+    char who[CMP_WHO_MAX][CMP_WHO_LEN];
     unsigned fired;     /* bit per enum cmp_rule: one-shot rules fired */
     int64_t claim_fen;
     int64_t received; /* business time of receipt */
@@ -102,16 +106,22 @@ int complaints_each_entry(MDB_txn *txn, const struct views *v, const char *id,
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,
                          const char *person);
 
-/* Complaints on one topic received at or after since (ms): fn gets the
- * complaint id and the complainant key. */
-typedef int (*complaints_topic_fn)(void *ctx, const char *id, const char *who);
+/* Complaints on one topic received at or after since (ms), in receipt
+ * order: fn gets the complaint id, the complainant key and the receipt
+ * time, and returns nonzero to stop. */
+typedef int (*complaints_topic_fn)(void *ctx, const char *id, const char *who,
+                                   int64_t at);
 int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
                              const char *topic, int64_t since,
                              complaints_topic_fn fn, void *ctx);
 
 /* The complainant key that tells people apart for R-CMP-07 "different
- * complainants": the person id, else the name, else the complaint. */
-void cmp_complainant_key(const char *person, const char *name, const char *id,
-                         char *out, size_t cap);
+ * complainants": the person id, else the name, else the contact, else the
+ * complaint (an anonymous complainant is someone nobody else is). */
+void cmp_complainant_key(const char *person, const char *name,
+                         const char *contact, const char *id, char *out,
+                         size_t cap);
+/* Whether key is one of c's complainants. */
+bool cmp_has_who(const struct complaint *c, const char *key);
 
 #endif

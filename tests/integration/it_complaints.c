@@ -533,6 +533,61 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
     h_reply_release(&r);
 }
 
+/* Regressions found in review. R-CMP-07: "different complainants": the
+ * same person added again is a repeat, not a new person, and never makes
+ * a complaint hot. R-CMP-09: a return visit that cannot reach the
+ * complainant after the 7 days closes it from the visit on, never with a
+ * close dated before the visit (the as-of stock-take of a day in between
+ * still shows it open). */
+static void test_cmp07_09_same_person_and_late_unreachable(void **state)
+{
+    struct trail t;
+    struct h_reply r;
+    char a[24], b[24];
+    (void)state;
+    start("2026-03-02T10:00:00+08:00");
+    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"李\","
+                         "\"what\":\"噪音\"}");
+    simple("clerk1", "complaint.add_complainant", a, "\"name\":\"李\"");
+    simple("clerk1", "complaint.add_complainant", a, "\"name\":\"李\"");
+    OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", a);
+    assert_int_equal(h_reply_int(&r, "result.complaint.people", 0), 1);
+    assert_int_equal(h_reply_int(&r, "result.times", 0), 3);
+    assert_false(json_is_true(h_reply_get(&r, "result.complaint.hot")));
+    done(&r);
+    assert_null(strstr(trail_of(&t, a), "hot@"));
+    receive(b, "clerk1", "{\"channel\":\"phone\",\"name\":\"王\","
+                         "\"what\":\"漏水\"}");
+    simple("clerk1", "complaint.reply", b, "\"text\":\"已派人\"");
+    simple("clerk1", "complaint.handle", b, "\"summary\":\"已修\"");
+    clock_to("2026-03-12T10:00:00+08:00");
+    simple("clerk1", "complaint.visit", b,
+           "\"method\":\"phone\",\"result\":\"unreachable\"");
+    clock_to("2026-03-12T10:01:00+08:00");
+    assert_string_equal(trail_of(&t, b),
+                        "visit_due@2026-03-03T10:00:00+08:00;"
+                        "auto_close@2026-03-12T10:00:00+08:00;");
+    OK(&r, "clerk1", "query.stocktake", "{\"date\":\"2026-03-10\"}");
+    assert_int_equal(h_reply_int(&r, "result.open", -1), 2);
+    done(&r);
+    /* R-CMP-07 "within a month": a letter entered late counts only the
+     * complaints within a month of its own receipt (03-12 .. 05-01 is
+     * seven weeks: not hot) */
+    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"甲\","
+                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    clock_to("2026-05-01T10:00:00+08:00");
+    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"乙\","
+                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    receive(a, "clerk1", "{\"channel\":\"letter\",\"name\":\"丙\","
+                         "\"topic\":\"T9\",\"what\":\"路灯\","
+                         "\"received_at\":\"2026-04-10T10:00:00+08:00\"}");
+    assert_null(strstr(trail_of(&t, a), "hot@"));
+    /* a fourth, within a month of the letter and of 乙: now it is */
+    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"丁\","
+                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    assert_non_null(strstr(trail_of(&t, a), "hot@"));
+}
+
 /* The same steps with and without a kill -9 between them give the same
  * escalations; replaying the log rebuilds identical tables (and fires
  * nothing: a rebuild only writes tables). */
@@ -587,6 +642,8 @@ int main(void)
         cmocka_unit_test_teardown(test_cmp10_counting, teardown),
         cmocka_unit_test_teardown(test_cmp02_03_06_11_stocktake_and_report,
                                   teardown),
+        cmocka_unit_test_teardown(
+            test_cmp07_09_same_person_and_late_unreachable, teardown),
         cmocka_unit_test_teardown(test_crash_gives_same_escalations, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
