@@ -16,14 +16,17 @@ struct pay_plan {
     char bill[PAY_BILLS_MAX][BILL_ID_MAX];
     int64_t open[PAY_BILLS_MAX];
     int n;
-    int64_t owed;
+    int64_t owed; /* what the planned bills owe */
+    bool more;    /* open bills beyond the first PAY_BILLS_MAX */
 };
 
 static int plan_add(void *ctx, const struct bill *b)
 {
     struct pay_plan *p = ctx;
-    if (p->n == PAY_BILLS_MAX)
+    if (p->n == PAY_BILLS_MAX) {
+        p->more = true;
         return 1;
+    }
     snprintf(p->bill[p->n], BILL_ID_MAX, "%s", b->id);
     p->open[p->n] = b->amount - b->settled;
     p->owed += p->open[p->n++];
@@ -185,6 +188,12 @@ int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e)
                        "a payment cannot be dated in the future");
     if ((rc = plan(h, a, unit, &p, e)))
         return rc;
+    if (amount > p.owed && p.more)
+        return err_set(e, ERR_INVALID, "bills",
+                       "unit '%s' has more than %d open bills: %lld fen "
+                       "settles the oldest %d; pay at most that or name the "
+                       "bills",
+                       unit, PAY_BILLS_MAX, (long long)p.owed, PAY_BILLS_MAX);
     if (amount > p.owed && !excess_ok)
         return err_set(e, ERR_RULE, "amount",
                        "R-FEE-03: %lld fen is more than the %lld fen owed; "

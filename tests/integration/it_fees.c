@@ -577,6 +577,33 @@ static void test_fee_03_pays_named_bills(void **state)
     assert_int_equal(overdue_total("FN", NULL), 2 * 22000);
 }
 
+/* Regression: a payment planned over the oldest bills (at most 64) must
+ * not send money to prepayment while newer bills stay open (R-FEE-03). */
+static void test_fee_03_more_bills_than_a_plan(void **state)
+{
+    static const char *const one[] = {"50.00"};
+    struct h_reply r;
+    (void)state;
+
+    estate("FM", 1, one);
+    for (int m = 0; m < 65; m++) {
+        OK(&r, "lead1", "fee.bill_run",
+           "{\"estate\":\"FM\",\"period\":\"%04d-%02d\"}", 2026 + m / 12,
+           m % 12 + 1);
+        done(&r);
+    }
+    /* 50 m²: 12,500 fen a month, 15,000 from the rate change in July; the
+     * oldest 64 bills owe 6 x 12,500 + 58 x 15,000 = 945,000 */
+    refused("invalid", "64", "clerk1", "fee.pay",
+            "{\"unit\":\"FM/1-100\",\"amount\":960000,\"method\":\"transfer\","
+            "\"book\":\"FM1\",\"prepay_excess\":true}");
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FM/1-100\",\"amount\":945000,\"method\":\"transfer\","
+       "\"book\":\"FM1\"}");
+    done(&r);
+    assert_int_equal(overdue_total("FM", "2031-12-31"), 15000);
+}
+
 /* Replaying the log gives fee tables identical to the live ones. */
 static void test_fee_rebuild_equals_live(void **state)
 {
@@ -633,6 +660,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fee_02_03_04_bill_pay_receipt_void),
         cmocka_unit_test(test_fee_03_pays_named_bills),
+        cmocka_unit_test(test_fee_03_more_bills_than_a_plan),
         cmocka_unit_test(test_fee_05_move_in_start_and_prepayment),
         cmocka_unit_test(test_fee_01_rate_change_mid_year),
         cmocka_unit_test(test_fee_takings_per_desk_and_method),
