@@ -449,10 +449,15 @@ static int late_one(void *ctx, const struct bill *b)
     struct late_ctx *c = ctx;
     struct hctx *h = c->h;
     const struct late_policy *p = rates_late(&h->cfg->fees, b->item);
-    int64_t principal = b->amount - b->settled, days, total;
+    int64_t settled = b->settled, principal, days, total;
     char bill[24];
     struct cw *w;
 
+    /* a run for a past day charges what was unpaid on that day */
+    if (p && c->day < hdl_today(h) &&
+        fees_settled_as_of(h->txn, h->v, b->id, c->day, h->now, &settled))
+        return c->rc = ERR_UNAVAILABLE, -1;
+    principal = b->amount - settled;
     if (!p || principal <= 0)
         return 0;
     days = (int64_t)c->day - b->due - p->grace_days;
@@ -492,7 +497,9 @@ static int late_unit(void *ctx, const msgpack_object *u)
     struct late_ctx *c = ctx;
     char unit[UNIT_KEY_MAX];
     codec_copy_str(u, "unit", unit, sizeof(unit));
-    return fees_each_unit_bill(c->h->txn, c->h->v, unit, true, late_one, c);
+    /* today: the bills open now; a past day: every bill, as it stood */
+    return fees_each_unit_bill(c->h->txn, c->h->v, unit,
+                               c->day >= hdl_today(c->h), late_one, c);
 }
 
 int hdl_fee_assess_late(struct hctx *h, const struct args *a, struct err *e)

@@ -431,6 +431,35 @@ static void test_fee_08_late_fees_and_waivers(void **state)
     done(&r);
 }
 
+/* Regression (R-FEE-08): a late-fee run for a past day charges what was
+ * unpaid on that day, even when the bill has been paid since. */
+static void test_fee_08_late_fee_for_a_past_day(void **state)
+{
+    struct h_reply r;
+    int64_t amount;
+    (void)state;
+
+    clock_to("2026-12-31T09:00:00+08:00");
+    estate("FL", 1, hundred);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FL\",\"period\":\"2026-09\"}");
+    amount = h_reply_int(&r, "events.0.data.amount", 0);
+    done(&r);
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FL/1-100\",\"amount\":%lld,\"method\":\"cash\","
+       "\"book\":\"FL1\"}",
+       (long long)amount);
+    done(&r);
+    OK(&r, "lead1", "fee.assess_late",
+       "{\"estate\":\"FL\",\"date\":\"2026-11-30\"}");
+    assert_string_equal(h_reply_str(&r, "events.0.type"),
+                        "fee.late_fee_assessed");
+    assert_int_equal(h_reply_int(&r, "events.0.data.principal", 0), amount);
+    /* due 09-15, 30 days' grace, so 46 days late on 11-30 */
+    assert_int_equal(h_reply_int(&r, "events.0.data.days", 0), 46);
+    done(&r);
+}
+
 /* R-FEE-08: with no policy in the config, late fees are off. */
 static void test_fee_08_late_fees_off_by_default(void **state)
 {
@@ -667,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_fee_06_aging_stages_extension),
         cmocka_unit_test(test_fee_07_as_of_equals_live),
         cmocka_unit_test(test_fee_08_late_fees_and_waivers),
+        cmocka_unit_test(test_fee_08_late_fee_for_a_past_day),
         cmocka_unit_test(test_fee_08_late_fees_off_by_default),
         cmocka_unit_test(test_fee_10_transfer_needs_settled_fees),
         cmocka_unit_test(test_fee_rebuild_equals_live),
