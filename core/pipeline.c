@@ -299,7 +299,7 @@ static const struct operator* who(struct pipeline *p,
 int pipe_exec(struct pipeline *p, const char *frame, size_t len,
               const char *auth, struct cw *reply)
 {
-    const struct operator* op;
+    const struct operator* op = NULL;
     struct envelope env;
     struct err e = {0};
     int rc;
@@ -318,7 +318,13 @@ int pipe_exec(struct pipeline *p, const char *frame, size_t len,
         p->stats.failed++;
         return 0;
     }
-    op = who(p, &env, auth, &e);
+    if (env.id_len >= sizeof(PIPE_SYSTEM_ID) - 1 &&
+        !memcmp(env.id, PIPE_SYSTEM_ID, sizeof(PIPE_SYSTEM_ID) - 1))
+        err_set(&e, ERR_BAD_REQUEST, "id",
+                "command ids starting with '%s' are deskd's own",
+                PIPE_SYSTEM_ID);
+    else
+        op = who(p, &env, auth, &e);
     if (e.code) {
         pipe_reply_error(reply, env.id, env.id_len, &e);
         cmd_envelope_release(&env);

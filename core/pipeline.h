@@ -46,8 +46,13 @@ void pipe_release(struct pipeline *p);
 int pipe_exec(struct pipeline *p, const char *frame, size_t len,
               const char *auth, struct cw *reply);
 
+/* Command ids deskd gives its own commands (timers, reloads) start with
+ * this; a desk's command id may not, so no desk can take one first and
+ * block a timer for good. */
+#define PIPE_SYSTEM_ID "deskd:"
+
 /* The same path for commands deskd gives itself (timers): actor "system",
- * body a msgpack map. */
+ * body a msgpack map; cmd_id starts with PIPE_SYSTEM_ID. */
 int pipe_exec_system(struct pipeline *p, const char *cmd_id, const char *cmd,
                      const msgpack_object *body, struct cw *reply);
 

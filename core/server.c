@@ -273,10 +273,13 @@ static void one_batch(void)
     srv.held = o;
 }
 
-static bool timer_skipped(const char *key)
+/* A failed timer is skipped by key and due time together: re-armed for
+ * another time (its complaint moved on), it runs again. */
+static bool timer_skipped(const struct timer *t)
 {
     for (int i = 0; i < srv.ntimer_skip; i++)
-        if (!strcmp(srv.timer_skip[i], key))
+        if (srv.timer_skip_due[i] == t->due &&
+            !strcmp(srv.timer_skip[i], t->key))
             return true;
     return false;
 }
@@ -291,7 +294,8 @@ static int fire_one(struct timer *t, struct cw *reply)
     size_t at = cw_len(reply);
     int rc;
 
-    snprintf(id, sizeof(id), "timer:%.*s:%lld", 40, t->key, (long long)t->due);
+    snprintf(id, sizeof(id), PIPE_SYSTEM_ID "t:%.*s:%lld", 40, t->key,
+             (long long)t->due);
     rc = pipe_exec_system(&srv.pipe, id, t->cmd, t->body, reply);
     if (rc)
         return rc;
@@ -305,8 +309,11 @@ static int fire_one(struct timer *t, struct cw *reply)
         srv.stats.timers_failed++;
         diag_warn("timer '%s' (%s) failed; not retried until restart", t->key,
                   t->cmd);
-        if (srv.ntimer_skip < TIMER_SKIP_MAX)
-            snprintf(srv.timer_skip[srv.ntimer_skip++], 96, "%s", t->key);
+        if (srv.ntimer_skip < TIMER_SKIP_MAX) {
+            srv.timer_skip_due[srv.ntimer_skip] = t->due;
+            snprintf(srv.timer_skip[srv.ntimer_skip++],
+                     sizeof(srv.timer_skip[0]), "%s", t->key);
+        }
     }
     return 0;
 }
@@ -337,7 +344,7 @@ retry:
             break;
         snprintf(after, sizeof(after), "%s", t.key);
         after_due = t.due;
-        if (!timer_skipped(t.key) && t.body) {
+        if (!timer_skipped(&t) && t.body) {
             rc = fire_one(&t, &o->replies);
             (*fired)++;
         }
@@ -424,7 +431,7 @@ static int system_command(const char *cmd, const struct cw *body, struct err *e)
     char id[LOG_CMD_ID_MAX + 1];
     int rc;
 
-    snprintf(id, sizeof(id), "%.24s:%lld:%llu", cmd,
+    snprintf(id, sizeof(id), PIPE_SYSTEM_ID "%.24s:%lld:%llu", cmd,
              (long long)clock_now(&srv.clk),
              (unsigned long long)srv.pipe.batch.next_seq);
     if ((rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))

@@ -48,6 +48,7 @@ struct server {
     struct outbox *cur, *held;
     struct server_stats stats;
     char timer_skip[TIMER_SKIP_MAX][96];
+    int64_t timer_skip_due[TIMER_SKIP_MAX];
     int ntimer_skip;
     volatile int stopping;
     struct metrics metrics; /* what other threads may read */

@@ -206,6 +206,11 @@ static const struct bad bads[] = {
     RAW("int map key", "\x81\x01\x02", "bad_request"),
     {"no id", "{\"cmd\":\"log.read\",\"actor\":\"clerk1\"}", NULL, 0,
      "bad_request", "id"},
+    /* regression: a desk taking a timer's id first blocked it for good */
+    {"deskd's own id", "{\"id\":\"deskd:t:C1:missed_reply:1795514400000\","
+                       "\"cmd\":\"estate.register\",\"actor\":\"lead1\","
+                       "\"body\":{\"code\":\"ZZ\",\"name\":\"x\"}}",
+     NULL, 0, "bad_request", "id"},
     {"id not a string", "{\"id\":5,\"cmd\":\"log.read\",\"actor\":\"clerk1\"}",
      NULL, 0, "bad_request", "id"},
     {"empty id", "{\"id\":\"\",\"cmd\":\"log.read\",\"actor\":\"clerk1\"}",
