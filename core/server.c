@@ -94,6 +94,13 @@ static void outbox_flush(struct outbox *o)
     cw_reset(&o->bodies);
 }
 
+/* Forgets the events taken for publication: their batch did not commit. */
+static void outbox_drop_events(struct outbox *o)
+{
+    o->nev = 0;
+    cw_reset(&o->bodies);
+}
+
 /* Takes the committed batch's events for publication. */
 static int outbox_take_events(struct outbox *o, const struct log_batch *b)
 {
@@ -121,12 +128,20 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
 }
 
 /* Every command of the batch gets the same failure. */
+/* Every command of a batch that did not commit gets e, with its own id
+ * read again from its frame (the frames must still be held). */
 static void outbox_fail_all(struct outbox *o, const struct err *e)
 {
     cw_reset(&o->replies);
     for (size_t i = 0; i < o->n; i++) {
+        struct envelope env;
+        struct err pe = {0};
+        bool ok = !cmd_envelope_parse(&env, zmq_msg_data(&o->msg[i].body),
+                                      zmq_msg_size(&o->msg[i].body), &pe);
         o->reply_off[i] = cw_len(&o->replies);
-        pipe_reply_error(&o->replies, NULL, 0, e);
+        pipe_reply_error(&o->replies, ok ? env.id : NULL, ok ? env.id_len : 0,
+                         e);
+        cmd_envelope_release(&env);
     }
     o->nev = 0;
 }
@@ -229,8 +244,15 @@ static void settle_held(void)
         return;
     srv.stats.syncs++;
     if (log_sync(&srv.log, &e)) {
-        diag_warn("%s", e.msg);
-        outbox_fail_all(srv.held, &e);
+        /* The batch is committed but the disk did not confirm it, and
+         * after a failed flush the page cache is no longer a witness of
+         * what is on disk. Stop without answering: a restart reads what
+         * is really there, and the desks retry with the same ids (a
+         * command that made it is answered as a duplicate). */
+        diag_warn("%s: stopping without answering batch of %zu commands "
+                  "(their outcome is unknown; retry with the same ids)",
+                  e.msg, srv.held->n);
+        _exit(EXIT_SYNC_FAILED);
     }
     release_held();
 }
@@ -243,6 +265,8 @@ static void one_batch(void)
     struct err e = {0};
     int rc = execute(o, &e);
 
+    if (rc)
+        outbox_fail_all(o, &e); /* while the frames are still held */
     for (size_t i = 0; i < o->n; i++)
         bus_msg_body_done(&o->msg[i]);
     srv.stats.batches++;
@@ -253,7 +277,6 @@ static void one_batch(void)
     if (rc) {
         diag_warn("%s", e.msg);
         settle_held();
-        outbox_fail_all(o, &e);
         outbox_flush(o);
         return;
     }
@@ -359,12 +382,22 @@ retry:
     }
     if (rc || *fired == 0 || b->nevents == 0 || outbox_take_events(o, b)) {
         log_batch_abort(b);
+        outbox_drop_events(o);
         return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
                             mdb_strerror(rc))
                   : 0;
     }
     rc = log_batch_commit(b, e);
-    return rc ? ERR_UNAVAILABLE : 0;
+    if (rc == MDB_MAP_FULL && !log_grow(&srv.log, e)) {
+        outbox_drop_events(o); /* the commit itself was too big: again */
+        after[0] = '\0';
+        goto retry;
+    }
+    if (rc) { /* nothing was written: nothing may be published */
+        outbox_drop_events(o);
+        return ERR_UNAVAILABLE;
+    }
+    return 0;
 }
 
 /* Timers run off the server clock: after every turn of the loop, once a
@@ -450,11 +483,19 @@ retry:
     }
     if (rc || b->nevents == 0 || outbox_take_events(o, b)) {
         log_batch_abort(b);
+        outbox_drop_events(o);
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "%s: nothing written", cmd);
         goto out_release_doc;
     }
-    if ((rc = log_batch_commit(b, e)))
+    rc = log_batch_commit(b, e);
+    if (rc == MDB_MAP_FULL && !log_grow(&srv.log, e)) {
+        outbox_drop_events(o);
+        goto retry;
+    }
+    if (rc) { /* nothing was written: nothing may be published */
+        outbox_drop_events(o);
         goto out_release_doc;
+    }
     srv.stats.commits++;
     release_held();
     srv.cur = srv.held;

@@ -114,6 +114,10 @@ static void test_disk_full(void **state)
     if (r.ok)
         fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
     assert_string_equal(r.code, "unavailable");
+    /* regression: a failed batch answered with "id": null */
+    if (r.id[0] != 'h')
+        fail_msg("the refusal does not carry the command's id: %s",
+                 h_reply_text(&r));
     print_message("disk full after %lld commands: %s\n", (long long)ok,
                   r.message);
     if (!strstr(r.message, "disk is full") || !strstr(r.message, "nothing"))
