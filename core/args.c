@@ -65,15 +65,16 @@ static int dec2_from_str(const char *s, size_t n, int64_t *out)
             dot = true;
             continue;
         }
-        if (s[i] < '0' || s[i] > '9' || v > INT64_MAX / 1000 ||
-            (dot && ++frac > 2))
+        if (s[i] < '0' || s[i] > '9' || (dot && ++frac > 2) ||
+            __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, s[i] - '0', &v))
             return -1;
-        v = v * 10 + (s[i] - '0');
     }
     if (dot && frac == 0)
         return -1;
-    for (; frac < 2; frac++)
-        v *= 10;
+    for (; frac < 2; frac++) /* to hundredths, still in range */
+        if (__builtin_mul_overflow(v, 10, &v))
+            return -1;
     *out = neg ? -v : v;
     return 0;
 }

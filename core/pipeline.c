@@ -3,6 +3,7 @@
  * batch's write txn. Writes nothing when the command fails. */
 #include "pipeline.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const struct operator system_op = {"system", "deskd", ROLE_SYSTEM};
@@ -177,6 +178,12 @@ static void reply_ok(struct pipeline *p, const struct envelope *env,
 }
 
 /* Handler and what follows it; the envelope and args are valid. */
+/* Command errors are ERR_* codes; LMDB and errno failures are batch-wide. */
+static bool batch_fatal(int rc)
+{
+    return rc > 0 || rc < ERR_UNAVAILABLE - 100;
+}
+
 static int run(struct pipeline *p, const struct envelope *env,
                const struct cmd_spec *spec, const struct args *a,
                const struct operator* op, struct cw *reply, struct err *e)
@@ -217,8 +224,11 @@ static int run(struct pipeline *p, const struct envelope *env,
     h->result = &p->result;
     if ((rc = spec->run(h, a, e)))
         return e->code ? rc : err_set(e, ERR_UNAVAILABLE, NULL, "failed");
+    /* Any failure here may leave some of the command's events (or
+     * projection writes) in the txn: the whole batch is abandoned, so
+     * nothing partial can commit (EIO when the code is a command one). */
     if ((rc = append_events(p, env, op->id, &last)))
-        return rc; /* batch-fatal */
+        return batch_fatal(rc) ? rc : EIO;
     if (dedupe && h->nev) {
         memcpy(rec.fp, fp, LOG_HASH_LEN);
         rec.first_seq = last - h->nev + 1;
@@ -230,12 +240,6 @@ static int run(struct pipeline *p, const struct envelope *env,
     reply_ok(p, env, first, last, reply);
     p->stats.ok++;
     return 0;
-}
-
-/* Command errors are ERR_* codes; LMDB and errno failures are batch-wide. */
-static bool batch_fatal(int rc)
-{
-    return rc > 0 || rc < ERR_UNAVAILABLE - 100;
 }
 
 static int exec_env(struct pipeline *p, struct envelope *env,

@@ -108,8 +108,9 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
     o->nev = 0;
     if (b->nevents == 0)
         return 0;
-    if (grow((void **)&o->ev_off, &o->ev_cap, b->nevents, sizeof(size_t)) ||
-        grow((void **)&o->ev_type, &cap, b->nevents, sizeof(*o->ev_type)))
+    /* the second array first: ev_cap grows only once both have room */
+    if (grow((void **)&o->ev_type, &cap, b->nevents, sizeof(*o->ev_type)) ||
+        grow((void **)&o->ev_off, &o->ev_cap, b->nevents, sizeof(size_t)))
         return -1;
     for (size_t i = 0; i < b->nevents; i++) {
         const char *body;
@@ -153,8 +154,9 @@ static size_t drain(struct outbox *o)
     o->n = 0;
     while (o->n < max) {
         size_t cap = o->cap;
-        if (grow((void **)&o->msg, &o->cap, o->n + 1, sizeof(*o->msg)) ||
-            grow((void **)&o->reply_off, &cap, o->n + 1, sizeof(size_t)))
+        /* reply_off first: cap grows only once both have room */
+        if (grow((void **)&o->reply_off, &cap, o->n + 1, sizeof(size_t)) ||
+            grow((void **)&o->msg, &o->cap, o->n + 1, sizeof(*o->msg)))
             break;
         if (bus_recv(&srv.bus, &o->msg[o->n]))
             break;

@@ -33,8 +33,9 @@ struct server_stats {
         timers_fired, timers_failed;
 };
 
-#define EXIT_SYNC_FAILED 75 /* a flush failed: stopped unanswered (see
-                               settle_held in server.c) */
+#define EXIT_SYNC_FAILED                                                       \
+    75                    /* a flush failed: stopped unanswered (see           \
+                             settle_held in server.c) */
 #define TIMER_SKIP_MAX 64 /* timers whose command failed, not retried */
 
 struct server {

@@ -526,10 +526,10 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
 /* R-CMP-09: an unreachable complainant's complaint closes 7 days after
  * handling, but never before the visit that found them unreachable: a
  * close dated earlier would rewrite what was open on the days between. */
-static int64_t unreachable_close(const struct hctx *h, const struct complaint *c)
+static int64_t unreachable_close(const struct hctx *h,
+                                 const struct complaint *c)
 {
-    int64_t at =
-        c->handled + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY;
+    int64_t at = c->handled + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY;
     return at > h->now ? at : h->now;
 }
 

@@ -499,8 +499,6 @@ void cmp_complainant_key(const char *person, const char *name,
         snprintf(out, cap, "c:%s", id);
 }
 
-
-
 /* topic \0 received (8) id -> complainant key */
 static size_t topic_key(unsigned char *k, const char *topic, int64_t at,
                         const char *id)
@@ -525,8 +523,7 @@ static int index_topic(MDB_txn *txn, const struct views *v,
     if (c->nwho) /* the intake's complainant, as the handler keyed it */
         snprintf(who, sizeof(who), "%s", c->who[0]);
     else
-        cmp_complainant_key(c->person, c->name, NULL, c->id, who,
-                            sizeof(who));
+        cmp_complainant_key(c->person, c->name, NULL, c->id, who, sizeof(who));
     cw_init(&w);
     cw_str(&w, who);
     rc = proj_put(txn, v->dbi[DB_CMP_TOPICS], k,
@@ -717,9 +714,8 @@ int complaints_each_on_topic(MDB_txn *txn, const struct views *v,
         }
         codec_doc_release(&d);
         if ((rc = fn(ctx, id, who,
-                     (int64_t)(proj_key_get_u64((const unsigned char *)
-                                                    k.mv_data +
-                                                tl) ^
+                     (int64_t)(proj_key_get_u64(
+                                   (const unsigned char *)k.mv_data + tl) ^
                                0x8000000000000000ull))))
             break;
     }

@@ -58,9 +58,9 @@ struct complaint {
     bool emergency, major, hot, no_visit;
     int people, times, reopen_count, level, escalations, reclassified;
     int missed_updates; /* update_due escalations (R-CMP-06) */
-    int nwho; /* complainants known apart (R-CMP-07, R-CMP-10) */
+    int nwho;           /* complainants known apart (R-CMP-07, R-CMP-10) */
     char who[CMP_WHO_MAX][CMP_WHO_LEN];
-    unsigned fired;     /* bit per enum cmp_rule: one-shot rules fired */
+    unsigned fired; /* bit per enum cmp_rule: one-shot rules fired */
     int64_t claim_fen;
     int64_t received; /* business time of receipt */
     int64_t recorded; /* when the intake was recorded */

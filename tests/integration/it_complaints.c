@@ -546,8 +546,9 @@ static void test_cmp07_09_same_person_and_late_unreachable(void **state)
     char a[24], b[24];
     (void)state;
     start("2026-03-02T10:00:00+08:00");
-    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"李\","
-                         "\"what\":\"噪音\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"李\","
+            "\"what\":\"噪音\"}");
     simple("clerk1", "complaint.add_complainant", a, "\"name\":\"李\"");
     simple("clerk1", "complaint.add_complainant", a, "\"name\":\"李\"");
     OK(&r, "clerk1", "query.complaint", "{\"complaint\":\"%s\"}", a);
@@ -556,8 +557,9 @@ static void test_cmp07_09_same_person_and_late_unreachable(void **state)
     assert_false(json_is_true(h_reply_get(&r, "result.complaint.hot")));
     done(&r);
     assert_null(strstr(trail_of(&t, a), "hot@"));
-    receive(b, "clerk1", "{\"channel\":\"phone\",\"name\":\"王\","
-                         "\"what\":\"漏水\"}");
+    receive(b, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"王\","
+            "\"what\":\"漏水\"}");
     simple("clerk1", "complaint.reply", b, "\"text\":\"已派人\"");
     simple("clerk1", "complaint.handle", b, "\"summary\":\"已修\"");
     clock_to("2026-03-12T10:00:00+08:00");
@@ -573,18 +575,22 @@ static void test_cmp07_09_same_person_and_late_unreachable(void **state)
     /* R-CMP-07 "within a month": a letter entered late counts only the
      * complaints within a month of its own receipt (03-12 .. 05-01 is
      * seven weeks: not hot) */
-    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"甲\","
-                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"甲\","
+            "\"topic\":\"T9\",\"what\":\"路灯\"}");
     clock_to("2026-05-01T10:00:00+08:00");
-    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"乙\","
-                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
-    receive(a, "clerk1", "{\"channel\":\"letter\",\"name\":\"丙\","
-                         "\"topic\":\"T9\",\"what\":\"路灯\","
-                         "\"received_at\":\"2026-04-10T10:00:00+08:00\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"乙\","
+            "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"letter\",\"name\":\"丙\","
+            "\"topic\":\"T9\",\"what\":\"路灯\","
+            "\"received_at\":\"2026-04-10T10:00:00+08:00\"}");
     assert_null(strstr(trail_of(&t, a), "hot@"));
     /* a fourth, within a month of the letter and of 乙: now it is */
-    receive(a, "clerk1", "{\"channel\":\"phone\",\"name\":\"丁\","
-                         "\"topic\":\"T9\",\"what\":\"路灯\"}");
+    receive(a, "clerk1",
+            "{\"channel\":\"phone\",\"name\":\"丁\","
+            "\"topic\":\"T9\",\"what\":\"路灯\"}");
     assert_non_null(strstr(trail_of(&t, a), "hot@"));
 }
 

@@ -207,9 +207,10 @@ static const struct bad bads[] = {
     {"no id", "{\"cmd\":\"log.read\",\"actor\":\"clerk1\"}", NULL, 0,
      "bad_request", "id"},
     /* regression: a desk taking a timer's id first blocked it for good */
-    {"deskd's own id", "{\"id\":\"deskd:t:C1:missed_reply:1795514400000\","
-                       "\"cmd\":\"estate.register\",\"actor\":\"lead1\","
-                       "\"body\":{\"code\":\"ZZ\",\"name\":\"x\"}}",
+    {"deskd's own id",
+     "{\"id\":\"deskd:t:C1:missed_reply:1795514400000\","
+     "\"cmd\":\"estate.register\",\"actor\":\"lead1\","
+     "\"body\":{\"code\":\"ZZ\",\"name\":\"x\"}}",
      NULL, 0, "bad_request", "id"},
     {"id not a string", "{\"id\":5,\"cmd\":\"log.read\",\"actor\":\"clerk1\"}",
      NULL, 0, "bad_request", "id"},

@@ -1,0 +1,75 @@
+/* tests/unit/test_args.c - field validation from the command table
+ * (core/args.c): decimals in hundredths, at their limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../core/cmd.h"
+
+static const struct field f_area[] = {
+    {"area", FT_DEC2, F_REQ, 1, INT64_MAX, NULL, "m²"}, {NULL}};
+static const struct cmd_spec spec = {"t.area", "", 0, 0, f_area, NULL, "{}"};
+
+/* Parses {"area": s} and returns 0 with the hundredths in *v, or the
+ * error code. */
+static int area(const char *s, int64_t *v)
+{
+    struct codec_doc d;
+    struct args a;
+    struct err e = {0};
+    struct cw w;
+    int rc;
+
+    cw_init(&w);
+    cw_map(&w, 1);
+    cw_kstr(&w, "area", s);
+    assert_int_equal(codec_doc_parse(&d, cw_data(&w), cw_len(&w), &e), 0);
+    rc = cmd_args_parse(&spec, d.obj, 480, &a, &e);
+    if (rc == 0)
+        *v = a.v[0].i;
+    codec_doc_release(&d);
+    cw_release(&w);
+    return rc;
+}
+
+static void test_dec2_values(void **state)
+{
+    int64_t v = 0;
+    (void)state;
+    assert_int_equal(area("120.50", &v), 0);
+    assert_int_equal(v, 12050);
+    assert_int_equal(area("88", &v), 0);
+    assert_int_equal(v, 8800);
+    assert_int_equal(area("0.5", &v), 0);
+    assert_int_equal(v, 50);
+    assert_int_equal(area("92233720368547758.07", &v), 0);
+    assert_int_equal(v, INT64_MAX);
+}
+
+/* Regression: a 17-digit number overflowed when scaled to hundredths and
+ * came back negative. */
+static void test_dec2_overflow_refused(void **state)
+{
+    int64_t v;
+    (void)state;
+    assert_int_equal(area("92233720368547759", &v), ERR_INVALID);
+    assert_int_equal(area("92233720368547758.08", &v), ERR_INVALID);
+    assert_int_equal(area("99999999999999999999", &v), ERR_INVALID);
+    assert_int_equal(area("1.234", &v), ERR_INVALID);
+    assert_int_equal(area("1.", &v), ERR_INVALID);
+    assert_int_equal(area("-", &v), ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dec2_values),
+        cmocka_unit_test(test_dec2_overflow_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
