@@ -441,26 +441,6 @@ static int put(MDB_txn *txn, const struct views *v, const struct complaint *c)
 
 /* ---- timers: a function of the record ---- */
 
-static int timer_to(MDB_txn *txn, const struct views *v, const char *id,
-                    const char *rule, const char *cmd, int64_t due)
-{
-    char key[CMP_ID_MAX + 32];
-    struct cw body;
-    int rc;
-
-    snprintf(key, sizeof(key), "%s:%s", id, rule);
-    if (!due)
-        return timer_clear(txn, v, key);
-    cw_init(&body);
-    cw_map(&body, 3);
-    cw_kstr(&body, "complaint", id);
-    cw_kstr(&body, "rule", rule);
-    cw_kint(&body, "due", due);
-    rc = timer_set(txn, v, due, key, cmd, &body);
-    cw_release(&body);
-    return rc;
-}
-
 /* Moves every timer whose due time changed between before and after. */
 static int sync_timers(MDB_txn *txn, const struct views *v,
                        const struct complaint *before,
@@ -472,15 +452,15 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
         int64_t d1 = cmp_timer_due(after, (enum cmp_rule)r);
         if (d1 == cmp_timer_due(before, (enum cmp_rule)r))
             continue;
-        rc = timer_to(txn, v, after->id, cmp_rule_names[r],
-                      "complaint.escalate", d1);
+        rc = timer_move(txn, v, "complaint", after->id, cmp_rule_names[r],
+                        "complaint.escalate", d1);
         if (rc)
             return rc;
     }
     if (auto_close_due(after) == auto_close_due(before))
         return 0;
-    return timer_to(txn, v, after->id, "auto_close", "complaint.auto_close",
-                    auto_close_due(after));
+    return timer_move(txn, v, "complaint", after->id, "auto_close",
+                      "complaint.auto_close", auto_close_due(after));
 }
 
 /* ---- the other tables ---- */

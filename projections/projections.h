@@ -132,6 +132,11 @@ uint64_t proj_key_get_u64(const unsigned char *p);
 int timer_set(MDB_txn *txn, const struct views *v, int64_t due, const char *key,
               const char *cmd, const struct cw *body);
 int timer_clear(MDB_txn *txn, const struct views *v, const char *key);
+/* The timer "<id>:<rule>" of a case, at due, running cmd with body
+ * {id_key: id, rule, due}; due 0 clears it. Complaints and work orders
+ * derive their timers from their records with this. */
+int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
+               const char *id, const char *rule, const char *cmd, int64_t due);
 /* Clears every timer whose key starts with prefix ("C12:"). */
 int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix);
 struct timer {

@@ -2,6 +2,7 @@
  * Written only by projections while they apply events; read by the server
  * to fire due ones. Keys sort by due time, then by timer key, so timers
  * fire in time order and ties in a fixed order. */
+#include <stdio.h>
 #include <string.h>
 
 #include "projections.h"
@@ -118,5 +119,26 @@ int timer_first_after(MDB_txn *txn, const struct views *v, int64_t after_due,
         t->body = codec_get(t->doc.obj, "body");
     }
     mdb_cursor_close(cur);
+    return rc;
+}
+
+int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
+               const char *id, const char *rule, const char *cmd, int64_t due)
+{
+    char key[TIMER_KEY_MAX];
+    struct cw body;
+    int rc;
+
+    if ((size_t)snprintf(key, sizeof(key), "%s:%s", id, rule) >= sizeof(key))
+        return ERR_INVALID;
+    if (!due)
+        return timer_clear(txn, v, key);
+    cw_init(&body);
+    cw_map(&body, 3);
+    cw_kstr(&body, id_key, id);
+    cw_kstr(&body, "rule", rule);
+    cw_kint(&body, "due", due);
+    rc = timer_set(txn, v, due, key, cmd, &body);
+    cw_release(&body);
     return rc;
 }

@@ -257,25 +257,12 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
 {
     for (int r = 0; r < WOR_COUNT; r++) {
         int64_t d1 = wo_timer_due(after, (enum wo_rule)r);
-        char key[WO_ID_MAX + 32];
-        struct cw body;
         int rc;
 
         if (d1 == wo_timer_due(before, (enum wo_rule)r))
             continue;
-        snprintf(key, sizeof(key), "%s:%s", after->id, wo_rule_names[r]);
-        if (!d1) {
-            if ((rc = timer_clear(txn, v, key)))
-                return rc;
-            continue;
-        }
-        cw_init(&body);
-        cw_map(&body, 3);
-        cw_kstr(&body, "order", after->id);
-        cw_kstr(&body, "rule", wo_rule_names[r]);
-        cw_kint(&body, "due", d1);
-        rc = timer_set(txn, v, d1, key, "workorder.escalate", &body);
-        cw_release(&body);
+        rc = timer_move(txn, v, "order", after->id, wo_rule_names[r],
+                        "workorder.escalate", d1);
         if (rc)
             return rc;
     }
