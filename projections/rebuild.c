@@ -5,6 +5,8 @@
 #include "rebuild.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +19,8 @@
 #include "projections.h"
 
 #define REPLAY_TXN_EVENTS 10000 /* events per write txn in the copy */
+/* The rebuild's scratch data dir, in $TMPDIR (mkdtemp template). */
+#define REBUILD_TMP_NAME "deskd-rebuild.XXXXXX"
 
 static int rm_entry(const char *p, const struct stat *sb, int flag,
                     struct FTW *ftw)
@@ -195,7 +199,8 @@ static int open_fresh(struct log *fresh, struct views *fv, const char *dir,
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
                     struct err *e)
 {
-    char tmp[] = "/tmp/deskd-rebuild.XXXXXX";
+    const char *base = getenv("TMPDIR");
+    char tmp[PATH_MAX];
     struct log live, fresh;
     struct views fv;
     MDB_txn *rtxn;
@@ -206,8 +211,14 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
         return rc;
     if ((rc = log_read_begin(&live, &rtxn, e)))
         goto out_live;
-    if (!mkdtemp(tmp)) {
-        rc = err_set(e, ERR_UNAVAILABLE, NULL, "mkdtemp failed");
+    /* the scratch tables can be as large as the live ones: $TMPDIR says
+     * where there is room for them (/tmp when unset) */
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" REBUILD_TMP_NAME,
+                         base && *base ? base : "/tmp") >= sizeof(tmp) ||
+        !mkdtemp(tmp)) {
+        rc = err_set(e, ERR_UNAVAILABLE, NULL,
+                     "cannot make a scratch directory in '%s': %s",
+                     base && *base ? base : "/tmp", strerror(errno));
         goto out_rtxn;
     }
     live.last_seq = snapshot_last(rtxn, &live);
