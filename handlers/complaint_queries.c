@@ -95,8 +95,9 @@ static void open_row(struct open_ctx *o, const struct complaint *c)
     cw_kint(w, "reopen_count", c->reopen_count);
 }
 
-static int open_each(void *ctx, const struct complaint *c)
+static int open_each(void *ctx, const void *rec)
 {
+    const struct complaint *c = rec;
     struct open_ctx *o = ctx;
 
     if (!unit_in(c->unit, o->estate, o->building) ||
@@ -193,7 +194,7 @@ int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e)
     cw_kstr(h->result, "no_visit_reason", c.no_visit_reason);
     cw_str(h->result, "timeline");
     at = cw_array_open(h->result);
-    rc = complaints_each_entry(h->txn, h->v, id, tl_entry, &t);
+    rc = timeline_each(h->txn, h->v, id, tl_entry, &t);
     cw_array_close(h->result, at, t.n);
     h->has_result = true;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timeline: %s",
@@ -216,8 +217,9 @@ static bool on_day(int64_t t, const struct stock_ctx *s)
     return t >= s->start && t < s->end;
 }
 
-static int stock_each(void *ctx, const struct complaint *c)
+static int stock_each(void *ctx, const void *rec)
 {
+    const struct complaint *c = rec;
     struct stock_ctx *s = ctx;
 
     s->received += on_day(c->recorded, s); /* taken in that day */
@@ -314,8 +316,9 @@ static void report_kpis(struct report_ctx *r, const struct complaint *c)
     }
 }
 
-static int report_each(void *ctx, const struct complaint *c)
+static int report_each(void *ctx, const void *rec)
 {
+    const struct complaint *c = rec;
     struct report_ctx *r = ctx;
     int i;
 

@@ -390,8 +390,9 @@ static void wo_row(struct hctx *h, const struct workorder *w)
     cw_kstr(cw, "visit_result", w->visit_result);
 }
 
-static int list_each(void *ctx, const struct workorder *w)
+static int list_each(void *ctx, const void *rec)
 {
+    const struct workorder *w = rec;
     struct wo_list *l = ctx;
     size_t pl = strlen(l->unit_prefix);
 
@@ -477,8 +478,9 @@ struct wo_stock {
     uint32_t received, completed, closed, open, open_3d, late;
 };
 
-static int stock_each(void *ctx, const struct workorder *w)
+static int stock_each(void *ctx, const void *rec)
 {
+    const struct workorder *w = rec;
     struct wo_stock *s = ctx;
     /* intake counts on the day the desk logged it: as it stood that day,
      * a message logged later was not yet known */

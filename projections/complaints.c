@@ -5,6 +5,7 @@
  * the record, the timeline is the events themselves. */
 #include "complaints.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "../core/date.h"
@@ -366,8 +367,10 @@ static void dec_who(const msgpack_object *m, struct complaint *c)
     }
 }
 
-static void dec(const msgpack_object *m, struct complaint *c)
+static int dec(const msgpack_object *m, void *rec)
 {
+    struct complaint *c = rec;
+
     memset(c, 0, sizeof(*c));
     codec_copy_str(m, "complaint", c->id, sizeof(c->id));
     codec_copy_str(m, "channel", c->channel, sizeof(c->channel));
@@ -414,18 +417,29 @@ static void dec(const msgpack_object *m, struct complaint *c)
     c->visited = geti(m, "visited");
     c->auto_close_at = geti(m, "auto_close_at");
     c->closed = geti(m, "closed");
+    return 0;
 }
+
+static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
+                     int64_t at)
+{
+    cmp_fold(state, t, d, at);
+}
+
+static const struct case_kind kind = {
+    DB_COMPLAINTS,
+    sizeof(struct complaint),
+    offsetof(struct complaint, id),
+    offsetof(struct complaint, recorded),
+    offsetof(struct complaint, updated),
+    dec,
+    fold_any,
+};
 
 int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct complaint *c)
 {
-    struct codec_doc d;
-    int rc = proj_get(txn, v->dbi[DB_COMPLAINTS], id, strlen(id), &d);
-    if (rc)
-        return rc;
-    dec(d.obj, c);
-    codec_doc_release(&d);
-    return 0;
+    return case_get(txn, v, &kind, id, 0, c);
 }
 
 static int put(MDB_txn *txn, const struct views *v, const struct complaint *c)
@@ -577,81 +591,18 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
 
 /* ---- reads ---- */
 
-static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
-                     int64_t at)
-{
-    cmp_fold(state, t, d, at);
-}
-
-static int as_of(MDB_txn *txn, const struct views *v, struct complaint *c,
-                 int64_t cutoff)
-{
-    char id[CMP_ID_MAX];
-    bool seen;
-    int rc;
-
-    if (c->updated <= cutoff)
-        return c->recorded <= cutoff ? 0 : MDB_NOTFOUND;
-    memcpy(id, c->id, sizeof(id));
-    memset(c, 0, sizeof(*c));
-    rc = timeline_fold(txn, v, id, cutoff, fold_any, c, &seen);
-    if (rc)
-        return rc;
-    return seen && c->id[0] ? 0 : MDB_NOTFOUND;
-}
-
-int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
-                         int64_t cutoff, struct complaint *c)
-{
-    int rc = complaints_get(txn, v, id, c);
-    return rc ? rc : as_of(txn, v, c, cutoff);
-}
-
-static int each_key(MDB_txn *txn, MDB_dbi dbi, const struct views *v,
-                    int64_t cutoff, complaints_fn fn, void *ctx)
-{
-    MDB_cursor *cur;
-    MDB_val k, val;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-
-    if (rc)
-        return rc;
-    for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-        char id[CMP_ID_MAX];
-        struct complaint c;
-        if (k.mv_size >= sizeof(id))
-            continue;
-        memcpy(id, k.mv_data, k.mv_size);
-        id[k.mv_size] = '\0';
-        if (complaints_get(txn, v, id, &c) ||
-            (cutoff && as_of(txn, v, &c, cutoff)))
-            continue;
-        if ((rc = fn(ctx, &c))) {
-            rc = rc > 0 ? 0 : rc;
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 int complaints_each_open(MDB_txn *txn, const struct views *v, complaints_fn fn,
                          void *ctx)
 {
-    return each_key(txn, v->dbi[DB_OPEN_CMP], v, 0, fn, ctx);
+    struct complaint c;
+    return case_each(txn, v, &kind, v->dbi[DB_OPEN_CMP], 0, &c, fn, ctx);
 }
 
 int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           complaints_fn fn, void *ctx)
 {
-    return each_key(txn, v->dbi[DB_COMPLAINTS], v, cutoff, fn, ctx);
-}
-
-int complaints_each_entry(MDB_txn *txn, const struct views *v, const char *id,
-                          proj_each_fn fn, void *ctx)
-{
-    return timeline_each(txn, v, id, fn, ctx);
+    struct complaint c;
+    return case_each(txn, v, &kind, v->dbi[DB_COMPLAINTS], cutoff, &c, fn, ctx);
 }
 
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,

@@ -15,6 +15,7 @@
 
 #include "../core/config.h"
 #include "projections.h"
+#include "timeline.h"
 
 #define CMP_ID_MAX 24
 #define CMP_ISSUE_MAX 96 /* bytes of "what happened" kept for lists */
@@ -87,22 +88,14 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
 /* 0 and c filled, or MDB_NOTFOUND. */
 int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct complaint *c);
-/* The complaint as it stood at cutoff (ms): its timeline folded up to it.
- * MDB_NOTFOUND when it was not yet recorded then. */
-int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
-                         int64_t cutoff, struct complaint *c);
-
-typedef int (*complaints_fn)(void *ctx, const struct complaint *c);
+/* fn gets a const struct complaint *. */
+typedef case_fn complaints_fn;
 /* Open complaints in id order. fn returns >0 to stop, <0 for an error. */
 int complaints_each_open(MDB_txn *txn, const struct views *v, complaints_fn fn,
                          void *ctx);
 /* Every complaint recorded by cutoff, as it stood at cutoff. */
 int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           complaints_fn fn, void *ctx);
-/* Timeline entries {seq, type, actor, desk, recorded, occurred, data} of
- * one complaint, in log order. */
-int complaints_each_entry(MDB_txn *txn, const struct views *v, const char *id,
-                          proj_each_fn fn, void *ctx);
 bool complaints_no_visit(MDB_txn *txn, const struct views *v,
                          const char *person);
 

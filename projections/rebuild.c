@@ -6,8 +6,8 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <limits.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * complaints and work orders (their ids never collide: C…, W…). */
 #include "timeline.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define KEY_MAX 64
@@ -70,4 +71,65 @@ int timeline_fold(MDB_txn *txn, const struct views *v, const char *id,
 
     *seen = f.seen;
     return rc;
+}
+
+static int64_t rec_time(const void *rec, size_t off)
+{
+    int64_t t;
+    memcpy(&t, (const char *)rec + off, sizeof(t));
+    return t;
+}
+
+int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+             const char *id, int64_t cutoff, void *rec)
+{
+    char key[KEY_MAX];
+    struct codec_doc d;
+    bool seen;
+    int rc;
+
+    if (strlen(id) >= sizeof(key))
+        return MDB_NOTFOUND;
+    snprintf(key, sizeof(key), "%s", id); /* id may point into rec */
+    rc = proj_get(txn, v->dbi[k->records], key, strlen(key), &d);
+    if (rc)
+        return rc;
+    rc = k->dec(d.obj, rec);
+    codec_doc_release(&d);
+    if (rc || !cutoff || rec_time(rec, k->updated_off) <= cutoff)
+        return rc ? rc
+               : cutoff && rec_time(rec, k->recorded_off) > cutoff
+                   ? MDB_NOTFOUND
+                   : 0;
+    memset(rec, 0, k->size);
+    if ((rc = timeline_fold(txn, v, key, cutoff, k->fold, rec, &seen)))
+        return rc;
+    return seen && ((const char *)rec)[k->id_off] ? 0 : MDB_NOTFOUND;
+}
+
+int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+              MDB_dbi index, int64_t cutoff, void *rec, case_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, index, &cur);
+
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        char id[KEY_MAX];
+        if (key.mv_size >= sizeof(id))
+            continue;
+        memcpy(id, key.mv_data, key.mv_size);
+        id[key.mv_size] = '\0';
+        if (case_get(txn, v, k, id, cutoff, rec))
+            continue;
+        if ((rc = fn(ctx, rec))) {
+            rc = rc > 0 ? 0 : rc;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }

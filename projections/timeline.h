@@ -23,4 +23,30 @@ int timeline_fold(MDB_txn *txn, const struct views *v, const char *id,
                   int64_t cutoff, timeline_fold_fn fold, void *state,
                   bool *seen);
 
+/* A kind of case (complaints, work orders): where its records are, how a
+ * stored record decodes, and how its events fold into one. Records are
+ * structs of `size` bytes with a NUL-terminated id at id_off and the
+ * int64 times (ms) the first and the last event was folded at
+ * recorded_off and updated_off. */
+struct case_kind {
+    enum proj_db records; /* id -> record */
+    size_t size, id_off, recorded_off, updated_off;
+    int (*dec)(const msgpack_object *m, void *rec);
+    timeline_fold_fn fold;
+};
+
+/* Reads case id into rec as it stood at cutoff (ms; 0: as it is now): the
+ * record when nothing happened to it since, else its timeline folded up
+ * to the cutoff. MDB_NOTFOUND when it did not exist yet. */
+int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+             const char *id, int64_t cutoff, void *rec);
+
+/* Calls fn with every case whose id is a key of index (the records, or a
+ * set such as the open ones), in key order, as it stood at cutoff (0:
+ * now). rec is a buffer of k->size bytes. fn returns >0 to stop, <0 for an
+ * error (returned). */
+typedef int (*case_fn)(void *ctx, const void *rec);
+int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+              MDB_dbi index, int64_t cutoff, void *rec, case_fn fn, void *ctx);
+
 #endif

@@ -2,6 +2,7 @@
  * and the work orders' timers; their timelines go to case_log. */
 #include "workorders.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "timeline.h"
@@ -214,8 +215,10 @@ static void enc(struct cw *cw, const struct workorder *w)
     cw_kbool(cw, "same_day", w->same_day);
 }
 
-static void dec(const msgpack_object *m, struct workorder *w)
+static int dec(const msgpack_object *m, void *rec)
 {
+    struct workorder *w = rec;
+
     memset(w, 0, sizeof(*w));
 #define X(f, k) codec_copy_str(m, k, w->f, sizeof(w->f));
     WO_STR_FIELDS(X)
@@ -225,19 +228,30 @@ static void dec(const msgpack_object *m, struct workorder *w)
 #undef X
     w->emergency = getb(m, "emergency");
     w->same_day = getb(m, "same_day");
+    return 0;
 }
 /* clang-format on */
+
+static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
+                     int64_t at)
+{
+    wo_fold(state, t, d, at);
+}
+
+static const struct case_kind kind = {
+    DB_WORK_ORDERS,
+    sizeof(struct workorder),
+    offsetof(struct workorder, id),
+    offsetof(struct workorder, recorded),
+    offsetof(struct workorder, updated),
+    dec,
+    fold_any,
+};
 
 int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct workorder *w)
 {
-    struct codec_doc d;
-    int rc = proj_get(txn, v->dbi[DB_WORK_ORDERS], id, strlen(id), &d);
-    if (rc)
-        return rc;
-    dec(d.obj, w);
-    codec_doc_release(&d);
-    return 0;
+    return case_get(txn, v, &kind, id, 0, w);
 }
 
 static int put(MDB_txn *txn, const struct views *v, const struct workorder *w)
@@ -308,56 +322,17 @@ int proj_workorders_apply(MDB_txn *txn, const struct views *v,
 
 /* ---- reads ---- */
 
-static void fold_any(void *state, enum ev_type t, const msgpack_object *d,
-                     int64_t at)
-{
-    wo_fold(state, t, d, at);
-}
-
-static int each_key(MDB_txn *txn, MDB_dbi dbi, const struct views *v,
-                    int64_t cutoff, workorders_fn fn, void *ctx)
-{
-    MDB_cursor *cur;
-    MDB_val k, val;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-
-    if (rc)
-        return rc;
-    for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-        char id[WO_ID_MAX];
-        struct workorder w;
-        bool seen = true;
-        if (k.mv_size >= sizeof(id))
-            continue;
-        memcpy(id, k.mv_data, k.mv_size);
-        id[k.mv_size] = '\0';
-        if (workorders_get(txn, v, id, &w))
-            continue;
-        if (cutoff && w.updated > cutoff) {
-            memset(&w, 0, sizeof(w));
-            if ((rc = timeline_fold(txn, v, id, cutoff, fold_any, &w, &seen)))
-                break;
-        }
-        if (!seen || !w.id[0] || (cutoff && w.recorded > cutoff))
-            continue;
-        if ((rc = fn(ctx, &w))) {
-            rc = rc > 0 ? 0 : rc;
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 int workorders_each_open(MDB_txn *txn, const struct views *v, workorders_fn fn,
                          void *ctx)
 {
-    return each_key(txn, v->dbi[DB_OPEN_WO], v, 0, fn, ctx);
+    struct workorder w;
+    return case_each(txn, v, &kind, v->dbi[DB_OPEN_WO], 0, &w, fn, ctx);
 }
 
 int workorders_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           workorders_fn fn, void *ctx)
 {
-    return each_key(txn, v->dbi[DB_WORK_ORDERS], v, cutoff, fn, ctx);
+    struct workorder w;
+    return case_each(txn, v, &kind, v->dbi[DB_WORK_ORDERS], cutoff, &w, fn,
+                     ctx);
 }

@@ -9,6 +9,7 @@
 
 #include "../core/config.h"
 #include "projections.h"
+#include "timeline.h"
 
 #define WO_ID_MAX 24
 
@@ -50,7 +51,8 @@ int proj_workorders_apply(MDB_txn *txn, const struct views *v,
 int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct workorder *w);
 
-typedef int (*workorders_fn)(void *ctx, const struct workorder *w);
+/* fn gets a const struct workorder *. */
+typedef case_fn workorders_fn;
 /* Open work orders in id order. */
 int workorders_each_open(MDB_txn *txn, const struct views *v, workorders_fn fn,
                          void *ctx);
