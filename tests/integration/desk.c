@@ -74,6 +74,14 @@ int desk_start(struct h_server *s, struct h_client *c, const struct h_opts *o)
     return h_client_open(c, s->cmd_ep);
 }
 
+int desk_stop(struct h_server *s, struct h_client *c)
+{
+    h_client_close(c);
+    h_server_stop(s);
+    h_server_cleanup(s);
+    return 0;
+}
+
 void rebuild_equals_live(const struct h_server *s)
 {
     char cmdline[3 * H_PATH_MAX];

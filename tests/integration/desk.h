@@ -46,6 +46,9 @@ void clock_to(const char *iso);
 /* Starts a deskd (o may be NULL), opens c on it and makes it the desk. */
 int desk_start(struct h_server *s, struct h_client *c, const struct h_opts *o);
 
+/* Closes c and stops s (SIGTERM, then cleanup); 0, for cmocka. */
+int desk_stop(struct h_server *s, struct h_client *c);
+
 /* Replaying s's log into empty tables gives tables byte-identical to the
  * live ones, and the hash chain verifies (deskd --rebuild, --verify). */
 void rebuild_equals_live(const struct h_server *s);

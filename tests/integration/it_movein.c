@@ -263,10 +263,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    h_client_close(&cli);
-    h_server_stop(&srv);
-    h_server_cleanup(&srv);
-    return 0;
+    return desk_stop(&srv, &cli);
 }
 
 int main(void)

@@ -1,0 +1,286 @@
+/* tests/unit/test_config.c - the config parser (core/config.c), one
+ * section at a time: the documents' numbers as defaults (R-CARD-01/02/05,
+ * R-REN-02/03/05, R-VIS-01/02), overrides, and refusals of unknown keys
+ * and out-of-range values; [security], [keys] and [http_tokens]: what
+ * parses, what is refused (a malformed key, a key or token for an unknown
+ * operator, CURVE without a secret key, plain on a reachable endpoint not
+ * chosen explicitly) and the lookups the bus and the HTTP thread use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/config.h"
+
+/* Z85 keys from zmq_curve_keypair; '=' and ':' included on purpose */
+#define KEY_A "Bs$IjRv7M8rNOx#Y}J+Wi52DEQ*?zkT$T}#f{KB*"
+#define KEY_B "zCI!+b/Smam)+0MHd+xiLAin^{0]52K1YI*1ECJ["
+#define KEY_C "RDbw&q$G)xQq?Rxket%z41O)j7?cB{XwNt=-Pr:?"
+#define OPS "[operators]\nwangf = clerk, W\nlina = cs_lead, L\n"
+
+static struct config *cfg;
+
+/* Each text must be refused as invalid, naming the key at fault. */
+static void refused_all(const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct err e = {0};
+        cfg_init(cfg);
+        if (cfg_parse(cfg, bad[i], "", &e) != ERR_INVALID || !e.field[0])
+            fail_msg("accepted, or no field named: %s", bad[i]);
+    }
+}
+
+/* R-CARD-01/02/05: the documents' numbers are the defaults. */
+static void test_card_settings_defaults(void **state)
+{
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg->cards.owner_months, 24);
+    assert_int_equal(cfg->cards.tenant_months, 12);
+    assert_int_equal(cfg->cards.merchant_months, 12);
+    assert_int_equal(cfg->cards.move_in_free, 3);
+    assert_int_equal(cfg->cards.damage_free_months, 1);
+    assert_int_equal(cfg->cards.expiry_days, 30);
+}
+
+static void test_card_settings_override(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg,
+                               "[cards]\nowner_months = 36\n"
+                               "move_in_free = 0\nexpiry_days = 45\n",
+                               "", &e),
+                     0);
+    assert_int_equal(cfg->cards.owner_months, 36);
+    assert_int_equal(cfg->cards.move_in_free, 0);
+    assert_int_equal(cfg->cards.expiry_days, 45);
+    assert_int_equal(cfg->cards.tenant_months, 12);
+}
+
+static void test_card_settings_refused(void **state)
+{
+    static const char *const bad[] = {
+        "[cards]\nowner_months = 0\n", "[cards]\ntenant_months = x\n",
+        "[cards]\nmove_in_free = -1\n", "[cards]\nfree_cards = 3\n"};
+    (void)state;
+    refused_all(bad, sizeof(bad) / sizeof(*bad));
+}
+
+/* R-REN-02: 3 months, extensions 3 at a time; R-REN-03: 1,000 + 1,000
+ * yuan, 2,000 for the owner himself; R-REN-05: 7 working days. */
+static void test_ren_settings_defaults(void **state)
+{
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg->ren.term_months, 3);
+    assert_int_equal(cfg->ren.extension_months, 3);
+    assert_int_equal(cfg->ren.owner_deposit, 100000);
+    assert_int_equal(cfg->ren.contractor_deposit, 100000);
+    assert_int_equal(cfg->ren.self_deposit, 200000);
+    assert_int_equal(cfg->ren.refund_workdays, 7);
+}
+
+static void test_ren_settings_override(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg,
+                               "[renovation]\nterm_months = 6\n"
+                               "self_deposit_fen = 300000\n"
+                               "refund_workdays = 10\n",
+                               "", &e),
+                     0);
+    assert_int_equal(cfg->ren.term_months, 6);
+    assert_int_equal(cfg->ren.self_deposit, 300000);
+    assert_int_equal(cfg->ren.refund_workdays, 10);
+    assert_int_equal(cfg->ren.owner_deposit, 100000);
+}
+
+static void test_ren_settings_refused(void **state)
+{
+    static const char *const bad[] = {"[renovation]\nterm_months = 0\n",
+                                      "[renovation]\nowner_deposit_fen = -1\n",
+                                      "[renovation]\nrefund_workdays = x\n",
+                                      "[renovation]\ndeposit = 1000\n"};
+    (void)state;
+    refused_all(bad, sizeof(bad) / sizeof(*bad));
+}
+
+/* R-VIS-01/02: the documents' numbers are the defaults. */
+static void test_visit_settings_defaults(void **state)
+{
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg->visits.new_owner_months, 1);
+    assert_int_equal(cfg->visits.new_owner_max_months, 3);
+    assert_int_equal(cfg->visits.second_after_months, 1);
+    assert_int_equal(cfg->visits.second_window_days, 7);
+    assert_int_equal(cfg->visits.manager_min_monthly, 2);
+}
+
+static void test_visit_settings_override(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg,
+                               "[visits]\nnew_owner_months = 2\n"
+                               "new_owner_max_months = 4\n"
+                               "manager_min_monthly = 5\n",
+                               "", &e),
+                     0);
+    assert_int_equal(cfg->visits.new_owner_months, 2);
+    assert_int_equal(cfg->visits.new_owner_max_months, 4);
+    assert_int_equal(cfg->visits.manager_min_monthly, 5);
+    assert_int_equal(cfg->visits.second_window_days, 7);
+}
+
+static void test_visit_settings_refused(void **state)
+{
+    static const char *const bad[] = {
+        "[visits]\nnew_owner_months = 0\n",
+        "[visits]\nsecond_window_days = x\n",
+        "[visits]\nmanager_min_monthly = -1\n",
+        "[visits]\nmanager_minimum = 2\n",
+        "[visits]\nnew_owner_months = 4\n"}; /* above the 3-month limit */
+    (void)state;
+    refused_all(bad, sizeof(bad) / sizeof(*bad));
+}
+
+static int parse(const char *text)
+{
+    struct err e = {0};
+    cfg_init(cfg);
+    return cfg_parse(cfg, text, "/etc/deskd", &e);
+}
+
+static void test_keys_map_to_operators(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(OPS "[security]\nmode = curve\nsecret_key = s.key\n"
+                               "[keys]\nwangf = " KEY_A ", " KEY_B
+                               "\nlina = " KEY_C "\n"),
+                     0);
+    assert_int_equal(cfg->sec_mode, CFG_SEC_CURVE);
+    assert_string_equal(cfg->sec_secret_path, "/etc/deskd/s.key");
+    assert_int_equal(cfg->nkeys, 3);
+    assert_string_equal(cfg_key_operator(cfg, KEY_A), "wangf");
+    assert_string_equal(cfg_key_operator(cfg, KEY_B), "wangf");
+    assert_string_equal(cfg_key_operator(cfg, KEY_C), "lina");
+    assert_null(
+        cfg_key_operator(cfg, "0000000000000000000000000000000000000000"));
+}
+
+static void test_bad_keys_refused(void **state)
+{
+    (void)state;
+    /* 39 chars; a character outside Z85; an unknown operator; twice */
+    assert_int_not_equal(parse(OPS "[keys]\nwangf = " KEY_A "x\n"), 0);
+    assert_int_not_equal(
+        parse(OPS "[keys]\nwangf = Bs$IjRv7M8rNOx#Y}J+Wi52DEQ*?zkT$T}#f{KB\n"),
+        0);
+    assert_int_not_equal(
+        parse(OPS
+              "[keys]\nwangf = Bs$IjRv7M8rNOx#Y}J+Wi52DEQ*?zkT$T}#f{K\"*\n"),
+        0);
+    assert_int_not_equal(parse(OPS "[keys]\nnobody = " KEY_A "\n"), 0);
+    assert_int_not_equal(
+        parse(OPS "[keys]\nwangf = " KEY_A "\nlina = " KEY_A "\n"), 0);
+    assert_int_not_equal(parse(OPS "[security]\nmode = tls\n"), 0);
+}
+
+static void test_curve_needs_secret_key(void **state)
+{
+    (void)state;
+    assert_int_not_equal(parse(OPS "[security]\nmode = curve\n"), 0);
+}
+
+/* Plain on an endpoint other machines reach must be chosen explicitly. */
+static void test_plain_on_open_endpoint_is_explicit(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(OPS), 0);
+    assert_int_equal(cfg->sec_mode, CFG_SEC_PLAIN);
+    assert_int_not_equal(parse("[deskd]\ncommands = tcp://0.0.0.0:7700\n" OPS),
+                         0);
+    assert_int_equal(parse("[deskd]\ncommands = tcp://0.0.0.0:7700\n" OPS
+                           "[security]\nmode = plain\n"),
+                     0);
+    assert_int_equal(parse("[deskd]\ncommands = ipc:///run/deskd.sock\n" OPS),
+                     0);
+}
+
+static void test_http_tokens(void **state)
+{
+    const char tok[] = "3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0c";
+    (void)state;
+    assert_int_equal(
+        parse(OPS "[http_tokens]\n3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0c = lina\n"),
+        0);
+    assert_int_equal(cfg->ntokens, 1);
+    assert_string_equal(cfg_token_operator(cfg, tok, strlen(tok))->id, "lina");
+    assert_null(cfg_token_operator(cfg, tok, strlen(tok) - 1));
+    assert_null(cfg_token_operator(cfg, "3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0d",
+                                   strlen(tok)));
+    assert_int_not_equal(parse(OPS "[http_tokens]\nshort = lina\n"), 0);
+    assert_int_not_equal(
+        parse(OPS "[http_tokens]\n3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0c = nobody\n"),
+        0);
+}
+
+/* An HTTP API other machines reach must have tokens. */
+static void test_open_http_needs_tokens(void **state)
+{
+    (void)state;
+    assert_int_not_equal(parse("[deskd]\nhttp = 0.0.0.0:7780\n" OPS), 0);
+    assert_int_equal(parse("[deskd]\nhttp = 0.0.0.0:7780\n" OPS
+                           "[http_tokens]\n3f9a1c0e7b2d4a6f8e1c9b7a5d3f1e0c = "
+                           "lina\n"),
+                     0);
+    assert_int_equal(parse("[deskd]\nhttp = off\n" OPS), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cfg = calloc(1, sizeof(*cfg));
+    return cfg ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(cfg);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_card_settings_defaults),
+        cmocka_unit_test(test_card_settings_override),
+        cmocka_unit_test(test_card_settings_refused),
+        cmocka_unit_test(test_ren_settings_defaults),
+        cmocka_unit_test(test_ren_settings_override),
+        cmocka_unit_test(test_ren_settings_refused),
+        cmocka_unit_test(test_visit_settings_defaults),
+        cmocka_unit_test(test_visit_settings_override),
+        cmocka_unit_test(test_visit_settings_refused),
+        cmocka_unit_test(test_keys_map_to_operators),
+        cmocka_unit_test(test_bad_keys_refused),
+        cmocka_unit_test(test_curve_needs_secret_key),
+        cmocka_unit_test(test_plain_on_open_endpoint_is_explicit),
+        cmocka_unit_test(test_http_tokens),
+        cmocka_unit_test(test_open_http_needs_tokens),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
