@@ -2,6 +2,7 @@
  * arguments. (Masking of personal data is core/mask.c.) */
 #include <string.h>
 
+#include "../projections/timeline.h"
 #include "handlers.h"
 
 int32_t hdl_today(const struct hctx *h)
@@ -25,4 +26,43 @@ const char *arg_strs_missing(const struct args *a, const char *field,
         if (!arg_strs_has(a, field, need[i]))
             return need[i];
     return NULL;
+}
+
+/* ---- a case's timeline as a desk reads it ---- */
+
+struct tl_ctx {
+    struct cw *w;
+    int off;
+    uint32_t n;
+};
+
+static int timeline_entry(void *ctx, const msgpack_object *m)
+{
+    struct tl_ctx *t = ctx;
+    int64_t rec = 0, occ = 0;
+    const msgpack_object *o;
+
+    codec_get_int(m, "recorded", &rec);
+    codec_get_int(m, "occurred", &occ);
+    cw_map(t->w, 6);
+    cw_kobj(t->w, "seq", codec_get(m, "seq"));
+    cw_kobj(t->w, "type", codec_get(m, "type"));
+    o = codec_get(m, "actor");
+    cw_kobj(t->w, "actor", o);
+    cw_kts(t->w, "recorded_at", rec, t->off);
+    cw_kts(t->w, "occurred_at", occ, t->off);
+    cw_str(t->w, "data"); /* R-GEN-02: contacts and phones masked */
+    mask_msgpack(t->w, codec_get(m, "data"));
+    t->n++;
+    return 0;
+}
+
+int hdl_timeline(struct hctx *h, const char *id)
+{
+    struct tl_ctx t = {h->result, h->cfg->cal.offset_min, 0};
+    size_t at = cw_array_open(h->result);
+    int rc = timeline_each(h->txn, h->v, id, timeline_entry, &t);
+
+    cw_array_close(h->result, at, t.n);
+    return rc;
 }

@@ -143,40 +143,11 @@ int hdl_query_complaints_open(struct hctx *h, const struct args *a,
 
 /* ---- query.complaint: the record and its timeline ---- */
 
-struct tl_ctx {
-    struct cw *w;
-    int off;
-    uint32_t n;
-};
-
-static int tl_entry(void *ctx, const msgpack_object *m)
-{
-    struct tl_ctx *t = ctx;
-    int64_t rec = 0, occ = 0;
-    const msgpack_object *o;
-
-    codec_get_int(m, "recorded", &rec);
-    codec_get_int(m, "occurred", &occ);
-    cw_map(t->w, 6);
-    cw_kobj(t->w, "seq", codec_get(m, "seq"));
-    cw_kobj(t->w, "type", codec_get(m, "type"));
-    o = codec_get(m, "actor");
-    cw_kobj(t->w, "actor", o);
-    cw_kts(t->w, "recorded_at", rec, t->off);
-    cw_kts(t->w, "occurred_at", occ, t->off);
-    cw_str(t->w, "data"); /* R-GEN-02: contacts and phones masked */
-    mask_msgpack(t->w, codec_get(m, "data"));
-    t->n++;
-    return 0;
-}
-
 int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e)
 {
-    struct tl_ctx t = {h->result, h->cfg->cal.offset_min, 0};
     struct open_ctx o = {.h = h};
     char id[CMP_ID_MAX];
     struct complaint c;
-    size_t at;
     int rc;
 
     arg_copy(a, "complaint", id, sizeof(id));
@@ -193,9 +164,7 @@ int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e)
     cw_kstr(h->result, "visit_result", c.visit_result);
     cw_kstr(h->result, "no_visit_reason", c.no_visit_reason);
     cw_str(h->result, "timeline");
-    at = cw_array_open(h->result);
-    rc = timeline_each(h->txn, h->v, id, tl_entry, &t);
-    cw_array_close(h->result, at, t.n);
+    rc = hdl_timeline(h, id);
     h->has_result = true;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timeline: %s",
                         mdb_strerror(rc))

@@ -17,6 +17,11 @@
 #define emit_at(h, t, occurred, ...)                                           \
     hctx_emit((h), ev_type_name(t), (occurred), __VA_ARGS__)
 
+/* Writes to h->result the timeline of case id (a complaint, a work
+ * order): an array of {seq, type, actor, recorded_at, occurred_at, data},
+ * personal data masked (R-GEN-02). 0 or an MDB_* error. */
+int hdl_timeline(struct hctx *h, const char *id);
+
 /* Today's local date per the server clock. */
 int32_t hdl_today(const struct hctx *h);
 

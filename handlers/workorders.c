@@ -436,39 +436,25 @@ int hdl_query_work_orders(struct hctx *h, const struct args *a, struct err *e)
               : 0;
 }
 
-static int copy_entry(void *ctx, const msgpack_object *m)
-{
-    struct cw *cw = ctx;
-    cw_obj(cw, m);
-    return 0;
-}
-
-static int count_entry(void *ctx, const msgpack_object *m)
-{
-    (void)m;
-    (*(uint32_t *)ctx)++;
-    return 0;
-}
-
 int hdl_query_work_order(struct hctx *h, const struct args *a, struct err *e)
 {
     char id[WO_ID_MAX];
     struct workorder w;
-    uint32_t n = 0;
+    int rc;
 
     arg_copy(a, "order", id, sizeof(id));
     if (workorders_get(h->txn, h->v, id, &w))
         return err_set(e, ERR_NOT_FOUND, "order",
                        "work order '%s' does not exist", id);
-    timeline_each(h->txn, h->v, id, count_entry, &n);
     cw_map(h->result, 2);
     cw_str(h->result, "order");
     wo_row(h, &w);
     cw_str(h->result, "timeline");
-    cw_array(h->result, n);
-    timeline_each(h->txn, h->v, id, copy_entry, h->result);
+    rc = hdl_timeline(h, id);
     h->has_result = true;
-    return 0;
+    return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timeline: %s",
+                        mdb_strerror(rc))
+              : 0;
 }
 
 /* ---- the daily stock-take's work-order part (R-WO-01, R-CMP-06) ---- */

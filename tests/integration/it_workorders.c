@@ -107,8 +107,10 @@ static void test_wo01_log_and_stocktake(void **state)
     (void)state;
     start("2026-11-23T10:00:00+08:00");
     logged(a, "{\"kind\":\"message\",\"from\":\"staff\",\"text\":\"保安转告：5"
-              "栋楼道灯坏\"}");
+              "栋楼道灯坏\",\"contact\":\"13812345678\"}");
     expect_field(a, "result.order.owner", "clerk1");
+    /* R-GEN-02: the timeline shows the contact masked */
+    expect_field(a, "result.timeline.0.data.contact", "138****5678");
     expect_field(a, "result.order.state", "logged");
     logged(b, "{\"kind\":\"enquiry\",\"text\":\"问停车费\",\"received_at\":"
               "\"2026-11-22T16:00:00+08:00\"}");
