@@ -299,8 +299,9 @@ int64_t cmp_next_deadline(const struct complaint *c, int *rule)
 
 /* ---- storage ---- */
 
-static void enc(struct cw *w, const struct complaint *c)
+static void enc(struct cw *w, const void *rec)
 {
+    const struct complaint *c = rec;
     cw_map(w, 45);
     cw_kstr(w, "complaint", c->id);
     cw_kstr(w, "channel", c->channel);
@@ -433,6 +434,7 @@ static const struct case_kind kind = {
     offsetof(struct complaint, recorded),
     offsetof(struct complaint, updated),
     dec,
+    enc,
     fold_any,
 };
 
@@ -440,17 +442,6 @@ int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct complaint *c)
 {
     return case_get(txn, v, &kind, id, 0, c);
-}
-
-static int put(MDB_txn *txn, const struct views *v, const struct complaint *c)
-{
-    struct cw w;
-    int rc;
-    cw_init(&w);
-    enc(&w, c);
-    rc = proj_put(txn, v->dbi[DB_COMPLAINTS], c->id, strlen(c->id), &w);
-    cw_release(&w);
-    return rc;
 }
 
 /* ---- timers: a function of the record ---- */
@@ -578,7 +569,8 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
         return rc;
     c = before;
     cmp_fold(&c, ev->type, ev->data, ev->occurred_at);
-    if ((rc = put(txn, v, &c)) || (rc = sync_timers(txn, v, &before, &c)))
+    if ((rc = case_put(txn, v, &kind, &c)) ||
+        (rc = sync_timers(txn, v, &before, &c)))
         return rc;
     if (ev->type == EV_COMPLAINT_RECEIVED &&
         ((rc = set_open(txn, v, id, true)) || (rc = index_topic(txn, v, &c))))

@@ -80,6 +80,20 @@ static int64_t rec_time(const void *rec, size_t off)
     return t;
 }
 
+int case_put(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+             const void *rec)
+{
+    const char *id = (const char *)rec + k->id_off;
+    struct cw w;
+    int rc;
+
+    cw_init(&w);
+    k->enc(&w, rec);
+    rc = proj_put(txn, v->dbi[k->records], id, strlen(id), &w);
+    cw_release(&w);
+    return rc;
+}
+
 int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
              const char *id, int64_t cutoff, void *rec)
 {

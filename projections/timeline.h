@@ -32,8 +32,13 @@ struct case_kind {
     enum proj_db records; /* id -> record */
     size_t size, id_off, recorded_off, updated_off;
     int (*dec)(const msgpack_object *m, void *rec);
+    void (*enc)(struct cw *w, const void *rec);
     timeline_fold_fn fold;
 };
+
+/* Stores rec under its id. */
+int case_put(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+             const void *rec);
 
 /* Reads case id into rec as it stood at cutoff (ms; 0: as it is now): the
  * record when nothing happened to it since, else its timeline folded up

@@ -197,8 +197,9 @@ int64_t wo_timer_due(const struct workorder *w, enum wo_rule r)
     X(notice_sent, "notice_sent")                                              \
     X(closed, "closed")
 
-static void enc(struct cw *cw, const struct workorder *w)
+static void enc(struct cw *cw, const void *rec)
 {
+    const struct workorder *w = rec;
     uint32_t n = 2;
 #define X(f, k) n++;
     WO_STR_FIELDS(X)
@@ -245,6 +246,7 @@ static const struct case_kind kind = {
     offsetof(struct workorder, recorded),
     offsetof(struct workorder, updated),
     dec,
+    enc,
     fold_any,
 };
 
@@ -252,17 +254,6 @@ int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct workorder *w)
 {
     return case_get(txn, v, &kind, id, 0, w);
-}
-
-static int put(MDB_txn *txn, const struct views *v, const struct workorder *w)
-{
-    struct cw cw;
-    int rc;
-    cw_init(&cw);
-    enc(&cw, w);
-    rc = proj_put(txn, v->dbi[DB_WORK_ORDERS], w->id, strlen(w->id), &cw);
-    cw_release(&cw);
-    return rc;
 }
 
 static int sync_timers(MDB_txn *txn, const struct views *v,
@@ -311,7 +302,8 @@ int proj_workorders_apply(MDB_txn *txn, const struct views *v,
         return rc;
     w = before;
     wo_fold(&w, ev->type, ev->data, ev->occurred_at);
-    if ((rc = put(txn, v, &w)) || (rc = sync_timers(txn, v, &before, &w)))
+    if ((rc = case_put(txn, v, &kind, &w)) ||
+        (rc = sync_timers(txn, v, &before, &w)))
         return rc;
     if ((ev->type == EV_WO_LOGGED ||
          (before.state == WS_CLOSED) != (w.state == WS_CLOSED)) &&
