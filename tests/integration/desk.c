@@ -66,6 +66,41 @@ void clock_to(const char *iso)
         usleep(SETTLE_US);
 }
 
+void desk_person(const char *name, const char *kind, const char *extra,
+                 char out[24])
+{
+    struct h_reply r;
+
+    OK(&r, "clerk1", "person.register",
+       "{\"name\":\"%s\",\"kind\":\"%s\",\"phones\":[\"13812345678\"]%s}", name,
+       kind, extra);
+    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
+    done(&r);
+}
+
+void desk_estate(const char *code, const char *type, const char *owner_extra,
+                 char owner[24])
+{
+    struct h_reply r;
+
+    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}",
+       code, code);
+    done(&r);
+    OK(&r, "lead1", "building.register",
+       "{\"estate\":\"%s\",\"building\":\"1\"}", code);
+    done(&r);
+    OK(&r, "clerk1", "unit.register",
+       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
+       "\"area\":\"90.00\",\"type\":\"%s\"}",
+       code, type);
+    done(&r);
+    desk_person("Owner", "owner", owner_extra, owner);
+    OK(&r, "lead1", "unit.transfer",
+       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}",
+       code, owner);
+    done(&r);
+}
+
 int desk_start(struct h_server *s, struct h_client *c, const struct h_opts *o)
 {
     if (h_server_start_opts(s, o))

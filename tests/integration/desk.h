@@ -43,6 +43,20 @@ void refused(const char *code, const char *rule, const char *actor,
  * tests), then waits until the timers it made due have fired. */
 void clock_to(const char *iso);
 
+/* An ID number to give a person: extra text for desk_person. */
+#define DESK_ID_NO ",\"id_no\":\"440301199001011234\""
+
+/* Registers a person with phone 13812345678 and the JSON members in extra
+ * ("" or ",\"key\":value..."); the new id goes to out. */
+void desk_person(const char *name, const char *kind, const char *extra,
+                 char out[24]);
+
+/* Estate code with building 1 and unit "<code>/1-101" (90.00 m², type),
+ * owned from 2025-12-01 by a new person registered with owner_extra; the
+ * owner's id goes to owner. */
+void desk_estate(const char *code, const char *type, const char *owner_extra,
+                 char owner[24]);
+
 /* Starts a deskd (o may be NULL), opens c on it and makes it the desk. */
 int desk_start(struct h_server *s, struct h_client *c, const struct h_opts *o);
 

@@ -19,41 +19,6 @@
 
 static struct h_server srv;
 static struct h_client cli;
-/* Registers a person and returns the new id in out. */
-static void person(const char *name, const char *kind, char out[24])
-{
-    struct h_reply r;
-    OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"id_no\":\"440301199001011234\","
-       "\"phones\":[\"13812345678\"]}",
-       name, kind);
-    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
-    done(&r);
-}
-
-/* Estate e, building 1, unit "<e>/1-101" of type, owned from 2025-12-01 by
- * a new owner (id in owner). */
-static void estate(const char *e, const char *type, char owner[24])
-{
-    struct h_reply r;
-    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
-       e);
-    done(&r);
-    OK(&r, "lead1", "building.register",
-       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
-    done(&r);
-    OK(&r, "clerk1", "unit.register",
-       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
-       "\"area\":\"90.00\",\"type\":\"%s\"}",
-       e, type);
-    done(&r);
-    person("Owner", "owner", owner);
-    OK(&r, "lead1", "unit.transfer",
-       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
-       owner);
-    done(&r);
-}
-
 static void link_to(const char *unit, const char *p, const char *role,
                     const char *from, const char *to)
 {
@@ -96,11 +61,11 @@ static void test_card_01_02_issue_by_holder_type(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("CA", "residence", owner);
-    person("Family", "family", family);
-    person("Tenant", "tenant", ca_tenant);
-    person("Stranger", "owner", stranger);
-    person("Guard", "staff", staff);
+    desk_estate("CA", "residence", DESK_ID_NO, owner);
+    desk_person("Family", "family", DESK_ID_NO, family);
+    desk_person("Tenant", "tenant", DESK_ID_NO, ca_tenant);
+    desk_person("Stranger", "owner", DESK_ID_NO, stranger);
+    desk_person("Guard", "staff", DESK_ID_NO, staff);
     link_to("CA/1-101", family, "family", "2026-01-01", NULL);
     link_to("CA/1-101", ca_tenant, "tenant", "2026-03-01", "2026-08-31");
 
@@ -199,7 +164,7 @@ static void test_card_01_merchant_needs_approval(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("CM", "shop", owner);
+    desk_estate("CM", "shop", DESK_ID_NO, owner);
     OK(&r, "clerk1", "person.register",
        "{\"name\":\"Shop\",\"kind\":\"merchant\",\"licence_verified\":true}");
     snprintf(shop, sizeof(shop), "%s", h_reply_str(&r, "events.0.data.person"));
@@ -228,7 +193,7 @@ static void test_card_02_damaged_free_within_a_month(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("CB", "residence", owner);
+    desk_estate("CB", "residence", DESK_ID_NO, owner);
     for (int i = 1; i <= 3; i++) {
         OK(&r, "clerk1", "card.issue",
            "{\"card\":\"CB-%d\",\"kind\":\"access\",\"unit\":\"CB/1-101\","
@@ -283,7 +248,7 @@ static void test_card_04_lost_card_refused_at_reader(void **state)
     int64_t before;
     (void)state;
 
-    estate("CC", "residence", owner);
+    desk_estate("CC", "residence", DESK_ID_NO, owner);
     OK(&r, "clerk1", "card.issue",
        "{\"card\":\"CC-1\",\"kind\":\"access\",\"unit\":\"CC/1-101\","
        "\"holder\":\"%s\",\"move_in\":true}",
@@ -342,8 +307,8 @@ static void test_card_04_lost_card_refused_at_reader(void **state)
     done(&r);
 
     /* staff cards: formatted and reissued by a lead, never a lost one */
-    person("Guard", "staff", guard);
-    person("Guard2", "staff", guard2);
+    desk_person("Guard", "staff", DESK_ID_NO, guard);
+    desk_person("Guard2", "staff", DESK_ID_NO, guard2);
     OK(&r, "lead1", "card.issue",
        "{\"card\":\"CC-S\",\"kind\":\"access\",\"unit\":\"CC/1-101\","
        "\"holder\":\"%s\",\"approval\":\"HR-1\"}",
@@ -399,8 +364,8 @@ static void test_card_05_expiry_schedule_as_of(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("CD", "residence", owner);
-    person("Tenant", "tenant", tenant);
+    desk_estate("CD", "residence", DESK_ID_NO, owner);
+    desk_person("Tenant", "tenant", DESK_ID_NO, tenant);
     link_to("CD/1-101", tenant, "tenant", "2026-04-01", "2026-04-30");
     OK(&r, "clerk1", "card.issue",
        "{\"card\":\"CD-T\",\"kind\":\"access\",\"unit\":\"CD/1-101\","
@@ -514,8 +479,8 @@ static void test_card_03_parking_months_leap_year(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("CP", "parking", owner);
-    person("Renter", "tenant", tenant);
+    desk_estate("CP", "parking", DESK_ID_NO, owner);
+    desk_person("Renter", "tenant", DESK_ID_NO, tenant);
     link_to("CP/1-101", tenant, "tenant", "2027-01-01", "2028-12-31");
     clock_to("2028-01-31T10:00:00+08:00");
     refused("rule", "R-CARD-03", "clerk1", "card.issue",

@@ -20,41 +20,7 @@
 
 static struct h_server srv;
 static struct h_client cli;
-/* Registers a person and returns the new id in out. */
-static void person(const char *name, const char *kind, char out[24])
-{
-    struct h_reply r;
-    OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"id_no\":\"440301199001011234\","
-       "\"phones\":[\"13812345678\"]}",
-       name, kind);
-    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
-    done(&r);
-}
-
 static char owner_a[24], agent_a[24], owner_b[24];
-
-/* Estate e with building 1 and unit "<e>/1-101" owned by a new owner. */
-static void estate(const char *e, char owner[24])
-{
-    struct h_reply r;
-    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
-       e);
-    done(&r);
-    OK(&r, "lead1", "building.register",
-       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
-    done(&r);
-    OK(&r, "clerk1", "unit.register",
-       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
-       "\"area\":\"90.00\",\"type\":\"residence\"}",
-       e);
-    done(&r);
-    person("Owner", "owner", owner);
-    OK(&r, "lead1", "unit.transfer",
-       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
-       owner);
-    done(&r);
-}
 
 #define HOUSEHOLD                                                              \
     "\"documents\":[\"handover_notice\",\"owner_id\",\"family_ids\","          \
@@ -66,9 +32,9 @@ static void test_mov_01_documents_by_type(void **state)
 {
     struct h_reply r;
     (void)state;
-    estate("MA", owner_a);
-    estate("MB", owner_b);
-    person("Agent", "family", agent_a);
+    desk_estate("MA", "residence", DESK_ID_NO, owner_a);
+    desk_estate("MB", "residence", DESK_ID_NO, owner_b);
+    desk_person("Agent", "family", DESK_ID_NO, agent_a);
     refused("not_found", NULL, "clerk1", "movein.sign",
             "{\"unit\":\"MA/1-101\",\"agreements\":[\"covenant\"]}");
     refused("rule", "R-MOV-01", "clerk1", "movein.start",
@@ -209,7 +175,7 @@ static void test_mov_03_transfer(void **state)
     char buyer[24], topic[64];
     json_t *ev = NULL;
     (void)state;
-    person("Buyer", "owner", buyer);
+    desk_person("Buyer", "owner", DESK_ID_NO, buyer);
     OK(&r, "clerk1", "fee.charge",
        "{\"unit\":\"MB/1-101\",\"item\":\"copy_a4\",\"quantity\":2}");
     done(&r);

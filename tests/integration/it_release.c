@@ -20,41 +20,6 @@
 
 static struct h_server srv;
 static struct h_client cli;
-/* Registers a person (extra: more JSON members, "" for none); id to out. */
-static void person(const char *name, const char *kind, const char *extra,
-                   char out[24])
-{
-    struct h_reply r;
-    OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"phones\":[\"13812345678\"]%s}", name,
-       kind, extra);
-    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
-    done(&r);
-}
-
-/* Estate e, building 1, unit "<e>/1-101" owned from 2025-12-01 by a new
- * owner (id in owner); owner_extra goes into the owner's record. */
-static void estate(const char *e, const char *owner_extra, char owner[24])
-{
-    struct h_reply r;
-    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
-       e);
-    done(&r);
-    OK(&r, "lead1", "building.register",
-       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
-    done(&r);
-    OK(&r, "clerk1", "unit.register",
-       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
-       "\"area\":\"90.00\",\"type\":\"residence\"}",
-       e);
-    done(&r);
-    person("Owner", "owner", owner_extra, owner);
-    OK(&r, "lead1", "unit.transfer",
-       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
-       owner);
-    done(&r);
-}
-
 static void link_to(const char *unit, const char *p, const char *role,
                     const char *from, const char *to)
 {
@@ -88,8 +53,8 @@ static void test_rel_01_02_owner_pass_and_refusals(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RA", "", owner);
-    person("Stranger", "owner", "", stranger);
+    desk_estate("RA", "residence", "", owner);
+    desk_person("Stranger", "owner", "", stranger);
     request(&r, "RA/1-101", owner, ",\"vehicle\":\"粤B12345\"", id);
     assert_string_equal(h_reply_str(&r, "events.0.type"), "release.requested");
     assert_string_equal(h_reply_str(&r, "events.0.data.relation"), "owner");
@@ -140,11 +105,11 @@ static void test_rel_02_family_and_agent(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RB", "", owner);
-    person("Family", "family", "", fam);
-    person("Old", "family", "", old);
-    person("Agent", "agent", ",\"authorisation\":\"WT-2026-001\"", agent);
-    person("NoAuth", "family", "", noauth);
+    desk_estate("RB", "residence", "", owner);
+    desk_person("Family", "family", "", fam);
+    desk_person("Old", "family", "", old);
+    desk_person("Agent", "agent", ",\"authorisation\":\"WT-2026-001\"", agent);
+    desk_person("NoAuth", "family", "", noauth);
     link_to("RB/1-101", fam, "family", "2025-12-01", "2030-12-31");
     link_to("RB/1-101", old, "family", "2025-12-01", "2026-02-28");
     link_to("RB/1-101", agent, "agent", "2026-01-01", "2026-12-31");
@@ -193,8 +158,8 @@ static void test_rel_03_tenant_confirmation_and_arrears(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RC", "", owner);
-    person("Tenant", "tenant", "", tenant);
+    desk_estate("RC", "residence", "", owner);
+    desk_person("Tenant", "tenant", "", tenant);
     link_to("RC/1-101", tenant, "tenant", "2026-01-01", "2026-12-31");
     OK(&r, "clerk1", "fee.charge",
        "{\"unit\":\"RC/1-101\",\"item\":\"housekeeping\",\"amount\":12000,"
@@ -263,10 +228,11 @@ static void test_rel_03_emergency_contact(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RD",
-           ",\"emergency_name\":\"李四\",\"emergency_phone\":\"13900000000\"",
-           owner);
-    person("Tenant", "tenant", "", tenant);
+    desk_estate(
+        "RD", "residence",
+        ",\"emergency_name\":\"李四\",\"emergency_phone\":\"13900000000\"",
+        owner);
+    desk_person("Tenant", "tenant", "", tenant);
     link_to("RD/1-101", tenant, "tenant", "2026-01-01", "2026-12-31");
     request(&r, "RD/1-101", tenant, "", id);
     assert_int_equal(h_reply_int(&r, "events.0.data.arrears", -1), 0);
@@ -285,7 +251,7 @@ static void test_rel_04_gate_once_on_its_date(void **state)
     struct h_reply r;
     (void)state;
 
-    estate("RE", "", owner);
+    desk_estate("RE", "residence", "", owner);
     request(&r, "RE/1-101", owner, ",\"date\":\"2026-03-03\"", id);
     done(&r);
     request(&r, "RE/1-101", owner, "", today);

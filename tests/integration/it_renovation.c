@@ -20,42 +20,8 @@
 
 static struct h_server srv;
 static struct h_client cli;
-/* Registers a person and returns the new id in out. */
-static void person(const char *name, const char *kind, char out[24])
-{
-    struct h_reply r;
-    OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"id_no\":\"440301199001011234\","
-       "\"phones\":[\"13812345678\"]}",
-       name, kind);
-    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
-    done(&r);
-}
-
 static char owner_a[24], tenant_a[24], boss[24], owner_b[24], owner_c[24];
 static char ren_a[24], ren_b[24], ren_c[24];
-
-/* Estate e with building 1 and unit "<e>/1-101" owned by a new owner. */
-static void estate(const char *e, char owner[24])
-{
-    struct h_reply r;
-    OK(&r, "lead1", "estate.register", "{\"code\":\"%s\",\"name\":\"%s\"}", e,
-       e);
-    done(&r);
-    OK(&r, "lead1", "building.register",
-       "{\"estate\":\"%s\",\"building\":\"1\"}", e);
-    done(&r);
-    OK(&r, "clerk1", "unit.register",
-       "{\"estate\":\"%s\",\"building\":\"1\",\"room\":\"101\","
-       "\"area\":\"90.00\",\"type\":\"residence\"}",
-       e);
-    done(&r);
-    person("Owner", "owner", owner);
-    OK(&r, "lead1", "unit.transfer",
-       "{\"unit\":\"%s/1-101\",\"to\":\"%s\",\"effective\":\"2025-12-01\"}", e,
-       owner);
-    done(&r);
-}
 
 #define DOCS                                                                   \
     "\"documents\":[\"licence\",\"qualification\",\"drawings\","               \
@@ -66,9 +32,9 @@ static void test_ren_01_filing(void **state)
 {
     struct h_reply r;
     (void)state;
-    estate("RA", owner_a);
-    person("Tenant", "tenant", tenant_a);
-    person("Foreman", "staff", boss);
+    desk_estate("RA", "residence", DESK_ID_NO, owner_a);
+    desk_person("Tenant", "tenant", DESK_ID_NO, tenant_a);
+    desk_person("Foreman", "staff", DESK_ID_NO, boss);
     refused("rule", "R-REN-01", "clerk1", "renovation.file",
             "{\"unit\":\"RA/1-101\",\"applicant\":\"%s\",\"contractor\":\"HD\","
             "\"in_charge\":\"%s\",\"items\":[\"floor\"],\"documents\":"
@@ -127,7 +93,7 @@ static void test_ren_02_term_and_extension(void **state)
 {
     struct h_reply r;
     (void)state;
-    estate("RB", owner_b);
+    desk_estate("RB", "residence", DESK_ID_NO, owner_b);
     refused("rule", "R-REN-02", "clerk1", "renovation.file",
             "{\"unit\":\"RB/1-101\",\"applicant\":\"%s\",\"self\":true,"
             "\"items\":[\"walls\"],\"documents\":[\"drawings\","
@@ -344,7 +310,7 @@ static void test_ren_05_violation_after_acceptance(void **state)
 {
     struct h_reply r;
     (void)state;
-    estate("RC", owner_c);
+    desk_estate("RC", "residence", DESK_ID_NO, owner_c);
     OK(&r, "clerk1", "renovation.file",
        "{\"unit\":\"RC/1-101\",\"applicant\":\"%s\",\"self\":true,"
        "\"items\":[\"walls\"],\"documents\":[\"drawings\",\"worker_list\"],"

@@ -20,16 +20,6 @@
 
 static struct h_server srv;
 static struct h_client cli;
-static void person(const char *name, const char *kind, char out[24])
-{
-    struct h_reply r;
-    OK(&r, "clerk1", "person.register",
-       "{\"name\":\"%s\",\"kind\":\"%s\",\"phones\":[\"13812345678\"]}", name,
-       kind);
-    snprintf(out, 24, "%s", h_reply_str(&r, "events.0.data.person"));
-    done(&r);
-}
-
 /* Unit VA/<b>-<room> in state, owned by a new person (id to owner) from
  * effective. */
 static void unit(const char *b, const char *room, const char *state,
@@ -41,7 +31,7 @@ static void unit(const char *b, const char *room, const char *state,
        "\"area\":\"90.00\",\"type\":\"residence\",\"state\":\"%s\"}",
        b, room, state);
     done(&r);
-    person("Owner", "owner", owner);
+    desk_person("Owner", "owner", "", owner);
     OK(&r, "lead1", "unit.transfer",
        "{\"unit\":\"VA/%s-%s\",\"to\":\"%s\",\"effective\":\"%s\"}", b, room,
        owner, effective);
@@ -99,7 +89,7 @@ static void setup_estate(void)
     unit("1", "103", "vacant", "2024-01-01", own_c);
     unit("2", "201", "occupied", "2025-01-01", own_d);
     unit("1", "104", "occupied", "2025-11-20", own_e);
-    person("Family", "family", fam);
+    desk_person("Family", "family", "", fam);
     OK(&r, "clerk1", "unit.link",
        "{\"unit\":\"VA/1-101\",\"person\":\"%s\",\"role\":\"family\","
        "\"from\":\"2026-02-10\"}",
