@@ -4,8 +4,13 @@
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka
-DEB_PKGS := libzmq3-dev liblmdb-dev libmsgpack-dev libevent-dev \
-            libsodium-dev libinih-dev libjansson-dev libcmocka-dev pkg-config
+# What each build dependency is checked by, and the package that gives it
+# (tools/need.sh installs only what is missing).
+NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
+              pc:lmdb=liblmdb-dev pc:msgpack=libmsgpack-dev \
+              pc:libevent=libevent-dev pc:libsodium=libsodium-dev \
+              pc:inih=libinih-dev pc:jansson=libjansson-dev \
+              pc:cmocka=libcmocka-dev
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
 # Mandatory flags stay even when CFLAGS is given on the command line.
@@ -36,12 +41,7 @@ all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN)
 
 # Installs what pkg-config cannot find (root, no terminal: CI).
 deps:
-	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then \
-	  echo "installing build dependencies: $(DEB_PKGS)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq $(DEB_PKGS) >/dev/null; fi
-	@pkg-config --exists $(PKGS) || \
-	  { echo "missing: $$(for p in $(PKGS); do pkg-config --exists $$p || echo $$p; done)"; exit 1; }
+	@bash tools/need.sh $(NEED_BUILD)
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
@@ -127,17 +127,12 @@ clean:
 # by playwright-core (npm, pinned in tests/e2e/package-lock.json). Installs
 # what is missing (root, no terminal: CI); any failure fails the test.
 E2E_DIR  := tests/e2e
-E2E_DEBS := chromium fonts-noto-cjk nodejs npm
+# node is installed from Debian only when there is none; npm only beside
+# Debian's node (a node from elsewhere brings its own, see tools/need.sh).
+NEED_E2E := cmd:chromium=chromium deb:fonts-noto-cjk cmd:node=nodejs npm
 .PHONY: e2e e2e-deps
 e2e-deps:
-	@if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || \
-	    ! command -v node >/dev/null || \
-	    ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
-	  echo "installing e2e dependencies: $(E2E_DEBS)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq $(E2E_DEBS) >/dev/null || exit 1; fi
-	@command -v chromium >/dev/null && command -v node >/dev/null || \
-	  { echo "e2e: chromium or node missing"; exit 1; }
+	@bash tools/need.sh $(NEED_E2E)
 	@test -f $(E2E_DIR)/node_modules/playwright-core/package.json || \
 	  (cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -154,12 +149,8 @@ FUZZ_TARGETS := codec cmd config calendar
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 .PHONY: fuzz fuzz-deps fuzz-build
 fuzz-deps:
-	@if ! command -v clang >/dev/null || \
-	    ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
-	      >/dev/null 2>&1; then \
-	  echo "installing fuzz dependencies: clang libclang-rt-14-dev"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; fi
+	@bash tools/need.sh cmd:clang=clang \
+	  'file:/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a=libclang-rt-14-dev'
 
 fuzz-build: fuzz-deps deps-check
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
