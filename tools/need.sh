@@ -81,8 +81,8 @@ fi
 
 echo "installing missing packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq || { echo "need.sh: apt-get update failed" >&2; exit 1; }
-apt-get install -y -qq "${missing[@]}" >/dev/null ||
+apt-get -o DPkg::Lock::Timeout=300 update -qq || { echo "need.sh: apt-get update failed" >&2; exit 1; }
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null ||
   { echo "need.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
 
 # Check again: a package that installed but did not provide what was
