@@ -255,8 +255,17 @@ int audit_history(const char *dir, const char *stream, bool json, FILE *out,
     if (!json)
         fprintf(out, "seq\tversion\trecorded_at\toccurred_at\tactor\tdesk\t"
                      "type\tdata\n");
-    rc = log_stream_events(txn, &l, stream, strlen(stream), history_line, &h,
-                           scanned);
+    {
+        /* the stream index is derived state: without it, a scan */
+        MDB_txn *dtxn = NULL;
+        struct err de = {0};
+        if (l.denv)
+            log_derived_begin(&l, &dtxn, &de);
+        rc = log_stream_events(dtxn, txn, &l, stream, strlen(stream),
+                               history_line, &h, scanned);
+        if (dtxn)
+            mdb_txn_abort(dtxn);
+    }
     mdb_txn_abort(txn);
     log_close(&l);
     *count = h.n;

@@ -149,7 +149,8 @@ struct hevent {
 };
 
 struct hctx {
-    MDB_txn *txn;
+    MDB_txn *txn;  /* derived state: projections, streams, command ids */
+    MDB_txn *ltxn; /* the log (events), for the handlers that read it */
     const struct views *v;
     struct log *log;
     const struct config *cfg;

@@ -186,19 +186,21 @@ static int run_query(struct http *h, const struct cmd_spec *spec,
 {
     struct hctx *hc = &h->hc;
     struct clock now;
-    MDB_txn *txn;
+    MDB_txn *txn, *ltxn;
     int rc;
 
-    if ((rc = log_snapshot_begin(h->d.log, &txn, e)))
+    if ((rc = log_snapshot_begin(h->d.log, &txn, &ltxn, e)))
         return rc;
-    if (log_last_seq(txn, h->d.log, seq)) {
-        log_snapshot_end(h->d.log, txn);
+    /* the seq the read models show */
+    if (log_applied_seq(txn, h->d.log, seq)) {
+        log_snapshot_end(h->d.log, txn, ltxn);
         return err_set(e, ERR_UNAVAILABLE, NULL, "log read failed");
     }
     clock_init(&now, true, clock_peek(h->d.clk));
     hctx_reset(hc);
     cw_reset(&h->result);
     hc->txn = txn;
+    hc->ltxn = ltxn;
     hc->v = h->d.views;
     hc->log = h->d.log;
     hc->cfg = h->d.cfg;
@@ -215,8 +217,8 @@ static int run_query(struct http *h, const struct cmd_spec *spec,
         rc = err_set(e, ERR_FORBIDDEN, NULL,
                      "'%s' records an event: send it on the command socket",
                      spec->name);
-    log_snapshot_end(h->d.log, txn);
-    hc->txn = NULL;
+    log_snapshot_end(h->d.log, txn, ltxn);
+    hc->txn = hc->ltxn = NULL;
     hc->clk = NULL;
     return rc;
 }
@@ -311,11 +313,11 @@ static void api_healthz(struct http *h, struct evhttp_request *req)
     MDB_txn *txn;
     uint64_t seq = metrics_get(&h->d.m->durable_seq);
 
-    if (log_snapshot_begin(h->d.log, &txn, &e)) {
+    if (log_snapshot_begin(h->d.log, &txn, NULL, &e)) {
         http__reply_error(req, &e);
         return;
     }
-    log_snapshot_end(h->d.log, txn);
+    log_snapshot_end(h->d.log, txn, NULL);
     reply_json(req, 200,
                json_pack("{s:b,s:I}", "ok", 1, "last_seq", (json_int_t)seq));
 }

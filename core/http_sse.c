@@ -87,7 +87,7 @@ static void pump(struct sse_client *c, MDB_txn *txn)
 
     if (c->next > h->known || evbuffer_get_length(out) >= SSE_HWM)
         return;
-    if (!txn && log_snapshot_begin(h->d.log, &own, &e)) {
+    if (!txn && log_snapshot_begin(h->d.log, NULL, &own, &e)) {
         diag_warn("sse: %s", e.msg);
         return;
     }
@@ -104,7 +104,7 @@ static void pump(struct sse_client *c, MDB_txn *txn)
         c->next++;
     }
     if (own)
-        log_snapshot_end(h->d.log, own);
+        log_snapshot_end(h->d.log, NULL, own);
     if (evbuffer_get_length(buf))
         evhttp_send_reply_chunk_with_cb(c->req, buf, on_drain, c);
     evbuffer_free(buf);
@@ -252,7 +252,7 @@ void http__sse_wake(struct http *h)
     refresh_known(h);
     if (keepalive)
         h->ticks = 0;
-    if (h->clients && log_snapshot_begin(h->d.log, &txn, &e))
+    if (h->clients && log_snapshot_begin(h->d.log, NULL, &txn, &e))
         diag_warn("sse: %s", e.msg);
     for (c = h->clients; c; c = next) {
         next = c->link;
@@ -271,7 +271,7 @@ void http__sse_wake(struct http *h)
         }
     }
     if (txn)
-        log_snapshot_end(h->d.log, txn);
+        log_snapshot_end(h->d.log, NULL, txn);
 }
 
 void http__sse_release(struct http *h)

@@ -1,18 +1,43 @@
-/* core/log.c - the event log: appends batches to LMDB, assigns seq, keeps the
- * hash chain, stream versions and command ids. Owns sub-dbs "events",
- * "streams", "cmd_ids", "stream_events". The only file that begins a write
- * txn. */
+/* core/log.c - the event log and the state derived from it: opens both
+ * environments (recovering derived state after a crash), appends batches,
+ * assigns seq, keeps the hash chain, stream versions and command ids.
+ * Owns sub-dbs "events", "commands" (log) and "streams", "cmd_ids",
+ * "stream_events", "derived_meta" (derived). The only file that begins a
+ * write txn. */
 #include "log.h"
 
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "date.h"
 
 #define CMD_REC_LEN (LOG_HASH_LEN + 8 + 4)
+#define DERIVED_DIR "derived"
+#define BOOT_ID_MAX 64          /* bytes of a kernel boot id (a UUID: 36) */
+#define CATCH_UP_TXN 10000      /* events per derived txn while catching up */
+#define CATCH_UP_REPORT_MS 3000 /* progress line interval while catching up */
+static const char applied_key[] = "applied_seq";
+
+/* dir/name into out (PATH_CAP bytes): the names joined here are short. */
+#define PATH_CAP (PATH_MAX + 32)
+static void path_in(char *out, const char *dir, const char *name)
+{
+    size_t n = strnlen(dir, PATH_MAX - 1);
+    memcpy(out, dir, n);
+    out[n] = '/';
+    snprintf(out + n + 1, PATH_CAP - n - 1, "%s", name);
+}
 
 static int mdb_fail(struct err *e, int rc, const char *what)
 {
@@ -99,78 +124,278 @@ static int idx_put(MDB_txn *txn, const struct log *l, const char *stream,
     return mdb_put(txn, l->stream_idx, &k, &v, 0);
 }
 
-/* Indexes every event of a log written before the index existed. */
-static int build_index(struct log *l, MDB_txn *txn, struct err *e)
+static int env_open(MDB_env **env, const char *what, const char *dir,
+                    size_t map_size, unsigned flags, struct err *e)
 {
-    MDB_stat st;
+    int rc = mdb_env_create(env);
+    if (rc)
+        return mdb_fail(e, rc, "mdb_env_create");
+    mdb_env_set_maxdbs(*env, LOG_DBS_MAX);
+    mdb_env_set_maxreaders(*env, LOG_READERS_MAX);
+    mdb_env_set_mapsize(*env, map_size);
+    rc = mdb_env_open(*env, dir, flags, 0640);
+    if (rc) {
+        mdb_env_close(*env);
+        *env = NULL;
+        err_set(e, ERR_UNAVAILABLE, NULL, "open %s '%s': %s", what, dir,
+                mdb_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+/* A log written before the split kept derived state beside the events:
+ * its command ids move into "commands" (the only part that cannot be
+ * recomputed from the events), then every sub-db but the log's is dropped;
+ * the new derived env is rebuilt from the log. */
+static int migrate_legacy(struct log *l, MDB_txn *txn, struct err *e)
+{
+    MDB_dbi old, main_db;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc;
+    char names[LOG_DBS_MAX][64];
+    int n = 0, rc = mdb_dbi_open(txn, "cmd_ids", 0, &old);
 
-    if (l->last_seq == 0 || mdb_stat(txn, l->stream_idx, &st) ||
-        st.ms_entries > 0)
+    if (rc == MDB_NOTFOUND)
         return 0;
-    if ((rc = mdb_cursor_open(txn, l->events, &cur)))
-        return mdb_fail(e, rc, "open cursor");
+    if (rc || (rc = mdb_cursor_open(txn, old, &cur)))
+        return mdb_fail(e, rc, "open legacy command ids");
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        struct codec_doc d;
-        const char *s;
-        size_t n;
-        int64_t ver;
-        if (k.mv_size != 8 || v.mv_size <= LOG_HASH_LEN ||
-            codec_doc_parse_trusted(&d, (const char *)v.mv_data + LOG_HASH_LEN,
-                                    v.mv_size - LOG_HASH_LEN, NULL))
+        unsigned char buf[CMD_REC_LEN + LOG_CMD_ID_MAX];
+        MDB_val ck = {8, buf}, cv;
+        const unsigned char *p = v.mv_data;
+        uint32_t ne;
+        if (v.mv_size != CMD_REC_LEN || k.mv_size > LOG_CMD_ID_MAX)
             continue;
-        if (!codec_get_str(d.obj, "stream", &s, &n) && n <= LOG_STREAM_MAX &&
-            !codec_get_int(d.obj, "version", &ver))
-            rc = idx_put(txn, l, s, n, (uint64_t)ver, get_be64(k.mv_data));
-        codec_doc_release(&d);
-        if (rc)
+        memcpy(&ne, p + LOG_HASH_LEN + 8, 4);
+        if (be32toh(ne) == 0)
+            continue;
+        memcpy(buf, p + LOG_HASH_LEN, 8); /* key: first seq */
+        memcpy(buf + 8, p, LOG_HASH_LEN);
+        memcpy(buf + 8 + LOG_HASH_LEN, p + LOG_HASH_LEN + 8, 4);
+        memcpy(buf + 12 + LOG_HASH_LEN, k.mv_data, k.mv_size);
+        cv.mv_size = 4 + LOG_HASH_LEN + k.mv_size;
+        cv.mv_data = buf + 8;
+        if ((rc = mdb_put(txn, l->commands, &ck, &cv, 0)))
             break;
     }
     mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND)
-        return mdb_fail(e, rc, "build stream index");
-    diag_info("stream index built for %llu events",
-              (unsigned long long)l->last_seq);
+        return mdb_fail(e, rc, "migrate command ids");
+    if ((rc = mdb_dbi_open(txn, NULL, 0, &main_db)) ||
+        (rc = mdb_cursor_open(txn, main_db, &cur)))
+        return mdb_fail(e, rc, "list sub-dbs");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0 && n < LOG_DBS_MAX; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (k.mv_size < sizeof(names[0]))
+            snprintf(names[n++], sizeof(names[0]), "%.*s", (int)k.mv_size,
+                     (const char *)k.mv_data);
+    mdb_cursor_close(cur);
+    for (int i = 0; i < n; i++) {
+        MDB_dbi d;
+        if (!strcmp(names[i], "events") || !strcmp(names[i], "commands") ||
+            mdb_dbi_open(txn, names[i], 0, &d))
+            continue;
+        if ((rc = mdb_drop(txn, d, 1)))
+            return mdb_fail(e, rc, "drop legacy sub-db");
+    }
+    diag_info("log: moved command ids out of a log written before the "
+              "log/derived split; derived state is rebuilt from the log");
     return 0;
 }
 
-static int open_index(struct log *l, MDB_txn *txn, struct err *e)
-{
-    int rc = mdb_dbi_open(txn, "stream_events", l->readonly ? 0 : MDB_CREATE,
-                          &l->stream_idx);
-    if (rc == MDB_NOTFOUND && l->readonly)
-        return 0;
-    if (rc)
-        return mdb_fail(e, rc, "open sub-db 'stream_events'");
-    l->has_stream_idx = true;
-    return l->readonly ? 0 : build_index(l, txn, e);
-}
-
-static int open_dbs(struct log *l, struct err *e)
+static int open_log_dbs(struct log *l, struct err *e)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(l->env, NULL, l->readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return mdb_fail(e, rc, "begin txn");
-    if ((rc = log_dbi(txn, "events", !l->readonly, &l->events, e)) ||
-        (rc = log_dbi(txn, "streams", !l->readonly, &l->streams, e)) ||
-        (rc = log_dbi(txn, "cmd_ids", !l->readonly, &l->cmd_ids, e)) ||
-        (rc = load_tail(l, txn, e)) || (rc = open_index(l, txn, e))) {
+    if ((rc = log_dbi(txn, "events", !l->readonly, &l->events, e)))
+        goto out_abort;
+    rc = mdb_dbi_open(txn, "commands", l->readonly ? 0 : MDB_CREATE,
+                      &l->commands);
+    l->has_commands = rc == 0;
+    if (rc && !(rc == MDB_NOTFOUND && l->readonly)) {
+        rc = mdb_fail(e, rc, "open sub-db 'commands'");
+        goto out_abort;
+    }
+    if ((rc = load_tail(l, txn, e)) ||
+        (!l->readonly && (rc = migrate_legacy(l, txn, e))))
+        goto out_abort;
+    rc = mdb_txn_commit(txn);
+    return rc ? mdb_fail(e, rc, "commit") : 0;
+out_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int open_derived_dbs(struct log *l, struct err *e)
+{
+    MDB_txn *txn;
+    MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v;
+    bool c = !l->readonly;
+    int rc = mdb_txn_begin(l->denv, NULL, l->readonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return mdb_fail(e, rc, "begin derived txn");
+    if ((rc = log_dbi(txn, "streams", c, &l->streams, e)) ||
+        (rc = log_dbi(txn, "cmd_ids", c, &l->cmd_ids, e)) ||
+        (rc = log_dbi(txn, "stream_events", c, &l->stream_idx, e)) ||
+        (rc = log_dbi(txn, "derived_meta", c, &l->meta, e))) {
         mdb_txn_abort(txn);
         return rc;
     }
+    l->has_stream_idx = true;
+    rc = mdb_get(txn, l->meta, &k, &v);
+    if (rc == 0 && v.mv_size == 8)
+        l->applied_seq = get_be64(v.mv_data);
     rc = mdb_txn_commit(txn);
     return rc ? mdb_fail(e, rc, "commit") : 0;
+}
+
+/* This boot's id: DESKD_BOOT_ID when set (tests simulate a reboot with
+ * it), else the kernel's. "" when unknown: every dirty state is then
+ * treated as left by another boot. */
+static void boot_id(char *out, size_t cap)
+{
+    const char *env = getenv("DESKD_BOOT_ID");
+    FILE *f;
+    out[0] = '\0';
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+/* Writes dir/derived/state durably (temp file, fsync, rename, fsync dir). */
+static int write_state(const char *ddir, const char *text, struct err *e)
+{
+    char path[PATH_CAP], tmp[PATH_CAP];
+    size_t n = strlen(text);
+    int fd, ok;
+
+    path_in(path, ddir, "state");
+    path_in(tmp, ddir, "state.tmp");
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    if (fd < 0)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", tmp,
+                       strerror(errno));
+    ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    if (close(fd) || !ok || rename(tmp, path))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", path,
+                       strerror(errno));
+    if ((fd = open(ddir, O_RDONLY | O_DIRECTORY)) >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return 0;
+}
+
+/* Why derived state in ddir cannot be trusted, or NULL when it can. */
+static const char *distrust(const char *ddir, const char *boot)
+{
+    char path[PATH_CAP], line[BOOT_ID_MAX + 16] = "";
+    FILE *f;
+    path_in(path, ddir, "data.mdb");
+    if (access(path, F_OK))
+        return "there is none yet";
+    path_in(path, ddir, "state");
+    if (!(f = fopen(path, "r")))
+        return "its state file is missing";
+    if (!fgets(line, sizeof(line), f))
+        line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    if (!strcmp(line, "clean"))
+        return NULL;
+    if (!strncmp(line, "dirty ", 6) && boot[0] && !strcmp(line + 6, boot))
+        return NULL; /* a process crash: the OS has every write */
+    if (!strncmp(line, "dirty ", 6))
+        return "the machine stopped while it was open (an OS crash or "
+               "power cut can leave it torn)";
+    return "its state file is unreadable";
+}
+
+static void remove_derived(const char *ddir)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "state"};
+    char path[PATH_CAP];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        path_in(path, ddir, files[i]);
+        unlink(path);
+    }
+}
+
+/* Opens dir/derived; a writer first decides whether to keep it. */
+static int open_derived(struct log *l, const char *dir, size_t map_size,
+                        struct err *e)
+{
+    char path[PATH_CAP], boot[BOOT_ID_MAX], state[BOOT_ID_MAX + 8];
+    const char *ddir = l->ddir, *why;
+    int rc;
+
+    if (strlen(dir) + sizeof(DERIVED_DIR) + 1 > sizeof(l->ddir))
+        return err_set(e, ERR_INVALID, NULL, "data dir path is too long");
+    path_in(l->ddir, dir, DERIVED_DIR);
+    if (l->readonly) {
+        path_in(path, ddir, "data.mdb");
+        if (access(path, F_OK))
+            return 0; /* no derived state: log-only readers still work */
+        if ((rc = env_open(&l->denv, "derived state", ddir, map_size,
+                           MDB_RDONLY, e)))
+            return ERR_UNAVAILABLE;
+        return open_derived_dbs(l, e);
+    }
+    if (mkdir(ddir, 0750) && errno != EEXIST)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "mkdir '%s': %s", ddir,
+                       strerror(errno));
+    boot_id(boot, sizeof(boot));
+    why = distrust(ddir, boot);
+    for (int attempt = 0;; attempt++) {
+        if (why) {
+            if (strcmp(why, "there is none yet"))
+                diag_warn("derived state in '%s' is discarded: %s; it is "
+                          "rebuilt from the log",
+                          ddir, why);
+            remove_derived(ddir);
+            l->rebuilt = true;
+        }
+        rc = env_open(&l->denv, "derived state", ddir, map_size,
+                      MDB_NOSYNC | MDB_NOMETASYNC, e);
+        if (!rc)
+            rc = open_derived_dbs(l, e);
+        if (!rc && l->applied_seq > l->last_seq) {
+            why = "it is ahead of the log";
+            rc = -1;
+        } else if (rc) {
+            why = "it does not open";
+        }
+        if (!rc || attempt)
+            break;
+        if (l->denv)
+            mdb_env_close(l->denv);
+        l->denv = NULL;
+        l->applied_seq = 0;
+        memset(e, 0, sizeof(*e));
+    }
+    if (rc)
+        return rc < 0 ? err_set(e, ERR_UNAVAILABLE, NULL, "derived: %s", why)
+                      : rc;
+    snprintf(state, sizeof(state), "dirty %s\n", boot);
+    return write_state(ddir, state, e);
 }
 
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
              struct err *e)
 {
     MDB_envinfo info;
-    unsigned flags = readonly ? MDB_RDONLY : MDB_NOMETASYNC;
     int rc;
 
     memset(l, 0, sizeof(*l));
@@ -181,21 +406,14 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
     if (!readonly && mkdir(dir, 0750) && errno != EEXIST)
         return err_set(e, ERR_UNAVAILABLE, NULL, "mkdir '%s': %s", dir,
                        strerror(errno));
-    if ((rc = mdb_env_create(&l->env)))
-        return mdb_fail(e, rc, "mdb_env_create");
-    mdb_env_set_maxdbs(l->env, LOG_DBS_MAX);
-    mdb_env_set_maxreaders(l->env, LOG_READERS_MAX);
-    mdb_env_set_mapsize(l->env, map_size);
-    rc = mdb_env_open(l->env, dir, flags, 0640);
-    if (rc) {
-        mdb_env_close(l->env);
-        l->env = NULL;
-        return err_set(e, ERR_UNAVAILABLE, NULL, "open log '%s': %s", dir,
-                       mdb_strerror(rc));
-    }
+    if (env_open(&l->env, "log", dir, map_size,
+                 readonly ? MDB_RDONLY : MDB_NOMETASYNC, e))
+        return ERR_UNAVAILABLE;
     mdb_env_info(l->env, &info);
     l->map_size = info.me_mapsize;
-    rc = open_dbs(l, e);
+    rc = open_log_dbs(l, e);
+    if (!rc)
+        rc = open_derived(l, dir, l->map_size, e);
     if (rc)
         log_close(l);
     return rc;
@@ -203,6 +421,13 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 
 void log_close(struct log *l)
 {
+    struct err e = {0};
+    if (l->denv && !l->readonly && !l->derived_behind &&
+        mdb_env_sync(l->denv, 1) == 0 && l->env && mdb_env_sync(l->env, 1) == 0)
+        write_state(l->ddir, "clean\n", &e); /* else: rebuilt next time */
+    if (l->denv)
+        mdb_env_close(l->denv);
+    l->denv = NULL;
     if (l->env)
         mdb_env_close(l->env);
     l->env = NULL;
@@ -230,9 +455,14 @@ void log_batch_release(struct log_batch *b)
 
 int log_batch_begin(struct log_batch *b, struct err *e)
 {
-    int rc = mdb_txn_begin(b->log->env, NULL, 0, &b->txn);
+    int rc = mdb_txn_begin(b->log->denv, NULL, 0, &b->txn);
     if (rc) {
         b->txn = NULL;
+        return mdb_fail(e, rc, "begin derived write txn");
+    }
+    if ((rc = mdb_txn_begin(b->log->env, NULL, 0, &b->ltxn))) {
+        mdb_txn_abort(b->txn);
+        b->txn = b->ltxn = NULL;
         return mdb_fail(e, rc, "begin write txn");
     }
     b->next_seq = b->log->last_seq + 1;
@@ -243,25 +473,60 @@ int log_batch_begin(struct log_batch *b, struct err *e)
     return 0;
 }
 
+static int put_applied(MDB_txn *dtxn, const struct log *l, uint64_t seq)
+{
+    unsigned char vb[8];
+    MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v = {8, vb};
+    put_be64(vb, seq);
+    return mdb_put(dtxn, l->meta, &k, &v, 0);
+}
+
 int log_batch_commit(struct log_batch *b, struct err *e)
 {
-    int rc = mdb_txn_commit(b->txn);
-    b->txn = NULL;
+    struct log *l = b->log;
+    int rc = 0;
+
+    /* Derived state names the last seq it holds, in its own txn. */
+    if (b->nevents && (rc = put_applied(b->txn, l, b->next_seq - 1))) {
+        log_batch_abort(b);
+        mdb_fail(e, rc, "derived state");
+        return rc;
+    }
+    /* The log first: a failed log commit leaves derived state as if the
+     * batch never happened, so it is never ahead of the log. */
+    rc = mdb_txn_commit(b->ltxn);
+    b->ltxn = NULL;
     if (rc) {
+        mdb_txn_abort(b->txn);
+        b->txn = NULL;
         mdb_fail(e, rc, "commit");
         return rc; /* MDB_MAP_FULL here too: the caller grows and retries */
     }
-    b->log->last_seq = b->next_seq - 1;
-    memcpy(b->log->last_hash, b->hash, LOG_HASH_LEN);
-    b->log->last_recorded_at = b->last_recorded_at;
+    l->last_seq = b->next_seq - 1;
+    memcpy(l->last_hash, b->hash, LOG_HASH_LEN);
+    l->last_recorded_at = b->last_recorded_at;
+    rc = mdb_txn_commit(b->txn); /* no flush (MDB_NOSYNC) */
+    b->txn = NULL;
+    if (rc) {
+        /* The batch is in the log; derived state catches up from it
+         * before anything else is decided (log_catch_up). */
+        l->derived_behind = true;
+        diag_warn("derived state not committed (%s): it catches up from "
+                  "the log before the next command",
+                  mdb_strerror(rc));
+    } else if (b->nevents) {
+        l->applied_seq = l->last_seq;
+    }
     return 0;
 }
 
 void log_batch_abort(struct log_batch *b)
 {
+    if (b->ltxn)
+        mdb_txn_abort(b->ltxn);
     if (b->txn)
         mdb_txn_abort(b->txn);
-    b->txn = NULL;
+    b->txn = b->ltxn = NULL;
     cw_reset(&b->bodies);
     b->nevents = 0;
 }
@@ -353,7 +618,7 @@ static int put_event(struct log_batch *b, size_t at)
     int rc;
 
     put_be64(key, b->next_seq);
-    rc = mdb_put(b->txn, b->log->events, &k, &v, MDB_APPEND | MDB_RESERVE);
+    rc = mdb_put(b->ltxn, b->log->events, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc)
         return rc;
     log_hash(body, len, b->hash);
@@ -371,7 +636,7 @@ int log_append(struct log_batch *b, const struct log_event_in *in,
     size_t at = cw_len(&b->bodies);
     int rc;
 
-    DESK_ASSERT(b->txn);
+    DESK_ASSERT(b->txn && b->ltxn);
     if (in->stream_len == 0 || in->stream_len > LOG_STREAM_MAX)
         return ERR_INVALID;
     rc = log_stream_version(b->txn, b->log, in->stream, in->stream_len,
@@ -427,6 +692,24 @@ int log_cmd_put(MDB_txn *txn, const struct log *l, const char *id, size_t len,
     return mdb_put(txn, l->cmd_ids, &k, &v, 0);
 }
 
+int log_batch_cmd(struct log_batch *b, const char *id, size_t len,
+                  const struct log_cmd_rec *rec)
+{
+    unsigned char kb[8], vb[LOG_HASH_LEN + 4 + LOG_CMD_ID_MAX];
+    uint32_t n = htobe32(rec->nevents);
+    MDB_val k = {8, kb}, v = {LOG_HASH_LEN + 4 + len, vb};
+    int rc;
+
+    DESK_ASSERT(len <= LOG_CMD_ID_MAX);
+    put_be64(kb, rec->first_seq);
+    memcpy(vb, rec->fp, LOG_HASH_LEN);
+    memcpy(vb + LOG_HASH_LEN, &n, 4);
+    memcpy(vb + LOG_HASH_LEN + 4, id, len);
+    if ((rc = mdb_put(b->ltxn, b->log->commands, &k, &v, MDB_APPEND)))
+        return rc;
+    return log_cmd_put(b->txn, b->log, id, len, rec);
+}
+
 int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
             const unsigned char **hash, const char **body, size_t *len)
 {
@@ -446,6 +729,21 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
     return 0;
 }
 
+#define DISK_FULL_BYTES                                                        \
+    (1 << 20) /* free bytes below which a failed write                         \
+                 is put down to a full disk */
+const char *log_why(const struct log *l, int rc)
+{
+    struct statvfs st;
+    if (rc == ENOSPC)
+        return ": the disk is full";
+    /* a short write (LMDB reports EIO) on a disk with no room left */
+    if (rc == EIO && statvfs(l->ddir, &st) == 0 &&
+        (unsigned long long)st.f_bavail * st.f_frsize < DISK_FULL_BYTES)
+        return ": the disk is full";
+    return "";
+}
+
 int log_sync(struct log *l, struct err *e)
 {
     int rc = mdb_env_sync(l->env, 1);
@@ -459,6 +757,8 @@ int log_grow(struct log *l, struct err *e)
     int rc;
     pthread_rwlock_wrlock(&l->grow_lock);
     rc = mdb_env_set_mapsize(l->env, want);
+    if (!rc && l->denv)
+        rc = mdb_env_set_mapsize(l->denv, want);
     pthread_rwlock_unlock(&l->grow_lock);
     if (rc)
         return mdb_fail(e, rc, "grow map");
@@ -468,17 +768,44 @@ int log_grow(struct log *l, struct err *e)
     return 0;
 }
 
+static int read_begin(MDB_env *env, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(env, 0);
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
+    }
+    return rc;
+}
+
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e)
 {
-    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        MDB_envinfo info;
-        mdb_env_set_mapsize(l->env, 0);
-        mdb_env_info(l->env, &info);
-        l->map_size = info.me_mapsize;
-        rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
-    }
+    int rc = read_begin(l->env, txn);
     return rc ? mdb_fail(e, rc, "begin read txn") : 0;
+}
+
+int log_derived_begin(struct log *l, MDB_txn **txn, struct err *e)
+{
+    int rc;
+    if (!l->denv)
+        return err_set(e, ERR_NOT_FOUND, NULL,
+                       "no derived state here (start deskd on it once, or "
+                       "replay it with deskaudit)");
+    rc = read_begin(l->denv, txn);
+    return rc ? mdb_fail(e, rc, "begin derived read txn") : 0;
+}
+
+int log_applied_seq(MDB_txn *dtxn, const struct log *l, uint64_t *seq)
+{
+    MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v;
+    int rc = mdb_get(dtxn, l->meta, &k, &v);
+    *seq = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || v.mv_size != 8)
+        return rc ? rc : MDB_CORRUPTED;
+    *seq = get_be64(v.mv_data);
+    return 0;
 }
 
 static int scan_stream(MDB_txn *txn, const struct log *l, const char *stream,
@@ -507,20 +834,21 @@ static int scan_stream(MDB_txn *txn, const struct log *l, const char *stream,
     return stop ? stop : (rc == MDB_NOTFOUND || rc == 0) ? 0 : ERR_UNAVAILABLE;
 }
 
-int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
-                      size_t len, log_event_fn fn, void *ctx, bool *scanned)
+int log_stream_events(MDB_txn *dtxn, MDB_txn *ltxn, const struct log *l,
+                      const char *stream, size_t len, log_event_fn fn,
+                      void *ctx, bool *scanned)
 {
     unsigned char kb[IDX_KEY_MAX];
     MDB_cursor *cur;
     MDB_val k, v;
     int rc, stop = 0;
 
-    *scanned = !l->has_stream_idx;
+    *scanned = !dtxn;
     if (len == 0 || len > LOG_STREAM_MAX)
         return 0;
-    if (!l->has_stream_idx)
-        return scan_stream(txn, l, stream, len, fn, ctx);
-    if (mdb_cursor_open(txn, l->stream_idx, &cur))
+    if (!dtxn)
+        return scan_stream(ltxn, l, stream, len, fn, ctx);
+    if (mdb_cursor_open(dtxn, l->stream_idx, &cur))
         return ERR_UNAVAILABLE;
     k.mv_size = idx_key(kb, stream, len, 0);
     k.mv_data = kb;
@@ -532,74 +860,80 @@ int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
         if (k.mv_size != len + 9 || memcmp(k.mv_data, kb, len + 1) ||
             v.mv_size != 8)
             break;
-        if (log_get(txn, l, get_be64(v.mv_data), &hash, &body, &blen) == 0)
+        if (log_get(ltxn, l, get_be64(v.mv_data), &hash, &body, &blen) == 0)
             stop = fn(ctx, get_be64(v.mv_data), body, blen);
     }
     mdb_cursor_close(cur);
     return stop;
 }
 
-int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
-                   const void *rec, size_t len, const char *stream, size_t slen,
-                   uint64_t version)
+/* Copies one sub-db's records keyed by seq in [first, last]; commands
+ * only when all their events are <= until. */
+static int copy_range(MDB_txn *from, MDB_dbi df, MDB_txn *to, MDB_dbi dt,
+                      uint64_t first, uint64_t last, uint64_t until,
+                      bool commands)
 {
-    unsigned char key[8], vbuf[8];
-    MDB_val k = {8, key}, v = {len, (void *)rec};
-    MDB_val sk = {slen, (void *)stream}, sv = {8, vbuf};
-    int rc;
-
-    if (slen == 0 || slen > LOG_STREAM_MAX)
-        return ERR_INVALID;
-    put_be64(key, seq);
-    if ((rc = mdb_put(txn, l->events, &k, &v, MDB_APPEND)))
-        return rc;
-    put_be64(vbuf, version);
-    if ((rc = mdb_put(txn, l->streams, &sk, &sv, 0)))
-        return rc;
-    return l->has_stream_idx ? idx_put(txn, l, stream, slen, version, seq) : 0;
-}
-
-int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
-                     const struct log *lt, uint64_t until)
-{ /* records whose events all lie in 1..until */
+    unsigned char kb[8];
     MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = mdb_cursor_open(from, lf->cmd_ids, &cur);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_cursor_open(from, df, &cur);
 
     if (rc)
         return rc;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+    put_be64(kb, first);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const unsigned char *p = v.mv_data;
-        uint32_t n;
-        if (v.mv_size != CMD_REC_LEN)
-            continue;
-        memcpy(&n, p + LOG_HASH_LEN + 8, 4);
-        /* its last event (first - 1 for a command that wrote none) */
-        if (get_be64(p + LOG_HASH_LEN) + be32toh(n) > until + 1)
-            continue;
-        if ((rc = mdb_put(to, lt->cmd_ids, &k, &v, 0)))
+        uint64_t seq = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+        if (seq > last)
+            break;
+        if (commands) {
+            uint32_t n = 0;
+            if (v.mv_size > LOG_HASH_LEN + 4)
+                memcpy(&n, (const char *)v.mv_data + LOG_HASH_LEN, 4);
+            if (seq + be32toh(n) - 1 > until)
+                continue; /* ends past until: not part of the copy */
+        }
+        if ((rc = mdb_put(to, dt, &k, &v, MDB_APPEND)))
             break;
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e)
+int log_copy(MDB_txn *from, const struct log *lf, MDB_txn *to,
+             const struct log *lt, uint64_t first, uint64_t last,
+             uint64_t until)
 {
-    int rc;
+    int rc =
+        copy_range(from, lf->events, to, lt->events, first, last, until, false);
+    if (!rc && lf->has_commands)
+        rc = copy_range(from, lf->commands, to, lt->commands, first, last,
+                        until, true);
+    return rc;
+}
+
+int log_snapshot_begin(struct log *l, MDB_txn **dtxn, MDB_txn **ltxn,
+                       struct err *e)
+{
+    int rc = 0;
     pthread_rwlock_rdlock(&l->grow_lock);
-    rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
+    if (dtxn && (rc = mdb_txn_begin(l->denv, NULL, MDB_RDONLY, dtxn)))
+        *dtxn = NULL;
+    if (!rc && ltxn && (rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, ltxn)))
+        *ltxn = NULL;
     if (rc) {
-        pthread_rwlock_unlock(&l->grow_lock);
+        log_snapshot_end(l, dtxn ? *dtxn : NULL, NULL);
         return mdb_fail(e, rc, "begin read txn");
     }
     return 0;
 }
 
-void log_snapshot_end(struct log *l, MDB_txn *txn)
+void log_snapshot_end(struct log *l, MDB_txn *dtxn, MDB_txn *ltxn)
 {
-    mdb_txn_abort(txn);
+    if (dtxn)
+        mdb_txn_abort(dtxn);
+    if (ltxn)
+        mdb_txn_abort(ltxn);
     pthread_rwlock_unlock(&l->grow_lock);
 }
 
@@ -618,5 +952,152 @@ int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq)
     if (rc || k.mv_size != 8)
         return rc ? rc : MDB_CORRUPTED;
     *seq = get_be64(k.mv_data);
+    return 0;
+}
+
+/* Stream version, index entry and fn for one stored event. */
+static int derive_event(struct log *l, MDB_txn *dtxn, uint64_t seq,
+                        const char *body, size_t len, log_derive_fn fn,
+                        void *ctx)
+{
+    unsigned char vb[8];
+    struct codec_doc d;
+    const char *s;
+    size_t n;
+    int64_t ver;
+    int rc = codec_doc_parse_trusted(&d, body, len, NULL);
+
+    if (rc)
+        return MDB_CORRUPTED;
+    if (codec_get_str(d.obj, "stream", &s, &n) || n == 0 ||
+        n > LOG_STREAM_MAX || codec_get_int(d.obj, "version", &ver)) {
+        codec_doc_release(&d);
+        return MDB_CORRUPTED;
+    }
+    {
+        MDB_val k = {n, (void *)s}, v = {8, vb};
+        put_be64(vb, (uint64_t)ver);
+        rc = mdb_put(dtxn, l->streams, &k, &v, 0);
+    }
+    if (!rc)
+        rc = idx_put(dtxn, l, s, n, (uint64_t)ver, seq);
+    codec_doc_release(&d);
+    return rc ? rc : fn ? fn(ctx, dtxn, seq, body, len) : 0;
+}
+
+/* Command ids of the commands whose first event is in [from, to]. */
+static int derive_commands(struct log *l, MDB_txn *ltxn, MDB_txn *dtxn,
+                           uint64_t from, uint64_t to)
+{
+    unsigned char kb[8];
+    MDB_cursor *cur;
+    MDB_val k = {8, kb}, v;
+    int rc;
+
+    if (!l->has_commands)
+        return 0;
+    if ((rc = mdb_cursor_open(ltxn, l->commands, &cur)))
+        return rc;
+    put_be64(kb, from);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = v.mv_data;
+        struct log_cmd_rec rec;
+        if (k.mv_size != 8 || get_be64(k.mv_data) > to)
+            break;
+        if (v.mv_size <= LOG_HASH_LEN + 4 ||
+            v.mv_size > LOG_HASH_LEN + 4 + LOG_CMD_ID_MAX)
+            continue;
+        memcpy(rec.fp, p, LOG_HASH_LEN);
+        memcpy(&rec.nevents, p + LOG_HASH_LEN, 4);
+        rec.nevents = be32toh(rec.nevents);
+        rec.first_seq = get_be64(k.mv_data);
+        if ((rc = log_cmd_put(dtxn, l, (const char *)p + LOG_HASH_LEN + 4,
+                              v.mv_size - LOG_HASH_LEN - 4, &rec)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One derived txn: events from..to (at most CATCH_UP_TXN). */
+static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
+                          uint64_t to, log_derive_fn fn, void *ctx)
+{
+    MDB_txn *dtxn;
+    int rc = mdb_txn_begin(l->denv, NULL, 0, &dtxn);
+    if (rc)
+        return rc;
+    for (uint64_t seq = from; seq <= to && !rc; seq++) {
+        const unsigned char *hash;
+        const char *body;
+        size_t len;
+        rc = log_get(ltxn, l, seq, &hash, &body, &len);
+        if (!rc)
+            rc = derive_event(l, dtxn, seq, body, len, fn, ctx);
+    }
+    if (!rc)
+        rc = derive_commands(l, ltxn, dtxn, from, to);
+    if (!rc)
+        rc = put_applied(dtxn, l, to);
+    if (rc) {
+        mdb_txn_abort(dtxn);
+        return rc;
+    }
+    return mdb_txn_commit(dtxn);
+}
+
+int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e)
+{
+    uint64_t from = l->applied_seq + 1, todo = l->last_seq - l->applied_seq;
+    int64_t t0 = mono_ms(), shown = t0;
+    MDB_txn *ltxn;
+    int rc;
+
+    DESK_ASSERT(!l->readonly && l->denv);
+    if (l->applied_seq >= l->last_seq) {
+        l->derived_behind = false;
+        return 0;
+    }
+    diag_info("derived state: replaying %llu events (%llu..%llu) from the "
+              "log",
+              (unsigned long long)todo, (unsigned long long)from,
+              (unsigned long long)l->last_seq);
+    if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &ltxn)))
+        return mdb_fail(e, rc, "begin read txn");
+    while (l->applied_seq < l->last_seq) {
+        uint64_t to = l->applied_seq + CATCH_UP_TXN;
+        if (to > l->last_seq)
+            to = l->last_seq;
+        if ((rc = catch_up_chunk(l, ltxn, l->applied_seq + 1, to, fn, ctx)))
+            break;
+        l->applied_seq = to;
+        if (mono_ms() - shown >= CATCH_UP_REPORT_MS) {
+            shown = mono_ms();
+            diag_info("derived state: %llu of %llu events replayed",
+                      (unsigned long long)(to - from + 1),
+                      (unsigned long long)todo);
+        }
+    }
+    mdb_txn_abort(ltxn);
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "catching up derived state: %s%s", mdb_strerror(rc),
+                       log_why(l, rc));
+    l->derived_behind = false;
+    {
+        int64_t ms = mono_ms() - t0;
+        diag_info("derived state: %llu events replayed in %lld ms (%.0f "
+                  "events/s)",
+                  (unsigned long long)todo, (long long)ms,
+                  ms ? (double)todo * 1000.0 / (double)ms : (double)todo);
+    }
     return 0;
 }

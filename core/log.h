@@ -1,23 +1,39 @@
-/* core/log.h - the event log. One LMDB environment holds the log and every
- * projection; this module opens it, appends events (gapless seq from 1, hash
- * chain, stream versions, command ids) inside a batch's write transaction and
- * reads them back. Only the server loop begins write transactions, through
- * log_batch_begin().
+/* core/log.h - the event log and the state derived from it, in two LMDB
+ * environments (ARCHITECTURE.md principles 3 and 4):
  *
- * Record layout in sub-db "events": key = seq as 8 bytes big-endian, value =
+ *   data_dir/          the log: sub-dbs "events" and "commands", written
+ *                      with MDB_APPEND, committed durably (NOMETASYNC: each
+ *                      commit flushes, the next flush or log_sync() makes
+ *                      its meta page durable). The truth.
+ *   data_dir/derived/  everything a replay of the log reproduces: stream
+ *                      versions ("streams"), the stream index
+ *                      ("stream_events"), command ids ("cmd_ids"), every
+ *                      projection and timer, and the last applied seq
+ *                      ("derived_meta"), all in one txn. Committed after the
+ *                      log and never flushed on the reply path (MDB_NOSYNC);
+ *                      never ahead of the log.
+ *
+ * Record layout in "events": key = seq as 8 bytes big-endian, value =
  * 32-byte BLAKE2b hash of the body, then the body: a msgpack map
  * {seq, type, stream, version, recorded_at, occurred_at?, actor, desk?,
  *  cmd_id, data, prev} where prev is the previous event's hash (32 zero bytes
- * before seq 1). The body is exactly what PUB and log.read send.
+ * before seq 1). The body is exactly what log.read sends (masked).
  *
- * Sub-db "stream_events" indexes the log by stream: key = stream bytes, a
- * 0 byte, version as 8 bytes big-endian; value = seq (8 bytes big-endian).
- * Written in the same txn as the event; not a projection (rebuild compares
- * projections only). A writer opening a log whose index is empty builds it
- * from the events once. */
+ * "commands": key = the first seq a command wrote (8 bytes big-endian),
+ * value = its fingerprint (32), event count (4, big-endian), then its id.
+ * It lets command ids be rebuilt from the log after derived state is lost.
+ *
+ * Derived state after a crash (log_open, writer): derived/state says
+ * "clean" after a clean close, or "dirty <boot id>" while a writer has it
+ * open. Dirty with this boot's id is a process crash: the OS kept every
+ * write, and start-up replays the log past applied_seq (log_catch_up).
+ * Dirty with another boot's id (an OS crash or power cut: an unflushed
+ * LMDB file may be torn), a derived env that does not open, or one ahead
+ * of the log is discarded and rebuilt from the log. */
 #ifndef DESKD_LOG_H
 #define DESKD_LOG_H
 
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -28,20 +44,30 @@
 #include "err.h"
 
 #define LOG_HASH_LEN 32     /* BLAKE2b-256 */
-#define LOG_DBS_MAX 128     /* named sub-dbs: the log's and projections' */
+#define LOG_DBS_MAX 128     /* named sub-dbs in one environment */
 #define LOG_STREAM_MAX 128  /* bytes in a stream name */
 #define LOG_CMD_ID_MAX 64   /* bytes in a command id (wire contract) */
 #define LOG_READERS_MAX 126 /* concurrent read txns (LMDB default) */
 
 struct log {
-    MDB_env *env;
-    MDB_dbi events, streams, cmd_ids;
-    MDB_dbi stream_idx;  /* "stream_events": stream \0 version -> seq */
-    bool has_stream_idx; /* false on a read-only open of an older log */
-    uint64_t last_seq;   /* committed */
+    MDB_env *env;  /* the log */
+    MDB_env *denv; /* derived state; NULL on a read-only open of a data
+                      directory that has none */
+    MDB_dbi events, commands;
+    bool has_commands; /* false on a read-only open of an older log */
+    MDB_dbi streams, cmd_ids, meta;
+    MDB_dbi stream_idx;   /* "stream_events": stream \0 version -> seq */
+    bool has_stream_idx;  /* a derived env is open */
+    uint64_t last_seq;    /* committed */
+    uint64_t applied_seq; /* derived state's, committed */
+    /* A derived commit failed after its log commit: derived state lags
+     * the log and must catch up before the next command is decided. */
+    bool derived_behind;
+    bool rebuilt;        /* log_open discarded derived state (see above) */
+    char ddir[PATH_MAX]; /* the derived env's directory */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
-    size_t map_size;          /* bytes, current */
+    size_t map_size;          /* bytes, current, of each environment */
     bool readonly;
     uint64_t grows; /* map resizes since open */
     /* Held shared by snapshots (log_snapshot_begin) of other threads and
@@ -49,15 +75,24 @@ struct log {
     pthread_rwlock_t grow_lock;
 };
 
-/* Opens (creating if needed, unless readonly) the environment in dir.
- * map_size is the initial map in bytes; an existing larger map is kept.
- * Writers open with MDB_NOMETASYNC: a commit flushes the data pages and
- * writes the meta page without a flush; the next commit's flush, or
- * log_sync(), makes that meta page durable. A commit is acknowledged only
- * after one of those (see core/server.c). */
+/* Opens (creating if needed, unless readonly) the log in dir and its
+ * derived state in dir/derived (see the top of this file for what a
+ * writer does with derived state left by a crash). map_size is the
+ * initial map of each in bytes; an existing larger map is kept. A writer
+ * must call log_catch_up() before it decides on derived state. */
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
              struct err *e);
+/* A writer's clean close flushes derived state and marks it clean. */
 void log_close(struct log *l);
+
+/* Applies one stored event to derived state beyond what core keeps itself
+ * (projections, timers): called by log_catch_up in seq order. */
+typedef int (*log_derive_fn)(void *ctx, MDB_txn *dtxn, uint64_t seq,
+                             const char *body, size_t len);
+/* Brings derived state up to the log: every event past applied_seq gets
+ * its stream version, index entry and command id, and fn. Writer only;
+ * logs what it replays and how long it took. */
+int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e);
 
 /* Opens (creating, in a write txn) a named sub-db. */
 int log_dbi(MDB_txn *txn, const char *name, bool create, MDB_dbi *out,
@@ -78,10 +113,11 @@ struct log_event_in {
     size_t data_len;
 };
 
-/* A write transaction and what it appended so far. */
+/* A batch's two write transactions and what it appended so far. */
 struct log_batch {
     struct log *log;
-    MDB_txn *txn;
+    MDB_txn *txn;  /* derived: what handlers read and projections write */
+    MDB_txn *ltxn; /* the log: events and commands */
     uint64_t next_seq;
     unsigned char hash[LOG_HASH_LEN];
     int64_t last_recorded_at;
@@ -94,12 +130,15 @@ struct log_batch {
 
 void log_batch_init(struct log_batch *b, struct log *l, int offset_min);
 void log_batch_release(struct log_batch *b);
-/* Begins the write txn; forgets previously appended bodies. */
+/* Begins the write txns; forgets previously appended bodies. */
 int log_batch_begin(struct log_batch *b, struct err *e);
-/* Commits (one flush: data pages; see log_open). On success the log's
- * last_seq/last_hash advance. On failure the txn is gone, nothing was
+/* Commits the log (one flush: data pages; see the top of this file), then
+ * derived state (no flush). On success the log's last_seq/last_hash
+ * advance. When the log commit fails both txns are gone, nothing was
  * written, and the raw MDB_* or errno code is returned (MDB_MAP_FULL can
- * come from the commit itself: grow and run the batch again). */
+ * come from the commit itself: grow and run the batch again). When only
+ * the derived commit fails the batch stands (it is in the log) and
+ * derived_behind is set. */
 int log_batch_commit(struct log_batch *b, struct err *e);
 void log_batch_abort(struct log_batch *b);
 
@@ -128,6 +167,10 @@ int log_cmd_get(MDB_txn *txn, const struct log *l, const char *id, size_t len,
                 struct log_cmd_rec *rec);
 int log_cmd_put(MDB_txn *txn, const struct log *l, const char *id, size_t len,
                 const struct log_cmd_rec *rec);
+/* Records a command of the batch: in the log ("commands") and in derived
+ * state ("cmd_ids"). */
+int log_batch_cmd(struct log_batch *b, const char *id, size_t len,
+                  const struct log_cmd_rec *rec);
 
 /* Reads the record of seq: hash and body point into the txn's pages (valid
  * until the txn ends; don't free). MDB_NOTFOUND if absent; ERR_UNAVAILABLE
@@ -135,39 +178,50 @@ int log_cmd_put(MDB_txn *txn, const struct log *l, const char *id, size_t len,
 int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
             const unsigned char **hash, const char **body, size_t *len);
 
-/* Makes everything committed durable (flushes the last meta page). */
+/* What a failed write's code rc says about the disk (": the disk is
+ * full", or ""), to end an error message with. */
+const char *log_why(const struct log *l, int rc);
+
+/* Makes everything committed to the log durable (flushes the last meta
+ * page). */
 int log_sync(struct log *l, struct err *e);
-/* Doubles the map (no txn may be open in this process). */
+/* Doubles both maps (no txn may be open in this process). */
 int log_grow(struct log *l, struct err *e);
-/* Begins a read txn, adopting a map grown by another process. */
+/* Begins a read txn on the log (events, commands), adopting a map grown by
+ * another process. */
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e);
+/* The same on derived state (projections, streams, command ids);
+ * ERR_NOT_FOUND when the directory has none. */
+int log_derived_begin(struct log *l, MDB_txn **txn, struct err *e);
+/* The last seq applied to derived state as of dtxn. */
+int log_applied_seq(MDB_txn *dtxn, const struct log *l, uint64_t *seq);
 
 /* Every event of one stream in version order: fn(ctx, seq, body, len) for
  * each; fn returns nonzero to stop (that value is returned). Uses the
- * stream index; on a log without one it scans every event and sets
- * *scanned. */
+ * stream index in dtxn; without one (dtxn NULL) it scans every event of
+ * ltxn and sets *scanned. */
 typedef int (*log_event_fn)(void *ctx, uint64_t seq, const char *body,
                             size_t len);
-int log_stream_events(MDB_txn *txn, const struct log *l, const char *stream,
-                      size_t len, log_event_fn fn, void *ctx, bool *scanned);
+int log_stream_events(MDB_txn *dtxn, MDB_txn *ltxn, const struct log *l,
+                      const char *stream, size_t len, log_event_fn fn,
+                      void *ctx, bool *scanned);
 
-/* Copies: one stored record (hash + body) as seq, with its stream version
- * and index entry, into a log being rebuilt (seq must be past the last). */
-int log_put_record(MDB_txn *txn, const struct log *l, uint64_t seq,
-                   const void *rec, size_t len, const char *stream, size_t slen,
-                   uint64_t version);
-/* Copies the command-id records of commands whose events are all <= until
- * from one log's snapshot into another's write txn. */
-int log_copy_cmd_ids(MDB_txn *from, const struct log *lf, MDB_txn *to,
-                     const struct log *lt, uint64_t until);
+/* Copies the log records of one snapshot with seq in [first, last] (the
+ * events, and the commands starting there whose events are all <= until)
+ * into another log's write txn, after what it holds. */
+int log_copy(MDB_txn *from, const struct log *lf, MDB_txn *to,
+             const struct log *lt, uint64_t first, uint64_t last,
+             uint64_t until);
 
-/* A read txn for a thread other than the writer, in the writer's process
- * (HTTP): holds off log_grow() until log_snapshot_end(), which aborts the
- * txn. Never blocks the writer except while it grows the map. */
-int log_snapshot_begin(struct log *l, MDB_txn **txn, struct err *e);
-void log_snapshot_end(struct log *l, MDB_txn *txn);
-/* The seq of the last event visible in txn (0 when the log is empty). */
-int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq);
+/* Read txns for a thread other than the writer, in the writer's process
+ * (HTTP): derived state in *dtxn and/or the log in *ltxn (either pointer
+ * may be NULL). Holds off log_grow() until log_snapshot_end(), which
+ * aborts them. Never blocks the writer except while it grows the map. */
+int log_snapshot_begin(struct log *l, MDB_txn **dtxn, MDB_txn **ltxn,
+                       struct err *e);
+void log_snapshot_end(struct log *l, MDB_txn *dtxn, MDB_txn *ltxn);
+/* The seq of the last event visible in ltxn (0 when the log is empty). */
+int log_last_seq(MDB_txn *ltxn, const struct log *l, uint64_t *seq);
 
 /* BLAKE2b-256 of a buffer, and of several parts (fingerprints). */
 void log_hash(const void *p, size_t n, unsigned char out[LOG_HASH_LEN]);

@@ -89,8 +89,8 @@ static int reply_duplicate(struct pipeline *p, const struct envelope *env,
         const unsigned char *hash;
         const char *body;
         size_t len;
-        int rc = log_get(p->batch.txn, p->log, rec->first_seq + i, &hash, &body,
-                         &len);
+        int rc = log_get(p->batch.ltxn, p->log, rec->first_seq + i, &hash,
+                         &body, &len);
         if (rc)
             return rc;
         cw_raw(reply, body, len);
@@ -213,6 +213,7 @@ static int run(struct pipeline *p, const struct envelope *env,
     hctx_reset(h);
     cw_reset(&p->result);
     h->txn = p->batch.txn;
+    h->ltxn = p->batch.ltxn;
     h->v = p->views;
     h->log = p->log;
     h->cfg = p->cfg;
@@ -233,8 +234,7 @@ static int run(struct pipeline *p, const struct envelope *env,
         memcpy(rec.fp, fp, LOG_HASH_LEN);
         rec.first_seq = last - h->nev + 1;
         rec.nevents = (uint32_t)h->nev;
-        if ((rc =
-                 log_cmd_put(p->batch.txn, p->log, env->id, env->id_len, &rec)))
+        if ((rc = log_batch_cmd(&p->batch, env->id, env->id_len, &rec)))
             return rc;
     }
     reply_ok(p, env, first, last, reply);
@@ -258,6 +258,10 @@ static int exec_env(struct pipeline *p, struct envelope *env,
     if (!op) {
         err_set(&e, ERR_FORBIDDEN, "actor", "unknown operator '%.*s'",
                 (int)env->actor_len, env->actor);
+        goto fail;
+    }
+    if (p->unavailable[0] && !(spec->flags & CMD_QUERY)) {
+        err_set(&e, ERR_UNAVAILABLE, NULL, "%s", p->unavailable);
         goto fail;
     }
     if (cmd_authorise(spec, op, &e) ||

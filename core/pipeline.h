@@ -29,6 +29,9 @@ struct pipeline {
     struct cw result;
     struct cw scratch;
     struct pipe_stats stats;
+    /* When set, every command but a query is refused as unavailable with
+     * this reason (derived state cannot catch up with the log). */
+    char unavailable[ERR_MSG_MAX];
 };
 
 void pipe_init(struct pipeline *p, struct log *l, const struct config *cfg,

@@ -177,6 +177,25 @@ static const char *msg_operator(const struct bus_msg *m)
     return op && m->user[0] && !strcmp(op, m->user) ? m->user : "";
 }
 
+static int catch_up(struct err *e);
+
+/* Commands and timers are decided on derived state that holds the whole
+ * log: after a derived commit failed, it catches up first. Until it has,
+ * queries are answered (from what derived state holds) and every other
+ * command is refused; 0 when it is ready. */
+static int derived_ready(struct err *e)
+{
+    srv.pipe.unavailable[0] = '\0';
+    if (!srv.log.derived_behind || !catch_up(e))
+        return 0;
+    snprintf(srv.pipe.unavailable, sizeof(srv.pipe.unavailable),
+             "derived state is behind the log and cannot catch up (%.150s); "
+             "nothing was written, retry later",
+             e->msg);
+    diag_warn("%s", srv.pipe.unavailable);
+    return ERR_UNAVAILABLE;
+}
+
 /* Runs the batch's commands in one txn; on MDB_MAP_FULL grows the map and
  * runs them all again, so no command is refused for it. */
 static int execute(struct outbox *o, struct err *e)
@@ -184,6 +203,8 @@ static int execute(struct outbox *o, struct err *e)
     struct log_batch *b = &srv.pipe.batch;
     uint64_t t0;
     int rc;
+    derived_ready(e); /* queries still run when it is not */
+    memset(e, 0, sizeof(*e));
 retry:
     cw_reset(&o->replies);
     if ((rc = log_batch_begin(b, e)))
@@ -228,8 +249,7 @@ retry:
         return err_set(e, ERR_UNAVAILABLE, NULL,
                        "the log could not be written (%s%s); nothing of "
                        "this batch was written, retry later",
-                       mdb_strerror(rc),
-                       rc == ENOSPC ? ": the disk is full" : "");
+                       mdb_strerror(rc), log_why(&srv.log, rc));
     return 0;
 }
 
@@ -350,6 +370,9 @@ static int fire_due(struct outbox *o, int64_t now, int *fired, struct err *e)
     char after[96] = "";
     int64_t after_due = 0;
     int rc;
+    *fired = 0;
+    if ((rc = derived_ready(e)))
+        return rc;
 retry:
     *fired = 0;
     cw_reset(&o->replies);
@@ -469,7 +492,8 @@ static int system_command(const char *cmd, const struct cw *body, struct err *e)
     snprintf(id, sizeof(id), PIPE_SYSTEM_ID "%.24s:%lld:%llu", cmd,
              (long long)clock_now(&srv.clk),
              (unsigned long long)srv.pipe.batch.next_seq);
-    if ((rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))
+    if ((rc = derived_ready(e)) ||
+        (rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))
         return rc;
     o->n = 0;
 retry:
@@ -565,7 +589,7 @@ static int write_endpoints(struct err *e)
 static int open_views(struct err *e)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(srv.log.env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(srv.log.denv, NULL, 0, &txn);
     if (rc)
         return err_set(e, ERR_UNAVAILABLE, NULL, "begin: %s", mdb_strerror(rc));
     if ((rc = views_open(txn, &srv.views, true, e))) {
@@ -578,12 +602,28 @@ static int open_views(struct err *e)
               : 0;
 }
 
+/* Brings derived state up to the log; on MDB_MAP_FULL grows and goes on
+ * (what was applied stays applied). */
+static int catch_up(struct err *e)
+{
+    int rc;
+    while ((rc = log_catch_up(&srv.log, proj_derive, &srv.views, e))) {
+        struct err ge = {0};
+        if (!strstr(e->msg, mdb_strerror(MDB_MAP_FULL)) ||
+            log_grow(&srv.log, &ge))
+            return rc;
+        srv.stats.map_grows++;
+        memset(e, 0, sizeof(*e));
+    }
+    return 0;
+}
+
 int server_open(struct err *e)
 {
     int rc;
     if ((rc = log_open(&srv.log, srv.cfg.data_dir, srv.cfg.map_size, false,
                        e)) ||
-        (rc = open_views(e)))
+        (rc = open_views(e)) || (rc = catch_up(e)))
         return rc;
     clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
     clock_observe(&srv.clk, srv.log.last_recorded_at);

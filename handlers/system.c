@@ -43,7 +43,7 @@ int hdl_log_read(struct hctx *h, const struct args *a, struct err *e)
         const unsigned char *hash;
         const char *body;
         size_t len;
-        int rc = log_get(h->txn, h->log, seq, &hash, &body, &len);
+        int rc = log_get(h->ltxn, h->log, seq, &hash, &body, &len);
         if (rc == MDB_NOTFOUND)
             break;
         if (rc)

@@ -175,7 +175,7 @@ int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
         return t;
     if ((rc = log_open(&l, dir, 0, true, e)))
         return rc;
-    if ((rc = log_read_begin(&l, &txn, e)))
+    if ((rc = log_derived_begin(&l, &txn, e)))
         goto out_log;
     if ((rc = log_dbi(txn, table, false, &dbi, e)))
         goto out_txn;

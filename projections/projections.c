@@ -60,6 +60,20 @@ int proj_apply(MDB_txn *txn, const struct views *v, const struct event *ev)
     return 0;
 }
 
+int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq, const char *body,
+                size_t len)
+{
+    struct codec_doc doc;
+    struct event ev;
+    int rc = event_parse(&ev, &doc, body, len, NULL);
+    (void)seq;
+    if (rc)
+        return MDB_CORRUPTED;
+    rc = proj_apply(dtxn, views, &ev);
+    codec_doc_release(&doc);
+    return rc;
+}
+
 int event_parse(struct event *ev, struct codec_doc *doc, const char *body,
                 size_t len, struct err *e)
 {

@@ -105,6 +105,12 @@ int event_parse(struct event *ev, struct codec_doc *doc, const char *body,
 /* Applies ev to every projection. 0, an MDB_* error or ERR_*. */
 int proj_apply(MDB_txn *txn, const struct views *v, const struct event *ev);
 
+/* The same for a stored event body: a log_derive_fn (core/log.h) with
+ * views (a const struct views *) as its context, for catching up and
+ * replaying derived state from the log. */
+int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq, const char *body,
+                size_t len);
+
 struct projection {
     const char *name;
     int (*apply)(MDB_txn *txn, const struct views *v, const struct event *ev);

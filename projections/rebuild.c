@@ -29,67 +29,88 @@ static int rm_entry(const char *p, const struct stat *sb, int flag,
     return remove(p);
 }
 
-/* What to replay: events [1..until_seq] whose recorded_at <= until_ms
- * (stopping at the first later one); copy = also write the log records,
- * stream versions and stream index into fresh. */
-struct replay_opts {
-    uint64_t until_seq;
-    int64_t until_ms; /* INT64_MAX: no time limit */
-    bool copy;
-};
-
-static int replay(struct log *live, MDB_txn *rtxn, struct log *fresh,
-                  struct views *fv, const struct replay_opts *o, uint64_t *n,
-                  struct err *e)
+/* The last seq to replay: until_seq, or before the first event recorded
+ * after until_ms (INT64_MAX: no time limit). */
+static int replay_end(MDB_txn *rtxn, const struct log *live, uint64_t until_seq,
+                      int64_t until_ms, uint64_t *end, struct err *e)
 {
-    MDB_txn *w = NULL;
-    int rc = 0;
-
-    for (uint64_t seq = 1; seq <= o->until_seq; seq++) {
+    *end = until_seq;
+    if (until_ms == INT64_MAX)
+        return 0;
+    for (uint64_t seq = 1; seq <= until_seq; seq++) {
         const unsigned char *hash;
         const char *body;
         size_t len;
         struct codec_doc doc;
         struct event ev;
-        if (!w && (rc = mdb_txn_begin(fresh->env, NULL, 0, &w)))
-            break;
-        if ((rc = log_get(rtxn, live, seq, &hash, &body, &len)) ||
-            (rc = event_parse(&ev, &doc, body, len, e)))
-            break;
-        if (ev.recorded_at > o->until_ms) {
-            codec_doc_release(&doc);
-            break;
-        }
-        rc = proj_apply(w, fv, &ev);
-        if (!rc && o->copy)
-            rc = log_put_record(w, fresh, seq, hash, LOG_HASH_LEN + len,
-                                ev.stream, ev.stream_len, ev.version);
-        codec_doc_release(&doc);
+        int rc = log_get(rtxn, live, seq, &hash, &body, &len);
+        if (!rc)
+            rc = event_parse(&ev, &doc, body, len, e);
         if (rc)
+            return err_set(e, ERR_UNAVAILABLE, NULL,
+                           "replay: seq %llu is unreadable",
+                           (unsigned long long)seq);
+        codec_doc_release(&doc);
+        if (ev.recorded_at > until_ms) {
+            *end = seq - 1;
             break;
-        (*n)++;
-        if (seq % REPLAY_TXN_EVENTS == 0) {
-            rc = mdb_txn_commit(w);
-            w = NULL;
-            if (rc)
-                break;
         }
     }
-    if (!rc && o->copy && !w)
-        rc = mdb_txn_begin(fresh->env, NULL, 0, &w);
-    if (!rc && o->copy)
-        rc = log_copy_cmd_ids(rtxn, live, w, fresh, *n);
-    if (w && !rc)
-        rc = mdb_txn_commit(w);
-    else if (w)
+    return 0;
+}
+
+/* Copies the log up to end into the empty data dir out (in txns of
+ * REPLAY_TXN_EVENTS), then derives its state the way deskd catches up at
+ * start (log_catch_up), so replay and start-up are one piece of code. */
+static int replay_into(struct log *live, MDB_txn *rtxn, const char *out,
+                       uint64_t end, struct err *e)
+{
+    struct log fresh;
+    MDB_txn *w;
+    int rc = log_open(&fresh, out, live->map_size * 2 + (64 << 20), false, e);
+
+    if (rc)
+        return rc;
+    for (uint64_t first = 1; first <= end && !rc; first += REPLAY_TXN_EVENTS) {
+        uint64_t last = first + REPLAY_TXN_EVENTS - 1;
+        if ((rc = mdb_txn_begin(fresh.env, NULL, 0, &w)))
+            break;
+        rc = log_copy(rtxn, live, w, &fresh, first, last < end ? last : end,
+                      end);
+        if (rc)
+            mdb_txn_abort(w);
+        else
+            rc = mdb_txn_commit(w);
+    }
+    log_close(&fresh);
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "replay: copy failed: %s",
+                       mdb_strerror(rc));
+    return rebuild_derived(out, live->map_size * 2 + (64 << 20), e);
+}
+
+int rebuild_derived(const char *dir, size_t map_size, struct err *e)
+{
+    struct log l;
+    struct views v;
+    MDB_txn *w;
+    int rc = log_open(&l, dir, map_size, false, e);
+
+    if (rc)
+        return rc;
+    if ((rc = mdb_txn_begin(l.denv, NULL, 0, &w)))
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "derive: %s", mdb_strerror(rc));
+    else if ((rc = views_open(w, &v, true, e)))
         mdb_txn_abort(w);
-    if (rc == MDB_NOTFOUND && e && !e->code)
-        err_set(e, ERR_UNAVAILABLE, NULL, "replay: seq %llu is missing",
-                (unsigned long long)*n + 1);
-    if (rc && !(e && e->code))
-        err_set(e, ERR_UNAVAILABLE, NULL, "replay failed: %s",
-                mdb_strerror(rc));
-    return rc ? ERR_UNAVAILABLE : 0;
+    else if ((rc = mdb_txn_commit(w)))
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "derive: %s", mdb_strerror(rc));
+    while (!rc && (rc = log_catch_up(&l, proj_derive, &v, e)) &&
+           strstr(e->msg, mdb_strerror(MDB_MAP_FULL)) && !log_grow(&l, e))
+        memset(e, 0, sizeof(*e));
+    if (!rc)
+        rc = log_sync(&l, e);
+    log_close(&l); /* flushes derived state and marks it clean */
+    return rc;
 }
 
 /* The last seq in a snapshot (may be newer than what log_open saw). */
@@ -158,85 +179,93 @@ static bool same_db(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db,
     return same;
 }
 
-static int compare(struct log *live, MDB_txn *rtxn, struct log *fresh,
-                   const struct views *fv, struct rebuild_report *r,
-                   struct err *e)
+/* Every projection table of two derived snapshots, in order. */
+static int compare_views(MDB_txn *ta, MDB_txn *tb, struct rebuild_report *r,
+                         struct err *e)
 {
-    struct views lv;
-    MDB_txn *ftxn;
-    int rc = views_open(rtxn, &lv, false, e);
-
-    if (rc)
+    struct views va, vb;
+    int rc;
+    if ((rc = views_open(ta, &va, false, e)) ||
+        (rc = views_open(tb, &vb, false, e)))
         return rc;
-    if ((rc = mdb_txn_begin(fresh->env, NULL, MDB_RDONLY, &ftxn)))
-        return err_set(e, ERR_UNAVAILABLE, NULL, "begin: %s", mdb_strerror(rc));
     r->identical = true;
     for (int i = 0; i < DB_COUNT && r->identical; i++)
-        r->identical =
-            same_db(rtxn, lv.dbi[i], ftxn, fv->dbi[i], proj_db_names[i],
-                    r->first_diff, sizeof(r->first_diff));
-    mdb_txn_abort(ftxn);
-    (void)live;
+        r->identical = same_db(ta, va.dbi[i], tb, vb.dbi[i], proj_db_names[i],
+                               r->first_diff, sizeof(r->first_diff));
     return 0;
 }
 
-static int open_fresh(struct log *fresh, struct views *fv, const char *dir,
-                      size_t map, struct err *e)
+/* Opens a data dir read-only with one snapshot of its derived state
+ * (and of its log when ltxn is given). */
+static int open_snap(struct log *l, const char *dir, MDB_txn **dtxn,
+                     MDB_txn **ltxn, struct err *e)
 {
-    MDB_txn *txn;
-    int rc = log_open(fresh, dir, map, false, e);
+    int rc = log_open(l, dir, 0, true, e);
     if (rc)
         return rc;
-    if ((rc = mdb_txn_begin(fresh->env, NULL, 0, &txn)))
-        return err_set(e, ERR_UNAVAILABLE, NULL, "begin: %s", mdb_strerror(rc));
-    if ((rc = views_open(txn, fv, true, e))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return mdb_txn_commit(txn) ? ERR_UNAVAILABLE : 0;
+    if (ltxn && (rc = log_read_begin(l, ltxn, e)))
+        goto out_close;
+    if ((rc = log_derived_begin(l, dtxn, e)))
+        goto out_ltxn;
+    return 0;
+out_ltxn:
+    if (ltxn)
+        mdb_txn_abort(*ltxn);
+out_close:
+    log_close(l);
+    return rc;
+}
+
+static void close_snap(struct log *l, MDB_txn *dtxn, MDB_txn *ltxn)
+{
+    if (dtxn)
+        mdb_txn_abort(dtxn);
+    if (ltxn)
+        mdb_txn_abort(ltxn);
+    log_close(l);
+}
+
+static int scratch_dir(char *tmp, size_t cap, struct err *e)
+{
+    const char *base = getenv("TMPDIR");
+    /* the scratch tables can be as large as the live ones: $TMPDIR says
+     * where there is room for them (/tmp when unset) */
+    if ((size_t)snprintf(tmp, cap, "%s/" REBUILD_TMP_NAME,
+                         base && *base ? base : "/tmp") >= cap ||
+        !mkdtemp(tmp))
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "cannot make a scratch directory in '%s': %s",
+                       base && *base ? base : "/tmp", strerror(errno));
+    return 0;
 }
 
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
                     struct err *e)
 {
-    const char *base = getenv("TMPDIR");
     char tmp[PATH_MAX];
     struct log live, fresh;
-    struct views fv;
-    MDB_txn *rtxn;
+    MDB_txn *dtxn, *ltxn, *ftxn;
+    uint64_t applied;
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = log_open(&live, data_dir, 0, true, e)))
+    if ((rc = open_snap(&live, data_dir, &dtxn, &ltxn, e)))
         return rc;
-    if ((rc = log_read_begin(&live, &rtxn, e)))
-        goto out_live;
-    /* the scratch tables can be as large as the live ones: $TMPDIR says
-     * where there is room for them (/tmp when unset) */
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" REBUILD_TMP_NAME,
-                         base && *base ? base : "/tmp") >= sizeof(tmp) ||
-        !mkdtemp(tmp)) {
-        rc = err_set(e, ERR_UNAVAILABLE, NULL,
-                     "cannot make a scratch directory in '%s': %s",
-                     base && *base ? base : "/tmp", strerror(errno));
-        goto out_rtxn;
-    }
-    live.last_seq = snapshot_last(rtxn, &live);
-    if ((rc = open_fresh(&fresh, &fv, tmp, live.map_size * 2 + (64 << 20), e)))
+    /* the live tables hold the log up to their applied seq: replay that */
+    if ((rc = log_applied_seq(dtxn, &live, &applied)) ||
+        (rc = scratch_dir(tmp, sizeof(tmp), e)))
+        goto out_snap;
+    if ((rc = replay_into(&live, ltxn, tmp, applied, e)))
         goto out_tmp;
-    {
-        struct replay_opts ro = {live.last_seq, INT64_MAX, false};
-        rc = replay(&live, rtxn, &fresh, &fv, &ro, &r->events, e);
+    r->events = applied;
+    if (!(rc = open_snap(&fresh, tmp, &ftxn, NULL, e))) {
+        rc = compare_views(dtxn, ftxn, r, e);
+        close_snap(&fresh, ftxn, NULL);
     }
-    if (!rc)
-        rc = compare(&live, rtxn, &fresh, &fv, r, e);
-    log_close(&fresh);
 out_tmp:
     nftw(tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-out_rtxn:
-    mdb_txn_abort(rtxn);
-out_live:
-    log_close(&live);
+out_snap:
+    close_snap(&live, dtxn, ltxn);
     return rc;
 }
 
@@ -281,9 +310,9 @@ int audit_rebuild_report(const char *data_dir)
 int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
                   int64_t until_ms, struct replay_report *r, struct err *e)
 {
-    struct log live, fresh;
-    struct views fv;
+    struct log live;
     MDB_txn *rtxn;
+    uint64_t end;
     int rc;
 
     memset(r, 0, sizeof(*r));
@@ -296,19 +325,16 @@ int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
     if ((rc = log_read_begin(&live, &rtxn, e)))
         goto out_live;
     live.last_seq = snapshot_last(rtxn, &live);
-    {
-        struct replay_opts ro = {
-            until_seq && until_seq < live.last_seq ? until_seq : live.last_seq,
-            until_ms ? until_ms : INT64_MAX, true};
-        if ((rc = open_fresh(&fresh, &fv, out_dir,
-                             live.map_size * 2 + (64 << 20), e)))
-            goto out_rtxn;
-        rc = replay(&live, rtxn, &fresh, &fv, &ro, &r->events, e);
-        if (!rc && (rc = log_sync(&fresh, e)) == 0)
-            r->live_last_seq = live.last_seq;
-        log_close(&fresh);
+    rc = replay_end(rtxn, &live,
+                    until_seq && until_seq < live.last_seq ? until_seq
+                                                           : live.last_seq,
+                    until_ms ? until_ms : INT64_MAX, &end, e);
+    if (!rc)
+        rc = replay_into(&live, rtxn, out_dir, end, e);
+    if (!rc) {
+        r->events = end;
+        r->live_last_seq = live.last_seq;
     }
-out_rtxn:
     mdb_txn_abort(rtxn);
 out_live:
     log_close(&live);
@@ -324,13 +350,11 @@ int proj_fingerprint(const char *dir, struct fingerprint *fp, struct err *e)
     int rc;
 
     memset(fp, 0, sizeof(*fp));
-    if ((rc = log_open(&l, dir, 0, true, e)))
+    if ((rc = open_snap(&l, dir, &txn, NULL, e)))
         return rc;
-    if ((rc = log_read_begin(&l, &txn, e)))
-        goto out;
-    if ((rc = views_open(txn, &v, false, e)))
+    if ((rc = views_open(txn, &v, false, e)) ||
+        (rc = log_applied_seq(txn, &l, &fp->last_seq)))
         goto out_txn;
-    fp->last_seq = snapshot_last(txn, &l);
     crypto_generichash_init(&st, NULL, 0, LOG_HASH_LEN);
     for (int i = 0; i < DB_COUNT; i++) {
         MDB_cursor *cur;
@@ -358,9 +382,7 @@ int proj_fingerprint(const char *dir, struct fingerprint *fp, struct err *e)
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "fingerprint: %s",
                      mdb_strerror(rc));
 out_txn:
-    mdb_txn_abort(txn);
-out:
-    log_close(&l);
+    close_snap(&l, txn, NULL);
     return rc;
 }
 
@@ -368,33 +390,20 @@ int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
                          struct err *e)
 {
     struct log la, lb;
-    struct views va, vb;
-    MDB_txn *ta = NULL, *tb = NULL;
+    MDB_txn *ta, *tb;
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = log_open(&la, a, 0, true, e)))
+    if ((rc = open_snap(&la, a, &ta, NULL, e)))
         return rc;
-    if ((rc = log_open(&lb, b, 0, true, e))) {
-        log_close(&la);
+    if ((rc = open_snap(&lb, b, &tb, NULL, e))) {
+        close_snap(&la, ta, NULL);
         return rc;
     }
-    if (!(rc = log_read_begin(&la, &ta, e)) &&
-        !(rc = log_read_begin(&lb, &tb, e)) &&
-        !(rc = views_open(ta, &va, false, e)) &&
-        !(rc = views_open(tb, &vb, false, e))) {
-        r->identical = true;
-        r->events = snapshot_last(tb, &lb);
-        for (int i = 0; i < DB_COUNT && r->identical; i++)
-            r->identical =
-                same_db(ta, va.dbi[i], tb, vb.dbi[i], proj_db_names[i],
-                        r->first_diff, sizeof(r->first_diff));
-    }
-    if (tb)
-        mdb_txn_abort(tb);
-    if (ta)
-        mdb_txn_abort(ta);
-    log_close(&lb);
-    log_close(&la);
+    rc = log_applied_seq(tb, &lb, &r->events);
+    if (!rc)
+        rc = compare_views(ta, tb, r, e);
+    close_snap(&lb, tb, NULL);
+    close_snap(&la, ta, NULL);
     return rc;
 }

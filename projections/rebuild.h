@@ -35,6 +35,12 @@ struct replay_report {
 int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
                   int64_t until_ms, struct replay_report *r, struct err *e);
 
+/* Builds the derived state of the data dir dir from its log (what deskd
+ * does at start), flushes it and marks it clean: after a backup or a
+ * restore copied the log, the directory is complete. map_size: 0 keeps
+ * the log's. */
+int rebuild_derived(const char *dir, size_t map_size, struct err *e);
+
 /* A digest of every projection table of one snapshot: BLAKE2b-256 over
  * (table name, then every key and value with their lengths) in key order.
  * Equal fingerprints = byte-identical read models. */

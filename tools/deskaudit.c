@@ -226,7 +226,8 @@ static int cmd_backup(const char *dir, const char *to)
 {
     struct err e = {0};
 
-    if (audit_backup(dir, to, &e))
+    /* the log, then its derived state built in the copy */
+    if (audit_backup(dir, to, &e) || rebuild_derived(to, 0, &e))
         return fail(&e);
     printf("BACKUP %s -> %s\n", dir, to);
     return audit_verify_report(to);
@@ -236,7 +237,7 @@ static int cmd_restore(const char *from, const char *dir)
 {
     struct err e = {0};
 
-    if (audit_restore(from, dir, &e))
+    if (audit_restore(from, dir, &e) || rebuild_derived(dir, 0, &e))
         return fail(&e);
     printf("RESTORED %s -> %s\n", from, dir);
     return 0;
