@@ -23,6 +23,8 @@ if ! command -v redis-server >/dev/null; then
 fi
 DEV=$(basename "$(findmnt -no SOURCE -T "$TMP")")
 flushes() { awk '{print ($16 == "" ? 0 : $16)}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; }
+sectors() { awk '{print $7}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; } # written, 512 B
+per_ev() { awk -v d="$1" -v n="$2" 'BEGIN{printf "%.0f", n ? d * 512 / n : 0}'; } # bytes/event
 kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
 ROWS=$TMP/rows.tsv
 
@@ -58,24 +60,28 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
     stalled=$!
     sleep 0.3
   fi
+  s0=$(sectors)
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
+  s1=$(sectors)
   [ -n "$stalled" ] && { pkill -P "$stalled" 2>/dev/null; kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null || true; }
   stop_last
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
-    "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
+    "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" \
+    "$(per_ev $((s1 - s0)) "$(kv events "$out")")" >> "$ROWS"
 }
 
 bench_baseline() { # label, server program, clients
   local label=$1 prog=$2 clients=$3 f0 f1 out n
   rm -rf "$TMP/bl"; mkdir -p "$TMP/bl"
   "$TMP/bin/$prog" tcp://127.0.0.1:5591 "$TMP/bl" 1024 2> /dev/null & PIDS+=($!)
-  sleep 0.3; f0=$(flushes)
+  sleep 0.3; f0=$(flushes); s0=$(sectors)
   out=$("$TMP/bin/zmq_rtt" client tcp://127.0.0.1:5591 "$clients" 100000000 "$SECS")
-  f1=$(flushes); n=$(kv events "$out")
+  f1=$(flushes); s1=$(sectors); n=$(kv events "$out")
   stop_last
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out" | cut -d. -f1)" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out" | cut -d. -f1)" \
     "$(kv p99_us "$out" | cut -d. -f1)" "$(kv p999_us "$out" | cut -d. -f1)" \
-    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" >> "$ROWS"
+    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" \
+    "$(per_ev $((s1 - s0)) "$n")" >> "$ROWS"
 }
 
 bench_redis() { # clients
@@ -85,14 +91,14 @@ bench_redis() { # clients
   redis-server --port 6391 --bind 127.0.0.1 --dir "$TMP/redis" --appendonly yes \
     --appendfsync always --save '' --daemonize no --logfile "$TMP/redis/log" & PIDS+=($!)
   for _ in $(seq 50); do redis-cli -p 6391 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-  f0=$(flushes)
+  f0=$(flushes); s0=$(sectors)
   out=$(redis-benchmark -h 127.0.0.1 -p 6391 -c "$c" -n "$n" --csv XADD s '*' f "$(head -c 200 /dev/zero | tr '\0' x)" | tail -1)
-  f1=$(flushes)
+  f1=$(flushes); s1=$(sectors)
   stop_last
   IFS=, read -r _ rps _ _ p50 _ p99 _ <<< "$(tr -d '"' <<< "$out")"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "redis XADD aof=always c=$c" "${rps%.*}" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "redis XADD aof=always c=$c" "${rps%.*}" \
     "$(awk -v x="$p50" 'BEGIN{print x*1000}')" "$(awk -v x="$p99" 'BEGIN{print x*1000}')" "-" \
-    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" >> "$ROWS"
+    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" "$(per_ev $((s1 - s0)) "$n")" >> "$ROWS"
 }
 
 curve_keys() { # CURVE key pairs for deskd, the bench and the setup actor
@@ -154,9 +160,20 @@ CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
 stop_last
 
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
-{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
-awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="zmq+lmdb naive c=16"{n=$2}
-  END { if (r) printf "deskd/redis at 16 clients: %.2f\n", d/r; if (n) printf "deskd/naive zmq+lmdb at 16 clients: %.2f\n", d/n }' "$ROWS"
+{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\tbytes/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
+# The issue-14 targets as ratios against the baselines of this run (the
+# last round's figures when ROUNDS > 1).
+awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7}
+  function q(a, z) { return r[z] ? sprintf("%.2f", r[a] / r[z]) : "-" }
+  END {
+    printf "16 desks: %sx nometasync (target >= 0.9), p99 %s vs %s us; %sx redis\n",
+      q("deskd c=16", "zmq+lmdb nometasync c=16"), p["deskd c=16"], p["zmq+lmdb nometasync c=16"],
+      q("deskd c=16", "redis XADD aof=always c=16")
+    printf "64 desks: %sx naive (target >= 1.0), %sx redis (target >= 0.8)\n",
+      q("deskd c=64", "zmq+lmdb naive c=64"), q("deskd c=64", "redis XADD aof=always c=64")
+    printf "pipelined: %s events/s (target >= 150000)\n", r["deskd pipelined 1000"]
+    printf "bytes/event at 16 desks: deskd %s, nometasync baseline %s (target <= 2x)\n",
+      b["deskd c=16"], b["zmq+lmdb nometasync c=16"] }' "$ROWS"
 echo "fees: $FEES"
 echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
