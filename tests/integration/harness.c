@@ -238,7 +238,8 @@ int h_server_start_opts(struct h_server *s, const struct h_opts *o)
         fmt_path(s->config, sizeof(s->config), "%s/deskd.conf", s->dir) ||
         fmt_path(s->log_path, sizeof(s->log_path), "%s/deskd.log", s->dir))
         goto out_remove_dir;
-    if (mkdir(s->data_dir, 0755)) {
+    /* a given data dir may exist already (with mounts inside it) */
+    if (mkdir(s->data_dir, 0755) && !(o->data_dir && errno == EEXIST)) {
         fail("mkdir '%s': %s", s->data_dir, strerror(errno));
         goto out_remove_dir;
     }

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../../projections/rebuild.h"
 #include "harness.h"
 
 #define TMPFS_SIZE "4m"         /* the small disk */
@@ -158,6 +160,79 @@ static void test_disk_full(void **state)
     rmdir(mnt);
 }
 
+/* Issue 14: derived state is never ahead of the log. The log's disk fills
+ * while derived state (data_dir/derived, a tmpfs of its own here) has
+ * room: the log commit fails, and derived state must be as if the refused
+ * batch never happened: it holds exactly the log (applied seq = last seq)
+ * and equals a replay of it. */
+static void test_failed_log_commit_leaves_derived_untouched(void **state)
+{
+    char mnt[] = "/tmp/deskd-logfull-XXXXXX", data[H_PATH_MAX],
+         der[H_PATH_MAX + 16];
+    struct h_opts o = {0};
+    struct h_server s;
+    struct h_client c;
+    struct h_reply r;
+    struct fingerprint fp;
+    struct rebuild_report rr;
+    struct err e = {0};
+    int64_t before, i, ok = 0;
+    (void)state;
+
+    if (!mkdtemp(mnt) || mount("tmpfs", mnt, "tmpfs", 0, "size=" TMPFS_SIZE)) {
+        fprintf(stderr, "it_faults: SKIPPED log-full test: cannot mount a "
+                        "tmpfs; run as root with CAP_SYS_ADMIN\n");
+        rmdir(mnt);
+        skip();
+    }
+    snprintf(data, sizeof(data), "%s/var", mnt);
+    snprintf(der, sizeof(der), "%s/derived", data);
+    assert_int_equal(mkdir(data, 0750), 0);
+    assert_int_equal(mkdir(der, 0750), 0);
+    assert_int_equal(mount("tmpfs", der, "tmpfs", 0, "size=64m"), 0);
+    assert_int_equal(ballast(mnt, true), 0);
+    o.data_dir = data;
+    assert_int_equal(h_server_start_opts(&s, &o), 0);
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    for (i = 1; i < FILL_MAX; i++) {
+        assert_int_equal(filler(&c, &r, (int)i), 0);
+        if (!r.ok)
+            break;
+        ok++;
+        h_reply_release(&r);
+    }
+    if (r.ok)
+        fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
+    assert_string_equal(r.code, "unavailable");
+    if (!strstr(r.message, "the log could not be written"))
+        fail_msg("not the log's commit that failed: %s", r.message);
+    h_reply_release(&r);
+    before = h_log_count(&c);
+    assert_int_equal(before, ok);
+    /* derived state: exactly the log, equal to a replay of it */
+    assert_int_equal(proj_fingerprint(s.data_dir, &fp, &e), 0);
+    assert_int_equal((int64_t)fp.last_seq, before);
+    assert_int_equal(rebuild_compare(s.data_dir, &rr, &e), 0);
+    if (!rr.identical)
+        fail_msg("derived state differs from the log: %s", rr.first_diff);
+
+    /* space again: writes resume on the same chain */
+    assert_int_equal(ballast(mnt, false), 0);
+    assert_int_equal(register_person(&c, &r, 1), 0);
+    if (!r.ok)
+        fail_msg("after freeing space: %s", h_reply_text(&r));
+    h_reply_release(&r);
+    assert_int_equal(h_log_count(&c), before + 1);
+    h_client_close(&c);
+    assert_int_equal(h_server_stop(&s), 0);
+    assert_int_equal(rebuild_compare(s.data_dir, &rr, &e), 0);
+    assert_true(rr.identical);
+    h_server_cleanup(&s);
+    umount2(der, MNT_DETACH);
+    umount2(mnt, MNT_DETACH);
+    rmdir(mnt);
+}
+
 static int64_t last_seq(struct h_client *c)
 {
     struct h_reply r;
@@ -288,6 +363,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_failed_log_commit_leaves_derived_untouched),
         cmocka_unit_test(test_hostile_peers_do_not_stop_the_desks),
         cmocka_unit_test(test_oversized_frames),
     };
