@@ -1031,18 +1031,33 @@ static int64_t mono_ms(void)
 static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
                           uint64_t to, log_derive_fn fn, void *ctx)
 {
+    unsigned char kb[8];
+    MDB_val k = {8, kb}, v;
+    MDB_cursor *cur;
     MDB_txn *dtxn;
+    uint64_t seq = from;
     int rc = mdb_txn_begin(l->denv, NULL, 0, &dtxn);
     if (rc)
         return rc;
-    for (uint64_t seq = from; seq <= to && !rc; seq++) {
-        const unsigned char *hash;
-        const char *body;
-        size_t len;
-        rc = log_get(ltxn, l, seq, &hash, &body, &len);
-        if (!rc)
-            rc = derive_event(l, dtxn, seq, body, len, fn, ctx);
+    if ((rc = mdb_cursor_open(ltxn, l->events, &cur))) {
+        mdb_txn_abort(dtxn);
+        return rc;
     }
+    put_be64(kb, from);
+    /* a cursor walk: the events are consecutive keys */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); !rc && seq <= to;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), seq++) {
+        if (k.mv_size != 8 || get_be64(k.mv_data) != seq ||
+            v.mv_size <= LOG_HASH_LEN) {
+            rc = MDB_CORRUPTED; /* a gap in the log */
+            break;
+        }
+        rc = derive_event(l, dtxn, seq, (const char *)v.mv_data + LOG_HASH_LEN,
+                          v.mv_size - LOG_HASH_LEN, fn, ctx);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && seq > to)
+        rc = 0;
     if (!rc)
         rc = derive_commands(l, ltxn, dtxn, from, to);
     if (!rc)

@@ -285,6 +285,143 @@ static void test_stream_index(void **state)
     cleanup();
 }
 
+/* Command ids survive the loss of derived state: they are recorded in the
+ * log too, and a writer rebuilds them with the stream versions. */
+static void test_cmd_ids_rebuilt_from_the_log(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    struct log_cmd_rec r = {{9, 8, 7}, 2, 2}, got;
+    char path[160];
+    uint64_t v;
+    MDB_txn *txn;
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    append(&b, "s", 1);
+    append(&b, "s", 2);
+    append(&b, "t", 3);
+    assert_int_equal(log_batch_cmd(&b, "cmd-a", 5, &r), 0);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    assert_int_equal(l.applied_seq, 3);
+    log_close(&l);
+    snprintf(path, sizeof(path), "%s/derived", dir);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+        assert_int_equal(system(cmd), 0);
+    }
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_true(l.rebuilt);
+    assert_int_equal(l.applied_seq, 0);
+    assert_int_equal(log_catch_up(&l, NULL, NULL, &e), 0);
+    assert_int_equal(l.applied_seq, 3);
+    assert_int_equal(log_derived_begin(&l, &txn, &e), 0);
+    assert_int_equal(log_cmd_get(txn, &l, "cmd-a", 5, &got), 0);
+    assert_memory_equal(got.fp, r.fp, LOG_HASH_LEN);
+    assert_int_equal(got.first_seq, 2);
+    assert_int_equal(got.nevents, 2);
+    assert_int_equal(log_stream_version(txn, &l, "s", 1, &v), 0);
+    assert_int_equal(v, 2);
+    mdb_txn_abort(txn);
+    log_close(&l);
+    cleanup();
+}
+
+/* Derived state that is ahead of the log (the log lost its last batch,
+ * e.g. a failed flush before a restart) is discarded and rebuilt. */
+static void test_derived_ahead_of_the_log_is_rebuilt(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    char cmd[400];
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    append(&b, "s", 1);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_close(&l);
+    /* keep the one-event log; let derived state run two events ahead */
+    snprintf(cmd, sizeof(cmd), "cp %s/data.mdb %s/log1", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    append(&b, "s", 2);
+    append(&b, "s", 3);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    log_close(&l);
+    snprintf(cmd, sizeof(cmd), "mv %s/log1 %s/data.mdb", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_int_equal(l.last_seq, 1);
+    assert_true(l.rebuilt);
+    assert_int_equal(l.applied_seq, 0);
+    assert_int_equal(log_catch_up(&l, NULL, NULL, &e), 0);
+    assert_int_equal(l.applied_seq, 1);
+    log_close(&l);
+    cleanup();
+}
+
+/* A log written before the split (every sub-db in one environment) is
+ * migrated: its command ids move into the log's "commands", its other
+ * tables are dropped, derived state is rebuilt. */
+static void test_legacy_log_is_migrated(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    struct log_cmd_rec got;
+    unsigned char old[LOG_HASH_LEN + 12] = {5};
+    MDB_val k = {5, "cmd-z"}, v = {sizeof(old), old};
+    MDB_dbi d;
+    MDB_txn *txn;
+    char cmd[200];
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    append(&b, "s", 1);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    /* make it look old: no commands; cmd_ids and a table beside events */
+    assert_int_equal(mdb_txn_begin(l.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_drop(txn, l.commands, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "cmd_ids", MDB_CREATE, &d), 0);
+    old[LOG_HASH_LEN + 7] = 1;  /* first seq 1 */
+    old[LOG_HASH_LEN + 11] = 1; /* 1 event */
+    assert_int_equal(mdb_put(txn, d, &k, &v, 0), 0);
+    assert_int_equal(mdb_dbi_open(txn, "units", MDB_CREATE, &d), 0);
+    assert_int_equal(mdb_put(txn, d, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    log_close(&l);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
+    assert_int_equal(system(cmd), 0);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_int_equal(log_catch_up(&l, NULL, NULL, &e), 0);
+    assert_int_equal(log_derived_begin(&l, &txn, &e), 0);
+    assert_int_equal(log_cmd_get(txn, &l, "cmd-z", 5, &got), 0);
+    assert_int_equal(got.fp[0], 5);
+    assert_int_equal(got.first_seq, 1);
+    assert_int_equal(got.nevents, 1);
+    mdb_txn_abort(txn);
+    assert_int_equal(mdb_txn_begin(l.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "units", 0, &d), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(txn, "cmd_ids", 0, &d), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    log_close(&l);
+    cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +430,9 @@ int main(void)
         cmocka_unit_test(test_cmd_ids),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_stream_index),
+        cmocka_unit_test(test_cmd_ids_rebuilt_from_the_log),
+        cmocka_unit_test(test_derived_ahead_of_the_log_is_rebuilt),
+        cmocka_unit_test(test_legacy_log_is_migrated),
     };
     diag_quiet = 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
