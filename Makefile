@@ -97,17 +97,20 @@ torture: all
 bench: all
 	bash tools/bench.sh $(BUILD)
 
-# docs/PROTOCOL.md = hand-written contract + the reference generated from
-# the command table; docs-check (part of `make test`) fails when stale.
+# docs/PROTOCOL.md = hand-written contract + the limits table and the
+# reference generated from the config defaults and the command table;
+# docs-check (part of `make test`) fails when stale, or when another doc
+# states a limit other than deskd's (tools/docs-limits.sh).
 docs: all
-	@{ sed '/^## Command reference/q' docs/PROTOCOL.md; echo; \
+	@{ sed '/^## Limits$$/q' docs/PROTOCOL.md; echo; \
 	  $(BUILD)/deskctl --protocol-md; } > docs/PROTOCOL.md.tmp
 	@mv docs/PROTOCOL.md.tmp docs/PROTOCOL.md
 
 docs-check: all
-	@{ sed '/^## Command reference/q' docs/PROTOCOL.md; echo; \
+	@{ sed '/^## Limits$$/q' docs/PROTOCOL.md; echo; \
 	  $(BUILD)/deskctl --protocol-md; } | cmp -s - docs/PROTOCOL.md || \
 	  { echo "docs/PROTOCOL.md is stale: run make docs"; exit 1; }
+	@bash tools/docs-limits.sh
 
 fmt:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

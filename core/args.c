@@ -260,11 +260,17 @@ int cmd_args_parse(const struct cmd_spec *spec, const msgpack_object *body,
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object_kv *kv = &body->via.map.ptr[i];
         int fi = find_field(spec, &kv->key);
-        if (fi < 0)
-            return err_set(
-                e, ERR_INVALID, NULL, "'%s' has no field '%.*s'", spec->name,
-                (int)(kv->key.via.str.size > 32 ? 32 : kv->key.via.str.size),
-                kv->key.via.str.ptr);
+        if (fi < 0) {
+            char name[ERR_FIELD_MAX];
+            size_t kn =
+                kv->key.type == MSGPACK_OBJECT_STR ? kv->key.via.str.size : 0;
+            if (kn >= sizeof(name))
+                kn = sizeof(name) - 1;
+            memcpy(name, kn ? kv->key.via.str.ptr : "", kn);
+            name[kn] = '\0';
+            return err_set(e, ERR_INVALID, name, "'%s' has no field '%s'",
+                           spec->name, name);
+        }
         if (a->v[fi].set)
             return err_set(e, ERR_INVALID, spec->fields[fi].name,
                            "'%s' appears twice", spec->fields[fi].name);

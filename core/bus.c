@@ -260,16 +260,6 @@ static bool more(void *s)
     return m != 0;
 }
 
-static void discard_rest(void *s)
-{
-    while (more(s)) {
-        zmq_msg_t x;
-        zmq_msg_init(&x);
-        zmq_msg_recv(&x, s, 0);
-        zmq_msg_close(&x);
-    }
-}
-
 static void prop_copy(zmq_msg_t *msg, const char *name, char *out, size_t cap)
 {
     const char *v = zmq_msg_gets(msg, name);
@@ -287,31 +277,57 @@ static void msg_auth(struct bus *b, struct bus_msg *m)
     prop_copy(&m->body, BUS_PROP_KEY, m->key, sizeof(m->key));
 }
 
+int bus_frame_rule(const size_t *sizes, size_t n, bool *req)
+{
+    *req = n >= 1 && sizes[0] == 0;
+    if (n == 1)
+        return 0; /* DEALER: the command */
+    if (n == 2 && sizes[0] == 0)
+        return 1; /* REQ: empty delimiter, then the command */
+    return -1;
+}
+
 int bus_recv(struct bus *b, struct bus_msg *m)
 {
-    for (;;) {
-        zmq_msg_init(&m->id);
-        if (zmq_msg_recv(&m->id, b->router, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m->id);
-            return -1;
+    size_t sizes[BUS_FRAMES_KEPT], n = 0;
+    int at;
+
+    zmq_msg_init(&m->id);
+    if (zmq_msg_recv(&m->id, b->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m->id);
+        return -1;
+    }
+    /* The frames after the peer's id: the first two are kept (a REQ
+     * delimiter and the command), the rest only counted. */
+    zmq_msg_init(&m->body);
+    m->bad_frames = false;
+    while (more(b->router)) {
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        if (zmq_msg_recv(&x, b->router, 0) < 0) {
+            zmq_msg_close(&x);
+            break;
         }
-        zmq_msg_init(&m->body);
-        m->req = false;
-        if (more(b->router) && zmq_msg_recv(&m->body, b->router, 0) >= 0 &&
-            zmq_msg_size(&m->body) == 0 && more(b->router)) {
-            m->req = true; /* REQ: empty delimiter, then the frame */
+        if (n < BUS_FRAMES_KEPT)
+            sizes[n] = zmq_msg_size(&x);
+        if (n < 2) { /* the command is the last of the first two */
             zmq_msg_close(&m->body);
             zmq_msg_init(&m->body);
-            zmq_msg_recv(&m->body, b->router, 0);
+            zmq_msg_move(&m->body, &x);
         }
-        if (!more(b->router)) {
-            msg_auth(b, m);
-            return 0;
-        }
-        /* More frames than a command has: not ours, drop it. */
-        discard_rest(b->router);
-        bus_msg_release(m);
+        zmq_msg_close(&x);
+        n++;
     }
+    at = bus_frame_rule(sizes, n < BUS_FRAMES_KEPT ? n : BUS_FRAMES_KEPT,
+                        &m->req);
+    if (at < 0 || (size_t)at != n - 1) {
+        /* answered with bad_request: nothing of it is read */
+        m->bad_frames = true;
+        zmq_msg_close(&m->body);
+        zmq_msg_init(&m->body);
+    }
+    msg_auth(b, m);
+    return 0;
 }
 
 void bus_msg_body_done(struct bus_msg *m)

@@ -40,15 +40,27 @@ struct bus {
 
 /* A command as received: the peer's routing id (kept for the reply), whether
  * it came from a REQ socket (empty delimiter), and the frame. */
+#define BUS_FRAMES_KEPT 3 /* frame sizes looked at; more is more */
+
 struct bus_msg {
     zmq_msg_t id;
     zmq_msg_t body;
     bool req;
+    /* the message broke the frame rules (bus_frame_rule): it gets one
+     * bad_request reply and nothing else happens */
+    bool bad_frames;
     /* CURVE only: what the ZAP handler said at the handshake (User-Id =
      * the operator id, and the key); both "" in plain mode */
     char user[CFG_OP_ID_MAX];
     char key[CFG_Z85_KEY + 1];
 };
+
+/* The frame rules of the command socket, after the peer's id: one frame
+ * (DEALER), or an empty delimiter and one frame (REQ). Given the sizes of
+ * the n frames, returns the index of the command frame, or -1 when the
+ * message breaks the rules; *req says whether the reply needs a delimiter
+ * (the first frame was empty). */
+int bus_frame_rule(const size_t *sizes, size_t n, bool *req);
 
 /* Binds both sockets and arms on_ready for the command socket. In CURVE
  * mode (cfg->sec_mode) both sockets are CURVE servers with cfg->sec_secret

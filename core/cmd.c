@@ -74,22 +74,57 @@ static int env_str(const msgpack_object *map, const char *key, size_t lo,
     return 0;
 }
 
+/* Every key known, none twice: a proxy or auditor that reads the last of
+ * two values must never see another command than deskd did. */
 static int env_keys(const msgpack_object *m, struct err *e)
 {
     static const char *const keys[] = {"id",   "cmd",  "actor",
                                        "desk", "body", "expect"};
+    unsigned seen = 0;
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object *k = &m->via.map.ptr[i].key;
-        bool known = false;
-        for (size_t j = 0; j < sizeof(keys) / sizeof(*keys); j++)
-            known |= codec_obj_is_str(k, keys[j]);
-        if (!known)
+        size_t j = 0;
+        while (j < sizeof(keys) / sizeof(*keys) &&
+               !codec_obj_is_str(k, keys[j]))
+            j++;
+        if (j == sizeof(keys) / sizeof(*keys))
             return err_set(e, ERR_BAD_REQUEST, NULL,
                            "unknown envelope key '%.*s'",
-                           (int)(k->via.str.size > 32 ? 32 : k->via.str.size),
-                           k->via.str.ptr);
+                           (int)(k->type != MSGPACK_OBJECT_STR ? 0
+                                 : k->via.str.size > 32        ? 32
+                                                        : k->via.str.size),
+                           k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "");
+        if (seen & (1u << j))
+            return err_set(e, ERR_BAD_REQUEST, keys[j],
+                           "envelope key '%s' appears twice", keys[j]);
+        seen |= 1u << j;
     }
     return 0;
+}
+
+/* A code point a reader can see: not a space of any width. */
+static bool visible_cp(uint32_t cp)
+{
+    return !(cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
+             (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 || cp == 0x2029 ||
+             cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff);
+}
+
+/* Valid UTF-8 (checked before) with at least one visible character. */
+bool cmd_has_visible(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = s[i];
+        size_t k = cp < 0x80 ? 0 : cp < 0xe0 ? 1 : cp < 0xf0 ? 2 : 3;
+        if (k)
+            cp &= 0x3f >> k;
+        for (size_t j = 1; j <= k && i + j < n; j++)
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        if (visible_cp(cp))
+            return true;
+        i += k + 1;
+    }
+    return false;
 }
 
 static int env_expect(const msgpack_object *x, struct err *e)
@@ -122,13 +157,17 @@ int cmd_envelope_parse(struct envelope *env, const char *frame, size_t len,
     m = env->doc.obj;
     if (m->type != MSGPACK_OBJECT_MAP)
         return err_set(e, ERR_BAD_REQUEST, NULL, "command is not a map");
-    if ((rc = env_str(m, "id", 1, LOG_CMD_ID_MAX, &env->id, &env->id_len, e)))
+    if ((rc = env_keys(m, e)) ||
+        (rc = env_str(m, "id", 1, LOG_CMD_ID_MAX, &env->id, &env->id_len, e)))
         return rc;
+    if (!cmd_has_visible((const unsigned char *)env->id, env->id_len))
+        return err_set(e, ERR_BAD_REQUEST, "id",
+                       "'id' needs a visible character: an id of spaces "
+                       "cannot be read back, retried or audited");
     if ((rc =
              env_str(m, "cmd", 1, CMD_NAME_MAX, &env->cmd, &env->cmd_len, e)) ||
         (rc = env_str(m, "actor", 1, CFG_OP_ID_MAX - 1, &env->actor,
-                      &env->actor_len, e)) ||
-        (rc = env_keys(m, e)))
+                      &env->actor_len, e)))
         return rc;
     if ((desk = codec_get(m, "desk"))) {
         if ((rc = env_str(m, "desk", 1, CMD_DESK_MAX, &s, &n, e)))

@@ -16,10 +16,12 @@
 #include "err.h"
 #include "log.h"
 
-#define CMD_FIELDS_MAX 24 /* fields in one command body */
-#define CMD_NAME_MAX 48   /* bytes in a command name */
-#define CMD_DESK_MAX 32   /* bytes in a desk name */
-#define CMD_LIST_MAX 64   /* items in a list field unless the table says */
+#define CMD_FIELDS_MAX 24   /* fields in one command body */
+#define CMD_NAME_MAX 48     /* bytes in a command name */
+#define CMD_DESK_MAX 32     /* bytes in a desk name */
+#define CMD_LIST_MAX 64     /* items in a list field unless the table says */
+#define LOG_READ_LIMIT 1000 /* events in one log.read reply */
+#define LOG_READ_BYTES (4 * 1024 * 1024) /* bytes of events in one reply */
 
 /* Field types. Money is integer fen; dec2 is a decimal with at most two
  * places (m² of area) carried as an integer of hundredths; dates are
@@ -103,6 +105,9 @@ struct envelope {
     const msgpack_object *body;   /* a map, or NULL when absent */
     const msgpack_object *expect; /* a map, or NULL */
 };
+
+/* At least one character of s (valid UTF-8) is not a space of any width. */
+bool cmd_has_visible(const unsigned char *s, size_t n);
 
 /* Parses and checks the envelope. ERR_BAD_REQUEST for anything malformed;
  * e->field names the envelope key. On error env->id may still be set (so the

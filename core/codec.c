@@ -3,6 +3,7 @@
  * before anything is allocated for it. */
 #include "codec.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "date.h"
@@ -333,6 +334,50 @@ void cw_raw(struct cw *w, const void *p, size_t n)
 void cw_obj(struct cw *w, const msgpack_object *o)
 {
     msgpack_pack_object(&w->pk, *o);
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+    const msgpack_object *x = &((const msgpack_object_kv *)a)->key,
+                         *y = &((const msgpack_object_kv *)b)->key;
+    size_t nx = x->type == MSGPACK_OBJECT_STR ? x->via.str.size : 0,
+           ny = y->type == MSGPACK_OBJECT_STR ? y->via.str.size : 0;
+    int c = memcmp(nx ? x->via.str.ptr : "", ny ? y->via.str.ptr : "",
+                   nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
+}
+
+int cw_canon(struct cw *w, const msgpack_object *o)
+{
+    msgpack_object_kv *kv;
+    uint32_t n;
+
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        cw_array(w, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            if (cw_canon(w, &o->via.array.ptr[i]))
+                return -1;
+        return 0;
+    }
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        cw_obj(w, o);
+        return 0;
+    }
+    n = o->via.map.size;
+    kv = n ? malloc(n * sizeof(*kv)) : NULL;
+    if (n && !kv)
+        return -1;
+    if (n)
+        memcpy(kv, o->via.map.ptr, n * sizeof(*kv));
+    qsort(kv, n, sizeof(*kv), kv_cmp);
+    cw_map(w, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (cw_canon(w, &kv[i].key) || cw_canon(w, &kv[i].val)) {
+            free(kv);
+            return -1;
+        }
+    free(kv);
+    return 0;
 }
 
 static size_t cw_open32(struct cw *w, unsigned char tag)

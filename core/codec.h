@@ -85,6 +85,9 @@ void cw_nil(struct cw *w);
 void cw_bin(struct cw *w, const void *p, size_t n);
 void cw_raw(struct cw *w, const void *p, size_t n); /* pre-encoded msgpack */
 void cw_obj(struct cw *w, const msgpack_object *o); /* re-encode a value */
+/* Re-encodes a value in one canonical form: map keys in byte order, at
+ * every depth (lists keep their order). -1 when out of memory. */
+int cw_canon(struct cw *w, const msgpack_object *o);
 
 /* A map whose count is known only at the end: cw_map_open() writes a map32
  * header and returns its offset; cw_map_close() patches the count. */

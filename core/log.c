@@ -449,8 +449,10 @@ void log_batch_release(struct log_batch *b)
     cw_release(&b->bodies);
     free(b->off);
     free(b->type);
+    free(b->hashes);
     b->off = NULL;
     b->type = NULL;
+    b->hashes = NULL;
 }
 
 int log_batch_begin(struct log_batch *b, struct err *e)
@@ -583,12 +585,14 @@ static void encode_body(struct log_batch *b, const struct log_event_in *in,
     cw_bin(w, b->hash, LOG_HASH_LEN);
 }
 
+/* Keeps where body i starts, its type and its hash (just computed). */
 static int remember(struct log_batch *b, size_t at, const char *type)
 {
     if (b->nevents == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         size_t *p = realloc(b->off, cap * sizeof(*p));
         const char **t;
+        unsigned char(*h)[LOG_HASH_LEN];
         if (!p)
             return ERR_UNAVAILABLE;
         b->off = p;
@@ -596,11 +600,22 @@ static int remember(struct log_batch *b, size_t at, const char *type)
         if (!t)
             return ERR_UNAVAILABLE;
         b->type = t;
-        b->cap = cap;
+        h = realloc(b->hashes, cap * sizeof(*h));
+        if (!h)
+            return ERR_UNAVAILABLE;
+        b->hashes = h;
+        b->cap = cap; /* only once every array has room */
     }
     b->off[b->nevents] = at;
+    memcpy(b->hashes[b->nevents], b->hash, LOG_HASH_LEN);
     b->type[b->nevents++] = type;
     return 0;
+}
+
+const unsigned char *log_batch_hash(const struct log_batch *b, size_t i)
+{
+    DESK_ASSERT(i < b->nevents);
+    return b->hashes[i];
 }
 
 const char *log_batch_type(const struct log_batch *b, size_t i)
@@ -1054,6 +1069,8 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
         }
         rc = derive_event(l, dtxn, seq, (const char *)v.mv_data + LOG_HASH_LEN,
                           v.mv_size - LOG_HASH_LEN, fn, ctx);
+        if (rc)
+            break; /* before the loop's next step overwrites rc */
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && seq > to)
@@ -1091,7 +1108,17 @@ int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e)
         uint64_t to = l->applied_seq + CATCH_UP_TXN;
         if (to > l->last_seq)
             to = l->last_seq;
-        if ((rc = catch_up_chunk(l, ltxn, l->applied_seq + 1, to, fn, ctx)))
+        rc = catch_up_chunk(l, ltxn, l->applied_seq + 1, to, fn, ctx);
+        if (rc == MDB_MAP_FULL) { /* the chunk was aborted: grow, again */
+            struct err ge = {0};
+            mdb_txn_abort(ltxn);
+            ltxn = NULL;
+            if (log_grow(l, &ge) ||
+                (rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &ltxn)))
+                break;
+            continue;
+        }
+        if (rc)
             break;
         l->applied_seq = to;
         if (mono_ms() - shown >= CATCH_UP_REPORT_MS) {
@@ -1101,7 +1128,8 @@ int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e)
                       (unsigned long long)todo);
         }
     }
-    mdb_txn_abort(ltxn);
+    if (ltxn)
+        mdb_txn_abort(ltxn);
     if (rc)
         return err_set(e, ERR_UNAVAILABLE, NULL,
                        "catching up derived state: %s%s", mdb_strerror(rc),

@@ -90,8 +90,9 @@ void log_close(struct log *l);
 typedef int (*log_derive_fn)(void *ctx, MDB_txn *dtxn, uint64_t seq,
                              const char *body, size_t len);
 /* Brings derived state up to the log: every event past applied_seq gets
- * its stream version, index entry and command id, and fn. Writer only;
- * logs what it replays and how long it took. */
+ * its stream version, index entry and command id, and fn. Writer only, no
+ * txn open; grows the maps when they are full; logs what it replays and
+ * how long it took. */
 int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e);
 
 /* Opens (creating, in a write txn) a named sub-db. */
@@ -124,6 +125,7 @@ struct log_batch {
     struct cw bodies;  /* encoded bodies of the events appended */
     size_t *off;       /* body i at bodies[off[i]] */
     const char **type; /* type i (static strings from the event table) */
+    unsigned char (*hashes)[LOG_HASH_LEN]; /* hash i (stored with body i) */
     size_t nevents, cap;
     int offset_min; /* local offset for recorded_at strings */
 };
@@ -151,6 +153,7 @@ int log_append(struct log_batch *b, const struct log_event_in *in,
 void log_batch_body(const struct log_batch *b, size_t i, const char **body,
                     size_t *len);
 const char *log_batch_type(const struct log_batch *b, size_t i);
+const unsigned char *log_batch_hash(const struct log_batch *b, size_t i);
 
 /* Current version of a stream (0 if it has no events). */
 int log_stream_version(MDB_txn *txn, const struct log *l, const char *stream,

@@ -187,6 +187,48 @@ bool mask_may_need(const char *p, size_t n)
            memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14);
 }
 
+/* Adds one to the count of the map whose header starts at w's offset at
+ * (a fixmap grows into a map16 when it must). */
+static void map_count_inc(struct cw *w, size_t at)
+{
+    unsigned char *h = (unsigned char *)w->sb.data + at;
+    if (*h >= 0x80 && *h < 0x8f) {
+        (*h)++;
+    } else if (*h == 0x8f) { /* 15 keys: 16 need a map16 header */
+        size_t tail = w->sb.size - at - 1;
+        cw_raw(w, "\0\0", 2);
+        h = (unsigned char *)w->sb.data + at;
+        memmove(h + 3, h + 1, tail);
+        h[0] = 0xde, h[1] = 0, h[2] = 16;
+    } else if (*h == 0xde) {
+        unsigned v = ((unsigned)h[1] << 8 | h[2]) + 1;
+        DESK_ASSERT(v <= 0xffff);
+        h[1] = (unsigned char)(v >> 8), h[2] = (unsigned char)v;
+    } else {
+        uint32_t v;
+        DESK_ASSERT(*h == 0xdf);
+        v = ((uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 |
+             h[4]) +
+            1;
+        h[1] = (unsigned char)(v >> 24), h[2] = (unsigned char)(v >> 16);
+        h[3] = (unsigned char)(v >> 8), h[4] = (unsigned char)v;
+    }
+}
+
+void mask_event(struct cw *w, const char *p, size_t n,
+                const unsigned char *hash, size_t hash_len)
+{
+    size_t at = cw_len(w);
+    unsigned char t;
+    mask_body(w, p, n);
+    t = (unsigned char)w->sb.data[at];
+    if (!((t >= 0x80 && t <= 0x8f) || t == 0xde || t == 0xdf))
+        return; /* not a map: sent as stored */
+    map_count_inc(w, at);
+    cw_str(w, "hash");
+    cw_bin(w, hash, hash_len);
+}
+
 void mask_body(struct cw *w, const char *p, size_t n)
 {
     struct codec_doc d;

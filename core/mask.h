@@ -49,5 +49,11 @@ bool mask_may_need(const char *p, size_t n);
 /* Appends the body (an encoded event or record) to w, masked if it needs
  * it; a body that does not decode is appended as it is. */
 void mask_body(struct cw *w, const char *p, size_t n);
+/* The same for an event as PUB and log.read send it: masked, with one key
+ * added, "hash": the 32-byte hash stored with it (the BLAKE2b of the
+ * stored body), so any reader can check that each event's "prev" is the
+ * hash of the one before. */
+void mask_event(struct cw *w, const char *p, size_t n,
+                const unsigned char *hash, size_t hash_len);
 
 #endif

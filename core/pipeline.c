@@ -49,10 +49,51 @@ void pipe_reply_error(struct cw *reply, const char *id, size_t id_len,
         cw_kstr(reply, "field", e->field);
 }
 
-/* Hash of what the command asks for, normalised through msgpack-c, so the
- * same id with another command is told apart from a retry. */
+/* Hash of what the command means: its name, actor and desk, each field of
+ * the table in table order as the table typed it (absent and nil alike;
+ * "120.5" and 120.50 the same area; one instant however its offset is
+ * written; maps with their keys sorted), and expect with its streams
+ * sorted. A retry that a client library encoded differently (key order,
+ * number or string forms) is the same command; a changed value is not. */
 static void fingerprint(struct pipeline *p, const struct envelope *env,
-                        unsigned char fp[LOG_HASH_LEN])
+                        const struct args *a, unsigned char fp[LOG_HASH_LEN])
+{
+    const struct field *f = a->spec->fields;
+    struct cw *w = &p->scratch;
+    uint32_t n = 0;
+
+    while (f[n].name)
+        n++;
+    cw_reset(w);
+    cw_array(w, 5);
+    cw_str(w, a->spec->name);
+    cw_strn(w, env->actor, env->actor_len);
+    cw_str(w, env->desk);
+    cw_array(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct argv *v = &a->v[i];
+        if (!v->set)
+            cw_nil(w);
+        else if (f[i].type == FT_ID || f[i].type == FT_STR ||
+                 f[i].type == FT_TEXT)
+            cw_strn(w, v->s, v->len);
+        else if (f[i].type == FT_STRS || f[i].type == FT_ANY)
+            cw_canon(w, v->o);
+        else
+            cw_int(w, v->i);
+    }
+    if (env->expect)
+        cw_canon(w, env->expect);
+    else
+        cw_nil(w);
+    log_hash(cw_data(w), cw_len(w), fp);
+}
+
+/* The fingerprint of command ids recorded before fingerprints were by
+ * meaning (the envelope's bytes normalised through msgpack-c): a retry of
+ * such a command still matches. */
+static void fingerprint_v1(struct pipeline *p, const struct envelope *env,
+                           unsigned char fp[LOG_HASH_LEN])
 {
     struct cw *w = &p->scratch;
     cw_reset(w);
@@ -197,12 +238,16 @@ static int run(struct pipeline *p, const struct envelope *env,
     int rc;
 
     if (dedupe) {
-        fingerprint(p, env, fp);
+        fingerprint(p, env, a, fp);
         rc = log_cmd_get(p->batch.txn, p->log, env->id, env->id_len, &rec);
-        if (rc == 0 && memcmp(fp, rec.fp, LOG_HASH_LEN) != 0)
-            return err_set(e, ERR_CONFLICT, "id",
-                           "id '%.*s' was used for a different command",
-                           (int)env->id_len, env->id);
+        if (rc == 0 && memcmp(fp, rec.fp, LOG_HASH_LEN) != 0) {
+            unsigned char v1[LOG_HASH_LEN];
+            fingerprint_v1(p, env, v1);
+            if (memcmp(v1, rec.fp, LOG_HASH_LEN) != 0)
+                return err_set(e, ERR_CONFLICT, "id",
+                               "id '%.*s' was used for a different command",
+                               (int)env->id_len, env->id);
+        }
         if (rc == 0)
             return reply_duplicate(p, env, &rec, reply);
         if (rc != MDB_NOTFOUND)

@@ -121,7 +121,7 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
         /* every listed key may subscribe, whatever its role: personal
          * data goes out masked (R-GEN-02); log.read gives it in full to
          * the roles allowed */
-        mask_body(&o->bodies, body, len);
+        mask_event(&o->bodies, body, len, log_batch_hash(b, i), LOG_HASH_LEN);
     }
     o->nev = b->nevents;
     o->last_seq = b->next_seq - 1;
@@ -177,7 +177,14 @@ static const char *msg_operator(const struct bus_msg *m)
     return op && m->user[0] && !strcmp(op, m->user) ? m->user : "";
 }
 
-static int catch_up(struct err *e);
+/* Brings derived state up to the log (growing the maps if need be). */
+static int catch_up(struct err *e)
+{
+    uint64_t grows = srv.log.grows;
+    int rc = log_catch_up(&srv.log, proj_derive, &srv.views, e);
+    srv.stats.map_grows += srv.log.grows - grows;
+    return rc;
+}
 
 /* Commands and timers are decided on derived state that holds the whole
  * log: after a derived commit failed, it catches up first. Until it has,
@@ -211,6 +218,15 @@ retry:
         return rc;
     for (size_t i = 0; i < o->n; i++) {
         o->reply_off[i] = cw_len(&o->replies);
+        if (o->msg[i].bad_frames) {
+            struct err fe = {0};
+            err_set(&fe, ERR_BAD_REQUEST, NULL,
+                    "one frame per request (a REQ socket adds an empty "
+                    "delimiter before it); nothing was done");
+            pipe_reply_error(&o->replies, NULL, 0, &fe);
+            srv.pipe.stats.failed++;
+            continue;
+        }
         rc = pipe_exec(&srv.pipe, zmq_msg_data(&o->msg[i].body),
                        zmq_msg_size(&o->msg[i].body), msg_operator(&o->msg[i]),
                        &o->replies);
@@ -600,22 +616,6 @@ static int open_views(struct err *e)
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "commit: %s",
                         mdb_strerror(rc))
               : 0;
-}
-
-/* Brings derived state up to the log; on MDB_MAP_FULL grows and goes on
- * (what was applied stays applied). */
-static int catch_up(struct err *e)
-{
-    int rc;
-    while ((rc = log_catch_up(&srv.log, proj_derive, &srv.views, e))) {
-        struct err ge = {0};
-        if (!strstr(e->msg, mdb_strerror(MDB_MAP_FULL)) ||
-            log_grow(&srv.log, &ge))
-            return rc;
-        srv.stats.map_grows++;
-        memset(e, 0, sizeof(*e));
-    }
-    return 0;
 }
 
 int server_open(struct err *e)

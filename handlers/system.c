@@ -2,9 +2,6 @@
  * tests and drills, and log.read for catch-up (zguide Clone pattern). */
 #include "handlers.h"
 
-#define LOG_READ_LIMIT 1000              /* events in one log.read reply */
-#define LOG_READ_BYTES (4 * 1024 * 1024) /* bytes of events in one reply */
-
 /* Moves a manual clock forward. Recorded, so an audit shows every jump and
  * a restarted deskd resumes from the last recorded time. */
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e)
@@ -49,7 +46,7 @@ int hdl_log_read(struct hctx *h, const struct args *a, struct err *e)
         if (rc)
             return err_set(e, ERR_UNAVAILABLE, NULL, "log read failed at %llu",
                            (unsigned long long)seq);
-        mask_body(w, body, len);
+        mask_event(w, body, len, hash, LOG_HASH_LEN);
         bytes += len;
     }
     cw_array_close(w, at, n);

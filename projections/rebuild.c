@@ -104,9 +104,8 @@ int rebuild_derived(const char *dir, size_t map_size, struct err *e)
         mdb_txn_abort(w);
     else if ((rc = mdb_txn_commit(w)))
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "derive: %s", mdb_strerror(rc));
-    while (!rc && (rc = log_catch_up(&l, proj_derive, &v, e)) &&
-           strstr(e->msg, mdb_strerror(MDB_MAP_FULL)) && !log_grow(&l, e))
-        memset(e, 0, sizeof(*e));
+    if (!rc)
+        rc = log_catch_up(&l, proj_derive, &v, e);
     if (!rc)
         rc = log_sync(&l, e);
     log_close(&l); /* flushes derived state and marks it clean */

@@ -459,14 +459,9 @@ static void reply_fields(struct h_reply *r)
     }
 }
 
-int h_recv(struct h_client *c, struct h_reply *r)
+static int parse_reply(struct h_reply *r)
 {
     struct err e = {0};
-
-    memset(r, 0, sizeof(*r));
-    r->seq = -1;
-    if (recv_frame(c->sock, &r->frame, &r->len))
-        return -1;
     /* Trusted: the server's replies may legitimately exceed the limits we
      * impose on commands (a long log.read); the sanity check remains. */
     if (codec_doc_parse_trusted(&r->doc, r->frame, r->len, &e))
@@ -476,6 +471,26 @@ int h_recv(struct h_client *c, struct h_reply *r)
         return fail("reply is not a msgpack map");
     reply_fields(r);
     return 0;
+}
+
+int h_recv(struct h_client *c, struct h_reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->seq = -1;
+    if (recv_frame(c->sock, &r->frame, &r->len))
+        return -1;
+    return parse_reply(r);
+}
+
+int h_reply_from(struct h_reply *r, const void *buf, size_t len)
+{
+    memset(r, 0, sizeof(*r));
+    r->seq = -1;
+    if (!(r->frame = malloc(len ? len : 1)))
+        return -1;
+    memcpy(r->frame, buf, len);
+    r->len = len;
+    return parse_reply(r);
 }
 
 int h_call_raw(struct h_client *c, const void *buf, size_t len,

@@ -120,6 +120,8 @@ int h_recv(struct h_client *c, struct h_reply *r);
 int h_call(struct h_client *c, const char *json_envelope, struct h_reply *r);
 int h_callf(struct h_client *c, struct h_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Parses a reply frame received some other way (multi-frame tests). */
+int h_reply_from(struct h_reply *r, const void *buf, size_t len);
 /* Sends raw bytes and waits for the reply. */
 int h_call_raw(struct h_client *c, const void *buf, size_t len,
                struct h_reply *r);

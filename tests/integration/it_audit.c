@@ -329,7 +329,6 @@ static void test_export_jsonl_round_trips_the_log(void **state)
         assert_non_null(j);
         assert_int_equal(strlen(json_string_value(json_object_get(j, "hash"))),
                          64);
-        json_object_del(j, "hash");
         /* the same event log.read serves, field for field */
         assert_true(json_equal(j, json_array_get(live.events, i)));
         json_decref(j);
