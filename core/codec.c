@@ -367,9 +367,10 @@ int cw_canon(struct cw *w, const msgpack_object *o)
     kv = n ? malloc(n * sizeof(*kv)) : NULL;
     if (n && !kv)
         return -1;
-    if (n)
+    if (n) { /* qsort and memcpy may not be given NULL, even for 0 */
         memcpy(kv, o->via.map.ptr, n * sizeof(*kv));
-    qsort(kv, n, sizeof(*kv), kv_cmp);
+        qsort(kv, n, sizeof(*kv), kv_cmp);
+    }
     cw_map(w, n);
     for (uint32_t i = 0; i < n; i++)
         if (cw_canon(w, &kv[i].key) || cw_canon(w, &kv[i].val)) {

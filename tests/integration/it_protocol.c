@@ -396,12 +396,12 @@ static void test_events_carry_their_hash(void **state)
             (long long)seq - 1);
         evs = h_reply_get(&r, "result.events");
         assert_int_equal(json_array_size(evs), 2);
-        assert_string_equal(json_string_value(json_object_get(ev, "prev")),
-                            json_string_value(json_object_get(
-                                json_array_get(evs, 0), "hash")));
-        assert_string_equal(json_string_value(json_object_get(ev, "hash")),
-                            json_string_value(json_object_get(
-                                json_array_get(evs, 1), "hash")));
+        assert_string_equal(
+            json_string_value(json_object_get(ev, "prev")),
+            json_string_value(json_object_get(json_array_get(evs, 0), "hash")));
+        assert_string_equal(
+            json_string_value(json_object_get(ev, "hash")),
+            json_string_value(json_object_get(json_array_get(evs, 1), "hash")));
         done(&r);
     }
     json_decref(ev);

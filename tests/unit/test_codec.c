@@ -133,6 +133,45 @@ static void test_json_round_trip(void **state)
     cw_release(&w);
 }
 
+/* One canonical form for retries by meaning (issue 19): map keys sorted at
+ * every depth, lists in their order; an empty map too (it once handed
+ * qsort a NULL array, which UBSan stops). */
+static void canon_of(const char *json, struct cw *out)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    struct cw raw;
+    struct codec_doc d;
+    struct err e = {0};
+    assert_non_null(j);
+    cw_init(&raw);
+    assert_int_equal(codec_from_json(j, &raw), 0);
+    json_decref(j);
+    assert_int_equal(codec_doc_parse(&d, cw_data(&raw), cw_len(&raw), &e), 0);
+    cw_init(out);
+    assert_int_equal(cw_canon(out, d.obj), 0);
+    codec_doc_release(&d);
+    cw_release(&raw);
+}
+
+static void test_canonical_form(void **state)
+{
+    struct cw a, b;
+    (void)state;
+    canon_of("{\"b\":1,\"a\":{\"y\":[2,1],\"x\":{}},\"c\":null}", &a);
+    canon_of("{\"c\":null,\"a\":{\"x\":{},\"y\":[2,1]},\"b\":1}", &b);
+    assert_int_equal(cw_len(&a), cw_len(&b));
+    assert_memory_equal(cw_data(&a), cw_data(&b), cw_len(&a));
+    cw_release(&b);
+    canon_of("{\"c\":null,\"a\":{\"x\":{},\"y\":[1,2]},\"b\":1}", &b);
+    assert_false(cw_len(&a) == cw_len(&b) &&
+                 !memcmp(cw_data(&a), cw_data(&b), cw_len(&a)));
+    cw_release(&a);
+    cw_release(&b);
+    canon_of("{}", &a);
+    assert_int_equal(cw_len(&a), 1); /* fixmap 0 */
+    cw_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_long_string_refused),
         cmocka_unit_test(test_lookup_and_patched_maps),
         cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_canonical_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
