@@ -209,7 +209,8 @@ uninstall: dist-files
 	rm -f $(INST_BIN:%=$(DESTDIR)$(BINDIR)/%) \
 	  $(DESTDIR)$(UNITDIR)/deskd.service \
 	  $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p))
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(patsubst %,$(DESTDIR)$(DATADIR)/dashboard/%,$(notdir $(wildcard tools/dashboard/*)))
+	@rmdir $(DESTDIR)$(DATADIR)/dashboard $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	@set -e; for f in $(ETC_FILES); do d=$(DESTDIR)$(SYSCONFDIR)/deskd/$$f; \
 	  rm -f $$d.new; if [ -e $$d ]; then \
 	    if cmp -s $(DIST)/etc/$$f $$d; then rm $$d; \
