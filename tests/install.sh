@@ -61,12 +61,14 @@ ok "make install DESTDIR: $(find "$dest" -type f | wc -l) files, data_dir = Stat
 # ---- 2. --version, --check-config ----
 bin=$pre/bin
 want=$(sed -n 's/^#define DESKD_VERSION "\(.*\)"/\1/p' "$REPO/core/version.h")
-[ "$("$bin/deskd" --version)" = "deskd $want" ] || fail "deskd --version"
+for t in deskd deskctl deskaudit; do
+  [ "$("$bin/$t" --version)" = "$t $want" ] || fail "$t --version"
+done
 out=$(cd / && "$bin/deskd" -c "$etc/deskd.conf" --check-config 2>&1) ||
   fail "--check-config on the installed config: $out"
 case "$out" in *"deskd.conf: ok: "*"data_dir /var/lib/deskd"*) ;;
   *) fail "--check-config summary: $out" ;; esac
-ok "deskd --version ($want), --check-config: $out"
+ok "deskd, deskctl, deskaudit --version ($want); --check-config: $out"
 line=$(grep -n '^batch_max = ' "$etc/deskd.conf" | cut -d: -f1)
 sed 's/^batch_max = .*/batch_max = plenty/' "$etc/deskd.conf" >"$etc/bad.conf"
 out=$("$bin/deskd" -c "$etc/bad.conf" --check-config 2>&1)

@@ -15,6 +15,7 @@
 
 #include "../core/cmd.h"
 #include "../core/codec_json.h"
+#include "../core/version.h"
 #include "curvecli.h"
 
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
@@ -148,7 +149,8 @@ static void help(FILE *f, const char *only)
                 "[key=value ...] [--json BODY]\n"
                 "       deskctl query NAME [key=value ...]\n"
                 "       deskctl tail [--events EP] [--from SEQ] [--count N]\n"
-                "       deskctl help [CMD] | --protocol-md | --man-commands\n"
+                "       deskctl help [CMD] | --protocol-md | --man-commands | "
+                "--version\n"
                 "       deskctl keygen [BASE]   (CURVE key pair; BASE.key, "
                 "BASE.pub)\n"
                 "CURVE: --key SECRET --server-key PUBLIC (Z85 or a file)\n"
@@ -449,6 +451,7 @@ int main(int argc, char **argv)
         {"key", required_argument, NULL, 'k'},
         {"server-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     struct opts o = {getenv("DESKD_ENDPOINT"),
                      getenv("DESKD_EVENTS"),
@@ -513,6 +516,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             help(stdout, NULL);
+            return 0;
+        case 'V':
+            printf("deskctl %s\n", DESKD_VERSION);
             return 0;
         default:
             help(stderr, NULL);
