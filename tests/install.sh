@@ -143,8 +143,31 @@ out=$("$bin/deskctl" -e "$(awk '$1 == "commands" {print $2}' "$data/endpoints")"
   -a lina estate.register code=HY name=again 2>&1)
 case "$out" in *conflict*) ;; *) fail "restarted deskd lost the estate: $out" ;; esac
 stop
-rm -f "$conf"
 ok "installed deskd from /, installed config: deskctl command, dashboard, SIGTERM exit 0, event kept across restart, <N> log prefixes"
+
+# As the unit runs it: an unprivileged user (DynamicUser), no new
+# privileges, umask 0077, a 0700 data directory it owns (StateDirectory).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+  chmod 0755 "$root"
+  rm -rf "$data"
+  install -d -o 65534 -g 65534 -m 0700 "$data"
+  (cd / && umask 0077 && exec setpriv --reuid=65534 --regid=65534 \
+    --clear-groups --no-new-privs "$bin/deskd" -c "$conf") >>"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    [ -s "$data/endpoints" ] && break
+    kill -0 "$pid" 2>/dev/null || fail "deskd as an unprivileged user exited at start"
+    sleep 0.05
+  done
+  out=$("$bin/deskctl" -e "$(awk '$1 == "commands" {print $2}' "$data/endpoints")" \
+    -a lina estate.register code=HY name=华苑小区 2>&1)
+  case "$out" in *'"ok": true'*) ;; *) fail "as an unprivileged user: $out" ;; esac
+  stop
+  bad=$(find "$data" ! -user 65534 -o -perm /077 -type f)
+  [ -z "$bad" ] || fail "files not private to deskd's user: $bad"
+  ok "installed deskd as uid 65534, no new privileges, umask 0077: command ok, SIGTERM exit 0, data files private"
+fi
+rm -f "$conf"
 
 # ---- 4. the unit ----
 # systemd-analyze verify checks that ExecStart exists, so the unit it reads
