@@ -152,11 +152,12 @@ static int parse_long(const char *v, long lo, long hi, long *out)
     return (errno || end == v || *end || *out < lo || *out > hi) ? -1 : 0;
 }
 
-/* The first error is the one reported (inih goes on after a refusal). */
+/* The first error is the one reported (inih goes on after a refusal; a
+ * line too long, found by cfg_read, is reported by finish). */
 static int bad(struct cfg_parse_state *st, const char *sec, const char *key,
                const char *why, const char *v)
 {
-    if (!st->e->code)
+    if (!st->e->code && !st->src->too_long)
         err_set(st->e, ERR_INVALID, key, "%s:%d: [%s] %s: %s '%s'",
                 st->c->path[0] ? st->c->path : "config", st->src->line, sec,
                 key, why, v);
@@ -801,11 +802,11 @@ static int path_defaults(struct cfg_parse_state *st)
 static int finish(struct cfg_parse_state *st, int rc)
 {
     const char *name = st->c->path[0] ? st->c->path : "config";
-    if (st->e && st->e->code)
+    if (st->e->code)
         return st->e->code;
     if (st->src->too_long)
         return err_set(st->e, ERR_INVALID, NULL, "%s:%d: line over %d bytes",
-                       name, st->src->too_long, INI_MAX_LINE - 2);
+                       name, st->src->too_long, INI_MAX_LINE - 1);
     if (rc)
         return err_set(st->e, ERR_INVALID, NULL,
                        "%s:%d: syntax error (expected [section], key = value "

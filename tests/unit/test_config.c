@@ -297,7 +297,17 @@ static void test_long_line_refused(void **state)
     snprintf(text, sizeof(text), "[deskd]\n; %0300d\nbatch_max = 8\n", 0);
     cfg_init(cfg);
     assert_int_equal(cfg_parse(cfg, text, "", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "config:2: line over 199 bytes"));
+    /* the first error is still the one named when a later line is bad */
+    snprintf(text, sizeof(text), "[deskd]\n; %0300d\nbatch_max = x\n", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), ERR_INVALID);
     assert_non_null(strstr(e.msg, "config:2: line over"));
+    /* 199 bytes and its line end fit */
+    snprintf(text, sizeof(text), "[deskd]\n;%0198d\nbatch_max = 9\n", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), 0);
+    assert_int_equal(cfg->batch_max, 9);
     /* just under the limit is fine, and so is a last line without \n */
     snprintf(text, sizeof(text), "[deskd]\n; %0190d\nbatch_max = 8", 0);
     cfg_init(cfg);
