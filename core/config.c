@@ -646,7 +646,8 @@ static bool ep_local(const char *ep)
            !strncmp(ep, "inproc://", 9);
 }
 
-/* Keys and tokens name operators of this config; CURVE needs a secret key;
+/* Keys, tokens and http_actor name operators of this config; CURVE needs a
+ * secret key;
  * plain on an endpoint other machines can reach must be chosen. */
 static int security_check(struct cfg_parse_state *st)
 {
@@ -660,6 +661,12 @@ static int security_check(struct cfg_parse_state *st)
             return err_set(st->e, ERR_INVALID, "http_tokens",
                            "[http_tokens] no such operator '%s'",
                            c->tokens[i].op);
+    if (c->http_actor[0] &&
+        !cfg_operator(c, c->http_actor, strlen(c->http_actor)))
+        return err_set(st->e, ERR_INVALID, "deskd.http_actor",
+                       "[deskd] http_actor '%s' is not listed under "
+                       "[operators]",
+                       c->http_actor);
     if (c->sec_mode == CFG_SEC_CURVE && !c->sec_secret_path[0])
         return err_set(st->e, ERR_INVALID, "security.secret_key",
                        "[security] mode = curve needs secret_key");
@@ -815,10 +822,17 @@ static int finish(struct cfg_parse_state *st, int rc)
     if ((rc = path_defaults(st)))
         return rc;
     if (st->c->visits.new_owner_max_months < st->c->visits.new_owner_months)
-        return err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
-                       "[visits] new_owner_max_months is below "
-                       "new_owner_months");
-    return security_check(st);
+        rc = err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
+                     "[visits] new_owner_max_months is below "
+                     "new_owner_months");
+    else
+        rc = security_check(st);
+    if (rc) { /* checks of the whole file: name the file, no line */
+        char msg[ERR_MSG_MAX];
+        memcpy(msg, st->e->msg, sizeof(msg));
+        snprintf(st->e->msg, sizeof(st->e->msg), "%.100s: %.150s", name, msg);
+    }
+    return rc;
 }
 
 int cfg_parse(struct config *c, const char *text, const char *dir,

@@ -315,6 +315,21 @@ static void test_long_line_refused(void **state)
     assert_int_equal(cfg->batch_max, 8);
 }
 
+/* http_actor must be an operator: otherwise every dashboard request would
+ * be refused at run time instead of the config at start. */
+static void test_http_actor_is_an_operator(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    assert_int_equal(parse(OPS "[deskd]\nhttp_actor = wangf\n"), 0);
+    cfg_init(cfg);
+    assert_int_equal(
+        cfg_parse(cfg, OPS "[deskd]\nhttp_actor = nobody\n", "", &e),
+        ERR_INVALID);
+    assert_string_equal(e.field, "deskd.http_actor");
+    assert_non_null(strstr(e.msg, "'nobody' is not listed"));
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -397,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_line),
         cmocka_unit_test(test_long_line_refused),
         cmocka_unit_test(test_paths_from_config_dir),
+        cmocka_unit_test(test_http_actor_is_an_operator),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
