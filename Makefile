@@ -3,14 +3,15 @@
 
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka
+PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson libsystemd \
+            cmocka
 # What each build dependency is checked by, and the package that gives it
 # (tools/need.sh installs only what is missing).
 NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
               pc:lmdb=liblmdb-dev pc:msgpack=libmsgpack-dev \
               pc:libevent=libevent-dev pc:libsodium=libsodium-dev \
               pc:inih=libinih-dev pc:jansson=libjansson-dev \
-              pc:cmocka=libcmocka-dev
+              pc:libsystemd=libsystemd-dev pc:cmocka=libcmocka-dev
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
 # Mandatory flags stay even when CFLAGS is given on the command line.
@@ -18,7 +19,7 @@ ALL_CFLAGS = -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
              -D_GNU_SOURCE -MMD -MP $(CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs libzmq lmdb msgpack libevent \
-                     libsodium inih jansson 2>/dev/null) -lm
+                     libsodium inih jansson libsystemd 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
@@ -35,7 +36,8 @@ HARNESS  := $(BUILD)/tests/integration/harness.o \
             $(BUILD)/tests/integration/desk.o
 
 .PHONY: all deps run test unit integration check-asan test-asan bench \
-        torture fmt fmt-check clean docs docs-check deps-check
+        torture fmt fmt-check clean docs docs-check deps-check install \
+        uninstall install-check man
 
 all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN)
 
@@ -77,6 +79,7 @@ run: all
 
 test: all docs-check e2e-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INT_BIN)
+	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory e2e
 
 unit: all
@@ -141,6 +144,87 @@ e2e-deps:
 
 e2e: all e2e-deps
 	@BUILD=$(BUILD) E2E_OUT=$(BUILD)/test-output node $(E2E_DIR)/dashboard.test.js
+
+# ---- make install / uninstall (docs/INSTALL.md) ----
+# PREFIX and DESTDIR as usual; the config goes to $(SYSCONFDIR)/deskd/, the
+# unit's data directory is always /var/lib/deskd (StateDirectory=deskd).
+# The files with @NAME@ placeholders (the unit, the man pages) and the
+# example config are made again in $(BUILD)/dist on every install, so a
+# changed PREFIX is never stale.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(PREFIX)/etc
+DATADIR    ?= $(PREFIX)/share/deskd
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+STATEDIR   := /var/lib/deskd
+INSTALL    ?= install
+VERSION    := $(shell sed -n 's/^\#define DESKD_VERSION "\(.*\)"/\1/p' core/version.h)
+INST_BIN   := deskd deskctl deskaudit deskbench
+MAN_PAGES  := deskd.8 deskctl.1 deskaudit.1 deskd.conf.5
+ETC_FILES  := deskd.conf holidays.tsv fees.tsv
+DIST       := $(BUILD)/dist
+SUBST = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+        -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+        -e 's|@STATEDIR@|$(STATEDIR)|g'
+.PHONY: dist-files
+
+# The unit, and the example config: config/deskd.conf with the data in the
+# unit's state directory and the installed dashboard (sed only, no build).
+dist-files:
+	@mkdir -p $(DIST)/etc
+	@$(SUBST) dist/deskd.service.in > $(DIST)/deskd.service
+	@sed -e 's|^data_dir = .*|data_dir = $(STATEDIR)|' \
+	  -e 's|^dashboard_dir = .*|dashboard_dir = $(DATADIR)/dashboard|' \
+	  -e '2s|`make run`.*|Installed by `make install`, see deskd.conf(5).|' \
+	  config/deskd.conf > $(DIST)/etc/deskd.conf
+	@cp config/holidays.tsv config/fees.tsv $(DIST)/etc/
+
+# The man pages as installed, in $(BUILD)/dist/man (read one with man -l);
+# deskctl(1) gets its command list from the command table.
+man: all
+	@mkdir -p $(DIST)/man
+	@$(BUILD)/deskctl --man-commands > $(DIST)/man-commands.mdoc
+	@set -e; for p in $(MAN_PAGES); do \
+	  sed -e '/^@COMMANDS@$$/r $(DIST)/man-commands.mdoc' \
+	    -e '/^@COMMANDS@$$/d' man/$$p.in | $(SUBST) > $(DIST)/man/$$p; done
+
+install: all dist-files man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/dashboard \
+	  $(DESTDIR)$(SYSCONFDIR)/deskd $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(INST_BIN:%=$(BUILD)/%) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 tools/dashboard/* $(DESTDIR)$(DATADIR)/dashboard/
+	$(INSTALL) -m 0644 $(DIST)/deskd.service $(DESTDIR)$(UNITDIR)/
+	@set -e; for p in $(MAN_PAGES); do \
+	  $(INSTALL) -m 0644 $(DIST)/man/$$p $(DESTDIR)$(MANDIR)/man$${p##*.}/; done
+	@# the config is the admin's once there: never overwritten
+	@set -e; for f in $(ETC_FILES); do d=$(DESTDIR)$(SYSCONFDIR)/deskd/$$f; \
+	  if [ ! -e $$d ]; then $(INSTALL) -m 0644 $(DIST)/etc/$$f $$d; \
+	  elif ! cmp -s $(DIST)/etc/$$f $$d; then \
+	    $(INSTALL) -m 0644 $(DIST)/etc/$$f $$d.new; \
+	    echo "kept $$d (yours); the shipped one is $$d.new"; fi; done
+	@echo "installed deskd $(VERSION) in $(DESTDIR)$(PREFIX)"
+
+# Removes what install put there; a config file changed since stays, and
+# the data (/var/lib/deskd) is never touched.
+uninstall: dist-files
+	rm -f $(INST_BIN:%=$(DESTDIR)$(BINDIR)/%) \
+	  $(DESTDIR)$(UNITDIR)/deskd.service \
+	  $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p))
+	rm -f $(patsubst %,$(DESTDIR)$(DATADIR)/dashboard/%,$(notdir $(wildcard tools/dashboard/*)))
+	@rmdir $(DESTDIR)$(DATADIR)/dashboard $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	@set -e; for f in $(ETC_FILES); do d=$(DESTDIR)$(SYSCONFDIR)/deskd/$$f; \
+	  rm -f $$d.new; if [ -e $$d ]; then \
+	    if cmp -s $(DIST)/etc/$$f $$d; then rm $$d; \
+	    else echo "kept $$d (changed since install)"; fi; fi; done
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/deskd 2>/dev/null || true
+
+# make install into a temporary DESTDIR, the installed deskd started with
+# the installed config, the unit checked by systemd-analyze, the man pages
+# rendered, make uninstall (part of make test).
+install-check: all
+	@BUILD=$(BUILD) bash tests/install.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) under ASan+UBSan in their own
 # build tree; not part of `make test`. Each runs FUZZ_SECONDS from a seed

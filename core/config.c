@@ -67,16 +67,29 @@ static void cmp_defaults(struct complaint_settings *c)
     c->auto_close_days = 7;
 }
 
+/* Where the INI text comes from: a file or a string. libinih (as Debian
+ * builds it) gives the handler no line number, so the reader counts lines
+ * and refuses one too long for inih's buffer (it would otherwise take the
+ * rest as a line of its own). */
+struct cfg_src {
+    FILE *f;       /* or */
+    const char *s; /* the rest of the text */
+    int line;      /* of the line last read, 1-based */
+    bool bol;      /* the next read starts a line */
+    int too_long;  /* the first line over INI_MAX_LINE, 0 if none */
+};
+
 struct cfg_parse_state {
     struct config *c;
     const char *dir;
     struct err *e;
+    struct cfg_src *src;
 };
 
 void cfg_init(struct config *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->data_dir, sizeof(c->data_dir), "var");
+    snprintf(c->data_dir, sizeof(c->data_dir), "%s", CFG_DATA_DIR);
     snprintf(c->cmd_ep, sizeof(c->cmd_ep), "tcp://127.0.0.1:7700");
     snprintf(c->pub_ep, sizeof(c->pub_ep), "tcp://127.0.0.1:7701");
     snprintf(c->http_ep, sizeof(c->http_ep), "127.0.0.1:7780");
@@ -139,11 +152,15 @@ static int parse_long(const char *v, long lo, long hi, long *out)
     return (errno || end == v || *end || *out < lo || *out > hi) ? -1 : 0;
 }
 
+/* The first error is the one reported (inih goes on after a refusal; a
+ * line too long, found by cfg_read, is reported by finish). */
 static int bad(struct cfg_parse_state *st, const char *sec, const char *key,
                const char *why, const char *v)
 {
-    err_set(st->e, ERR_INVALID, key, "%s: [%s] %s: %s '%s'",
-            st->c->path[0] ? st->c->path : "config", sec, key, why, v);
+    if (!st->e->code && !st->src->too_long)
+        err_set(st->e, ERR_INVALID, key, "%s:%d: [%s] %s: %s '%s'",
+                st->c->path[0] ? st->c->path : "config", st->src->line, sec,
+                key, why, v);
     return 0;
 }
 
@@ -629,7 +646,8 @@ static bool ep_local(const char *ep)
            !strncmp(ep, "inproc://", 9);
 }
 
-/* Keys and tokens name operators of this config; CURVE needs a secret key;
+/* Keys, tokens and http_actor name operators of this config; CURVE needs a
+ * secret key;
  * plain on an endpoint other machines can reach must be chosen. */
 static int security_check(struct cfg_parse_state *st)
 {
@@ -643,6 +661,12 @@ static int security_check(struct cfg_parse_state *st)
             return err_set(st->e, ERR_INVALID, "http_tokens",
                            "[http_tokens] no such operator '%s'",
                            c->tokens[i].op);
+    if (c->http_actor[0] &&
+        !cfg_operator(c, c->http_actor, strlen(c->http_actor)))
+        return err_set(st->e, ERR_INVALID, "deskd.http_actor",
+                       "[deskd] http_actor '%s' is not listed under "
+                       "[operators]",
+                       c->http_actor);
     if (c->sec_mode == CFG_SEC_CURVE && !c->sec_secret_path[0])
         return err_set(st->e, ERR_INVALID, "security.secret_key",
                        "[security] mode = curve needs secret_key");
@@ -686,8 +710,7 @@ static int load_secret(struct config *c, struct err *e)
     return 0;
 }
 
-/* Debian's libinih is built without line numbers in the callback, so
- * messages name the section and key instead. */
+/* One key: errors name the line (counted by cfg_read), section and key. */
 static int on_entry(void *user, const char *sec, const char *k, const char *v)
 {
     struct cfg_parse_state *st = user;
@@ -718,34 +741,111 @@ static int on_entry(void *user, const char *sec, const char *k, const char *v)
     return bad(st, sec, k, "unknown section for key", k);
 }
 
+/* Reads one line, or the first INI_MAX_LINE - 1 bytes of it (the rest is
+ * skipped and the line recorded as too long). */
+static char *cfg_read(char *buf, int cap, void *stream)
+{
+    struct cfg_src *src = stream;
+    size_t n = 0;
+
+    if (src->f) {
+        if (!fgets(buf, cap, src->f))
+            return NULL;
+        n = strlen(buf);
+    } else {
+        if (!*src->s)
+            return NULL;
+        while (src->s[n] && n + 1 < (size_t)cap)
+            if (src->s[n++] == '\n')
+                break;
+        memcpy(buf, src->s, n);
+        buf[n] = '\0';
+        src->s += n;
+    }
+    if (src->bol)
+        src->line++;
+    src->bol = n && buf[n - 1] == '\n';
+    if (!src->bol && n + 1 == (size_t)cap) { /* buffer full: more? */
+        int ch = src->f ? fgetc(src->f) : (unsigned char)*src->s;
+        if (!src->f && ch == '\n')
+            src->s++;
+        if (ch != EOF && ch != '\n' && ch != '\0') { /* cut: skip the rest */
+            if (!src->too_long)
+                src->too_long = src->line;
+            if (src->f)
+                while ((ch = fgetc(src->f)) != EOF && ch != '\n')
+                    ;
+            else
+                src->s += strcspn(src->s, "\n") + (strchr(src->s, '\n') != 0);
+        }
+        src->bol = true;
+    }
+    return buf;
+}
+
+static int cfg_ini(struct cfg_parse_state *st, struct cfg_src *src)
+{
+    src->bol = true;
+    st->src = src;
+    return ini_parse_stream(cfg_read, src, on_entry, st);
+}
+
+/* Path settings the config left out, resolved against its directory. */
+static int path_defaults(struct cfg_parse_state *st)
+{
+    struct config *c = st->c;
+    if (!strcmp(c->data_dir, CFG_DATA_DIR) &&
+        resolve_path(c->data_dir, sizeof(c->data_dir), st->dir, CFG_DATA_DIR))
+        return err_set(st->e, ERR_INVALID, "deskd.data_dir",
+                       "%s: the config's directory is too long for data_dir",
+                       c->path[0] ? c->path : "config");
+    if (!c->dashboard_dir[0] &&
+        resolve_path(c->dashboard_dir, sizeof(c->dashboard_dir), st->dir,
+                     CFG_DASHBOARD_DIR))
+        c->dashboard_dir[0] = '\0'; /* too long: no dashboard */
+    return 0;
+}
+
 static int finish(struct cfg_parse_state *st, int rc)
 {
-    if (st->e && st->e->code)
+    const char *name = st->c->path[0] ? st->c->path : "config";
+    if (st->e->code)
         return st->e->code;
+    if (st->src->too_long)
+        return err_set(st->e, ERR_INVALID, NULL, "%s:%d: line over %d bytes",
+                       name, st->src->too_long, INI_MAX_LINE - 1);
     if (rc)
-        return err_set(st->e, ERR_INVALID, NULL, "%s:%d: syntax error",
-                       st->c->path[0] ? st->c->path : "config", rc);
-    if (!st->c->dashboard_dir[0] &&
-        resolve_path(st->c->dashboard_dir, sizeof(st->c->dashboard_dir),
-                     st->dir, CFG_DASHBOARD_DIR))
-        st->c->dashboard_dir[0] = '\0'; /* too long: no dashboard */
+        return err_set(st->e, ERR_INVALID, NULL,
+                       "%s:%d: syntax error (expected [section], key = value "
+                       "or a ; comment)",
+                       name, rc);
+    if ((rc = path_defaults(st)))
+        return rc;
     if (st->c->visits.new_owner_max_months < st->c->visits.new_owner_months)
-        return err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
-                       "[visits] new_owner_max_months is below "
-                       "new_owner_months");
-    return security_check(st);
+        rc = err_set(st->e, ERR_INVALID, "visits.new_owner_max_months",
+                     "[visits] new_owner_max_months is below "
+                     "new_owner_months");
+    else
+        rc = security_check(st);
+    if (rc) { /* checks of the whole file: name the file, no line */
+        char msg[ERR_MSG_MAX];
+        memcpy(msg, st->e->msg, sizeof(msg));
+        snprintf(st->e->msg, sizeof(st->e->msg), "%.100s: %.150s", name, msg);
+    }
+    return rc;
 }
 
 int cfg_parse(struct config *c, const char *text, const char *dir,
               struct err *e)
 {
     struct err local = {0};
-    struct cfg_parse_state st = {c, dir ? dir : "", e ? e : &local};
+    struct cfg_src src = {.s = text};
+    struct cfg_parse_state st = {c, dir ? dir : "", e ? e : &local, &src};
     int rc;
 
     err_clear(st.e);
     snprintf(c->dir, sizeof(c->dir), "%s", st.dir);
-    rc = ini_parse_string(text, on_entry, &st);
+    rc = cfg_ini(&st, &src);
     return finish(&st, rc);
 }
 
@@ -763,22 +863,28 @@ static void dir_of(const char *path, char *out, size_t cap)
 int cfg_load(struct config *c, const char *path, struct err *e)
 {
     struct err local = {0};
-    struct cfg_parse_state st = {c, NULL, e ? e : &local};
+    struct cfg_src src = {0};
+    struct cfg_parse_state st = {c, NULL, e ? e : &local, &src};
     char dir[PATH_MAX];
-    FILE *f;
     int rc;
 
     err_clear(st.e);
     snprintf(c->path, sizeof(c->path), "%s", path);
-    dir_of(path, dir, sizeof(dir));
-    snprintf(c->dir, sizeof(c->dir), "%s", dir);
-    st.dir = c->dir;
-    f = fopen(path, "r");
-    if (!f)
+    src.f = fopen(path, "r");
+    if (!src.f)
         return err_set(e, ERR_INVALID, NULL, "cannot open config '%s': %s",
                        path, strerror(errno));
-    rc = ini_parse_file(f, on_entry, &st);
-    fclose(f);
+    /* Relative paths in the file start at its directory, made absolute
+     * here: the working directory never matters (a service runs in /). */
+    dir_of(path, dir, sizeof(dir));
+    if (!realpath(dir, c->dir)) {
+        fclose(src.f);
+        return err_set(e, ERR_INVALID, NULL, "config '%s': directory: %s", path,
+                       strerror(errno));
+    }
+    st.dir = c->dir;
+    rc = cfg_ini(&st, &src);
+    fclose(src.f);
     rc = finish(&st, rc);
     if (rc)
         return rc;

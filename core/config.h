@@ -1,7 +1,9 @@
 /* core/config.h - deskd.conf (INI, parsed by libinih): endpoints, storage,
  * time and calendar, operators and their roles. Relative paths resolve
- * against the directory of the config file. Unknown sections or keys are
- * errors: a typo must not silently fall back to a default. */
+ * against the directory of the config file (cfg_load makes it absolute),
+ * never the working directory. Errors name the file and line. Unknown
+ * sections or keys are errors: a typo must not silently fall back to a
+ * default. */
 #ifndef DESKD_CONFIG_H
 #define DESKD_CONFIG_H
 
@@ -19,7 +21,9 @@
 #define CFG_OP_ID_MAX 32      /* bytes in an operator id, NUL included */
 #define CFG_OP_NAME_MAX 64    /* bytes in a display name, NUL included */
 #define CFG_EP_MAX 256        /* bytes in an endpoint */
-/* dashboard_dir when the config names none, relative to its directory */
+/* data_dir and dashboard_dir when the config names none, relative to its
+ * directory */
+#define CFG_DATA_DIR "var"
 #define CFG_DASHBOARD_DIR "../tools/dashboard"
 /* events an SSE client may fall behind before it is dropped (it resumes
  * with Last-Event-ID) */

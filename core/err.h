@@ -54,7 +54,12 @@ const char *err_code_name(int code);
 
 _Noreturn void desk_assert_fail(const char *expr, const char *file, int line);
 
-/* Diagnostics. diag_debug compiles out unless DESKD_DEBUG is defined. */
+/* Diagnostics: one line each on stderr, "deskd warn: ...". When stderr is
+ * systemd's journal (JOURNAL_STREAM names it) the line starts with its
+ * syslog priority instead, "<4>...", which journald reads as the entry's
+ * priority (sd-daemon(3)); the journal adds the name and time itself.
+ * diag_debug compiles out unless DESKD_DEBUG is defined. */
+void diag_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #ifdef DESKD_DEBUG

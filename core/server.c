@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 struct server srv;
@@ -558,10 +559,13 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     struct cw w;
     (void)sig, (void)what, (void)arg;
 
+    sd_notify(0, "RELOADING=1");
     if (cfg_keys_reload(&srv.cfg, &added, &removed, &e)) {
         diag_warn("SIGHUP: keys unchanged: %s", e.msg);
+        sd_notify(0, "READY=1\nSTATUS=SIGHUP: keys unchanged (see the log)");
         return;
     }
+    sd_notifyf(0, "READY=1\nSTATUS=serving; %d desk keys", srv.cfg.nkeys);
     diag_info("SIGHUP: %d keys listed, %d added, %d removed", srv.cfg.nkeys,
               added, removed);
     cw_init(&w);
@@ -578,6 +582,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what, (void)arg;
     diag_info("signal %d: finishing queued commands and stopping", (int)sig);
+    sd_notify(0, "STOPPING=1");
     srv.stopping = 1;
     serve(-1, 0, NULL); /* commit and answer what is already queued */
     event_base_loopbreak(srv.base);
@@ -664,6 +669,10 @@ int server_open(struct err *e)
 int server_run(void)
 {
     event_active(srv.kick, EV_TIMEOUT, 0); /* anything queued before start */
+    /* Type=notify (dist/deskd.service): ready once the log is open, the
+     * sockets bound and the endpoints written; a no-op outside systemd. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving; log at seq %llu",
+               (unsigned long long)srv.log.last_seq);
     event_base_dispatch(srv.base);
     return 0;
 }

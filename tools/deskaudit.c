@@ -10,6 +10,7 @@
 #include "../core/audit.h"
 #include "../core/date.h"
 #include "../core/log.h"
+#include "../core/version.h"
 #include "../projections/export.h"
 #include "../projections/projections.h"
 #include "../projections/rebuild.h"
@@ -249,6 +250,10 @@ int main(int argc, char **argv)
 
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help"))
         return usage(stdout);
+    if (!strcmp(c, "-V") || !strcmp(c, "--version")) {
+        printf("deskaudit %s\n", DESKD_VERSION);
+        return 0;
+    }
     if (argc < 3)
         return usage(stderr);
     if (!strcmp(c, "verify"))

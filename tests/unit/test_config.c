@@ -4,7 +4,9 @@
  * and out-of-range values; [security], [keys] and [http_tokens]: what
  * parses, what is refused (a malformed key, a key or token for an unknown
  * operator, CURVE without a secret key, plain on a reachable endpoint not
- * chosen explicitly) and the lookups the bus and the HTTP thread use. */
+ * chosen explicitly) and the lookups the bus and the HTTP thread use.
+ * Errors name the line (the first error when there are several); relative
+ * paths start at the config file's directory, never the working one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +14,12 @@
 
 #include <cmocka.h>
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../core/config.h"
 
@@ -263,6 +269,128 @@ static int teardown(void **state)
     return 0;
 }
 
+/* deskd --check-config relies on these: the file's line, the first error. */
+static void test_errors_name_the_line(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg,
+                               "; comment\n[deskd]\nbatch_max = 8\n\n"
+                               "batch_max = lots\n[time]\nclock = never\n",
+                               "", &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "config:5: [deskd] batch_max"));
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, "[deskd]\n\nno equals sign\n", "", &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "config:3: syntax error"));
+}
+
+/* A line longer than libinih's buffer is refused as such, not split into
+ * a second line that then fails or, worse, parses. */
+static void test_long_line_refused(void **state)
+{
+    char text[600];
+    struct err e = {0};
+    (void)state;
+    snprintf(text, sizeof(text), "[deskd]\n; %0300d\nbatch_max = 8\n", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "config:2: line over 199 bytes"));
+    /* the first error is still the one named when a later line is bad */
+    snprintf(text, sizeof(text), "[deskd]\n; %0300d\nbatch_max = x\n", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "config:2: line over"));
+    /* 199 bytes and its line end fit */
+    snprintf(text, sizeof(text), "[deskd]\n;%0198d\nbatch_max = 9\n", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), 0);
+    assert_int_equal(cfg->batch_max, 9);
+    /* just under the limit is fine, and so is a last line without \n */
+    snprintf(text, sizeof(text), "[deskd]\n; %0190d\nbatch_max = 8", 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg, text, "", &e), 0);
+    assert_int_equal(cfg->batch_max, 8);
+}
+
+/* http_actor must be an operator: otherwise every dashboard request would
+ * be refused at run time instead of the config at start. */
+static void test_http_actor_is_an_operator(void **state)
+{
+    struct err e = {0};
+    (void)state;
+    assert_int_equal(parse(OPS "[deskd]\nhttp_actor = wangf\n"), 0);
+    cfg_init(cfg);
+    assert_int_equal(
+        cfg_parse(cfg, OPS "[deskd]\nhttp_actor = nobody\n", "", &e),
+        ERR_INVALID);
+    assert_string_equal(e.field, "deskd.http_actor");
+    assert_non_null(strstr(e.msg, "'nobody' is not listed"));
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Relative paths, and data_dir when the file names none, start at the
+ * config file's directory and come out absolute, whatever the working
+ * directory was when it was loaded or is later (a service runs in /). */
+static void test_paths_from_config_dir(void **state)
+{
+    char tmpl[] = "/tmp/test_config.XXXXXX", dir[PATH_MAX], cwd[PATH_MAX];
+    char path[PATH_MAX + 32], want[PATH_MAX + 64];
+    struct err e = {0};
+    (void)state;
+    assert_non_null(mkdtemp(tmpl));
+    assert_non_null(realpath(tmpl, dir));
+    snprintf(path, sizeof(path), "%s/etc", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/etc/holidays.tsv", dir);
+    write_file(path, "2026-10-01\tholiday\tNational Day\n");
+    snprintf(path, sizeof(path), "%s/etc/deskd.conf", dir);
+    write_file(path, "[time]\ncalendar = holidays.tsv\n"
+                     "[security]\nsecret_key = ../keys/server.key\n");
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    cfg_init(cfg);
+    assert_int_equal(cfg_load(cfg, "etc/deskd.conf", &e), 0);
+    assert_int_equal(chdir("/"), 0);
+    snprintf(want, sizeof(want), "%s/etc/var", dir);
+    assert_string_equal(cfg->data_dir, want);
+    snprintf(want, sizeof(want), "%s/etc/holidays.tsv", dir);
+    assert_string_equal(cfg->calendar_path, want);
+    assert_int_equal(cfg->cal.nspecial, 1);
+    snprintf(want, sizeof(want), "%s/etc/../keys/server.key", dir);
+    assert_string_equal(cfg->sec_secret_path, want);
+    snprintf(want, sizeof(want), "%s/etc/" CFG_DASHBOARD_DIR, dir);
+    assert_string_equal(cfg->dashboard_dir, want);
+    /* an absolute data_dir stays as written */
+    write_file(path, "[deskd]\ndata_dir = /var/lib/deskd\n");
+    cfg_init(cfg);
+    assert_int_equal(cfg_load(cfg, path, &e), 0);
+    assert_string_equal(cfg->data_dir, "/var/lib/deskd");
+    /* a bad calendar line is named by its file and line */
+    snprintf(want, sizeof(want), "%s/etc/holidays.tsv", dir);
+    write_file(want, "2026-10-01\tholiday\tNational Day\n2026-13-01\tholiday"
+                     "\tX\n");
+    write_file(path, "[time]\ncalendar = holidays.tsv\n");
+    cfg_init(cfg);
+    assert_int_equal(cfg_load(cfg, path, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "holidays.tsv:2:"));
+    assert_int_equal(chdir(cwd), 0);
+    unlink(want);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/etc", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +409,10 @@ int main(void)
         cmocka_unit_test(test_plain_on_open_endpoint_is_explicit),
         cmocka_unit_test(test_http_tokens),
         cmocka_unit_test(test_open_http_needs_tokens),
+        cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_long_line_refused),
+        cmocka_unit_test(test_paths_from_config_dir),
+        cmocka_unit_test(test_http_actor_is_an_operator),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
