@@ -3,14 +3,15 @@
 
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka
+PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka fuse3
 # What each build dependency is checked by, and the package that gives it
 # (tools/need.sh installs only what is missing).
 NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
               pc:lmdb=liblmdb-dev pc:msgpack=libmsgpack-dev \
               pc:libevent=libevent-dev pc:libsodium=libsodium-dev \
               pc:inih=libinih-dev pc:jansson=libjansson-dev \
-              pc:cmocka=libcmocka-dev
+              pc:cmocka=libcmocka-dev pc:fuse3=libfuse3-dev \
+              cmd:fusermount3=fuse3
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
 # Mandatory flags stay even when CFLAGS is given on the command line.
@@ -32,12 +33,20 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)
 INT_BIN  := $(INT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HARNESS  := $(BUILD)/tests/integration/harness.o \
-            $(BUILD)/tests/integration/desk.o
+            $(BUILD)/tests/integration/desk.o \
+            $(BUILD)/tests/integration/crashload.o \
+            $(BUILD)/tests/powerfs/pfs.o
+# powerfs: the FUSE filesystem that forgets what was never flushed (power
+# loss tests); its own tests are test_powerfs.
+POWERFS  := $(BUILD)/powerfs $(BUILD)/tests/test_powerfs
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS   = $(shell pkg-config --libs fuse3 2>/dev/null)
 
 .PHONY: all deps run test unit integration check-asan test-asan bench \
         torture fmt fmt-check clean docs docs-check deps-check
 
-all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN)
+all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN) \
+     $(POWERFS)
 
 # Installs what pkg-config cannot find (root, no terminal: CI).
 deps:
@@ -71,12 +80,22 @@ $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(HARNESS) $(BUILD)/libde
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+$(BUILD)/powerfs: tests/powerfs/powerfs.c | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS) -lpthread
+
+$(BUILD)/tests/test_powerfs: $(BUILD)/tests/powerfs/test_powerfs.o \
+                             $(BUILD)/tests/powerfs/pfs.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka
+
 run: all
 	@mkdir -p var
 	$(BUILD)/deskd -c config/deskd.conf
 
 test: all docs-check e2e-deps
-	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INT_BIN)
+	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) \
+	  $(BUILD)/tests/test_powerfs $(INT_BIN)
 	@$(MAKE) --no-print-directory e2e
 
 unit: all
