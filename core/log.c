@@ -166,6 +166,17 @@ static int open_dbs(struct log *l, struct err *e)
     return rc ? mdb_fail(e, rc, "commit") : 0;
 }
 
+/* FOR TESTS ONLY (`make torture-power-unsafe`): DESKD_TEST_UNSAFE_NOSYNC=1
+ * opens the log MDB_NOSYNC and makes log_sync() a no-op, so replies go out
+ * before the events are on disk and a power cut loses acknowledged events.
+ * It shows that the power-loss test (tests/integration/it_power.c) catches
+ * that. Never set it on a real deskd. */
+static bool unsafe_nosync(void)
+{
+    const char *v = getenv("DESKD_TEST_UNSAFE_NOSYNC");
+    return v && !strcmp(v, "1");
+}
+
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
              struct err *e)
 {
@@ -175,6 +186,12 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 
     memset(l, 0, sizeof(*l));
     l->readonly = readonly;
+    if (!readonly && unsafe_nosync()) {
+        diag_warn(
+            "DESKD_TEST_UNSAFE_NOSYNC=1: the log is never flushed; "
+            "acknowledged events WILL be lost at a power cut (tests only)");
+        flags |= MDB_NOSYNC;
+    }
     pthread_rwlock_init(&l->grow_lock, NULL);
     if (sodium_init() < 0)
         return err_set(e, ERR_UNAVAILABLE, NULL, "libsodium init failed");
@@ -448,7 +465,7 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
 
 int log_sync(struct log *l, struct err *e)
 {
-    int rc = mdb_env_sync(l->env, 1);
+    int rc = unsafe_nosync() ? 0 : mdb_env_sync(l->env, 1);
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "sync: %s", mdb_strerror(rc))
               : 0;
 }
