@@ -4,7 +4,8 @@
  * the machine dies: deskd is frozen (SIGSTOP), the power is cut (unflushed
  * writes dropped, or in half the rounds a torn cut: a random subset
  * written and one page torn), deskd is killed, the filesystem unmounted
- * and mounted again, and deskd started with no help. Then, as in it_crash
+ * and mounted again (half the time as a slow disk, so that more cuts land
+ * inside a commit), and deskd started with no help. Then, as in it_crash
  * (tests/integration/crashload.c): every acknowledged id is in the log
  * exactly once and its resend is answered `duplicate` with the same seq,
  * seq has no gaps, the hash chain verifies, every read model equals a
@@ -54,6 +55,15 @@ static void power_cut(void *arg)
     assert_int_equal(h_server_kill9(&srv), 128 + 9);
 }
 
+/* Half the mounts get a disk whose fsync takes 0.2-3 ms, so that more cuts
+ * land while a commit is being flushed. */
+static void slow_disk(void)
+{
+    char us[16];
+    snprintf(us, sizeof(us), "%d", rand() % 2 ? 200 + rand() % 2800 : 0);
+    setenv("POWERFS_FSYNC_DELAY_US", us, 1);
+}
+
 static void test_power_cut_loses_nothing_acknowledged(void **state)
 {
     const char *env = getenv("POWER_ROUNDS");
@@ -73,6 +83,7 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
             cl_write_then(&srv, 20 + rand() % 300, power_cut, NULL), 0);
         done++;
         assert_int_equal(pfs_unmount(&fs), 0);
+        slow_disk();
         assert_int_equal(pfs_mount(&fs), 0);
         if (h_server_restart(&srv)) {
             fprintf(stderr, "round %d: deskd did not start after the cut\n",

@@ -51,6 +51,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PFS_PAGE 4096
@@ -75,8 +76,9 @@ struct file {
     struct file *next;
 };
 
-static int back;  /* the backing directory */
-static bool dead; /* the power was cut */
+static int back;            /* the backing directory */
+static bool dead;           /* the power was cut */
+static long fsync_delay_us; /* POWERFS_FSYNC_DELAY_US */
 static struct file *files;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -517,6 +519,11 @@ static int pfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
     if (fi->fh == PFS_CTL_FH)
         return 0;
+    if (fsync_delay_us > 0) { /* outside the lock: a cut may come now */
+        struct timespec ts = {fsync_delay_us / 1000000,
+                              fsync_delay_us % 1000000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     pthread_mutex_lock(&mu);
     if (dead)
         rc = -EIO;
@@ -723,6 +730,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "powerfs: %s: %s\n", argv[1], strerror(errno));
         return 1;
     }
+    if (getenv("POWERFS_FSYNC_DELAY_US"))
+        fsync_delay_us = atol(getenv("POWERFS_FSYNC_DELAY_US"));
     argv[1] = argv[0];
     return fuse_main(argc - 1, argv + 1, &pfs_ops, NULL);
 }
