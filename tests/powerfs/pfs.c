@@ -158,6 +158,10 @@ int pfs_unmount(struct pfs *p)
     for (int waited = 0; waited < PFS_WAIT_MS; waited += PFS_POLL_MS) {
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             p->pid = 0;
+            /* a sanitizer report, a crash: see its log */
+            if (!WIFEXITED(status) || WEXITSTATUS(status))
+                return fail("powerfs ended with status %d; see %s", status,
+                            p->log);
             return rc;
         }
         sleep_ms(PFS_POLL_MS);
