@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,7 +78,7 @@ struct file {
 };
 
 static int back;            /* the backing directory */
-static bool dead;           /* the power was cut */
+static atomic_bool dead;    /* the power was cut */
 static long fsync_delay_us; /* POWERFS_FSYNC_DELAY_US */
 static struct file *files;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -563,9 +564,12 @@ static int pfs_release(const char *path, struct fuse_file_info *fi)
 
 static int pfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-    int fd = fi ? fh_fd(fi) : openat(back, rel(path), O_RDWR), rc = 0;
     struct file *f;
+    int fd, rc = 0;
 
+    if ((fi && fi->fh == PFS_CTL_FH) || (path && !strcmp(path, PFS_CTL)))
+        return 0; /* echo cut > /.powerfs-ctl truncates first */
+    fd = fi ? fh_fd(fi) : openat(back, rel(path), O_RDWR);
     if (fd < 0)
         return -errno;
     pthread_mutex_lock(&mu);
@@ -598,7 +602,9 @@ out:
 }
 
 /* Held pages of a name about to disappear (unlink, rename over it) go
- * with it once no link is left. */
+ * with it once no link is left. Memory only: held state keeps its own
+ * descriptor, so the inode (and its number) lives on until it is dropped,
+ * and no new file can inherit its pages. */
 static void forget_name(const char *path)
 {
     struct stat st;

@@ -3,10 +3,10 @@
  * leaves each page old or new with exactly one page torn at a sector
  * boundary. A random sequence of write / pwrite / O_DSYNC write / mmap
  * write / msync / fsync / fdatasync / truncate / rename / unlink / read is
- * run on powerfs and on a model of a disk (per file: the bytes the
- * programs see, the bytes the disk holds), cut, remounted and compared.
- * Needs /dev/fuse and root; without them every test is skipped and says
- * so ("SKIPPED: ..."), which tests/run.sh shows in its summary.
+ * (and open with O_TRUNC) run on powerfs and on a model of a disk (per file:
+ * the bytes the programs see, the bytes the disk holds), cut, remounted and
+ * compared. Needs /dev/fuse and root; without them every test is skipped and
+ * says so ("SKIPPED: ..."), which tests/run.sh shows in its summary.
  * POWERFS_SEED fixes the random test's seed (printed on every run). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -372,6 +372,19 @@ static void op_truncate(int s)
     resize(model[s].disk, &model[s].disk_n, to); /* metadata: durable */
 }
 
+/* open(O_TRUNC) and a write: the truncation is metadata, durable at once;
+ * the write is held. */
+static void op_open_trunc(int s)
+{
+    static unsigned char buf[PAGE + 100];
+    size_t n = 1 + rnd_below(sizeof(buf) - 1);
+    fill(buf, n);
+    put(slot_name(s), O_TRUNC, buf, n, 0);
+    model[s].exists = true;
+    model[s].live_n = model[s].disk_n = 0;
+    model_write(&model[s], buf, n, 0, false);
+}
+
 static void op_rename(int s, int to)
 {
     char from[PFS_PATH_MAX];
@@ -424,8 +437,10 @@ static void step(void)
         op_sync(s, false);
     else if (r < 60)
         op_sync(s, true);
-    else if (r < 69)
+    else if (r < 66)
         op_truncate(s);
+    else if (r < 69)
+        op_open_trunc(s);
     else if (r < 76)
         op_rename(s, (int)rnd_below(SLOTS));
     else if (r < 79)
