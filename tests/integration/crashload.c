@@ -9,8 +9,9 @@
 #include <zmq.h>
 
 #define ID_LEN 24
-#define RESEND_RECENT 32 /* acknowledged ids of the last run resent */
-#define RESEND_ANY 32    /* and acknowledged ids from any run */
+#define RESEND_RECENT 32  /* acknowledged ids of the last run resent */
+#define RESEND_ANY 32     /* and acknowledged ids from any run */
+#define RESEND_WINDOW 256 /* resends in flight in cl_resend_all */
 
 static struct {
     int64_t *seq; /* seq of the acknowledging reply, 0 when not acked */
@@ -256,6 +257,60 @@ static void check_resends(struct h_client *c, struct cl_result *r)
         r->resent++;
         r->resend_bad += !resend_is_duplicate(c, i);
     }
+}
+
+/* The reply to a resend: ok, duplicate, the first reply's seq. Returns the
+ * ledger index it answers, or -1 for a reply to no resent id. */
+static long resend_reply(struct h_reply *r, long *bad)
+{
+    long i = id_index(r->id, strlen(r->id));
+    if (i < 0 || !led.seq[i])
+        return -1;
+    if (!r->ok || r->seq != led.seq[i] ||
+        !json_is_true(h_reply_get(r, "duplicate"))) {
+        if (*bad < 5)
+            fprintf(stderr, "crashload: resent k%ld (seq %lld): %s\n", i,
+                    (long long)led.seq[i], h_reply_text(r));
+        (*bad)++;
+    }
+    return i;
+}
+
+long cl_resend_all(const struct h_server *s, long *bad)
+{
+    struct h_client c;
+    struct h_reply r;
+    long sent = 0, answered = 0;
+    size_t next = 0;
+
+    *bad = 0;
+    memset(&r, 0, sizeof(r));
+    if (h_client_open(&c, s->cmd_ep))
+        return -1;
+    for (;;) {
+        while (next < led.n && sent - answered < RESEND_WINDOW) {
+            if (led.seq[next]) {
+                if (send_unit(c.sock, (long)next, 0))
+                    goto out_fail;
+                sent++;
+            }
+            next++;
+        }
+        if (answered == sent)
+            break;
+        if (h_recv(&c, &r))
+            goto out_fail;
+        if (resend_reply(&r, bad) >= 0)
+            answered++;
+        h_reply_release(&r);
+    }
+    h_client_close(&c);
+    return sent;
+
+out_fail:
+    h_reply_release(&r);
+    h_client_close(&c);
+    return -1;
 }
 
 int cl_check(const struct h_server *s, struct cl_result *r)

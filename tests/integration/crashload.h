@@ -41,6 +41,10 @@ int cl_write_then(const struct h_server *s, int64_t run_ms,
                   void (*crash)(void *), void *arg);
 /* Checks the restarted server (see above); 0 when everything is right. */
 int cl_check(const struct h_server *s, struct cl_result *r);
+/* Sends every acknowledged command again (pipelined); each must be
+ * answered `duplicate` with the seq of its first reply. Returns how many
+ * were sent (-1 on a transport failure); *bad counts the wrong answers. */
+long cl_resend_all(const struct h_server *s, long *bad);
 size_t cl_sent(void);
 size_t cl_acked(void);
 

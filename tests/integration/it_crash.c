@@ -36,6 +36,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
 {
     const char *env = getenv("CRASH_ROUNDS");
     int rounds = env ? atoi(env) : 20;
+    long resent, bad;
     (void)state;
 
     srand((unsigned)time(NULL));
@@ -52,10 +53,13 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
                      round, (long long)r.events, r.lost, r.dup, r.resend_bad,
                      r.resent, r.verify, r.rebuild);
     }
+    resent = cl_resend_all(&srv, &bad);
     fprintf(stderr,
             "%d kills, %zu commands sent, %zu acknowledged, all "
-            "present once\n",
-            rounds, cl_sent(), cl_acked());
+            "present once; %ld resent, %ld not answered duplicate\n",
+            rounds, cl_sent(), cl_acked(), resent, bad);
+    assert_int_equal(resent, (long)cl_acked());
+    assert_int_equal(bad, 0);
     assert_true(cl_acked() > 0);
 }
 
