@@ -121,8 +121,10 @@ POWER_RUN = DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) \
   $(BUILD)/tests/it_power > $(BUILD)/$@.log 2>&1; echo $$? > $(BUILD)/$@.rc
 torture-power: all
 	@{ POWER_ROUNDS=$${POWER_ROUNDS:-100} $(POWER_RUN); } ; \
-	  cat $(BUILD)/$@.log; grep '^power: [0-9]* rounds' $(BUILD)/$@.log; \
-	  exit $$(cat $(BUILD)/$@.rc)
+	  cat $(BUILD)/$@.log; \
+	  if grep -q '^SKIPPED' $(BUILD)/$@.log; then \
+	    echo "torture-power: could not run: $$(sed -n 's/^SKIPPED: //p' $(BUILD)/$@.log)"; exit 1; fi; \
+	  grep '^power: [0-9]* rounds' $(BUILD)/$@.log; exit $$(cat $(BUILD)/$@.rc)
 
 torture-power-unsafe: all
 	@{ DESKD_TEST_UNSAFE_NOSYNC=1 POWER_ROUNDS=$${POWER_ROUNDS:-20} \

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,43 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Whether this process may mount a FUSE filesystem at all (a container
+ * without CAP_SYS_ADMIN may not): a bare mount of /dev/fuse on a scratch
+ * directory, undone at once. */
+static bool may_mount_fuse(void)
+{
+    char dir[] = "/tmp/deskd-fuse-probe-XXXXXX", opts[128];
+    int fd, rc;
+    if (!mkdtemp(dir))
+        return false;
+    fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0",
+             fd);
+    rc = fd < 0 ? -1
+                : mount("deskd-probe", dir, "fuse.deskd-probe",
+                        MS_NOSUID | MS_NODEV, opts);
+    if (rc == 0)
+        umount2(dir, MNT_DETACH);
+    if (fd >= 0)
+        close(fd);
+    rmdir(dir);
+    return rc == 0;
+}
+
 const char *pfs_unavailable(void)
 {
+    static int known; /* 1: available, 2: not */
+    static const char *why;
+    if (known)
+        return why;
     if (access("/dev/fuse", R_OK | W_OK))
-        return "/dev/fuse missing";
-    if (geteuid() != 0)
-        return "not root (powerfs mounts need root)";
-    return NULL;
+        why = "/dev/fuse missing";
+    else if (geteuid() != 0)
+        why = "not root (powerfs mounts need root)";
+    else if (!may_mount_fuse())
+        why = "FUSE mounts not permitted here (no CAP_SYS_ADMIN?)";
+    known = why ? 2 : 1;
+    return why;
 }
 
 const char *pfs_path(const struct pfs *p, const char *name, char *out)
