@@ -38,7 +38,7 @@
 
 static struct h_server srv;
 static struct pfs fs;
-static long torn_cuts;
+static long torn_cuts, held_pages; /* unflushed pages at the cuts */
 
 /* The machine dies: nothing deskd does after the freeze reaches a desk or
  * the disk. */
@@ -47,6 +47,7 @@ static void power_cut(void *arg)
     char how[48];
     (void)arg;
     assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+    held_pages += pfs_held(&fs);
     if (rand() % 2) {
         snprintf(how, sizeof(how), "cut torn %d", 1 + rand());
         torn_cuts++;
@@ -117,10 +118,12 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
         resent = cl_resend_all(&srv, &resend_bad);
         good = resent == (long)cl_acked() && resend_bad == 0;
     }
-    printf("power: %ld torn cuts, %zu commands sent, %lld events in the "
-           "log; at the end %ld acknowledged ids resent, %ld not answered "
-           "duplicate with their seq\n",
-           torn_cuts, cl_sent(), (long long)r.events, resent, resend_bad);
+    printf("power: %ld torn cuts, %ld unflushed pages at the cuts, %zu "
+           "commands sent, %lld events in the log; at the end %ld "
+           "acknowledged ids resent, %ld not answered duplicate with their "
+           "seq\n",
+           torn_cuts, held_pages, cl_sent(), (long long)r.events, resent,
+           resend_bad);
     printf("power: %d rounds, %zu acked, %ld lost, %ld duplicated, chain %s, "
            "rebuild %s\n",
            done, cl_acked(), r.lost, r.dup,

@@ -169,6 +169,19 @@ int pfs_cut(struct pfs *p, const char *how)
     return 0;
 }
 
+long pfs_held(struct pfs *p)
+{
+    char ctl[PFS_PATH_MAX], buf[64];
+    long n = -1;
+    FILE *f = fopen(pfs_path(p, ".powerfs-ctl", ctl), "r");
+    if (!f)
+        return -1;
+    if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "live %ld", &n) != 1)
+        n = -1;
+    fclose(f);
+    return n;
+}
+
 int pfs_unmount(struct pfs *p)
 {
     int status, rc = -1;

@@ -28,6 +28,8 @@ int pfs_start(struct pfs *p);
 int pfs_mount(struct pfs *p);
 /* Cuts the power: how is "cut" or "cut torn SEED". Synchronous. */
 int pfs_cut(struct pfs *p, const char *how);
+/* Pages written but not yet flushed (held), -1 if it cannot tell. */
+long pfs_held(struct pfs *p);
 /* Unmounts and waits for powerfs to exit. */
 int pfs_unmount(struct pfs *p);
 /* Unmounts if mounted and removes the temporary directory (unless
