@@ -392,22 +392,39 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
     return write_state(ddir, state, e);
 }
 
+/* FOR TESTS ONLY (`make torture-power-unsafe`): DESKD_TEST_UNSAFE_NOSYNC=1
+ * opens the log MDB_NOSYNC and makes log_sync() a no-op, so replies go out
+ * before the events are on disk and a power cut loses acknowledged events.
+ * It shows that the power-loss test (tests/integration/it_power.c) catches
+ * that. Never set it on a real deskd. */
+static bool unsafe_nosync(void)
+{
+    const char *v = getenv("DESKD_TEST_UNSAFE_NOSYNC");
+    return v && !strcmp(v, "1");
+}
+
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
              struct err *e)
 {
     MDB_envinfo info;
+    unsigned flags = readonly ? MDB_RDONLY : MDB_NOMETASYNC;
     int rc;
 
     memset(l, 0, sizeof(*l));
     l->readonly = readonly;
+    if (!readonly && unsafe_nosync()) {
+        diag_warn(
+            "DESKD_TEST_UNSAFE_NOSYNC=1: the log is never flushed; "
+            "acknowledged events WILL be lost at a power cut (tests only)");
+        flags |= MDB_NOSYNC;
+    }
     pthread_rwlock_init(&l->grow_lock, NULL);
     if (sodium_init() < 0)
         return err_set(e, ERR_UNAVAILABLE, NULL, "libsodium init failed");
     if (!readonly && mkdir(dir, 0750) && errno != EEXIST)
         return err_set(e, ERR_UNAVAILABLE, NULL, "mkdir '%s': %s", dir,
                        strerror(errno));
-    if (env_open(&l->env, "log", dir, map_size,
-                 readonly ? MDB_RDONLY : MDB_NOMETASYNC, e))
+    if (env_open(&l->env, "log", dir, map_size, flags, e))
         return ERR_UNAVAILABLE;
     mdb_env_info(l->env, &info);
     l->map_size = info.me_mapsize;
@@ -761,7 +778,7 @@ const char *log_why(const struct log *l, int rc)
 
 int log_sync(struct log *l, struct err *e)
 {
-    int rc = mdb_env_sync(l->env, 1);
+    int rc = unsafe_nosync() ? 0 : mdb_env_sync(l->env, 1);
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "sync: %s", mdb_strerror(rc))
               : 0;
 }
