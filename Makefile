@@ -24,7 +24,7 @@ PKG_LIBS   = $(shell pkg-config --libs libzmq lmdb msgpack libevent \
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
-LIB_SRC  := $(filter-out core/main.c,$(wildcard core/*.c)) \
+LIB_SRC  := $(wildcard core/*.c) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOLS    := deskctl deskbench deskaudit feebench cmpbench cardbench
@@ -64,7 +64,7 @@ $(BUILD)/%.o: %.c | deps-check
 $(BUILD)/libdesk.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/deskd: $(BUILD)/core/main.o $(BUILD)/libdesk.a
+$(BUILD)/deskd: $(BUILD)/app/main.o $(BUILD)/libdesk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a

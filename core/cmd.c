@@ -18,6 +18,15 @@ const struct cmd_spec *cmd_find(const char *name, size_t len)
     return NULL;
 }
 
+bool cmd_event_type_known(const char *s, size_t len)
+{
+    for (size_t i = 0; i < cmd_event_types_len; i++)
+        if (strlen(cmd_event_types[i]) == len &&
+            !memcmp(cmd_event_types[i], s, len))
+            return true;
+    return false;
+}
+
 /* Valid UTF-8, no overlongs or surrogates; control characters refused
  * (TAB/LF/CR allowed in multi-line text). */
 bool cmd_utf8_ok(const unsigned char *s, size_t n, bool multiline)

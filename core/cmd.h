@@ -79,6 +79,13 @@ extern const struct cmd_spec cmd_table[];
 extern const size_t cmd_table_len;
 const struct cmd_spec *cmd_find(const char *name, size_t len);
 
+/* The event types the handlers emit (handlers/events.c, from its
+ * EVENT_TYPES list), for what must know them without knowing the domain:
+ * the log's schema check, /api/meta. */
+extern const char *const cmd_event_types[];
+extern const size_t cmd_event_types_len;
+bool cmd_event_type_known(const char *s, size_t len);
+
 struct argv {
     bool set;
     int64_t i;     /* INT, MONEY, DEC2, DATE, TIME, ENUM, BOOL */

@@ -1,6 +1,6 @@
 /* core/http.c - the HTTP thread: its event loop, routing, the generic
  * query API over the command table, /healthz, /metrics and the static
- * dashboard. The live feed is in core/http_sse.c. Runs beside the writer
+ * dashboard. The live feed is core/sse.c. Runs beside the writer
  * and shares nothing writable with it but atomics (core/metrics.h) and LMDB
  * read txns (log_snapshot_begin). */
 #include "http.h"
@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../handlers/events.h"
+#include "cmd.h"
 #include "codec_json.h"
 
 #define HTTP_PATH_MAX 128 /* bytes of a static file's path */
@@ -67,7 +67,8 @@ static void reply_json(struct evhttp_request *req, int status, json_t *j)
     json_decref(j);
 }
 
-void http__reply_error(struct evhttp_request *req, const struct err *e)
+/* {"ok": false, "error": {code, message, field?}} with a matching status. */
+static void reply_error(struct evhttp_request *req, const struct err *e)
 {
     int code = e->code ? e->code : ERR_UNAVAILABLE;
     json_t *err = json_pack("{s:s,s:s}", "code", err_code_name(code), "message",
@@ -124,8 +125,13 @@ static const struct operator* token_operator(struct http *h,
     return op;
 }
 
-const struct operator*
-    http__auth(struct http *h, struct evhttp_request *req, struct err *e)
+/* The one place a request is authenticated. With [http_tokens] listed:
+ * the operator of the request's bearer token (X-Deskd-Actor may only
+ * repeat it); without: the operator named by X-Deskd-Actor, else the
+ * config's http_actor. NULL with e set (ERR_FORBIDDEN) when there is
+ * none. Requests to /api/ without a valid token never get here (401). */
+static const struct operator*
+    auth(struct http *h, struct evhttp_request *req, struct err *e)
 {
     const char *id = evhttp_find_header(evhttp_request_get_input_headers(req),
                                         "X-Deskd-Actor");
@@ -264,7 +270,7 @@ static void api_query(struct http *h, struct evhttp_request *req,
         err_set(&e, ERR_UNKNOWN_COMMAND, "cmd", "no query '%.40s'", name);
         goto out;
     }
-    if (!(op = http__auth(h, req, &e)) || cmd_authorise(spec, op, &e) ||
+    if (!(op = auth(h, req, &e)) || cmd_authorise(spec, op, &e) ||
         query_body(spec, query, &w, &e))
         goto out;
     if (codec_doc_parse(&d, cw_data(&w), cw_len(&w), &e))
@@ -276,7 +282,7 @@ static void api_query(struct http *h, struct evhttp_request *req,
     reply_result(h, req, seq);
 out:
     if (e.code)
-        http__reply_error(req, &e);
+        reply_error(req, &e);
     if (parsed)
         codec_doc_release(&d);
     cw_release(&w);
@@ -301,10 +307,24 @@ static void api_meta(struct http *h, struct evhttp_request *req)
         json_array_append_new(q, json_pack("{s:s,s:s,s:o}", "name", c->name + 6,
                                            "help", c->help, "fields", f));
     }
-    for (int t = EV_UNKNOWN + 1; t < EV_COUNT; t++)
-        json_array_append_new(ev, json_string(ev_type_name((enum ev_type)t)));
+    for (size_t t = 0; t < cmd_event_types_len; t++)
+        json_array_append_new(ev, json_string(cmd_event_types[t]));
     reply_json(req, 200,
                json_pack("{s:b,s:o,s:o}", "ok", 1, "queries", q, "events", ev));
+}
+
+/* GET /api/events: the feed is log.read's data, so whoever may run
+ * log.read may follow it (core/sse.c). */
+static void api_events(struct http *h, struct evhttp_request *req,
+                       const char *query)
+{
+    const struct cmd_spec *spec = cmd_find("log.read", strlen("log.read"));
+    const struct operator* op;
+    struct err e = {0};
+
+    if (!(op = auth(h, req, &e)) || (spec && cmd_authorise(spec, op, &e)) ||
+        sse_open(&h->sse, req, query, &e))
+        reply_error(req, &e);
 }
 
 static void api_healthz(struct http *h, struct evhttp_request *req)
@@ -314,7 +334,7 @@ static void api_healthz(struct http *h, struct evhttp_request *req)
     uint64_t seq = metrics_get(&h->d.m->durable_seq);
 
     if (log_snapshot_begin(h->d.log, &txn, NULL, &e)) {
-        http__reply_error(req, &e);
+        reply_error(req, &e);
         return;
     }
     log_snapshot_end(h->d.log, txn, NULL);
@@ -450,7 +470,7 @@ static void static_file(struct http *h, struct evhttp_request *req,
     }
     if (fd < 0) {
         err_set(&e, ERR_NOT_FOUND, NULL, "no page '%.64s'", path);
-        http__reply_error(req, &e);
+        reply_error(req, &e);
         return;
     }
     b = evbuffer_new();
@@ -476,7 +496,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         path = "/";
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         err_set(&e, ERR_BAD_REQUEST, NULL, "only GET is served");
-        http__reply_error(req, &e);
+        reply_error(req, &e);
     } else if (!strcmp(path, "/healthz")) {
         api_healthz(h, req);
     } else if (!strncmp(path, "/api/", 5) && h->d.cfg->ntokens &&
@@ -485,14 +505,14 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (!strcmp(path, "/metrics")) {
         api_metrics(h, req);
     } else if (!strcmp(path, "/api/events")) {
-        http__sse_open(h, req, query);
+        api_events(h, req, query);
     } else if (!strcmp(path, "/api/meta")) {
         api_meta(h, req);
     } else if (!strncmp(path, "/api/query/", 11)) {
         api_query(h, req, path + 11, query);
     } else if (!strncmp(path, "/api/", 5)) {
         err_set(&e, ERR_UNKNOWN_COMMAND, NULL, "no API '%.64s'", path);
-        http__reply_error(req, &e);
+        reply_error(req, &e);
     } else {
         static_file(h, req, path);
     }
@@ -508,19 +528,19 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 static void on_feed(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
-    uint64_t seq = h->known;
+    uint64_t seq = h->sse.known;
     (void)fd, (void)what;
     while (bus_feed_drain(h->feed, &seq) > 0)
         ;
-    http__sse_wake(h);
+    sse_wake(&h->sse);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
     (void)fd, (void)what;
-    h->ticks++;
-    http__sse_wake(h);
+    sse_tick(&h->sse);
+    sse_wake(&h->sse);
 }
 
 static void *run(void *arg)
@@ -612,7 +632,8 @@ int http_start(struct http **out, const struct http_deps *d,
         return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
     h->d = *d;
     h->stop_fd[0] = h->stop_fd[1] = -1;
-    h->known = metrics_get(&d->m->durable_seq);
+    sse_init(&h->sse, d->cfg, d->log, d->m);
+    h->sse.known = metrics_get(&d->m->durable_seq);
     hctx_init(&h->hc);
     cw_init(&h->result);
     *out = h;
@@ -641,7 +662,7 @@ void http_stop(struct http *h)
     }
     if (h->evh)
         evhttp_free(h->evh); /* closes every connection and feed */
-    http__sse_release(h);
+    sse_release(&h->sse);
     if (h->feed_ev)
         event_free(h->feed_ev);
     if (h->stop_ev)

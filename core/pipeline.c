@@ -173,18 +173,13 @@ static int append_events(struct pipeline *p, const struct envelope *env,
                                   env->desk,       env->id,
                                   env->id_len,     cw_data(&h->data) + hv->off,
                                   hv->len};
-        struct codec_doc doc;
-        struct event ev;
         const char *body;
         size_t len;
         int rc = log_append(&p->batch, &in, last, &body, &len);
         if (rc)
             return rc;
-        if ((rc = event_parse(&ev, &doc, body, len, NULL)))
-            return rc;
-        rc = proj_apply(p->batch.txn, p->views, &ev);
-        codec_doc_release(&doc);
-        if (rc)
+        if ((rc = derived_ops.apply((void *)p->views, p->batch.txn, *last, body,
+                                    len)))
             return rc;
     }
     p->stats.events += h->nev;

@@ -5,10 +5,10 @@
 #ifndef DESKD_PIPELINE_H
 #define DESKD_PIPELINE_H
 
-#include "../projections/projections.h"
 #include "clock.h"
 #include "cmd.h"
 #include "config.h"
+#include "derived.h"
 #include "log.h"
 
 #define REPLY_EVENTS_MAX                                                       \

@@ -182,7 +182,7 @@ static const char *msg_operator(const struct bus_msg *m)
 static int catch_up(struct err *e)
 {
     uint64_t grows = srv.log.grows;
-    int rc = log_catch_up(&srv.log, proj_derive, &srv.views, e);
+    int rc = log_catch_up(&srv.log, derived_ops.apply, srv.views, e);
     srv.stats.map_grows += srv.log.grows - grows;
     return rc;
 }
@@ -397,8 +397,8 @@ retry:
         return rc;
     for (rc = 0; *fired < srv.cfg.batch_max && rc == 0;) {
         struct timer t;
-        rc = timer_first_after(b->txn, &srv.views, after_due,
-                               after[0] ? after : NULL, &t);
+        rc = derived_ops.next_timer(b->txn, srv.views, after_due,
+                                    after[0] ? after : NULL, &t);
         if (rc == MDB_NOTFOUND || (rc == 0 && t.due > now)) {
             if (rc == 0)
                 codec_doc_release(&t.doc);
@@ -613,7 +613,7 @@ static int open_views(struct err *e)
     int rc = mdb_txn_begin(srv.log.denv, NULL, 0, &txn);
     if (rc)
         return err_set(e, ERR_UNAVAILABLE, NULL, "begin: %s", mdb_strerror(rc));
-    if ((rc = views_open(txn, &srv.views, true, e))) {
+    if ((rc = derived_ops.open_views(txn, true, &srv.views, e))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -632,7 +632,7 @@ int server_open(struct err *e)
         return rc;
     clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
     clock_observe(&srv.clk, srv.log.last_recorded_at);
-    pipe_init(&srv.pipe, &srv.log, &srv.cfg, &srv.clk, &srv.views);
+    pipe_init(&srv.pipe, &srv.log, &srv.cfg, &srv.clk, srv.views);
     outbox_init(&srv.box[0]);
     outbox_init(&srv.box[1]);
     srv.cur = &srv.box[0];
@@ -644,7 +644,7 @@ int server_open(struct err *e)
         return rc;
     metrics_durable(&srv.metrics, srv.log.last_seq);
     {
-        struct http_deps d = {&srv.cfg, &srv.log,     &srv.views,
+        struct http_deps d = {&srv.cfg, &srv.log,     srv.views,
                               &srv.clk, &srv.metrics, &srv.bus};
         if ((rc = http_start(&srv.http, &d, srv.http_ep, e)))
             return rc;
@@ -708,4 +708,7 @@ void server_close(void)
     outbox_release(&srv.box[0]);
     outbox_release(&srv.box[1]);
     log_close(&srv.log);
+    if (srv.views)
+        derived_ops.free_views(srv.views);
+    srv.views = NULL;
 }

@@ -42,7 +42,7 @@ struct server {
     struct config cfg;
     struct clock clk;
     struct log log;
-    struct views views;
+    struct views *views; /* derived_ops.open_views */
     struct pipeline pipe;
     struct bus bus;
     struct event_base *base;

@@ -7,7 +7,7 @@
 
 #include "log.h"
 
-#include "../handlers/events.h"
+#include "cmd.h"
 #include "date.h"
 
 /* The body schema: every key, its msgpack type, whether it must be there. */
@@ -79,7 +79,7 @@ static int check_schema(const msgpack_object *m, uint64_t seq, struct err *e)
                 k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
     }
     o = codec_get(m, "type");
-    if (ev_type_parse(o->via.str.ptr, o->via.str.size) == EV_UNKNOWN)
+    if (!cmd_event_type_known(o->via.str.ptr, o->via.str.size))
         return err_set(e, ERR_INVALID, "type", "seq %llu: unknown type '%.*s'",
                        (unsigned long long)seq, (int)o->via.str.size,
                        o->via.str.ptr);

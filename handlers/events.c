@@ -1,6 +1,8 @@
 /* handlers/events.c - event type names from the EVENT_TYPES list. */
 #include "events.h"
 
+#include "../core/cmd.h"
+
 #include <string.h>
 
 static const char *const names[EV_COUNT] = {[EV_UNKNOWN] = "unknown",
@@ -8,6 +10,14 @@ static const char *const names[EV_COUNT] = {[EV_UNKNOWN] = "unknown",
                                             EVENT_TYPES(X)
 #undef X
 };
+
+const char *const cmd_event_types[] = {
+#define X(n, s) s,
+    EVENT_TYPES(X)
+#undef X
+};
+const size_t cmd_event_types_len =
+    sizeof(cmd_event_types) / sizeof(cmd_event_types[0]);
 
 const char *ev_type_name(enum ev_type t)
 {

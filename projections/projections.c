@@ -3,6 +3,7 @@
 #include "projections.h"
 
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/date.h"
@@ -36,6 +37,29 @@ static const struct projection projections[] = {
     {"renovation", proj_renovation_apply},
     {"movein", proj_movein_apply},
 };
+
+static int open_views(MDB_txn *dtxn, bool create, struct views **out,
+                      struct err *e)
+{
+    struct views *v = malloc(sizeof(*v));
+    int rc;
+    if (!v)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    if ((rc = views_open(dtxn, v, create, e))) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+static void free_views(struct views *v)
+{
+    free(v);
+}
+
+const struct derived_ops derived_ops = {open_views, free_views, proj_derive,
+                                        timer_first_after};
 
 int views_open(MDB_txn *txn, struct views *v, bool create, struct err *e)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../core/codec.h"
+#include "../core/derived.h"
 #include "../core/err.h"
 #include "../handlers/events.h"
 
@@ -145,13 +146,6 @@ int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
                const char *id, const char *rule, const char *cmd, int64_t due);
 /* Clears every timer whose key starts with prefix ("C12:"). */
 int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix);
-struct timer {
-    int64_t due;
-    char key[96];
-    char cmd[48];
-    const msgpack_object *body; /* valid while the doc lives */
-    struct codec_doc doc;
-};
 /* The earliest timer: 0 and t filled (release t->doc), or MDB_NOTFOUND. */
 int timer_first_after(MDB_txn *txn, const struct views *v, int64_t after_due,
                       const char *after_key, struct timer *t);

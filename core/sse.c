@@ -1,4 +1,4 @@
-/* core/http_sse.c - GET /api/events: every durable event as a Server-Sent
+/* core/sse.c - GET /api/events: every durable event as a Server-Sent
  * Event ("id: <seq>", "event: <type>", "data: <event as JSON>"), resuming
  * after Last-Event-ID (or from ?from=). Events are always read from the log
  * in a read txn; the in-process SUB (and a 1 s tick) only says that there
@@ -17,12 +17,13 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include "../handlers/handlers.h"
+#include "sse.h"
+
 #include "codec_json.h"
-#include "http.h"
+#include "mask.h"
 
 struct sse_client {
-    struct http *h;
+    struct sse *s;
     struct evhttp_request *req;
     struct evhttp_connection *con;
     uint64_t next; /* the next seq to queue */
@@ -30,10 +31,10 @@ struct sse_client {
 };
 
 /* The SSE text of event seq, from the cache or the log. */
-static const struct sse_cached *format_event(struct http *h, MDB_txn *txn,
+static const struct sse_cached *format_event(struct sse *s, MDB_txn *txn,
                                              uint64_t seq)
 {
-    struct sse_cached *c = &h->cache[seq % SSE_CACHE];
+    struct sse_cached *c = &s->cache[seq % SSE_CACHE];
     const unsigned char *hash;
     const char *body, *type;
     struct codec_doc d;
@@ -44,7 +45,7 @@ static const struct sse_cached *format_event(struct http *h, MDB_txn *txn,
 
     if (c->seq == seq)
         return c;
-    if (log_get(txn, h->d.log, seq, &hash, &body, &len) ||
+    if (log_get(txn, s->log, seq, &hash, &body, &len) ||
         codec_doc_parse_trusted(&d, body, len, NULL))
         return NULL;
     j = codec_to_json(d.obj);
@@ -80,21 +81,21 @@ static void on_drain(struct evhttp_connection *con, void *arg);
  * the client has read some (on_drain). txn may be NULL. */
 static void pump(struct sse_client *c, MDB_txn *txn)
 {
-    struct http *h = c->h;
+    struct sse *s = c->s;
     struct evbuffer *out = output(c), *buf;
     struct err e = {0};
     MDB_txn *own = NULL;
 
-    if (c->next > h->known || evbuffer_get_length(out) >= SSE_HWM)
+    if (c->next > s->known || evbuffer_get_length(out) >= SSE_HWM)
         return;
-    if (!txn && log_snapshot_begin(h->d.log, NULL, &own, &e)) {
+    if (!txn && log_snapshot_begin(s->log, NULL, &own, &e)) {
         diag_warn("sse: %s", e.msg);
         return;
     }
     buf = evbuffer_new();
-    while (c->next <= h->known &&
+    while (c->next <= s->known &&
            evbuffer_get_length(out) + evbuffer_get_length(buf) < SSE_HWM) {
-        const struct sse_cached *ev = format_event(h, txn ? txn : own, c->next);
+        const struct sse_cached *ev = format_event(s, txn ? txn : own, c->next);
         if (!ev) {
             diag_warn("sse: event %llu unreadable",
                       (unsigned long long)c->next);
@@ -104,7 +105,7 @@ static void pump(struct sse_client *c, MDB_txn *txn)
         c->next++;
     }
     if (own)
-        log_snapshot_end(h->d.log, NULL, own);
+        log_snapshot_end(s->log, NULL, own);
     if (evbuffer_get_length(buf))
         evhttp_send_reply_chunk_with_cb(c->req, buf, on_drain, c);
     evbuffer_free(buf);
@@ -118,14 +119,14 @@ static void on_drain(struct evhttp_connection *con, void *arg)
 
 static void unlink_client(struct sse_client *c)
 {
-    struct http *h = c->h;
+    struct sse *s = c->s;
     if (c->prev)
         c->prev->link = c->link;
     else
-        h->clients = c->link;
+        s->clients = c->link;
     if (c->link)
         c->link->prev = c->prev;
-    atomic_fetch_sub_explicit(&h->d.m->sse_clients, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&s->m->sse_clients, 1, memory_order_relaxed);
 }
 
 /* The connection is going away: closed by the peer, timed out, dropped by
@@ -142,14 +143,14 @@ static void on_close(struct evhttp_connection *con, void *arg)
 }
 
 /* Where a feed starts: after Last-Event-ID, else at ?from=, else live. */
-static uint64_t start_seq(struct http *h, struct evhttp_request *req,
+static uint64_t start_seq(struct sse *s, struct evhttp_request *req,
                           const char *query)
 {
     const char *last = evhttp_find_header(evhttp_request_get_input_headers(req),
                                           "Last-Event-ID");
     struct evkeyvalq kv;
     const char *from = NULL;
-    uint64_t next = h->known + 1;
+    uint64_t next = s->known + 1;
     char *end;
     unsigned long long v;
 
@@ -170,48 +171,41 @@ static uint64_t start_seq(struct http *h, struct evhttp_request *req,
     return next;
 }
 
-static void refresh_known(struct http *h)
+static void refresh_known(struct sse *s)
 {
-    uint64_t d = metrics_get(&h->d.m->durable_seq);
-    if (d > h->known)
-        h->known = d;
+    uint64_t d = metrics_get(&s->m->durable_seq);
+    if (d > s->known)
+        s->known = d;
 }
 
-static int admit(struct http *h, struct evhttp_request *req, struct err *e)
+void sse_init(struct sse *s, const struct config *cfg, struct log *log,
+              struct metrics *m)
 {
-    const struct cmd_spec *spec = cmd_find("log.read", strlen("log.read"));
-    const struct operator* op = http__auth(h, req, e);
-    if (!op)
-        return e->code;
-    if (spec && cmd_authorise(spec, op, e)) /* the feed is log.read's data */
-        return e->code;
-    if (metrics_get(&h->d.m->sse_clients) >= SSE_CLIENTS_MAX)
-        return err_set(e, ERR_UNAVAILABLE, NULL, "too many live feeds");
-    return 0;
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->log = log;
+    s->m = m;
 }
 
-void http__sse_open(struct http *h, struct evhttp_request *req,
-                    const char *query)
+int sse_open(struct sse *s, struct evhttp_request *req, const char *query,
+             struct err *e)
 {
     struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
     struct timeval wt = {SSE_WRITE_TIMEOUT_S, 0};
     struct sse_client *c;
     struct bufferevent *bev;
     struct evbuffer *hello;
-    struct err e = {0};
     int sndbuf = SSE_SNDBUF;
 
-    if (admit(h, req, &e) || !(c = calloc(1, sizeof(*c)))) {
-        if (!e.code)
-            err_set(&e, ERR_UNAVAILABLE, NULL, "out of memory");
-        http__reply_error(req, &e);
-        return;
-    }
-    refresh_known(h);
-    c->h = h;
+    if (metrics_get(&s->m->sse_clients) >= SSE_CLIENTS_MAX)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "too many live feeds");
+    if (!(c = calloc(1, sizeof(*c))))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    refresh_known(s);
+    c->s = s;
     c->req = req;
     c->con = evhttp_request_get_connection(req);
-    c->next = start_seq(h, req, query);
+    c->next = start_seq(s, req, query);
     evhttp_add_header(hd, "Content-Type", "text/event-stream; charset=utf-8");
     evhttp_add_header(hd, "Cache-Control", "no-store");
     evhttp_add_header(hd, "X-Accel-Buffering", "no");
@@ -221,43 +215,44 @@ void http__sse_open(struct http *h, struct evhttp_request *req,
                sizeof(sndbuf));
     bufferevent_set_timeouts(bev, NULL, &wt); /* idle reading is normal */
     evhttp_connection_set_closecb(c->con, on_close, c);
-    c->link = h->clients;
-    if (h->clients)
-        h->clients->prev = c;
-    h->clients = c;
-    atomic_fetch_add_explicit(&h->d.m->sse_clients, 1, memory_order_relaxed);
+    c->link = s->clients;
+    if (s->clients)
+        s->clients->prev = c;
+    s->clients = c;
+    atomic_fetch_add_explicit(&s->m->sse_clients, 1, memory_order_relaxed);
     hello = evbuffer_new();
     evbuffer_add_printf(hello, "retry: %d\n: deskd feed from %llu\n\n",
                         SSE_RETRY_MS, (unsigned long long)c->next);
     evhttp_send_reply_chunk_with_cb(req, hello, on_drain, c);
     evbuffer_free(hello);
     pump(c, NULL);
+    return 0;
 }
 
 static void drop(struct sse_client *c)
 {
     diag_info("sse: dropping a feed %llu events behind",
-              (unsigned long long)(c->h->known + 1 - c->next));
-    atomic_fetch_add_explicit(&c->h->d.m->sse_dropped, 1, memory_order_relaxed);
+              (unsigned long long)(c->s->known + 1 - c->next));
+    atomic_fetch_add_explicit(&c->s->m->sse_dropped, 1, memory_order_relaxed);
     evhttp_connection_free(c->con); /* on_close frees c */
 }
 
-void http__sse_wake(struct http *h)
+void sse_wake(struct sse *s)
 {
     struct sse_client *c, *next;
     MDB_txn *txn = NULL;
     struct err e = {0};
-    bool keepalive = h->ticks >= SSE_KEEPALIVE_TICKS;
+    bool keepalive = s->ticks >= SSE_KEEPALIVE_TICKS;
 
-    refresh_known(h);
+    refresh_known(s);
     if (keepalive)
-        h->ticks = 0;
-    if (h->clients && log_snapshot_begin(h->d.log, NULL, &txn, &e))
+        s->ticks = 0;
+    if (s->clients && log_snapshot_begin(s->log, NULL, &txn, &e))
         diag_warn("sse: %s", e.msg);
-    for (c = h->clients; c; c = next) {
+    for (c = s->clients; c; c = next) {
         next = c->link;
-        if (h->known >= c->next &&
-            h->known - c->next >= (uint64_t)h->d.cfg->sse_lag_max) {
+        if (s->known >= c->next &&
+            s->known - c->next >= (uint64_t)s->cfg->sse_lag_max) {
             drop(c);
             continue;
         }
@@ -271,14 +266,19 @@ void http__sse_wake(struct http *h)
         }
     }
     if (txn)
-        log_snapshot_end(h->d.log, NULL, txn);
+        log_snapshot_end(s->log, NULL, txn);
 }
 
-void http__sse_release(struct http *h)
+void sse_tick(struct sse *s)
+{
+    s->ticks++;
+}
+
+void sse_release(struct sse *s)
 {
     for (int i = 0; i < SSE_CACHE; i++) {
-        free(h->cache[i].text);
-        h->cache[i].text = NULL;
-        h->cache[i].seq = 0;
+        free(s->cache[i].text);
+        s->cache[i].text = NULL;
+        s->cache[i].seq = 0;
     }
 }

@@ -1,13 +1,16 @@
-/* core/main.c - deskd's command line: serve, or check the config
- * (--check-config) or the data (--verify, --rebuild) and exit. */
+/* app/main.c - deskd's command line: serve, or check the config
+ * (--check-config) or the data (--verify, --rebuild) and exit. The program
+ * that assembles the layers: core (the log, the loop), handlers (the
+ * command table) and projections (derived_ops, rebuild) meet here and in
+ * the link, never inside core. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/date.h"
+#include "../core/server.h"
+#include "../core/version.h"
 #include "../projections/rebuild.h"
-#include "date.h"
-#include "server.h"
-#include "version.h"
 
 static void usage(FILE *f)
 {
