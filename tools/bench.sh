@@ -63,6 +63,9 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
   s0=$(sectors)
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
   s1=$(sectors)
+  # peak resident memory of deskd over the row (VmHWM), beside its maps
+  awk -v l="$label" '/^VmHWM/{printf "%s\t%d\n", l, $2 / 1024}' \
+    "/proc/${PIDS[-1]}/status" >> "$TMP/rss.tsv" 2>/dev/null || true
   [ -n "$stalled" ] && { pkill -P "$stalled" 2>/dev/null; kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null || true; }
   stop_last
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
@@ -174,6 +177,7 @@ awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7}
     printf "pipelined: %s events/s (target >= 150000)\n", r["deskd pipelined 1000"]
     printf "bytes/event at 16 desks: deskd %s, nometasync baseline %s (target <= 2x)\n",
       b["deskd c=16"], b["zmq+lmdb nometasync c=16"] }' "$ROWS"
+awk -F'\t' '{printf "deskd peak RSS (VmHWM), %s: %d MB (target at 64 desks: <= 64 MB + the LMDB maps, which are file-backed)\n", $1, $2}' "$TMP/rss.tsv" 2>/dev/null || true
 echo "fees: $FEES"
 echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
