@@ -1013,8 +1013,10 @@ static int derive_event(struct log *l, MDB_txn *dtxn, uint64_t seq,
     }
     if (!rc)
         rc = idx_put(dtxn, l, s, n, (uint64_t)ver, seq);
+    if (!rc && fn) /* one decoding serves both */
+        rc = fn(ctx, dtxn, seq, d.obj);
     codec_doc_release(&d);
-    return rc ? rc : fn ? fn(ctx, dtxn, seq, body, len) : 0;
+    return rc;
 }
 
 /* Command ids of the commands whose first event is in [from, to]. */

@@ -85,10 +85,10 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 /* A writer's clean close flushes derived state and marks it clean. */
 void log_close(struct log *l);
 
-/* Applies one stored event to derived state beyond what core keeps itself
- * (projections, timers): called by log_catch_up in seq order. */
+/* Applies one stored event (its body decoded) to derived state beyond
+ * what core keeps itself (projections, timers): called in seq order. */
 typedef int (*log_derive_fn)(void *ctx, MDB_txn *dtxn, uint64_t seq,
-                             const char *body, size_t len);
+                             const msgpack_object *body);
 /* Brings derived state up to the log: every event past applied_seq gets
  * its stream version, index entry and command id, and fn. Writer only, no
  * txn open; grows the maps when they are full; logs what it replays and

@@ -173,13 +173,17 @@ static int append_events(struct pipeline *p, const struct envelope *env,
                                   env->desk,       env->id,
                                   env->id_len,     cw_data(&h->data) + hv->off,
                                   hv->len};
+        struct codec_doc doc;
         const char *body;
         size_t len;
         int rc = log_append(&p->batch, &in, last, &body, &len);
         if (rc)
             return rc;
-        if ((rc = derived_ops.apply((void *)p->views, p->batch.txn, *last, body,
-                                    len)))
+        if (codec_doc_parse_trusted(&doc, body, len, NULL))
+            return ERR_UNAVAILABLE;
+        rc = derived_ops.apply((void *)p->views, p->batch.txn, *last, doc.obj);
+        codec_doc_release(&doc);
+        if (rc)
             return rc;
     }
     p->stats.events += h->nev;

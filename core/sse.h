@@ -13,7 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 
-#define SSE_CLIENTS_MAX 64           /* live feeds at once; more get 503 */
+#define SSE_CLIENTS_MAX 64 /* live feeds at once; more get 503 */
 #define SSE_HWM                                                                \
     (64 * 1024)                /* bytes queued to one SSE client               \
                                   before its feed pauses */

@@ -84,60 +84,62 @@ int proj_apply(MDB_txn *txn, const struct views *v, const struct event *ev)
     return 0;
 }
 
-int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq, const char *body,
-                size_t len)
+int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq,
+                const msgpack_object *body)
 {
-    struct codec_doc doc;
     struct event ev;
-    int rc = event_parse(&ev, &doc, body, len, NULL);
     (void)seq;
-    if (rc)
+    if (event_from(&ev, body, NULL))
         return MDB_CORRUPTED;
-    rc = proj_apply(dtxn, views, &ev);
-    codec_doc_release(&doc);
-    return rc;
+    return proj_apply(dtxn, views, &ev);
+}
+
+int event_from(struct event *ev, const msgpack_object *o, struct err *e)
+{
+    const char *s;
+    size_t n;
+    int64_t i;
+
+    memset(ev, 0, sizeof(*ev));
+    if (codec_get_int(o, "seq", &i) || i < 1)
+        goto bad;
+    ev->seq = (uint64_t)i;
+    if (codec_get_str(o, "type", &s, &n))
+        goto bad;
+    ev->type = ev_type_parse(s, n);
+    if (codec_get_str(o, "stream", &ev->stream, &ev->stream_len) ||
+        codec_get_int(o, "version", &i) ||
+        codec_get_str(o, "actor", &ev->actor, &ev->actor_len) ||
+        codec_get_str(o, "recorded_at", &s, &n) ||
+        ts_parse(s, n, 0, &ev->recorded_at) || n < 10 ||
+        date_parse(s, 10, &ev->recorded_day))
+        goto bad;
+    ev->version = (uint64_t)i;
+    if (codec_get_str(o, "desk", &ev->desk, &ev->desk_len)) {
+        ev->desk = "";
+        ev->desk_len = 0;
+    }
+    ev->occurred_at = ev->recorded_at;
+    if (!codec_get_str(o, "occurred_at", &s, &n) &&
+        ts_parse(s, n, 0, &ev->occurred_at))
+        goto bad;
+    ev->data = codec_get(o, "data");
+    if (!ev->data || ev->data->type != MSGPACK_OBJECT_MAP)
+        goto bad;
+    return 0;
+bad:
+    return err_set(e, ERR_UNAVAILABLE, NULL, "event body is missing keys");
 }
 
 int event_parse(struct event *ev, struct codec_doc *doc, const char *body,
                 size_t len, struct err *e)
 {
-    const char *s;
-    size_t n;
-    int64_t i;
     int rc = codec_doc_parse_trusted(doc, body, len, e);
-
     if (rc)
         return rc;
-    memset(ev, 0, sizeof(*ev));
-    if (codec_get_int(doc->obj, "seq", &i) || i < 1)
-        goto bad;
-    ev->seq = (uint64_t)i;
-    if (codec_get_str(doc->obj, "type", &s, &n))
-        goto bad;
-    ev->type = ev_type_parse(s, n);
-    if (codec_get_str(doc->obj, "stream", &ev->stream, &ev->stream_len) ||
-        codec_get_int(doc->obj, "version", &i) ||
-        codec_get_str(doc->obj, "actor", &ev->actor, &ev->actor_len) ||
-        codec_get_str(doc->obj, "recorded_at", &s, &n) ||
-        ts_parse(s, n, 0, &ev->recorded_at) || n < 10 ||
-        date_parse(s, 10, &ev->recorded_day))
-        goto bad;
-    ev->version = (uint64_t)i;
-    if (codec_get_str(doc->obj, "desk", &ev->desk, &ev->desk_len)) {
-        ev->desk = "";
-        ev->desk_len = 0;
-    }
-    ev->occurred_at = ev->recorded_at;
-    if (!codec_get_str(doc->obj, "occurred_at", &s, &n) &&
-        ts_parse(s, n, 0, &ev->occurred_at))
-        goto bad;
-    ev->data = codec_get(doc->obj, "data");
-    if (!ev->data || ev->data->type != MSGPACK_OBJECT_MAP)
-        goto bad;
-    return 0;
-bad:
-    codec_doc_release(doc);
-    return err_set(e, ERR_UNAVAILABLE, NULL, "event body is missing keys");
+    if ((rc = event_from(ev, doc->obj, e)))
+        codec_doc_release(doc);
+    return rc;
 }
 
 int proj_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,

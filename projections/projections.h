@@ -97,6 +97,9 @@ struct event {
     const msgpack_object *data;
 };
 
+/* Reads a decoded body into ev (pointing into o). ERR_UNAVAILABLE if a
+ * mandatory key is missing. */
+int event_from(struct event *ev, const msgpack_object *o, struct err *e);
 /* Decodes a stored body into ev (pointing into doc). ERR_UNAVAILABLE if a
  * mandatory key is missing. Unknown types get EV_UNKNOWN (projections
  * ignore them). */
@@ -109,8 +112,8 @@ int proj_apply(MDB_txn *txn, const struct views *v, const struct event *ev);
 /* The same for a stored event body: a log_derive_fn (core/log.h) with
  * views (a const struct views *) as its context, for catching up and
  * replaying derived state from the log. */
-int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq, const char *body,
-                size_t len);
+int proj_derive(void *views, MDB_txn *dtxn, uint64_t seq,
+                const msgpack_object *body);
 
 struct projection {
     const char *name;
