@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "codec_json.h"
+#include "mask.h"
 
 #define HTTP_PATH_MAX 128 /* bytes of a static file's path */
 
@@ -241,6 +242,7 @@ static void reply_result(struct http *h, struct evhttp_request *req,
         json_decref(res);
         res = codec_to_json(d.obj);
         codec_doc_release(&d);
+        mask_json(res); /* as on the command socket (R-GEN-02) */
     }
     reply_json(req, 200,
                json_pack("{s:b,s:I,s:o}", "ok", 1, "seq", (json_int_t)seq,

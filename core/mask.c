@@ -2,6 +2,7 @@
 #include "mask.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool ends_with(const char *s, size_t n, const char *tail)
@@ -10,8 +11,17 @@ static bool ends_with(const char *s, size_t n, const char *tail)
     return n >= t && !memcmp(s + n - t, tail, t);
 }
 
+/* Keys whose values are free text typed at the desk. */
+static const char *const text_keys[] = {
+    "what",    "wants",   "issue",   "note",    "notes",   "text", "reason",
+    "summary", "problem", "needs",   "actions", "remark", "remarks",
+    "reply",   "result",  "comment", "detail",  NULL};
+
 enum pii pii_of(const char *key, size_t len)
 {
+    for (int i = 0; text_keys[i]; i++)
+        if (strlen(text_keys[i]) == len && !memcmp(key, text_keys[i], len))
+            return PII_TEXT;
     if (len == 5 && !memcmp(key, "id_no", 5))
         return PII_ID;
     if (len == 14 && !memcmp(key, "emergency_name", 14))
@@ -92,8 +102,134 @@ void mask_name(const char *s, size_t n, char *out, size_t cap)
     out[k + 1] = '\0';
 }
 
+static bool digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool upper_or_digit(char c)
+{
+    return digit(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* Digits from i (at most max); their count. */
+static size_t digits_at(const char *s, size_t n, size_t i, size_t max)
+{
+    size_t k = 0;
+    while (i + k < n && k < max && digit(s[i + k]))
+        k++;
+    return k;
+}
+
+/* Stars over the digits (only) of out[from, to), keeping the first keep_head
+ * and last keep_tail digits of that span. */
+static void star_digits(char *out, size_t from, size_t to, size_t keep_head,
+                        size_t keep_tail)
+{
+    size_t nd = 0, c = 0;
+    for (size_t i = from; i < to; i++)
+        nd += digit(out[i]);
+    for (size_t i = from; i < to; i++)
+        if (digit(out[i]) || out[i] == 'X' || out[i] == 'x') {
+            if (c >= keep_head && c + keep_tail < nd)
+                out[i] = '*';
+            c++;
+        }
+}
+
+/* A number starting at i (a digit, after a non-digit): how many bytes it
+ * spans and how to mask it; 0 when it is no personal number. */
+static size_t number_at(const char *s, size_t n, size_t i, size_t *head,
+                        size_t *tail)
+{
+    size_t run = digits_at(s, n, i, 20), a, b;
+
+    if ((run == 17 && i + 17 < n && (s[i + 17] == 'X' || s[i + 17] == 'x') &&
+         !(i + 18 < n && upper_or_digit(s[i + 18]))) ||
+        run == 18 || run == 15) { /* ID number */
+        *head = 4, *tail = run == 17 ? 3 : 4;
+        return run == 17 ? 18 : run;
+    }
+    if (run == 11 && s[i] == '1' && s[i + 1] >= '3') { /* mobile */
+        *head = 3, *tail = 4;
+        return 11;
+    }
+    if (run == 3 && s[i] == '1' && i + 13 <= n &&
+        (s[i + 3] == '-' || s[i + 3] == ' ') && s[i + 8] == s[i + 3] &&
+        digits_at(s, n, i + 4, 5) == 4 && digits_at(s, n, i + 9, 5) == 4) {
+        *head = 3, *tail = 4; /* 138-1234-5678 */
+        return 13;
+    }
+    if ((run == 3 || run == 4) && s[i] == '0' && i + run < n &&
+        s[i + run] == '-') { /* landline: area code, then 7 or 8 digits */
+        a = run + 1;
+        b = digits_at(s, n, i + a, 9);
+        if (b == 7 || b == 8) {
+            *head = run, *tail = 4;
+            return a + b;
+        }
+    }
+    return 0;
+}
+
+/* 粤B12345 etc.: a province's one-character abbreviation, a letter, an
+ * optional middle dot or space, then 5 or 6 letters and digits. Bytes
+ * spanned (and where the plate's characters start) or 0. */
+static size_t plate_at(const char *s, size_t n, size_t i, size_t *body)
+{
+    static const char provinces[] =
+        "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+    size_t k, m = 0;
+    bool found = false;
+
+    for (size_t p = 0; p + 3 <= sizeof(provinces) - 1 && !found; p += 3)
+        found = i + 3 <= n && !memcmp(s + i, provinces + p, 3);
+    if (!found || i + 4 > n || !(s[i + 3] >= 'A' && s[i + 3] <= 'Z'))
+        return 0;
+    k = i + 4;
+    if (k + 2 <= n && !memcmp(s + k, "\xc2\xb7", 2)) /* · */
+        k += 2;
+    else if (k < n && s[k] == ' ')
+        k++;
+    while (k + m < n && m < 7 && upper_or_digit(s[k + m]))
+        m++;
+    if (m != 5 && m != 6)
+        return 0;
+    *body = k;
+    return k + m - i;
+}
+
+void mask_text(const char *s, size_t n, char *out)
+{
+    memcpy(out, s, n);
+    out[n] = '\0';
+    for (size_t i = 0; i < n;) {
+        size_t head, tail, body, len = 0;
+        if (digit(s[i]) && (i == 0 || !digit(s[i - 1])) &&
+            !(i > 0 && ((s[i - 1] >= 'A' && s[i - 1] <= 'Z') ||
+                        (s[i - 1] >= 'a' && s[i - 1] <= 'z')))) {
+            len = number_at(s, n, i, &head, &tail);
+            if (len && !(i + len < n && digit(s[i + len])))
+                star_digits(out, i, i + len, head, tail);
+            else
+                len = 0;
+        } else if ((len = plate_at(s, n, i, &body))) {
+            for (size_t k = body; k + 2 < i + len; k++)
+                out[k] = '*';
+        }
+        i += len ? len : 1;
+    }
+}
+
 void mask_as(enum pii kind, const char *s, size_t n, char *out, size_t cap)
 {
+    if (kind == PII_TEXT) { /* cap >= n + 1: text keeps its length */
+        if (cap > n)
+            mask_text(s, n, out);
+        else if (cap)
+            out[0] = '\0';
+        return;
+    }
     if (kind == PII_ID)
         mask_id(s, n, out, cap);
     else if (kind == PII_NAME)
@@ -104,12 +240,17 @@ void mask_as(enum pii kind, const char *s, size_t n, char *out, size_t cap)
 
 static void mask_string(json_t *v, enum pii kind)
 {
-    char out[MASK_MAX];
+    char out[MASK_MAX], *big = NULL;
+    size_t n;
     if (!json_is_string(v))
         return;
-    mask_as(kind, json_string_value(v), json_string_length(v), out,
-            sizeof(out));
-    json_string_set(v, out);
+    n = json_string_length(v);
+    if (kind == PII_TEXT && n >= sizeof(out) && !(big = malloc(n + 1)))
+        return;
+    mask_as(kind, json_string_value(v), n, big ? big : out,
+            big ? n + 1 : sizeof(out));
+    json_string_setn(v, big ? big : out, kind == PII_TEXT ? n : strlen(out));
+    free(big);
 }
 
 void mask_json(json_t *j)
@@ -145,6 +286,18 @@ static void mask_msgpack_value(struct cw *w, enum pii kind,
         cw_array(w, v->via.array.size);
         for (uint32_t i = 0; i < v->via.array.size; i++)
             mask_msgpack_value(w, PII_PHONE, &v->via.array.ptr[i]);
+    } else if (kind == PII_TEXT && v->type == MSGPACK_OBJECT_STR) {
+        size_t n = v->via.str.size;
+        char *big = n >= sizeof(buf) ? malloc(n + 1) : NULL;
+        if (n >= sizeof(buf) && !big) {
+            cw_nil(w); /* out of memory: never the unmasked text */
+            return;
+        }
+        mask_text(v->via.str.ptr, n, big ? big : buf);
+        cw_strn(w, big ? big : buf, n);
+        free(big);
+    } else if (kind == PII_TEXT) {
+        mask_msgpack(w, v); /* not a string: nested free text, if any */
     } else if (kind != PII_NONE && kind != PII_PHONES &&
                v->type == MSGPACK_OBJECT_STR) {
         mask_as(kind, v->via.str.ptr, v->via.str.size, buf, sizeof(buf));
@@ -183,8 +336,13 @@ void mask_msgpack(struct cw *w, const msgpack_object *o)
 
 bool mask_may_need(const char *p, size_t n)
 {
-    return memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
-           memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14);
+    if (memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
+        memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14))
+        return true;
+    for (int i = 0; text_keys[i]; i++)
+        if (memmem(p, n, text_keys[i], strlen(text_keys[i])))
+            return true;
+    return false;
 }
 
 /* Adds one to the count of the map whose header starts at w's offset at

@@ -17,7 +17,9 @@ enum pii {
     PII_ID,     /* "id_no": ID document number */
     PII_PHONE,  /* "*phone", "contact": one phone number (or handle) */
     PII_PHONES, /* "*phones": a list of them */
-    PII_NAME    /* "emergency_name": the emergency contact */
+    PII_NAME,   /* "emergency_name": the emergency contact */
+    PII_TEXT    /* free text a clerk typed ("what", "note", "reason", ...):
+                   phone, ID and plate numbers inside it are masked */
 };
 
 #define MASK_MAX 128 /* bytes of one masked value, NUL included */
@@ -30,8 +32,15 @@ enum pii pii_of(const char *key, size_t len);
 void mask_phone(const char *s, size_t n, char *out, size_t cap);
 void mask_id(const char *s, size_t n, char *out, size_t cap);
 void mask_name(const char *s, size_t n, char *out, size_t cap);
-/* By kind (PII_PHONES: one element). */
+/* By kind (PII_PHONES: one element; PII_TEXT: see mask_text). */
 void mask_as(enum pii kind, const char *s, size_t n, char *out, size_t cap);
+/* Free text with the personal numbers in it masked like the structured
+ * fields: mobile phones (13812345678, 138-1234-5678, 138 1234 5678 ->
+ * 138****5678), landlines (0755-12345678 -> 0755-****5678), ID numbers
+ * (18 or 15 characters -> 4403**********1234) and plate numbers (粤B12345,
+ * 粤B·D12345 -> 粤B***45). Only ASCII bytes are replaced, one star each,
+ * so out has exactly n bytes (plus a NUL) and stays valid UTF-8. */
+void mask_text(const char *s, size_t n, char *out);
 
 /* Masks every personal value in j, at any depth, in place. */
 void mask_json(json_t *j);

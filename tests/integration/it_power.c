@@ -27,6 +27,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -59,9 +60,18 @@ static void power_cut(void *arg)
 
 /* How a deskd --verify / --rebuild exit status reads; -1: never run
  * (deskd did not start). */
+/* The audit's status as system() gave it: 0 good, exit 1 the bad word,
+ * anything else (exit 2: could not check; 126/127: the program could not
+ * be run) says so instead of blaming the data. */
 static const char *check_word(int status, const char *good, const char *bad)
 {
-    return status < 0 ? "unchecked (deskd did not start)" : status ? bad : good;
+    if (status < 0)
+        return "unchecked (deskd did not start)";
+    if (status == 0)
+        return good;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+        return bad;
+    return "unchecked (the audit could not run)";
 }
 
 /* Half the mounts get a disk whose fsync takes 0.2-3 ms, so that more cuts
