@@ -13,9 +13,9 @@ static bool ends_with(const char *s, size_t n, const char *tail)
 
 /* Keys whose values are free text typed at the desk. */
 static const char *const text_keys[] = {
-    "what",    "wants",   "issue",   "note",    "notes",   "text", "reason",
-    "summary", "problem", "needs",   "actions", "remark", "remarks",
-    "reply",   "result",  "comment", "detail",  NULL};
+    "what",    "wants",   "issue",   "note",    "notes",   "text",
+    "reason",  "summary", "problem", "needs",   "actions", "remark",
+    "remarks", "reply",   "result",  "comment", "detail",  NULL};
 
 enum pii pii_of(const char *key, size_t len)
 {

@@ -27,8 +27,8 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <sys/wait.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "../powerfs/pfs.h"

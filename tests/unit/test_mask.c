@@ -46,6 +46,40 @@ static void test_gen02_utf8_never_split(void **state)
     assert_true(cmd_utf8_ok((const unsigned char *)m, strlen(m), false));
 }
 
+static const char *text(const char *s)
+{
+    static char out[1024];
+    mask_text(s, strlen(s), out);
+    assert_int_equal(strlen(out), strlen(s)); /* one star per byte hidden */
+    assert_true(cmd_utf8_ok((const unsigned char *)out, strlen(out), true));
+    return out;
+}
+
+/* R-GEN-02 in free text: numbers typed into a description among Chinese
+ * characters are masked like the structured fields; other numbers are
+ * left alone. */
+static void test_gen02_free_text(void **state)
+{
+    (void)state;
+    assert_string_equal(text("业主王先生13812345678来电"),
+                        "业主王先生138****5678来电");
+    assert_string_equal(text("电话：138-1234-5678，或 139 8765 4321。"),
+                        "电话：138-****-5678，或 139 **** 4321。");
+    assert_string_equal(text("座机0755-12345678转8"), "座机0755-****5678转8");
+    assert_string_equal(text("身份证440301199001011234已核对"),
+                        "身份证4403**********1234已核对");
+    assert_string_equal(text("证件号44030119900101123X。"),
+                        "证件号4403**********123X。");
+    assert_string_equal(text("车牌粤B12345停在消防通道"),
+                        "车牌粤B***45停在消防通道");
+    assert_string_equal(text("新能源粤B·D12345"), "新能源粤B·****45");
+    /* not personal: dates, amounts, rooms, a 12-digit number, codes */
+    assert_string_equal(text("2026-12-03 3号楼1201室 金额12000元 "
+                             "单号123456789012 编号A13812345678"),
+                        "2026-12-03 3号楼1201室 金额12000元 "
+                        "单号123456789012 编号A13812345678");
+}
+
 static void test_gen02_which_keys(void **state)
 {
     (void)state;
@@ -56,6 +90,9 @@ static void test_gen02_which_keys(void **state)
     assert_int_equal(pii_of("emergency_name", 14), PII_NAME);
     assert_int_equal(pii_of("name", 4), PII_NONE);
     assert_int_equal(pii_of("unit", 4), PII_NONE);
+    assert_int_equal(pii_of("what", 4), PII_TEXT);
+    assert_int_equal(pii_of("note", 4), PII_TEXT);
+    assert_int_equal(pii_of("issue", 5), PII_TEXT);
 }
 
 int main(void)
@@ -64,6 +101,7 @@ int main(void)
         cmocka_unit_test(test_gen02_document_examples),
         cmocka_unit_test(test_gen02_utf8_never_split),
         cmocka_unit_test(test_gen02_which_keys),
+        cmocka_unit_test(test_gen02_free_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
