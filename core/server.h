@@ -53,6 +53,7 @@ struct server {
     char timer_skip[TIMER_SKIP_MAX][96];
     int64_t timer_skip_due[TIMER_SKIP_MAX];
     int ntimer_skip;
+    int32_t cal_watched; /* coverage end calendar_watch() last handled */
     volatile int stopping;
     struct metrics metrics; /* what other threads may read */
     struct http *http;      /* NULL when http = off */

@@ -62,6 +62,8 @@ struct complaint {
     int nwho;           /* complainants known apart (R-CMP-07, R-CMP-10) */
     char who[CMP_WHO_MAX][CMP_WHO_LEN];
     unsigned fired; /* bit per enum cmp_rule: one-shot rules fired */
+    unsigned prov;  /* bit per enum cmp_rule: its deadline was computed
+                       past the working calendar (R-GEN-05) */
     int64_t claim_fen;
     int64_t received; /* business time of receipt */
     int64_t recorded; /* when the intake was recorded */

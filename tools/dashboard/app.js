@@ -217,7 +217,35 @@ function complaintBadges(c) {
   else if (c.overdue) b.push(badge('bad', '超时'));
   if (c.people > 1) b.push(badge('info', c.people + '人'));
   if (c.reopen_count) b.push(badge('warn', '重开' + c.reopen_count + '次'));
+  if (Array.isArray(c.provisional) && c.provisional.length)
+    b.push(badge('warn', '暂定', '时限超出工作日历覆盖范围，按无节假日推算：' +
+                 c.provisional.map(r => RULE_NAMES[r] || r).join('、')));
   return b.join('') || badge('ok', '正常');
+}
+
+// R-GEN-05: the working calendar's coverage; an alert when it ends within
+// calendar_warn_days (docs/CALENDAR.md).
+function renderCalendar(el, res) {
+  const sec = el.closest('section');
+  if (!res || !res.covered_until) {
+    if (sec) sec.dataset.warning = 'true';
+    el.innerHTML = '<p class="alert">' + badge('bad', '日历') +
+      ' 未载入节假日安排：按工作日计算的时限均为暂定。</p>';
+    return;
+  }
+  if (sec) sec.dataset.warning = res.warning ? 'true' : 'false';
+  const range = '工作日历覆盖 ' + esc(res.covered_from) + ' 至 ' +
+    esc(res.covered_until);
+  if (!res.warning) {
+    el.innerHTML = '<p class="calendar-ok">' + badge('ok', '日历') + ' ' +
+      range + '（剩余 ' + esc(res.days_left) + ' 天）</p>';
+    return;
+  }
+  el.innerHTML = '<p class="alert">' + badge('bad', '日历将到期') + ' ' +
+    range + (res.days_left >= 0 ? '，仅剩 ' + esc(res.days_left) + ' 天'
+                               : '，已过期 ' + esc(-res.days_left) + ' 天') +
+    '。请在国务院办公厅公布后载入下一年度官方节假日安排（编辑节假日文件后发送 ' +
+    'SIGHUP，见 docs/CALENDAR.md）；超出覆盖范围的时限标为“暂定”。</p>';
 }
 
 function renderComplaints(el, res) {
@@ -380,6 +408,7 @@ function renderReport(el, reports) {
 }
 
 const PANELS = [
+  { query: 'calendar', render: renderCalendar },
   { query: 'overdue', render: renderOverdue },
   { query: 'card_expiry', render: renderCards, params: cardParams },
   { query: 'stocktake', render: renderStocktake,
