@@ -32,6 +32,14 @@ uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p)
     return 1;
 }
 
+void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den)
+{
+    if (!den)
+        cw_knil(w, key);
+    else
+        cw_kint(w, key, (int64_t)((num * 200 + den) / (den * 2)));
+}
+
 bool arg_strs_has(const struct args *a, const char *field, const char *s)
 {
     const msgpack_object *l = arg(a, field)->o;

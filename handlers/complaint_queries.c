@@ -337,7 +337,7 @@ static void kv_kpi(struct cw *w, const char *k, struct kpi p)
     cw_map(w, 3);
     cw_kint(w, "num", p.num);
     cw_kint(w, "den", p.den);
-    cw_kint(w, "percent", p.den ? (int64_t)p.num * 100 / p.den : 100);
+    hdl_kpercent(w, "percent", p.num, p.den);
 }
 
 static void report_write(struct cw *w, const struct report_ctx *r,

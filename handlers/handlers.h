@@ -37,6 +37,11 @@ int64_t hdl_due(const struct hctx *h, const struct deadline *d, int64_t from,
  * returns the entries written (0 or 1). */
 uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p);
 
+/* Writes key: num/den as a whole percent, rounded half up (2/3 -> 67,
+ * 1/8 -> 13), or nil when den is 0 (no data, not 100 %). The one rate rule
+ * of every report (docs/COMPLAINTS.md, R-CMP-11). */
+void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den);
+
 /* Today's local date per the server clock. */
 int32_t hdl_today(const struct hctx *h);
 

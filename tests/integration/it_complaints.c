@@ -516,6 +516,13 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
      * recorded reply) and c (Saturday phone call, due at 17:00) missed */
     assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.num", -1), 1);
     assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.den", -1), 3);
+    /* R-CMP-11 rate rule: 1/3 rounds half up to 33; a KPI with nothing
+     * to count (no return visit due in October) is null, not 100 % */
+    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.percent", -1),
+                     33);
+    assert_int_equal(h_reply_int(&r, "result.kpi.visits_in_time.den", -1), 0);
+    assert_true(
+        json_is_null(h_reply_get(&r, "result.kpi.visits_in_time.percent")));
     h_reply_release(&r);
     /* and with what is known now: the final cause is category 7 */
     OK(&r, "clerk1", "query.complaint_report",
