@@ -136,9 +136,14 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     refused_fee("rule", "clerk1", "fee.pay",
                 "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"cash\","
                 "\"book\":\"FA2\",\"date\":\"2026-03-01\"}");
+    /* another book may take that date, but not for bills issued on 03-02
+     * (R-FEE-03: a payment cannot predate the bill it settles) */
+    refused("rule", "R-FEE-03", "clerk1", "fee.pay",
+            "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"debit\","
+            "\"book\":\"FA3\",\"date\":\"2026-03-01\"}");
     OK(&r, "clerk1", "fee.pay",
        "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"debit\","
-       "\"book\":\"FA3\",\"date\":\"2026-03-01\"}");
+       "\"book\":\"FA3\",\"date\":\"2026-03-02\"}");
     done(&r);
 
     /* R-FEE-04: a wrong payment is voided, not edited; bills reopen */
@@ -683,6 +688,27 @@ static int teardown(void **state)
     return 0;
 }
 
+/* R-FEE-03: a payment cannot be dated before the bill it settles was
+ * issued; on the day of issue it can. Refusals write nothing. */
+static void test_fee_03_payment_not_before_bill(void **state)
+{
+    struct h_reply r;
+    (void)state;
+
+    clock_to("2027-02-01T09:00:00+08:00");
+    estate("FP", 1, hundred);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FP\",\"period\":\"2027-01\"}");
+    done(&r);
+    refused("rule", "R-FEE-03", "clerk1", "fee.pay",
+            "{\"unit\":\"FP/1-100\",\"amount\":100,\"method\":\"cash\","
+            "\"book\":\"FP1\",\"date\":\"2027-01-31\"}");
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FP/1-100\",\"amount\":100,\"method\":\"cash\","
+       "\"book\":\"FP1\",\"date\":\"2027-02-01\"}");
+    done(&r);
+}
+
 int main(void)
 {
     /* in clock order: the manual clock only moves forward */
@@ -700,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_fee_08_late_fees_off_by_default),
         cmocka_unit_test(test_fee_10_transfer_needs_settled_fees),
         cmocka_unit_test(test_fee_rebuild_equals_live),
+        cmocka_unit_test(test_fee_03_payment_not_before_bill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
