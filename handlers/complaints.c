@@ -100,7 +100,9 @@ static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
         n++;
     }
     cw_map_close(w, mo, n);
-    return emit_at(h, EV_COMPLAINT_ESCALATED, due, "complaint:%s", id);
+    /* a "more than" rule is breached just after its boundary */
+    return emit_at(h, EV_COMPLAINT_ESCALATED, due + (cmp_rule_over(r) ? 1 : 0),
+                   "complaint:%s", id);
 }
 
 /* ---- hot complaints (R-CMP-07): distinct complainants on one topic ---- */
@@ -674,11 +676,14 @@ int hdl_complaint_escalate(struct hctx *h, const struct args *a, struct err *e)
 
     if (rc)
         return rc;
-    if (cmp_timer_due(&c, r) != due)
+    /* a "more than" rule's timer fires 1 ms past its boundary (timers
+     * set before that rule, at the boundary itself, are still honoured) */
+    if (!cmp_timer_due(&c, r) ||
+        (cmp_timer_fire(&c, r) != due && cmp_timer_due(&c, r) != due))
         return err_set(e, ERR_CONFLICT, "due",
                        "no %s deadline at that time for '%s'",
                        cmp_rule_names[r], c.id);
-    return escalate(h, c.id, r, due, NULL);
+    return escalate(h, c.id, r, cmp_timer_due(&c, r), NULL);
 }
 
 /* Run by a timer: 7 days after handling with no visit and no repeat. */

@@ -296,6 +296,18 @@ int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r)
     }
 }
 
+bool cmp_rule_over(enum cmp_rule r)
+{
+    return r == RULE_OPEN_10D || r == RULE_UPDATE_DUE;
+}
+
+int64_t cmp_timer_fire(const struct complaint *c, enum cmp_rule r)
+{
+    int64_t d = cmp_timer_due(c, r);
+
+    return d && cmp_rule_over(r) ? d + 1 : d;
+}
+
 static int64_t auto_close_due(const struct complaint *c)
 {
     return c->state == CS_HANDLED && c->no_visit ? c->auto_close_at : 0;
@@ -475,8 +487,8 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
     int rc;
 
     for (int r = 0; r < RULE_COUNT; r++) {
-        int64_t d1 = cmp_timer_due(after, (enum cmp_rule)r);
-        if (d1 == cmp_timer_due(before, (enum cmp_rule)r))
+        int64_t d1 = cmp_timer_fire(after, (enum cmp_rule)r);
+        if (d1 == cmp_timer_fire(before, (enum cmp_rule)r))
             continue;
         rc = timer_move(txn, v, "complaint", after->id, cmp_rule_names[r],
                         "complaint.escalate", d1);
