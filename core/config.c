@@ -288,8 +288,14 @@ static int on_fees(struct cfg_parse_state *st, const char *k, const char *v)
                    ? bad(st, "fees", k, "path too long", v)
                    : 1;
     if (!strcmp(k, "due_day")) {
+        if (!strcmp(v, "last")) { /* month-end, 28th to 31st */
+            c->fees.due_day = FEES_DUE_LAST;
+            return 1;
+        }
         if (parse_long(v, 1, 28, &n))
-            return bad(st, "fees", k, "not a day in 1..28", v);
+            return bad(st, "fees", k,
+                       "not a day in 1..28 or 'last' (the month's last day)",
+                       v);
         c->fees.due_day = (int)n;
         return 1;
     }

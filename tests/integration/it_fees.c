@@ -709,6 +709,35 @@ static void test_fee_03_payment_not_before_bill(void **state)
     done(&r);
 }
 
+/* R-FEE-02: due_day = last bills each month on its last day (31, 28, 30),
+ * on a deskd of its own. */
+static void test_fee_02_due_at_month_end(void **state)
+{
+    static const struct {
+        const char *period, *due;
+    } months[] = {{"2026-01", "2026-01-31"},
+                  {"2026-02", "2026-02-28"},
+                  {"2026-04", "2026-04-30"}};
+    struct h_server s2;
+    struct h_client c2;
+    struct h_opts o = {.manual_start = "2026-05-01T09:00:00+08:00",
+                       .extra_ini = "[fees]\ndue_day = last"};
+    struct h_reply r;
+    (void)state;
+
+    assert_int_equal(desk_start(&s2, &c2, &o), 0);
+    estate("FM", 1, hundred);
+    for (size_t i = 0; i < sizeof(months) / sizeof(*months); i++) {
+        OK(&r, "lead1", "fee.bill_run", "{\"estate\":\"FM\",\"period\":\"%s\"}",
+           months[i].period);
+        assert_string_equal(h_reply_str(&r, "events.0.data.due"),
+                            months[i].due);
+        done(&r);
+    }
+    desk_stop(&s2, &c2);
+    desk = &cli;
+}
+
 int main(void)
 {
     /* in clock order: the manual clock only moves forward */
@@ -727,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_fee_10_transfer_needs_settled_fees),
         cmocka_unit_test(test_fee_rebuild_equals_live),
         cmocka_unit_test(test_fee_03_payment_not_before_bill),
+        cmocka_unit_test(test_fee_02_due_at_month_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
