@@ -292,6 +292,14 @@ function renderOverdue(el, res) {
       esc(label) + '</div><div class="n">' + by[k].n + '</div><div class="amt">' +
       yuan(by[k].amount) + '</div></div>';
   html += '</div><p>合计 ' + list.length + ' 户，' + yuan(res.total) + '</p>';
+  // R-FEE-06: the deadline a second notice set, per unit
+  const dl = list.filter(u => u.notice_deadline);
+  if (dl.length)
+    html += '<ul class="deadlines">' + dl.map(u => '<li data-unit="' +
+      esc(u.unit) + '">' + esc(u.unit) + ' 二次催缴限期 <b>' +
+      esc(u.notice_deadline) + '</b>（' + yuan(u.amount) + '，' +
+      (Array.isArray(u.bills) ? u.bills.length : 0) + ' 笔）</li>').join('') +
+      '</ul>';
   el.innerHTML = html;
 }
 
