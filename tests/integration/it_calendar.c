@@ -327,11 +327,37 @@ static void test_provisional_and_reload(void **state)
     rebuild_equals_live(&srv);
 }
 
+/* R-GEN-05 for work orders (R-WO-01): with a stale rule counted in
+ * working days, an order logged on the calendar's last day gets a
+ * provisional deadline, in the event and in query.work_orders. */
+static void test_work_order_provisional(void **state)
+{
+    struct h_reply r;
+    json_t *p;
+    (void)state;
+
+    start("2026-12-31T10:00:00+08:00",
+          "[workorders]\nescalate.stale = workdays:1, cs_lead");
+    OK(&r, "clerk1", "workorder.log",
+       "{\"kind\":\"repair\",\"name\":\"王\",\"text\":\"水龙头漏水\"}");
+    p = h_reply_get(&r, "events.0.data.provisional");
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "stale_due");
+    done(&r);
+    query(&r, "query.work_orders", "{}");
+    p = h_reply_get(&r, "result.items.0.provisional");
+    assert_int_equal(json_array_size(p), 1);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "stale");
+    done(&r);
+    rebuild_equals_live(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_coverage_warning_once, teardown),
         cmocka_unit_test_teardown(test_provisional_and_reload, teardown),
+        cmocka_unit_test_teardown(test_work_order_provisional, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
