@@ -18,6 +18,8 @@ const MS_DAY = 86400000;
 
 const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
+  'calendar.coverage_ending': '工作日历即将到期',
+  'calendar.reloaded': '工作日历已更新',
   'estate.registered': '登记小区',
   'building.registered': '登记楼栋',
   'unit.registered': '登记房屋',
@@ -485,7 +487,7 @@ function summary(type, ev) {
   const parts = [];
   for (const k of ['unit', 'estate', 'building', 'complaint', 'card',
                    'person', 'name', 'category', 'bill', 'amount', 'receipt',
-                   'to', 'until'])
+                   'to', 'until', 'covered_until'])
     if (d[k] != null && typeof d[k] !== 'object')
       parts.push(k === 'amount' ? yuan(d[k])
         : k === 'category' && type.startsWith('complaint.')
