@@ -98,15 +98,21 @@ bench: all
 	bash tools/bench.sh $(BUILD)
 
 # docs/PROTOCOL.md = hand-written contract + the reference generated from
-# the command table; docs-check (part of `make test`) fails when stale.
+# the command table, with a real reply per command that it_protocol records
+# in docs/protocol-examples.json; docs-check (part of `make test`) and
+# it_protocol fail when either is stale.
 docs: all
+	@DESKD_EXAMPLES_WRITE=1 DESKD_BIN=$(BUILD)/deskd \
+	  $(BUILD)/tests/it_protocol > /dev/null
 	@{ sed '/^## Command reference/q' docs/PROTOCOL.md; echo; \
-	  $(BUILD)/deskctl --protocol-md; } > docs/PROTOCOL.md.tmp
+	  $(BUILD)/deskctl --protocol-md docs/protocol-examples.json; } \
+	  > docs/PROTOCOL.md.tmp
 	@mv docs/PROTOCOL.md.tmp docs/PROTOCOL.md
 
 docs-check: all
 	@{ sed '/^## Command reference/q' docs/PROTOCOL.md; echo; \
-	  $(BUILD)/deskctl --protocol-md; } | cmp -s - docs/PROTOCOL.md || \
+	  $(BUILD)/deskctl --protocol-md docs/protocol-examples.json; } | \
+	  cmp -s - docs/PROTOCOL.md || \
 	  { echo "docs/PROTOCOL.md is stale: run make docs"; exit 1; }
 
 fmt:
