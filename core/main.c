@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "../projections/rebuild.h"
-#include "date.h"
 #include "server.h"
 
 #define DESKD_VERSION "0.1.0"
@@ -29,30 +28,6 @@ static void usage(FILE *f)
             "\n"
             "Signals: SIGINT/SIGTERM commit and answer queued commands, then "
             "exit 0.\n");
-}
-
-/* R-GEN-05: the range the working calendar covers, and a warning when
- * its end is within [time] calendar_warn_days (docs/CALENDAR.md). */
-static void calendar_banner(void)
-{
-    const struct calendar *c = &srv.cfg.cal;
-    char from[DATE_STR_MAX], until[DATE_STR_MAX];
-    int32_t today = date_of_ts(clock_now(&srv.clk), c->offset_min);
-
-    if (c->last == DATE_NONE) {
-        printf("  calendar: no holidays loaded; WARNING: every deadline "
-               "counted in working days is provisional\n");
-        return;
-    }
-    date_format(c->first, from);
-    date_format(c->last, until);
-    printf("  calendar %s..%s (%d days left), BLAKE2b %.16s\n", from, until,
-           cal_days_left(c, today), c->hash);
-    if (cal_warn_due(c, srv.cfg.cal_warn_days, today))
-        printf("  WARNING: the working calendar ends %s: load the next "
-               "year's official schedule and send SIGHUP "
-               "(docs/CALENDAR.md); deadlines past it are provisional\n",
-               until);
 }
 
 static int serve(void)

@@ -10,7 +10,6 @@
  * when nothing else is waiting, an explicit log_sync(). */
 #include "server.h"
 
-#include "date.h"
 #include "mask.h"
 
 #include <errno.h>
@@ -407,8 +406,6 @@ retry:
  * second, and right after clock.set moves a manual clock. A full batch
  * means more may be due: the loop comes straight back (through serve(), so
  * waiting commands get their turn between timer batches). */
-static void calendar_watch(void);
-
 static void run_timers(void)
 {
     struct outbox *o;
@@ -463,10 +460,7 @@ static void serve(evutil_socket_t fd, short what, void *arg)
 
 /* Runs one command deskd gives itself (actor system) as a batch of its
  * own, published like any other. */
-/* own id: the command id to use (PIPE_SYSTEM_ID first), so that a second
- * run is a duplicate that writes nothing and is no failure; NULL: one made
- * from the command, the time and the next seq. */
-static int system_command(const char *cmd, const char *own_id,
+int server_system_command(const char *cmd, const char *own_id,
                           const struct cw *body, struct err *e)
 {
     struct outbox *o = srv.cur;
@@ -524,74 +518,6 @@ out_release_doc:
     return rc;
 }
 
-/* R-GEN-05: once per coverage end, when today comes within
- * calendar_warn_days of it, calendar.coverage_ending, through the pipeline
- * like a timer. Its command id names the end, so a restart does not warn
- * twice; a reload that moves the end arms the next warning. */
-static void calendar_watch(void)
-{
-    const struct calendar *c = &srv.cfg.cal;
-    char id[LOG_CMD_ID_MAX + 1], day[DATE_STR_MAX];
-    struct err e = {0};
-    struct cw w;
-
-    if (c->last == DATE_NONE || c->last == srv.cal_watched ||
-        !cal_warn_due(c, srv.cfg.cal_warn_days,
-                      date_of_ts(clock_now(&srv.clk), c->offset_min)))
-        return;
-    srv.cal_watched = c->last;
-    date_format(c->last, day);
-    snprintf(id, sizeof(id), PIPE_SYSTEM_ID "t:calendar:%s", day);
-    cw_init(&w);
-    cw_map(&w, 2);
-    cw_kstr(&w, "covered_until", day);
-    cw_kint(&w, "warn_days", srv.cfg.cal_warn_days);
-    if (system_command("calendar.coverage_ending", id, &w, &e))
-        diag_warn("calendar warning not recorded: %s", e.msg);
-    cw_release(&w);
-}
-
-/* SIGHUP, R-GEN-05: the calendar file again (the next year's schedule
- * without a restart); a changed file is recorded with its coverage and
- * hash. A bad file leaves the running calendar as it was. */
-static void calendar_reload(void)
-{
-    struct calendar old = srv.cfg.cal;
-    char from[DATE_STR_MAX], until[DATE_STR_MAX], prev[DATE_STR_MAX];
-    struct err e = {0};
-    bool changed = false;
-    struct cw w;
-
-    if (cfg_calendar_reload(&srv.cfg, &changed, &e)) {
-        diag_warn("SIGHUP: calendar unchanged: %s", e.msg);
-        return;
-    }
-    if (!changed || srv.cfg.cal.last == DATE_NONE) {
-        diag_info("SIGHUP: calendar %s unchanged", srv.cfg.calendar_path);
-        return;
-    }
-    date_format(srv.cfg.cal.first, from);
-    date_format(srv.cfg.cal.last, until);
-    diag_info("SIGHUP: calendar %s now covers %s..%s (BLAKE2b %s)",
-              srv.cfg.calendar_path, from, until, srv.cfg.cal.hash);
-    cw_init(&w);
-    cw_map(&w, 6 + (old.last != DATE_NONE));
-    cw_kstr(&w, "file", srv.cfg.calendar_path);
-    cw_kstr(&w, "hash", srv.cfg.cal.hash);
-    cw_kstr(&w, "covered_from", from);
-    cw_kstr(&w, "covered_until", until);
-    cw_kint(&w, "special_days", srv.cfg.cal.nspecial);
-    cw_kstr(&w, "previous_hash", old.hash);
-    if (old.last != DATE_NONE) {
-        date_format(old.last, prev);
-        cw_kstr(&w, "previous_until", prev);
-    }
-    if (system_command("calendar.reloaded", NULL, &w, &e))
-        diag_warn("SIGHUP: calendar reload not recorded: %s", e.msg);
-    cw_release(&w);
-    calendar_watch(); /* the new end may be near already */
-}
-
 /* SIGHUP: the desks' keys again from the config file (revocation without a
  * restart); the reload is an event. Connections of a removed key are
  * refused from their next command on (see msg_operator). */
@@ -614,7 +540,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     cw_kint(&w, "keys", srv.cfg.nkeys);
     cw_kint(&w, "added", added);
     cw_kint(&w, "removed", removed);
-    if (system_command("security.keys_reloaded", NULL, &w, &e))
+    if (server_system_command("security.keys_reloaded", NULL, &w, &e))
         diag_warn("SIGHUP: reload not recorded: %s", e.msg);
     cw_release(&w);
 }
@@ -671,7 +597,6 @@ int server_open(struct err *e)
         (rc = open_views(e)))
         return rc;
     clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
-    srv.cal_watched = DATE_NONE;
     clock_observe(&srv.clk, srv.log.last_recorded_at);
     pipe_init(&srv.pipe, &srv.log, &srv.cfg, &srv.clk, &srv.views);
     outbox_init(&srv.box[0]);
