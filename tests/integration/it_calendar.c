@@ -352,12 +352,49 @@ static void test_work_order_provisional(void **state)
     rebuild_equals_live(&srv);
 }
 
+/* R-GEN-05 for the renovation deposit (R-REN-05: back 7 working days
+ * after the completion inspection): passed on the calendar's last days,
+ * its refund day is provisional in the event and in query.renovations. */
+static void test_renovation_refund_provisional(void **state)
+{
+    char owner[24], ren[24];
+    struct h_reply r;
+    (void)state;
+
+    start("2026-12-28T10:00:00+08:00", NULL);
+    desk_estate("RV", "residence", DESK_ID_NO, owner);
+    OK(&r, "clerk1", "renovation.file",
+       "{\"unit\":\"RV/1-101\",\"applicant\":\"%s\",\"self\":true,"
+       "\"items\":[\"floor\"],\"documents\":[\"drawings\",\"worker_list\"],\"start\":"
+       "\"2026-12-28\",\"end\":\"2026-12-29\"}",
+       owner);
+    snprintf(ren, sizeof(ren), "%s",
+             h_reply_str(&r, "events.0.data.renovation"));
+    done(&r);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"RV1\","
+       "\"method\":\"cash\"}",
+       ren);
+    done(&r);
+    OK(&r, "clerk1", "renovation.complete",
+       "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren);
+    assert_string_equal(json_string_value(json_array_get(
+                            h_reply_get(&r, "events.0.data.provisional"), 0)),
+                        "refund_from");
+    done(&r);
+    query(&r, "query.renovations", "{\"unit\":\"RV/\"}");
+    assert_true(json_is_true(h_reply_get(&r, "result.refunds.0.provisional")));
+    done(&r);
+    rebuild_equals_live(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_coverage_warning_once, teardown),
         cmocka_unit_test_teardown(test_provisional_and_reload, teardown),
         cmocka_unit_test_teardown(test_work_order_provisional, teardown),
+        cmocka_unit_test_teardown(test_renovation_refund_provisional, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
