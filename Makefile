@@ -142,17 +142,23 @@ bench: all
 	bash tools/bench.sh $(BUILD)
 
 # docs/PROTOCOL.md = hand-written contract + the limits table and the
-# reference generated from the config defaults and the command table;
-# docs-check (part of `make test`) fails when stale, or when another doc
+# reference generated from the config defaults and the command table, with a
+# real reply per command that it_examples records in
+# docs/protocol-examples.json; docs-check (part of `make test`) and
+# it_examples fail when either is stale, and docs-check when another doc
 # states a limit other than deskd's (tools/docs-limits.sh).
 docs: all
+	@DESKD_EXAMPLES_WRITE=1 DESKD_BIN=$(BUILD)/deskd \
+	  $(BUILD)/tests/it_examples > /dev/null
 	@{ sed '/^## Limits$$/q' docs/PROTOCOL.md; echo; \
-	  $(BUILD)/deskctl --protocol-md; } > docs/PROTOCOL.md.tmp
+	  $(BUILD)/deskctl --protocol-md docs/protocol-examples.json; } \
+	  > docs/PROTOCOL.md.tmp
 	@mv docs/PROTOCOL.md.tmp docs/PROTOCOL.md
 
 docs-check: all
 	@{ sed '/^## Limits$$/q' docs/PROTOCOL.md; echo; \
-	  $(BUILD)/deskctl --protocol-md; } | cmp -s - docs/PROTOCOL.md || \
+	  $(BUILD)/deskctl --protocol-md docs/protocol-examples.json; } | \
+	  cmp -s - docs/PROTOCOL.md || \
 	  { echo "docs/PROTOCOL.md is stale: run make docs"; exit 1; }
 	@bash tools/docs-limits.sh
 

@@ -75,6 +75,7 @@ static int serve(void)
         printf("  security plain: NO authentication, any local process may "
                "act as any operator (see docs/SECURITY.md)\n");
     printf("  http auth %s\n", srv.cfg.ntokens ? "bearer tokens" : "off");
+    calendar_banner();
     fflush(stdout);
     server_run();
     diag_info("stopped: %llu batches, %llu commits, %llu syncs, "

@@ -10,6 +10,7 @@
 #include "calendar.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,20 @@ static void cal_set_range(struct calendar *c)
     c->last = date_from_ymd(y1, 12, 31);
 }
 
+/* BLAKE2b-256 of the bytes as read (BOM and comments included): what an
+ * operator compares with `b2sum -l 256` of the file. */
+static void cal_hash(struct calendar *c, const char *buf, size_t len)
+{
+    unsigned char h[CAL_HASH_HEX / 2];
+
+    if (sodium_init() < 0) { /* cannot happen after the log opened */
+        c->hash[0] = '\0';
+        return;
+    }
+    crypto_generichash(h, sizeof(h), (const unsigned char *)buf, len, NULL, 0);
+    sodium_bin2hex(c->hash, sizeof(c->hash), h, sizeof(h));
+}
+
 /* Parses into a copy and keeps it only when the whole buffer is good, so
  * a failed call leaves c as it was. Offset and hours are not touched (the
  * config sets them before it loads the file). */
@@ -258,6 +273,7 @@ int cal_parse(struct calendar *c, const char *buf, size_t len, const char *name,
             return rc;
     }
     cal_set_range(&t);
+    cal_hash(&t, buf, len);
     *c = t;
     return 0;
 }
@@ -291,6 +307,29 @@ int cal_load(struct calendar *c, const char *path, struct err *e)
 out_close:
     fclose(f);
     return rc;
+}
+
+bool cal_covers(const struct calendar *c, int32_t day)
+{
+    return c->first != DATE_NONE && day >= c->first && day <= c->last;
+}
+
+bool cal_span_covered(const struct calendar *c, int64_t from, int64_t to)
+{
+    return cal_covers(c, date_of_ts(from, c->offset_min)) &&
+           cal_covers(c, date_of_ts(to, c->offset_min));
+}
+
+int32_t cal_days_left(const struct calendar *c, int32_t today)
+{
+    if (c->last == DATE_NONE)
+        return INT32_MIN;
+    return (int32_t)((int64_t)c->last - today);
+}
+
+bool cal_warn_due(const struct calendar *c, int warn_days, int32_t today)
+{
+    return warn_days > 0 && cal_days_left(c, today) <= warn_days;
 }
 
 bool cal_is_workday(const struct calendar *c, int32_t day)

@@ -12,6 +12,7 @@
 #include "err.h"
 
 #define CAL_DAYS_MAX 1024 /* special days in the file; ~40 a year */
+#define CAL_HASH_HEX 64   /* BLAKE2b-256 of the file, in hex */
 
 enum cal_kind { CAL_NORMAL = 0, CAL_HOLIDAY = 1, CAL_WORKDAY = 2 };
 
@@ -25,7 +26,12 @@ struct calendar {
     int offset_min;        /* local time = UTC + offset (Asia/Shanghai 480) */
     struct cal_hours work; /* hours on a working day (default 08:30-18:00) */
     struct cal_hours rest; /* hours on a rest day (default 09:00-17:00) */
-    int32_t first, last;   /* days the file covers (its first..last year) */
+    /* The coverage: January 1 of the file's first year .. December 31 of
+     * its last (DATE_NONE when the file lists no day). Outside it the
+     * calendar still answers (Mon-Fri working), but that answer is a
+     * guess: deadlines computed there are provisional (R-GEN-05). */
+    int32_t first, last;
+    char hash[CAL_HASH_HEX + 1]; /* of the bytes parsed; "" before */
     int nspecial;
     int32_t special_day[CAL_DAYS_MAX]; /* sorted ascending */
     uint8_t special_kind[CAL_DAYS_MAX];
@@ -41,6 +47,19 @@ int cal_load(struct calendar *c, const char *path, struct err *e);
 /* Same, from a buffer (used by cal_load, tests and the fuzzer). */
 int cal_parse(struct calendar *c, const char *buf, size_t len, const char *name,
               struct err *e);
+
+/* Whether day lies in the coverage (first..last). */
+bool cal_covers(const struct calendar *c, int32_t day);
+/* Whether the local days of both from and to lie in the coverage, so that
+ * every day between them does: a deadline from..to worked out with the
+ * calendar rests on published dates only. */
+bool cal_span_covered(const struct calendar *c, int64_t from, int64_t to);
+/* Days still covered after today (last - today; negative once past, and
+ * INT32_MIN when nothing is covered). */
+int32_t cal_days_left(const struct calendar *c, int32_t today);
+/* Whether today is within warn_days of the coverage's end (days left <=
+ * warn_days) or past it, or nothing is covered; warn_days 0: never. */
+bool cal_warn_due(const struct calendar *c, int warn_days, int32_t today);
 
 /* Parses "HH:MM-HH:MM" into h. Returns 0 or -1. */
 int cal_parse_hours(const char *s, struct cal_hours *h);

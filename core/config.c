@@ -99,6 +99,8 @@ void cfg_init(struct config *c)
     c->sync_wait_us = 0;
     c->pub_hwm = 10000;
     cal_init(&c->cal);
+    c->cal_warn_days = 60;
+    cfg_publish_calendar(c);
     rates_init(&c->fees);
     cmp_defaults(&c->cmp);
     wo_defaults(&c->wo);
@@ -276,6 +278,13 @@ static int on_time(struct cfg_parse_state *st, const char *k, const char *v)
                             v)
                    ? bad(st, "time", k, "path too long", v)
                    : 1;
+    if (!strcmp(k, "calendar_warn_days")) {
+        long n;
+        if (parse_long(v, 0, 366, &n))
+            return bad(st, "time", k, "expected 0..366 days, got", v);
+        c->cal_warn_days = (int)n;
+        return 1;
+    }
     if (!strcmp(k, "workday_hours"))
         return cal_parse_hours(v, &c->cal.work)
                    ? bad(st, "time", k, "expected HH:MM-HH:MM, got", v)
@@ -296,8 +305,14 @@ static int on_fees(struct cfg_parse_state *st, const char *k, const char *v)
                    ? bad(st, "fees", k, "path too long", v)
                    : 1;
     if (!strcmp(k, "due_day")) {
+        if (!strcmp(v, "last")) { /* month-end, 28th to 31st */
+            c->fees.due_day = FEES_DUE_LAST;
+            return 1;
+        }
         if (parse_long(v, 1, 28, &n))
-            return bad(st, "fees", k, "not a day in 1..28", v);
+            return bad(st, "fees", k,
+                       "not a day in 1..28 or 'last' (the month's last day)",
+                       v);
         c->fees.due_day = (int)n;
         return 1;
     }
@@ -860,7 +875,8 @@ static void dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
-int cfg_load(struct config *c, const char *path, struct err *e)
+/* The INI file alone, without the files it names. */
+static int cfg_load_ini(struct config *c, const char *path, struct err *e)
 {
     struct err local = {0};
     struct cfg_src src = {0};
@@ -886,15 +902,58 @@ int cfg_load(struct config *c, const char *path, struct err *e)
     rc = cfg_ini(&st, &src);
     fclose(src.f);
     rc = finish(&st, rc);
+    return rc;
+}
+
+int cfg_load(struct config *c, const char *path, struct err *e)
+{
+    int rc = cfg_load_ini(c, path, e);
+
     if (rc)
         return rc;
     if (c->calendar_path[0] && (rc = cal_load(&c->cal, c->calendar_path, e)))
         return rc;
+    cfg_publish_calendar(c);
     if (c->rates_path[0] && (rc = rates_load(&c->fees, c->rates_path, e)))
         return rc;
     if (c->sec_mode == CFG_SEC_CURVE)
         return load_secret(c, e);
     return 0;
+}
+
+void cfg_publish_calendar(struct config *c)
+{
+    atomic_store_explicit(&c->cal_from, c->cal.first, memory_order_relaxed);
+    atomic_store_explicit(&c->cal_until, c->cal.last, memory_order_relaxed);
+}
+
+int cfg_calendar_reload(struct config *c, bool *changed, struct err *e)
+{
+    struct calendar *n;
+    int rc;
+
+    if (!c->calendar_path[0])
+        return err_set(e, ERR_INVALID, "calendar",
+                       "no calendar file is configured ([time] calendar)");
+    n = malloc(sizeof(*n));
+    if (!n)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    *n = c->cal; /* offset and hours stay; the days are replaced */
+    rc = cal_load(n, c->calendar_path, e);
+    if (rc == 0) {
+        /* the days only: offset_min and the hours, which the HTTP thread
+         * reads, are not written */
+        *changed = strcmp(n->hash, c->cal.hash) != 0;
+        c->cal.first = n->first;
+        c->cal.last = n->last;
+        c->cal.nspecial = n->nspecial;
+        memcpy(c->cal.special_day, n->special_day, sizeof(n->special_day));
+        memcpy(c->cal.special_kind, n->special_kind, sizeof(n->special_kind));
+        memcpy(c->cal.hash, n->hash, sizeof(n->hash));
+        cfg_publish_calendar(c);
+    }
+    free(n);
+    return rc;
 }
 
 static int key_listed(const struct cfg_key *keys, int n, const char *key)
@@ -913,7 +972,9 @@ int cfg_keys_reload(struct config *c, int *added, int *removed, struct err *e)
     if (!n)
         return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
     cfg_init(n);
-    if ((rc = cfg_load(n, c->path, e)))
+    /* the INI only: a broken calendar or fee file must not hold back a
+     * key revocation */
+    if ((rc = cfg_load_ini(n, c->path, e)))
         goto out_free;
     for (int i = 0; i < n->nkeys; i++)
         if (!cfg_operator(c, n->keys[i].op, strlen(n->keys[i].op))) {

@@ -8,6 +8,7 @@
 #define DESKD_CONFIG_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -214,7 +215,12 @@ struct config {
     bool clock_manual;
     int64_t manual_start; /* ms; 0 = the real time at start */
     char calendar_path[PATH_MAX];
-    struct calendar cal;
+    struct calendar cal; /* the writer thread's; swapped by a reload */
+    int cal_warn_days;   /* warn this many days before the coverage ends
+                            (0: never); [time] calendar_warn_days */
+    /* cal.first/last as the HTTP thread may read them (a reload changes
+     * them under it): relaxed atomics, stored by cfg_publish_calendar */
+    _Atomic int32_t cal_from, cal_until;
     char rates_path[PATH_MAX];
     struct fee_settings fees;
     struct complaint_settings cmp;
@@ -250,6 +256,14 @@ const struct operator*
  * keys must name operators of the running config. *added / *removed count
  * the keys that appeared / went away. On error c is unchanged. */
 int cfg_keys_reload(struct config *c, int *added, int *removed, struct err *e);
+/* SIGHUP: loads the file named by calendar_path again (a new year's
+ * official schedule) into c->cal, keeping the offset and desk hours, and
+ * publishes its coverage. *changed says whether the file's hash differs
+ * from the one loaded before. On error c is unchanged. */
+int cfg_calendar_reload(struct config *c, bool *changed, struct err *e);
+/* Stores c->cal's coverage in cal_from / cal_until. */
+void cfg_publish_calendar(struct config *c);
+
 /* True if s is 40 characters of the Z85 alphabet (a 32-byte key). */
 bool cfg_z85_key_ok(const char *s, size_t n);
 

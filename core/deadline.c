@@ -57,3 +57,16 @@ int64_t deadline_apply(const struct deadline *d, const struct calendar *c,
     }
     return from;
 }
+
+bool deadline_provisional(const struct deadline *d, const struct calendar *c,
+                          int64_t from, int64_t due)
+{
+    switch (d->kind) {
+    case DL_SAME_DAY:
+    case DL_WORKDAY_END:
+    case DL_WORKDAYS:
+        return !cal_span_covered(c, from, due);
+    default:
+        return false;
+    }
+}

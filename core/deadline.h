@@ -5,6 +5,7 @@
 #ifndef DESKD_DEADLINE_H
 #define DESKD_DEADLINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "calendar.h"
@@ -27,5 +28,12 @@ struct deadline {
 int deadline_parse(const char *s, struct deadline *d);
 int64_t deadline_apply(const struct deadline *d, const struct calendar *c,
                        int64_t from);
+/* Whether due = deadline_apply(d, c, from) is provisional (R-GEN-05): the
+ * rule counts with the calendar (same_day, workday_end, workdays:N) and
+ * from or due falls outside the calendar's coverage, so the answer
+ * assumed no holiday and no make-up working day there. hours:N, days:N
+ * and 0 never are. */
+bool deadline_provisional(const struct deadline *d, const struct calendar *c,
+                          int64_t from, int64_t due);
 
 #endif

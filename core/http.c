@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "codec_json.h"
+#include "date.h"
 #include "mask.h"
 
 #define HTTP_PATH_MAX 128 /* bytes of a static file's path */
@@ -372,6 +373,37 @@ static void prom_hist(struct evbuffer *b, const char *name, const char *help,
                         (unsigned long long)metrics_get(&hs->count));
 }
 
+/* R-GEN-05: the working calendar's coverage as unix times (seconds) of
+ * its first instant and of its last (23:59:59 local on covered_until), so
+ * an alert is `deskd_calendar_covered_until - time() < 60 * 86400`; both 0
+ * when nothing is covered. */
+static void prom_calendar(struct evbuffer *b, const struct config *c)
+{
+    int32_t from = atomic_load_explicit(&c->cal_from, memory_order_relaxed);
+    int32_t until = atomic_load_explicit(&c->cal_until, memory_order_relaxed);
+    long long f = 0, u = 0;
+
+    if (from != DATE_NONE && until != DATE_NONE) {
+        f = ts_of_date(from, 0, c->cal.offset_min) / 1000;
+        u = ts_of_date(until + 1, 0, c->cal.offset_min) / 1000 - 1;
+    }
+    evbuffer_add_printf(
+        b,
+        "# HELP deskd_calendar_covered_from First second the working "
+        "calendar covers (unix time)\n"
+        "# TYPE deskd_calendar_covered_from gauge\n"
+        "deskd_calendar_covered_from %lld\n"
+        "# HELP deskd_calendar_covered_until Last second the working "
+        "calendar covers (unix time, 23:59:59 local of its last day)\n"
+        "# TYPE deskd_calendar_covered_until gauge\n"
+        "deskd_calendar_covered_until %lld\n"
+        "# HELP deskd_calendar_warn_days Days before the end that deskd "
+        "warns\n"
+        "# TYPE deskd_calendar_warn_days gauge\n"
+        "deskd_calendar_warn_days %d\n",
+        f, u, c->cal_warn_days);
+}
+
 static void api_metrics(struct http *h, struct evhttp_request *req)
 {
     const struct metrics *m = h->d.m;
@@ -410,6 +442,7 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
                         "deskd_sse_clients %llu\n",
                         (unsigned long long)metrics_get(&m->durable_seq),
                         (unsigned long long)metrics_get(&m->sse_clients));
+    prom_calendar(b, h->d.cfg);
     prom_counter(b, "deskd_sse_dropped_total",
                  "Live feeds dropped for falling behind", &m->sse_dropped);
     prom_counter(b, "deskd_http_requests_total", "HTTP requests",

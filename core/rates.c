@@ -185,3 +185,8 @@ const struct late_policy *rates_late(const struct fee_settings *f,
             return &f->late[i];
     return NULL;
 }
+
+int fees_due_in(int due_day, int y, int m)
+{
+    return due_day == FEES_DUE_LAST ? date_days_in_month(y, m) : due_day;
+}

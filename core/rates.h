@@ -44,9 +44,17 @@ struct late_policy {
     int cap_bp;     /* cap, basis points of the principal */
 };
 
+/* [fees] due_day = last: bills fall due on the last day of their month
+ * (28th to 31st); 1..28 are the same day every month. */
+#define FEES_DUE_LAST 0
+
+/* The day a bill of the month (y, m) falls due under due_day. */
+int fees_due_in(int due_day, int y, int m);
+
 struct fee_settings {
-    int due_day;              /* day of month bills fall due (15: 托收) */
-    int prepay_months;        /* move-in prepayment (R-FEE-05): 3 */
+    int due_day;       /* day of month bills fall due (15: 托收), 1..28, or
+                          FEES_DUE_LAST: the month's last day */
+    int prepay_months; /* move-in prepayment (R-FEE-05): 3 */
     int64_t large_debtor_fen; /* owed at least this: manager visits */
     int nlate;
     struct late_policy late[LATE_POLICIES_MAX];

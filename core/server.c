@@ -448,10 +448,12 @@ retry:
  * waiting commands get their turn between timer batches). */
 static void run_timers(void)
 {
-    struct outbox *o = srv.cur;
+    struct outbox *o;
     struct err e = {0};
     int fired;
 
+    calendar_watch(); /* may swap the outboxes: o is taken after */
+    o = srv.cur;
     o->n = 0;
     if (fire_due(o, clock_now(&srv.clk), &fired, &e)) {
         diag_warn("%s", e.msg);
@@ -498,7 +500,8 @@ static void serve(evutil_socket_t fd, short what, void *arg)
 
 /* Runs one command deskd gives itself (actor system) as a batch of its
  * own, published like any other. */
-static int system_command(const char *cmd, const struct cw *body, struct err *e)
+int server_system_command(const char *cmd, const char *own_id,
+                          const struct cw *body, struct err *e)
 {
     struct outbox *o = srv.cur;
     struct log_batch *b = &srv.pipe.batch;
@@ -506,9 +509,12 @@ static int system_command(const char *cmd, const struct cw *body, struct err *e)
     char id[LOG_CMD_ID_MAX + 1];
     int rc;
 
-    snprintf(id, sizeof(id), PIPE_SYSTEM_ID "%.24s:%lld:%llu", cmd,
-             (long long)clock_now(&srv.clk),
-             (unsigned long long)srv.pipe.batch.next_seq);
+    if (own_id)
+        snprintf(id, sizeof(id), "%s", own_id);
+    else
+        snprintf(id, sizeof(id), PIPE_SYSTEM_ID "%.24s:%lld:%llu", cmd,
+                 (long long)clock_now(&srv.clk),
+                 (unsigned long long)srv.pipe.batch.next_seq);
     if ((rc = derived_ready(e)) ||
         (rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))
         return rc;
@@ -523,6 +529,10 @@ retry:
         if ((rc = log_grow(&srv.log, e)))
             goto out_release_doc;
         goto retry;
+    }
+    if (rc == 0 && b->nevents == 0 && own_id) { /* done before */
+        log_batch_abort(b);
+        goto out_release_doc;
     }
     if (rc || b->nevents == 0 || outbox_take_events(o, b)) {
         log_batch_abort(b);
@@ -560,6 +570,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     (void)sig, (void)what, (void)arg;
 
     sd_notify(0, "RELOADING=1");
+    calendar_reload();
     if (cfg_keys_reload(&srv.cfg, &added, &removed, &e)) {
         diag_warn("SIGHUP: keys unchanged: %s", e.msg);
         sd_notify(0, "READY=1\nSTATUS=SIGHUP: keys unchanged (see the log)");
@@ -573,7 +584,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     cw_kint(&w, "keys", srv.cfg.nkeys);
     cw_kint(&w, "added", added);
     cw_kint(&w, "removed", removed);
-    if (system_command("security.keys_reloaded", &w, &e))
+    if (server_system_command("security.keys_reloaded", NULL, &w, &e))
         diag_warn("SIGHUP: reload not recorded: %s", e.msg);
     cw_release(&w);
 }

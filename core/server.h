@@ -53,6 +53,8 @@ struct server {
     char timer_skip[TIMER_SKIP_MAX][96];
     int64_t timer_skip_due[TIMER_SKIP_MAX];
     int ntimer_skip;
+    int32_t cal_watched; /* coverage end calendar_watch() last handled
+                            (0, 1970-01-01, before the first) */
     volatile int stopping;
     struct metrics metrics; /* what other threads may read */
     struct http *http;      /* NULL when http = off */
@@ -60,6 +62,23 @@ struct server {
 };
 
 extern struct server srv; /* Server global state */
+
+/* Runs one command deskd gives itself (actor system) as a batch of its
+ * own, published like any other. own_id: the command id to use
+ * (PIPE_SYSTEM_ID first), so that a second run is a duplicate that writes
+ * nothing and is no failure; NULL: one made from the command, the time and
+ * the next seq. */
+int server_system_command(const char *cmd, const char *own_id,
+                          const struct cw *body, struct err *e);
+
+/* core/server_calendar.c (R-GEN-05): records calendar.coverage_ending
+ * once per coverage end when it is due (from the timer turn), and reloads
+ * the calendar file (SIGHUP), recording calendar.reloaded. */
+void calendar_watch(void);
+void calendar_reload(void);
+/* The startup lines about the calendar: its coverage, days left, and a
+ * warning when the end is within calendar_warn_days. */
+void calendar_banner(void);
 
 /* Opens everything per cfg (already loaded into srv.cfg). */
 int server_open(struct err *e);

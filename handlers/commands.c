@@ -665,6 +665,24 @@ static const struct field f_keys_reloaded[] = {
     {"removed", FT_INT, F_REQ, 0, CFG_KEYS_MAX, NULL, "keys revoked"},
     {NULL}};
 
+static const struct field f_query_calendar[] = {{NULL}};
+
+static const struct field f_calendar_coverage_ending[] = {
+    {"covered_until", FT_DATE, F_REQ, 0, 0, NULL, "last day covered"},
+    {"warn_days", FT_INT, F_REQ, 0, 366, NULL, "the warning's lead, days"},
+    {NULL}};
+
+static const struct field f_calendar_reloaded[] = {
+    {"file", FT_STR, F_REQ, 1, 4095, NULL, "the calendar file"},
+    {"hash", FT_ID, F_REQ, 64, 64, NULL, "BLAKE2b-256 of the file, hex"},
+    {"covered_from", FT_DATE, F_REQ, 0, 0, NULL, "first day covered"},
+    {"covered_until", FT_DATE, F_REQ, 0, 0, NULL, "last day covered"},
+    {"special_days", FT_INT, F_REQ, 0, CAL_DAYS_MAX, NULL,
+     "holidays and make-up working days listed"},
+    {"previous_hash", FT_STR, F_REQ, 0, 64, NULL, "hash of the file before"},
+    {"previous_until", FT_DATE, 0, 0, 0, NULL, "coverage end before"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -1082,6 +1100,26 @@ const struct cmd_spec cmd_table[] = {
      "SIGHUP reloaded the desks' CURVE keys: counts (deskd only)", ROLE_SYSTEM,
      CMD_SYSTEM, f_keys_reloaded, hdl_security_keys_reloaded,
      "{\"keys\":12,\"added\":1,\"removed\":2}"},
+    {"query.calendar",
+     "The working calendar's coverage: covered_from, covered_until, "
+     "days_left, warning (R-GEN-05)",
+     DESK, CMD_QUERY, f_query_calendar, hdl_query_calendar, "{}"},
+    {"calendar.coverage_ending",
+     "The working calendar ends within calendar_warn_days (timers only; "
+     "R-GEN-05)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_calendar_coverage_ending,
+     hdl_calendar_coverage_ending,
+     "{\"covered_until\":\"2026-12-31\",\"warn_days\":60}"},
+    {"calendar.reloaded",
+     "SIGHUP loaded a new calendar file: coverage and hash (deskd only; "
+     "R-GEN-05)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_calendar_reloaded, hdl_calendar_reloaded,
+     "{\"file\":\"/etc/deskd/holidays.tsv\",\"hash\":\"1f9c"
+     "0a5e7b3d2c4f6e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f\","
+     "\"covered_from\":\"2024-01-01\",\"covered_until\":\"2027-12-31\","
+     "\"special_days\":150,\"previous_hash\":\"77d0"
+     "b2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a3b5c7d9e1f3a4b6c8d0e2f4a5b6\","
+     "\"previous_until\":\"2026-12-31\"}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -10,6 +10,36 @@ int32_t hdl_today(const struct hctx *h)
     return date_of_ts(h->now, h->cfg->cal.offset_min);
 }
 
+int64_t hdl_due(const struct hctx *h, const struct deadline *d, int64_t from,
+                struct hdl_prov *p, const char *key)
+{
+    int64_t due = deadline_apply(d, &h->cfg->cal, from);
+
+    if (p && p->n < HDL_PROV_MAX &&
+        deadline_provisional(d, &h->cfg->cal, from, due))
+        p->key[p->n++] = key;
+    return due;
+}
+
+uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p)
+{
+    if (!p->n)
+        return 0;
+    cw_str(w, "provisional");
+    cw_array(w, (uint32_t)p->n);
+    for (int i = 0; i < p->n; i++)
+        cw_str(w, p->key[i]);
+    return 1;
+}
+
+void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den)
+{
+    if (!den)
+        cw_knil(w, key);
+    else
+        cw_kint(w, key, (int64_t)((num * 200 + den) / (den * 2)));
+}
+
 bool arg_strs_has(const struct args *a, const char *field, const char *s)
 {
     const msgpack_object *l = arg(a, field)->o;

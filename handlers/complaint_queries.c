@@ -60,13 +60,30 @@ static bool overdue(const struct complaint *c, int64_t now)
            (c->state < CS_HANDLED && c->level > 0);
 }
 
+/* "provisional": the rules whose pending deadline was computed past the
+ * working calendar (R-GEN-05; docs/CALENDAR.md), [] when none. */
+static void cmp_kprov(struct cw *w, const struct complaint *c)
+{
+    uint32_t n = 0;
+    size_t at;
+
+    cw_str(w, "provisional");
+    at = cw_array_open(w);
+    for (int r = 0; r < RULE_COUNT; r++)
+        if ((c->prov & (1u << r)) && cmp_timer_due(c, (enum cmp_rule)r)) {
+            cw_str(w, cmp_rule_names[r]);
+            n++;
+        }
+    cw_array_close(w, at, n);
+}
+
 static void open_row(struct open_ctx *o, const struct complaint *c)
 {
     struct cw *w = o->h->result;
     int off = o->h->cfg->cal.offset_min, rule;
     int64_t next = cmp_next_deadline(c, &rule), now = o->h->now;
 
-    cw_map(w, 23);
+    cw_map(w, 24);
     cw_kstr(w, "complaint", c->id);
     cw_kstr(w, "state", cmp_state_names[c->state]);
     cw_kstr(w, "channel", c->channel);
@@ -93,6 +110,7 @@ static void open_row(struct open_ctx *o, const struct complaint *c)
     cw_kbool(w, "emergency", c->emergency);
     cw_kint(w, "people", c->people);
     cw_kint(w, "reopen_count", c->reopen_count);
+    cmp_kprov(w, c);
 }
 
 static int open_each(void *ctx, const void *rec)
@@ -319,7 +337,7 @@ static void kv_kpi(struct cw *w, const char *k, struct kpi p)
     cw_map(w, 3);
     cw_kint(w, "num", p.num);
     cw_kint(w, "den", p.den);
-    cw_kint(w, "percent", p.den ? (int64_t)p.num * 100 / p.den : 100);
+    hdl_kpercent(w, "percent", p.num, p.den);
 }
 
 static void report_write(struct cw *w, const struct report_ctx *r,

@@ -23,9 +23,22 @@ const char *const no_visit_reasons[] = {"on_spot_satisfied",  "anonymous",
                                         "unreachable_online", "sensitive",
                                         "declined",           NULL};
 
-static int64_t rule_at(const struct hctx *h, enum cmp_rule r, int64_t from)
+/* The deadline of rule r from `from`, noting key in p (may be NULL) when
+ * the calendar does not cover it (R-GEN-05). */
+static int64_t rule_due(const struct hctx *h, enum cmp_rule r, int64_t from,
+                        struct hdl_prov *p, const char *key)
 {
-    return deadline_apply(&h->cfg->cmp.rule[r].after, &h->cfg->cal, from);
+    return hdl_due(h, &h->cfg->cmp.rule[r].after, from, p, key);
+}
+
+/* Writes key: the update-clock deadline from now (R-CMP-06), and the
+ * provisional mark when it needs one; returns the entries written. */
+static uint32_t knext_update(struct hctx *h, struct cw *w, const char *key)
+{
+    struct hdl_prov p = {0};
+
+    cw_kint(w, key, rule_due(h, RULE_UPDATE_DUE, h->now, &p, key));
+    return 1 + hdl_kprov(w, &p);
 }
 
 static bool flag(const struct args *a, const char *name)
@@ -64,6 +77,7 @@ static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
     int off = h->cfg->cal.offset_min;
     bool quality = r == RULE_MAJOR || r == RULE_HOT;
     size_t mo = cw_map_open(w);
+    struct hdl_prov p = {0};
     uint32_t n = 5;
 
     cw_kstr(w, "complaint", id);
@@ -72,20 +86,23 @@ static int escalate(struct hctx *h, const char *id, enum cmp_rule r,
     cw_kint(w, "tier", cmp_rule_tier(r));
     cw_kts(w, "due", due, off);
     if (quality) { /* the notified party's own deadline */
-        cw_kts(w, "respond_by", rule_at(h, r, due), off);
+        cw_kts(w, "respond_by", rule_due(h, r, due, &p, "respond_by"), off);
         n++;
     }
     if (r == RULE_UPDATE_DUE) { /* the next 3-day window */
-        cw_kint(w, "next_due", rule_at(h, r, due));
+        cw_kint(w, "next_due", rule_due(h, r, due, &p, "next_due"));
         n++;
     }
+    n += hdl_kprov(w, &p);
     if (related) {
         cw_str(w, "related");
         cw_raw(w, cw_data(related), cw_len(related));
         n++;
     }
     cw_map_close(w, mo, n);
-    return emit_at(h, EV_COMPLAINT_ESCALATED, due, "complaint:%s", id);
+    /* a "more than" rule is breached just after its boundary */
+    return emit_at(h, EV_COMPLAINT_ESCALATED, due + (cmp_rule_over(r) ? 1 : 0),
+                   "complaint:%s", id);
 }
 
 /* ---- hot complaints (R-CMP-07): distinct complainants on one topic ---- */
@@ -208,6 +225,7 @@ static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
     static const char *const copied[] = {"unit",  "person", "contact",
                                          "wants", "name",   "topic"};
     size_t mo = cw_map_open(w);
+    struct hdl_prov p = {0};
     uint32_t n = 12;
     int off = h->cfg->cal.offset_min;
 
@@ -225,11 +243,12 @@ static void intake_body(struct hctx *h, const struct args *a, struct cw *w,
     cw_kts(w, "received", at, off);
     cw_str(w, "deadlines");
     cw_map(w, 4);
-    cw_kint(w, "reply",
-            deadline_apply(&h->cfg->cmp.reply[ch], &h->cfg->cal, at));
-    cw_kint(w, "open_10d", rule_at(h, RULE_OPEN_10D, at));
-    cw_kint(w, "open_15d", rule_at(h, RULE_OPEN_15D, at));
-    cw_kint(w, "update_due", rule_at(h, RULE_UPDATE_DUE, at));
+    cw_kint(w, "reply", hdl_due(h, &h->cfg->cmp.reply[ch], at, &p, "reply"));
+    cw_kint(w, "open_10d", rule_due(h, RULE_OPEN_10D, at, &p, "open_10d"));
+    cw_kint(w, "open_15d", rule_due(h, RULE_OPEN_15D, at, &p, "open_15d"));
+    cw_kint(w, "update_due",
+            rule_due(h, RULE_UPDATE_DUE, at, &p, "update_due"));
+    n += hdl_kprov(w, &p); /* R-GEN-05: computed past the calendar */
     for (size_t i = 0; i < sizeof(copied) / sizeof(*copied); i++)
         if (arg_has(a, copied[i]))
             cw_kobj(w, copied[i], arg(a, copied[i])->o), n++;
@@ -320,11 +339,14 @@ int hdl_complaint_classify(struct hctx *h, const struct args *a, struct err *e)
 static int reopen(struct hctx *h, const struct complaint *c, const char *reason)
 {
     struct cw *w = hctx_data_begin(h);
-    cw_map(w, 4);
+    size_t mo = cw_map_open(w);
+    uint32_t n = 3;
+
     cw_kstr(w, "complaint", c->id);
     cw_kint(w, "count", c->reopen_count + 1);
     cw_kstr(w, "reason", reason);
-    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
+    n += knext_update(h, w, "next_update_due");
+    cw_map_close(w, mo, n);
     return emit(h, EV_COMPLAINT_REOPENED, "complaint:%s", c->id);
 }
 
@@ -435,6 +457,8 @@ int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e)
     bool again = arg_has(a, "re_reply_by");
     struct complaint c;
     struct cw *w;
+    size_t mo;
+    uint32_t n;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
@@ -451,13 +475,16 @@ int hdl_complaint_reply(struct hctx *h, const struct args *a, struct err *e)
                        "today or within %d working days",
                        cfg->cmp.re_reply_max_workdays);
     w = hctx_data_begin(h);
-    cw_map(w, 4 + (again ? 1 : 0));
+    mo = cw_map_open(w);
     cw_kstr(w, "complaint", c.id);
     cw_kobj(w, "text", arg(a, "text")->o);
     cw_kbool(w, "first", c.first_reply == 0);
-    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
-    if (again)
+    n = 3 + knext_update(h, w, "next_update_due");
+    if (again) {
         cw_kint(w, "re_reply_by", arg_int(a, "re_reply_by"));
+        n++;
+    }
+    cw_map_close(w, mo, n);
     return emit(h, EV_COMPLAINT_REPLIED, "complaint:%s", c.id);
 }
 
@@ -467,15 +494,16 @@ int hdl_complaint_update(struct hctx *h, const struct args *a, struct err *e)
 {
     struct complaint c;
     struct cw *w;
+    size_t mo;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
         return rc;
     w = hctx_data_begin(h);
-    cw_map(w, 3);
+    mo = cw_map_open(w);
     cw_kstr(w, "complaint", c.id);
     cw_kobj(w, "text", arg(a, "text")->o);
-    cw_kint(w, "next_update_due", rule_at(h, RULE_UPDATE_DUE, h->now));
+    cw_map_close(w, mo, 2 + knext_update(h, w, "next_update_due"));
     return emit(h, EV_COMPLAINT_UPDATED, "complaint:%s", c.id);
 }
 
@@ -499,7 +527,9 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
 {
     const char *why;
     struct complaint c;
+    struct hdl_prov p = {0};
     struct cw *w;
+    size_t mo;
     int rc = need(h, a, &c, true, e);
 
     if (rc)
@@ -509,7 +539,7 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
                        "complaint '%s' is already handled", c.id);
     why = no_visit_reason(h, a, &c);
     w = hctx_data_begin(h);
-    cw_map(w, 4 + (why ? 1 : 0));
+    mo = cw_map_open(w);
     cw_kstr(w, "complaint", c.id);
     cw_kobj(w, "summary", arg(a, "summary")->o);
     cw_kbool(w, "no_visit", why != NULL);
@@ -518,8 +548,10 @@ int hdl_complaint_handle(struct hctx *h, const struct args *a, struct err *e)
         cw_kint(w, "auto_close_at",
                 h->now + (int64_t)h->cfg->cmp.auto_close_days * MS_PER_DAY);
     } else {
-        cw_kint(w, "visit_due", rule_at(h, RULE_VISIT_DUE, h->now));
+        cw_kint(w, "visit_due",
+                rule_due(h, RULE_VISIT_DUE, h->now, &p, "visit_due"));
     }
+    cw_map_close(w, mo, (why ? 5 : 4) + hdl_kprov(w, &p));
     return emit(h, EV_COMPLAINT_HANDLED, "complaint:%s", c.id);
 }
 
@@ -644,11 +676,14 @@ int hdl_complaint_escalate(struct hctx *h, const struct args *a, struct err *e)
 
     if (rc)
         return rc;
-    if (cmp_timer_due(&c, r) != due)
+    /* a "more than" rule's timer fires 1 ms past its boundary (timers
+     * set before that rule, at the boundary itself, are still honoured) */
+    if (!cmp_timer_due(&c, r) ||
+        (cmp_timer_fire(&c, r) != due && cmp_timer_due(&c, r) != due))
         return err_set(e, ERR_CONFLICT, "due",
                        "no %s deadline at that time for '%s'",
                        cmp_rule_names[r], c.id);
-    return escalate(h, c.id, r, due, NULL);
+    return escalate(h, c.id, r, cmp_timer_due(&c, r), NULL);
 }
 
 /* Run by a timer: 7 days after handling with no visit and no repeat. */

@@ -76,7 +76,9 @@
     X(MOVEIN_INSPECTED, "movein.inspected")                                    \
     X(MOVEIN_KEYS_HANDED, "movein.keys_handed")                                \
     X(FINANCE_NOTIFIED, "unit.finance_notified")                               \
-    X(KEYS_RELOADED, "security.keys_reloaded")
+    X(KEYS_RELOADED, "security.keys_reloaded")                                 \
+    X(CALENDAR_COVERAGE_ENDING, "calendar.coverage_ending")                    \
+    X(CALENDAR_RELOADED, "calendar.reloaded")
 
 enum ev_type {
     EV_UNKNOWN = 0,

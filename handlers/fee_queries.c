@@ -10,6 +10,7 @@
 
 #define OVERDUE_PAYERS_MAX 8   /* payers of one unit in one list */
 #define OVERDUE_GROUPS_MAX 256 /* buildings in one estate's totals */
+#define OVERDUE_ROW_BILLS 64   /* bills listed in one row ("more" beyond) */
 
 struct owed_ctx {
     const char *payer;
@@ -33,12 +34,23 @@ int fee_owed_by(struct hctx *h, const char *unit, const char *payer,
     return rc;
 }
 
-/* One (unit, payer) row being summed. */
+/* One overdue bill of a row: what it still owes as of the day. */
+struct row_bill {
+    char id[BILL_ID_MAX];
+    char period[16];
+    char item[24];
+    int64_t owed;
+    int32_t due;
+};
+
+/* One (unit, payer) row being summed, with its bills. */
 struct row {
     char unit[UNIT_KEY_MAX];
     char payer[PERSON_ID_MAX];
     int64_t amount;
     int32_t oldest;
+    int nbills;
+    struct row_bill bills[OVERDUE_ROW_BILLS];
 };
 
 struct group {
@@ -102,14 +114,55 @@ static void add_group(struct overdue_ctx *c, const char *unit, int64_t amt)
     c->groups[i].units++;
 }
 
-static void write_row(struct overdue_ctx *c, const struct row *r)
+/* What the bills listed in a row owe together. */
+static int64_t row_listed(const struct row *r)
+{
+    int64_t t = 0;
+
+    for (int i = 0; i < r->nbills; i++)
+        t += r->bills[i].owed;
+    return t;
+}
+
+static void kdate_or_nil(struct cw *w, const char *k, int32_t day)
+{
+    if (day == DATE_NONE)
+        cw_knil(w, k);
+    else
+        cw_kdate(w, k, day);
+}
+
+/* The row's bills, oldest due first, each with its own days overdue and
+ * aging bucket (R-FEE-06). */
+static void write_bills(struct overdue_ctx *c, const struct row *r)
+{
+    struct cw *w = c->h->result;
+
+    cw_str(w, "bills");
+    cw_array(w, (uint32_t)r->nbills);
+    for (int i = 0; i < r->nbills; i++) {
+        const struct row_bill *b = &r->bills[i];
+        int64_t days = (int64_t)c->asof - b->due;
+        cw_map(w, 7);
+        cw_kstr(w, "bill", b->id);
+        cw_kstr(w, "period", b->period);
+        cw_kstr(w, "item", b->item);
+        cw_kint(w, "owed", b->owed);
+        cw_kdate(w, "due", b->due);
+        cw_kint(w, "days_overdue", days);
+        cw_kstr(w, "bucket", bucket(days));
+    }
+}
+
+static void write_row(struct overdue_ctx *c, const struct row *r,
+                      int64_t unit_total)
 {
     struct cw *w = c->h->result;
     struct chase ch;
     int64_t days = (int64_t)c->asof - r->oldest;
 
     fees_chase(c->h->txn, c->h->v, r->unit, c->asof_end, &ch);
-    cw_map(w, 9);
+    cw_map(w, 13);
     cw_kstr(w, "unit", r->unit);
     cw_kstr(w, "payer", r->payer);
     cw_kint(w, "amount", r->amount);
@@ -126,16 +179,29 @@ static void write_row(struct overdue_ctx *c, const struct row *r)
     } else {
         cw_nil(w);
     }
+    /* the deadline the second notice set (R-FEE-06), while it is the
+     * last notice delivered */
+    kdate_or_nil(w, "notice_deadline", ch.notice_deadline);
+    cw_kint(w, "unit_total", unit_total);
+    cw_kbool(w, "more_bills",
+             r->nbills == OVERDUE_ROW_BILLS && r->amount > row_listed(r));
+    write_bills(c, r);
     c->n++;
     c->total += r->amount;
     add_group(c, r->unit, r->amount);
 }
 
+/* The unit's rows (one per payer), each with the unit's total across
+ * its payers. */
 static void flush_rows(struct overdue_ctx *c)
 {
+    int64_t unit_total = 0;
+
+    for (int i = 0; i < c->nrows; i++)
+        unit_total += c->rows[i].amount;
     for (int i = 0; i < c->nrows; i++)
         if (c->rows[i].amount >= c->min_amount)
-            write_row(c, &c->rows[i]);
+            write_row(c, &c->rows[i], unit_total);
     c->nrows = 0;
 }
 
@@ -174,6 +240,14 @@ static int overdue_bill(void *ctx, const struct bill *b)
     c->rows[i].amount += open;
     if (b->due < c->rows[i].oldest)
         c->rows[i].oldest = b->due;
+    if (c->rows[i].nbills < OVERDUE_ROW_BILLS) { /* bills come in due order */
+        struct row_bill *rb = &c->rows[i].bills[c->rows[i].nbills++];
+        snprintf(rb->id, sizeof(rb->id), "%s", b->id);
+        snprintf(rb->period, sizeof(rb->period), "%s", b->period);
+        snprintf(rb->item, sizeof(rb->item), "%s", b->item);
+        rb->owed = open;
+        rb->due = b->due;
+    }
     return 0;
 }
 

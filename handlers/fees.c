@@ -202,7 +202,7 @@ int hdl_fee_bill_run(struct hctx *h, const struct args *a, struct err *e)
                        "'period' must be a month YYYY-MM");
     date_to_ymd(r.first, &y, &m, &dd);
     r.last = r.first + date_days_in_month(y, m) - 1;
-    r.due = date_from_ymd(y, m, h->cfg->fees.due_day);
+    r.due = date_from_ymd(y, m, fees_due_in(h->cfg->fees.due_day, y, m));
     period_format(r.first, r.period);
     snprintf(prefix, sizeof(prefix), "%s/", estate);
     if (units_each_unit(h->txn, h->v, prefix, bill_unit, &r) || r.rc)

@@ -22,6 +22,26 @@
  * personal data masked (R-GEN-02). 0 or an MDB_* error. */
 int hdl_timeline(struct hctx *h, const char *id);
 
+/* Deadlines of one event that the working calendar does not cover
+ * (R-GEN-05): their keys, written as "provisional": [keys] when any. */
+#define HDL_PROV_MAX 8
+struct hdl_prov {
+    const char *key[HDL_PROV_MAX];
+    int n;
+};
+/* The deadline of rule d from `from`; key is noted in p (may be NULL) when
+ * it is provisional (deadline_provisional). */
+int64_t hdl_due(const struct hctx *h, const struct deadline *d, int64_t from,
+                struct hdl_prov *p, const char *key);
+/* Writes "provisional": [keys] to the open map w when p holds any key;
+ * returns the entries written (0 or 1). */
+uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p);
+
+/* Writes key: num/den as a whole percent, rounded half up (2/3 -> 67,
+ * 1/8 -> 13), or nil when den is 0 (no data, not 100 %). The one rate rule
+ * of every report (docs/COMPLAINTS.md, R-CMP-11). */
+void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den);
+
 /* Today's local date per the server clock. */
 int32_t hdl_today(const struct hctx *h);
 
@@ -214,6 +234,12 @@ int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);
 int hdl_security_keys_reloaded(struct hctx *h, const struct args *a,
                                struct err *e);
+
+/* calendar.c (R-GEN-05) */
+int hdl_query_calendar(struct hctx *h, const struct args *a, struct err *e);
+int hdl_calendar_coverage_ending(struct hctx *h, const struct args *a,
+                                 struct err *e);
+int hdl_calendar_reloaded(struct hctx *h, const struct args *a, struct err *e);
 
 /* Enum choices shared by the table and the handlers. */
 extern const char *const unit_types[];

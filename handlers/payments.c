@@ -15,6 +15,7 @@ const char *const pay_methods[] = {"cash", "debit", "transfer", "pos", NULL};
 struct pay_plan {
     char bill[PAY_BILLS_MAX][BILL_ID_MAX];
     int64_t open[PAY_BILLS_MAX];
+    int64_t created[PAY_BILLS_MAX]; /* when each bill was recorded (ms) */
     int n;
     int64_t owed; /* what the planned bills owe */
     bool more;    /* open bills beyond the first PAY_BILLS_MAX */
@@ -28,6 +29,7 @@ static int plan_add(void *ctx, const struct bill *b)
         return 1;
     }
     snprintf(p->bill[p->n], BILL_ID_MAX, "%s", b->id);
+    p->created[p->n] = b->created;
     p->open[p->n] = b->amount - b->settled;
     p->owed += p->open[p->n++];
     return 0;
@@ -60,6 +62,31 @@ static int plan(struct hctx *h, const struct args *a, const char *unit,
                 return err_set(e, ERR_INVALID, "bills",
                                "bill '%s' is named twice", id);
         plan_add(p, &b);
+    }
+    return 0;
+}
+
+/* R-FEE-03: a payment settles bills that exist on its date. Every bill
+ * the amount reaches must have been recorded on or before day (local):
+ * a payment dated earlier would show money against a bill nobody had
+ * issued yet, and the statement and aging as of that day would no longer
+ * match what the desk knew then. Money taken before a bill exists is
+ * recorded on its own day as a prepayment (prepay_excess) and applied. */
+static int check_dates(const struct hctx *h, const struct pay_plan *p,
+                       int64_t amount, int32_t day, struct err *e)
+{
+    for (int i = 0; i < p->n && amount > 0; amount -= p->open[i], i++) {
+        int32_t made = date_of_ts(p->created[i], h->cfg->cal.offset_min);
+        char d[DATE_STR_MAX], m[DATE_STR_MAX];
+        if (day >= made)
+            continue;
+        date_format(day, d);
+        date_format(made, m);
+        return err_set(e, ERR_RULE, "date",
+                       "R-FEE-03: bill '%s' was issued on %s; a payment "
+                       "dated %s cannot settle it (date the payment on or "
+                       "after %s)",
+                       p->bill[i], m, d, m);
     }
     return 0;
 }
@@ -201,7 +228,8 @@ int hdl_fee_pay(struct hctx *h, const struct args *a, struct err *e)
                        "(prepay_excess) or take less",
                        (long long)amount, (long long)p.owed);
     arg_copy(a, "book", book, sizeof(book));
-    if ((rc = next_receipt(h, book, day, &number, e)))
+    if ((rc = next_receipt(h, book, day, &number, e)) ||
+        (rc = check_dates(h, &p, amount, day, e)))
         return rc;
     if ((rc = fee_charge_payer(h, a, unit, day, payer, e)))
         return rc;

@@ -434,8 +434,10 @@ int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e)
 {
     bool passed = !strcmp(arg(a, "result")->s, "passed");
     int32_t today = hdl_today(h);
+    struct hdl_prov p = {0};
     struct ren_rec r;
     struct cw *w;
+    size_t mo;
     int rc = need_open_ren(h, a, &r, e);
 
     if (rc)
@@ -454,18 +456,23 @@ int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e)
         return err_set(e, ERR_INVALID, "items",
                        "a failed inspection lists the failed items");
     w = hctx_data_begin(h);
-    cw_map(w, 6);
+    mo = cw_map_open(w);
     cw_kstr(w, "renovation", r.id);
     cw_kstr(w, "unit", r.unit);
     cw_kstr(w, "result", passed ? "passed" : "failed");
     kopt(w, a, "items");
-    if (passed)
-        cw_kdate(
-            w, "refund_from",
-            cal_add_workdays(&h->cfg->cal, today, h->cfg->ren.refund_workdays));
-    else
+    if (passed) {
+        int32_t from =
+            cal_add_workdays(&h->cfg->cal, today, h->cfg->ren.refund_workdays);
+        cw_kdate(w, "refund_from", from);
+        /* R-GEN-05: counted past the working calendar's coverage */
+        if (!cal_covers(&h->cfg->cal, today) || !cal_covers(&h->cfg->cal, from))
+            p.key[p.n++] = "refund_from";
+    } else {
         cw_knil(w, "refund_from");
+    }
     cw_kdate(w, "date", today);
+    cw_map_close(w, mo, 6 + hdl_kprov(w, &p));
     return emit(h, EV_REN_COMPLETION_INSPECTED, "renovation:%s", r.id);
 }
 

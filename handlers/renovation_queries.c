@@ -84,11 +84,12 @@ static int row_refund(void *ctx, const struct ren_rec *r)
         return 0;
     if (c->n++ >= REN_ROWS_MAX)
         return 0;
-    cw_map(w, 6);
+    cw_map(w, 7);
     cw_kstr(w, "renovation", r->id);
     cw_kstr(w, "unit", r->unit);
     cw_kint(w, "amount", r->owner_paid + r->contractor_paid - r->refunded);
     cw_kdate(w, "from", r->refund_from);
+    cw_kbool(w, "provisional", r->refund_provisional); /* R-GEN-05 */
     cw_kbool(w, "due", !block[0]);
     cw_kstr(w, "blocked_by", block);
     return 0;

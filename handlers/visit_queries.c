@@ -389,9 +389,8 @@ int hdl_query_visit_coverage(struct hctx *h, const struct args *a,
         cw_kstr(w, "building", c->b[i].building);
         cw_kint(w, "visited", c->b[i].visited);
         cw_kint(w, "occupied", c->b[i].occupied);
-        cw_kint(w, "percent",
-                c->b[i].occupied ? c->b[i].visited * 100 / c->b[i].occupied
-                                 : 0);
+        hdl_kpercent(w, "percent", (uint64_t)c->b[i].visited,
+                     (uint64_t)c->b[i].occupied);
     }
     free(c);
     h->has_result = true;

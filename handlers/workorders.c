@@ -24,9 +24,12 @@ static bool flag(const struct args *a, const char *name)
     return arg_has(a, name) && arg_int(a, name);
 }
 
-static int64_t rule_at(const struct hctx *h, enum wo_rule r, int64_t from)
+/* The deadline of rule r from `from`; key is noted in p when the working
+ * calendar does not cover it (R-GEN-05). */
+static int64_t rule_due(const struct hctx *h, enum wo_rule r, int64_t from,
+                        struct hdl_prov *p, const char *key)
 {
-    return deadline_apply(&h->cfg->wo.rule[r].after, &h->cfg->cal, from);
+    return hdl_due(h, &h->cfg->wo.rule[r].after, from, p, key);
 }
 
 static int need(struct hctx *h, const struct args *a, struct workorder *w,
@@ -96,6 +99,7 @@ int hdl_wo_log(struct hctx *h, const struct args *a, struct err *e)
     char id[WO_ID_MAX];
     struct cw *w;
     size_t mo;
+    struct hdl_prov p = {0};
     uint32_t n = 10;
     int rc;
 
@@ -116,7 +120,8 @@ int hdl_wo_log(struct hctx *h, const struct args *a, struct err *e)
     cw_kint(w, "received_at", at);
     cw_kts(w, "received", at, off);
     cw_kbool(w, "same_day", date_of_ts(at, off) == date_of_ts(h->now, off));
-    cw_kint(w, "stale_due", rule_at(h, WOR_STALE, at));
+    cw_kint(w, "stale_due", rule_due(h, WOR_STALE, at, &p, "stale_due"));
+    n += hdl_kprov(w, &p);
     for (size_t i = 0; i < sizeof(copied) / sizeof(*copied); i++)
         if (arg_has(a, copied[i]))
             cw_kobj(w, copied[i], arg(a, copied[i])->o), n++;
@@ -195,6 +200,8 @@ int hdl_wo_complete(struct hctx *h, const struct args *a, struct err *e)
     char bill[24] = "";
     struct workorder w;
     struct cw *cw;
+    struct hdl_prov p = {0};
+    size_t mo;
     int cat = arg_has(a, "category") ? (int)arg_int(a, "category") : WOC_OTHER;
     int rc = need(h, a, &w, e);
 
@@ -217,20 +224,21 @@ int hdl_wo_complete(struct hctx *h, const struct args *a, struct err *e)
     if (owner && (rc = bill_owner(h, a, &w, bill, e)))
         return rc;
     cw = hctx_data_begin(h);
-    cw_map(cw, 6 + (owner ? 2 : 0));
+    mo = cw_map_open(cw);
     cw_kstr(cw, "order", w.id);
     cw_kobj(cw, "summary", arg(a, "summary")->o);
     cw_kstr(cw, "category", wo_category_names[cat]);
     cw_kstr(cw, "payer", owner ? "owner" : "common");
     cw_kint(cw, "visit_due",
             wo_needs_visit(&w)
-                ? deadline_apply(&h->cfg->wo.visit[cat], &h->cfg->cal, h->now)
+                ? hdl_due(h, &h->cfg->wo.visit[cat], h->now, &p, "visit_due")
                 : 0);
     cw_kbool(cw, "visit", wo_needs_visit(&w));
     if (owner) {
         cw_kint(cw, "amount", arg_int(a, "amount"));
         cw_kstr(cw, "bill", bill);
     }
+    cw_map_close(cw, mo, 6 + (owner ? 2 : 0) + hdl_kprov(cw, &p));
     return emit(h, EV_WO_COMPLETED, "workorder:%s", w.id);
 }
 
@@ -241,6 +249,8 @@ int hdl_wo_visit(struct hctx *h, const struct args *a, struct err *e)
     bool bad = arg_int(a, "result") == 1, problem = arg_has(a, "problem");
     struct workorder w;
     struct cw *cw;
+    struct hdl_prov p = {0};
+    size_t mo;
     int rc = need(h, a, &w, e);
 
     if (rc)
@@ -250,21 +260,25 @@ int hdl_wo_visit(struct hctx *h, const struct args *a, struct err *e)
                        "R-WO-03: return visits follow a completed repair or "
                        "housekeeping job");
     cw = hctx_data_begin(h);
-    cw_map(cw, 2 + (problem ? 2 : 0));
+    mo = cw_map_open(cw);
     cw_kstr(cw, "order", w.id);
     cw_kstr(cw, "result", wo_results[arg_int(a, "result")]);
     if (problem) {
         cw_kobj(cw, "problem", arg(a, "problem")->o);
-        cw_kint(cw, "notice_due", rule_at(h, WOR_NOTICE_DUE, h->now));
+        cw_kint(cw, "notice_due",
+                rule_due(h, WOR_NOTICE_DUE, h->now, &p, "notice_due"));
     }
+    cw_map_close(cw, mo, 2 + (problem ? 2 : 0) + hdl_kprov(cw, &p));
     if ((rc = emit(h, EV_WO_VISITED, "workorder:%s", w.id)) || !bad)
         return rc;
+    p.n = 0;
     cw = hctx_data_begin(h);
-    cw_map(cw, 4);
+    mo = cw_map_open(cw);
     cw_kstr(cw, "order", w.id);
     cw_kint(cw, "count", w.reopen_count + 1);
     cw_kstr(cw, "reason", "dissatisfied at the return visit");
-    cw_kint(cw, "stale_due", rule_at(h, WOR_STALE, h->now));
+    cw_kint(cw, "stale_due", rule_due(h, WOR_STALE, h->now, &p, "stale_due"));
+    cw_map_close(cw, mo, 4 + hdl_kprov(cw, &p));
     return emit(h, EV_WO_REOPENED, "workorder:%s", w.id);
 }
 
@@ -362,12 +376,29 @@ static bool wo_overdue(const struct workorder *w, int64_t now)
     return w->level > 0 && w->state < WS_CLOSED;
 }
 
+/* "provisional": the rules whose pending deadline was computed past the
+ * working calendar (R-GEN-05), [] when none. */
+static void wo_kprov(struct cw *cw, const struct workorder *w)
+{
+    uint32_t n = 0;
+    size_t at;
+
+    cw_str(cw, "provisional");
+    at = cw_array_open(cw);
+    for (int r = 0; r < WOR_COUNT; r++)
+        if ((w->prov & (1u << r)) && wo_timer_due(w, (enum wo_rule)r)) {
+            cw_str(cw, wo_rule_names[r]);
+            n++;
+        }
+    cw_array_close(cw, at, n);
+}
+
 static void wo_row(struct hctx *h, const struct workorder *w)
 {
     struct cw *cw = h->result;
     int off = h->cfg->cal.offset_min;
 
-    cw_map(cw, 17);
+    cw_map(cw, 18);
     cw_kstr(cw, "order", w->id);
     cw_kstr(cw, "kind", w->kind);
     cw_kstr(cw, "state", wo_state_names[w->state]);
@@ -388,6 +419,7 @@ static void wo_row(struct hctx *h, const struct workorder *w)
     else
         cw_knil(cw, "visit_due");
     cw_kstr(cw, "visit_result", w->visit_result);
+    wo_kprov(cw, w);
 }
 
 static int list_each(void *ctx, const void *rec)

@@ -105,6 +105,14 @@ static void fold_who(struct complaint *c, const msgpack_object *d)
     memcpy(c->who[c->nwho++], key, sizeof(key));
 }
 
+/* R-GEN-05: rule r's deadline, just taken from key of d, is provisional
+ * when d marks key so. */
+static void prov_set(struct complaint *c, enum cmp_rule r,
+                     const msgpack_object *d, const char *key)
+{
+    proj_prov_set(&c->prov, (unsigned)r, d, key);
+}
+
 static void fold_received(struct complaint *c, const msgpack_object *d)
 {
     const msgpack_object *dl = codec_get(d, "deadlines");
@@ -129,6 +137,10 @@ static void fold_received(struct complaint *c, const msgpack_object *d)
         c->open_10d_at = geti(dl, "open_10d");
         c->open_15d_at = geti(dl, "open_15d");
         c->update_due = geti(dl, "update_due");
+        prov_set(c, RULE_MISSED_REPLY, d, "reply");
+        prov_set(c, RULE_OPEN_10D, d, "open_10d");
+        prov_set(c, RULE_OPEN_15D, d, "open_15d");
+        prov_set(c, RULE_UPDATE_DUE, d, "update_due");
     }
 }
 
@@ -149,6 +161,7 @@ static void fold_escalated(struct complaint *c, const msgpack_object *d)
         c->hot = true;
     if (r == RULE_UPDATE_DUE) {
         c->update_due = geti(d, "next_due");
+        prov_set(c, RULE_UPDATE_DUE, d, "next_due");
         c->missed_updates++;
     }
 }
@@ -162,6 +175,7 @@ static void fold_handled(struct complaint *c, const msgpack_object *d,
     codec_copy_str(d, "no_visit_reason", c->no_visit_reason,
                    sizeof(c->no_visit_reason));
     c->visit_due = geti(d, "visit_due");
+    prov_set(c, RULE_VISIT_DUE, d, "visit_due");
     c->auto_close_at = geti(d, "auto_close_at");
     c->visit_result[0] = '\0';
     c->visited = 0;
@@ -176,6 +190,7 @@ static void fold_reopened(struct complaint *c, const msgpack_object *d)
     c->no_visit_reason[0] = '\0';
     c->fired &= ~(1u << RULE_VISIT_DUE);
     c->update_due = geti(d, "next_update_due");
+    prov_set(c, RULE_UPDATE_DUE, d, "next_update_due");
 }
 
 void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *d,
@@ -210,13 +225,17 @@ void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *d,
             c->first_reply = at;
         if (c->state < CS_REPLIED)
             c->state = CS_REPLIED;
-        c->re_reply_due = geti(d, "re_reply_by");
+        c->re_reply_due = geti(d, "re_reply_by"); /* agreed, not computed */
+        c->prov &= ~(1u << RULE_MISSED_RE_REPLY);
         c->fired &= ~(1u << RULE_MISSED_RE_REPLY);
-        if (geti(d, "next_update_due"))
+        if (geti(d, "next_update_due")) {
             c->update_due = geti(d, "next_update_due");
+            prov_set(c, RULE_UPDATE_DUE, d, "next_update_due");
+        }
         break;
     case EV_COMPLAINT_UPDATED:
         c->update_due = geti(d, "next_update_due");
+        prov_set(c, RULE_UPDATE_DUE, d, "next_update_due");
         break;
     case EV_COMPLAINT_HANDLED:
         fold_handled(c, d, at);
@@ -277,6 +296,18 @@ int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r)
     }
 }
 
+bool cmp_rule_over(enum cmp_rule r)
+{
+    return r == RULE_OPEN_10D || r == RULE_UPDATE_DUE;
+}
+
+int64_t cmp_timer_fire(const struct complaint *c, enum cmp_rule r)
+{
+    int64_t d = cmp_timer_due(c, r);
+
+    return d && cmp_rule_over(r) ? d + 1 : d;
+}
+
 static int64_t auto_close_due(const struct complaint *c)
 {
     return c->state == CS_HANDLED && c->no_visit ? c->auto_close_at : 0;
@@ -302,7 +333,7 @@ int64_t cmp_next_deadline(const struct complaint *c, int *rule)
 static void enc(struct cw *w, const void *rec)
 {
     const struct complaint *c = rec;
-    cw_map(w, 45);
+    cw_map(w, 46);
     cw_kstr(w, "complaint", c->id);
     cw_kstr(w, "channel", c->channel);
     cw_kstr(w, "unit", c->unit);
@@ -330,6 +361,7 @@ static void enc(struct cw *w, const void *rec)
     cw_kint(w, "escalations", c->escalations);
     cw_kint(w, "reclassified", c->reclassified);
     cw_kint(w, "fired", c->fired);
+    cw_kint(w, "prov", c->prov);
     cw_kint(w, "missed_updates", c->missed_updates);
     cw_str(w, "who");
     cw_array(w, (uint32_t)c->nwho);
@@ -401,6 +433,7 @@ static int dec(const msgpack_object *m, void *rec)
     c->escalations = (int)geti(m, "escalations");
     c->reclassified = (int)geti(m, "reclassified");
     c->fired = (unsigned)geti(m, "fired");
+    c->prov = (unsigned)geti(m, "prov");
     c->missed_updates = (int)geti(m, "missed_updates");
     dec_who(m, c);
     c->claim_fen = geti(m, "claim_fen");
@@ -454,8 +487,8 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
     int rc;
 
     for (int r = 0; r < RULE_COUNT; r++) {
-        int64_t d1 = cmp_timer_due(after, (enum cmp_rule)r);
-        if (d1 == cmp_timer_due(before, (enum cmp_rule)r))
+        int64_t d1 = cmp_timer_fire(after, (enum cmp_rule)r);
+        if (d1 == cmp_timer_fire(before, (enum cmp_rule)r))
             continue;
         rc = timer_move(txn, v, "complaint", after->id, cmp_rule_names[r],
                         "complaint.escalate", d1);

@@ -62,6 +62,8 @@ struct complaint {
     int nwho;           /* complainants known apart (R-CMP-07, R-CMP-10) */
     char who[CMP_WHO_MAX][CMP_WHO_LEN];
     unsigned fired; /* bit per enum cmp_rule: one-shot rules fired */
+    unsigned prov;  /* bit per enum cmp_rule: its deadline was computed
+                       past the working calendar (R-GEN-05) */
     int64_t claim_fen;
     int64_t received; /* business time of receipt */
     int64_t recorded; /* when the intake was recorded */
@@ -75,8 +77,16 @@ struct complaint {
 void cmp_fold(struct complaint *c, enum ev_type t, const msgpack_object *data,
               int64_t recorded_at);
 
-/* When the timer for rule r should fire for c (0: no timer). */
+/* Rule r's pending deadline for c (0: none): the boundary instant. */
 int64_t cmp_timer_due(const struct complaint *c, enum cmp_rule r);
+/* Whether rule r is a "more than" threshold (超过): open_10d (open more
+ * than 10 days, R-CMP-07) and update_due (no contact for more than 3 days,
+ * R-CMP-06). Its escalation fires once the boundary has passed, 1 ms
+ * after it, never at the boundary itself; the others fire at it. */
+bool cmp_rule_over(enum cmp_rule r);
+/* When the timer for rule r fires: cmp_timer_due, plus 1 ms for a "more
+ * than" rule (0: no timer). */
+int64_t cmp_timer_fire(const struct complaint *c, enum cmp_rule r);
 /* The earliest pending deadline and its rule (0 / -1 when none). */
 int64_t cmp_next_deadline(const struct complaint *c, int *rule);
 /* Escalation tier of a rule: 1 cs_lead, 2 manager, 3 branch GM, 0 for the

@@ -579,6 +579,7 @@ static void chase_entry(struct chase *c, const msgpack_object *e)
     } else {
         codec_copy_str(d, "stage", c->notice, sizeof(c->notice));
         c->notice_day = data_day(d, "date");
+        c->notice_deadline = data_day(d, "deadline"); /* the last notice's */
     }
 }
 
@@ -590,7 +591,8 @@ int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
     MDB_val k = {pl, (void *)unit}, val;
     int rc = mdb_cursor_open(txn, v->dbi[DB_CHASE], &cur);
 
-    c->start = c->extension_until = c->notice_day = DATE_NONE;
+    c->start = c->extension_until = c->notice_day = c->notice_deadline =
+        DATE_NONE;
     c->notice[0] = '\0';
     if (rc)
         return rc;

@@ -67,6 +67,8 @@ struct chase {
     int32_t extension_until;
     char notice[16];
     int32_t notice_day;
+    int32_t notice_deadline; /* set by a second notice (R-FEE-06), else
+                                DATE_NONE */
 };
 int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
                int64_t asof_end, struct chase *c);

@@ -240,3 +240,23 @@ int proj_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t pl,
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+bool proj_provisional(const msgpack_object *d, const char *key)
+{
+    const msgpack_object *l = codec_get(d, "provisional");
+
+    for (uint32_t i = 0;
+         l && l->type == MSGPACK_OBJECT_ARRAY && i < l->via.array.size; i++)
+        if (codec_obj_is_str(&l->via.array.ptr[i], key))
+            return true;
+    return false;
+}
+
+void proj_prov_set(unsigned *mask, unsigned bit, const msgpack_object *d,
+                   const char *key)
+{
+    if (proj_provisional(d, key))
+        *mask |= 1u << bit;
+    else
+        *mask &= ~(1u << bit);
+}

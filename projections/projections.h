@@ -132,6 +132,13 @@ int proj_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
 void proj_key_day(unsigned char *p, int32_t day);
 int32_t proj_key_get_day(const unsigned char *p);
 void proj_key_u64(unsigned char *p, uint64_t v);
+/* R-GEN-05: whether event data d lists key under "provisional" (a
+ * deadline worked out past the working calendar's coverage). */
+bool proj_provisional(const msgpack_object *d, const char *key);
+/* Sets bit in *mask when d marks key provisional, clears it otherwise:
+ * a deadline set again without the mark is no longer provisional. */
+void proj_prov_set(unsigned *mask, unsigned bit, const msgpack_object *d,
+                   const char *key);
 uint64_t proj_key_get_u64(const unsigned char *p);
 
 /* Timers (projections/timers.c): "at due, deskd runs system command cmd

@@ -52,6 +52,7 @@ static int parse_rec(const msgpack_object *m, struct ren_rec *r)
     codec_copy_str(m, "completion", r->completion, sizeof(r->completion));
     r->completed_on = day_of(m, "completed_on");
     r->refund_from = day_of(m, "refund_from");
+    codec_get_bool(m, "refund_provisional", &r->refund_provisional);
     r->refunded_on = day_of(m, "refunded_on");
     return r->end == DATE_NONE ? ERR_UNAVAILABLE : 0;
 }
@@ -62,7 +63,7 @@ static int write_rec(MDB_txn *txn, const struct views *v,
     struct cw w;
     int rc;
     cw_init(&w);
-    cw_map(&w, 24);
+    cw_map(&w, 25);
     cw_kstr(&w, "renovation", r->id);
     cw_kstr(&w, "unit", r->unit);
     cw_kstr(&w, "owner", r->owner);
@@ -85,6 +86,7 @@ static int write_rec(MDB_txn *txn, const struct views *v,
     cw_kstr(&w, "completion", r->completion);
     kdate_or_nil(&w, "completed_on", r->completed_on);
     kdate_or_nil(&w, "refund_from", r->refund_from);
+    cw_kbool(&w, "refund_provisional", r->refund_provisional);
     kdate_or_nil(&w, "refunded_on", r->refunded_on);
     cw_kint(&w, "held", r->owner_paid + r->contractor_paid - r->refunded);
     rc = proj_put(txn, v->dbi[DB_RENOS], r->id, strlen(r->id), &w);
@@ -253,6 +255,7 @@ static int apply_update(MDB_txn *txn, const struct views *v,
         r.completed_on =
             strcmp(res, "passed") ? DATE_NONE : day_of(ev->data, "date");
         r.refund_from = day_of(ev->data, "refund_from");
+        r.refund_provisional = proj_provisional(ev->data, "refund_from");
         break;
     case EV_REN_DEPOSIT_REFUNDED:
         codec_get_int(ev->data, "amount", &n);

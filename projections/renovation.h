@@ -30,8 +30,10 @@ struct ren_rec {
     int64_t passes_out, passes_issued;
     int64_t open_violations, violations;
     char completion[8];
-    int32_t completed_on; /* day the completion inspection passed */
-    int32_t refund_from;  /* first day the deposit may come back */
+    int32_t completed_on;    /* day the completion inspection passed */
+    int32_t refund_from;     /* first day the deposit may come back */
+    bool refund_provisional; /* refund_from counted past the working
+                                calendar's coverage (R-GEN-05) */
     int32_t refunded_on;
 };
 

@@ -64,6 +64,7 @@ static void fold_logged(struct workorder *w, const msgpack_object *d,
     w->same_day = getb(d, "same_day");
     w->received = geti(d, "received_at");
     w->stale_due = geti(d, "stale_due");
+    proj_prov_set(&w->prov, WOR_STALE, d, "stale_due");
     w->recorded = at;
     w->state = WS_LOGGED;
 }
@@ -76,6 +77,7 @@ static void fold_completed(struct workorder *w, const msgpack_object *d,
     codec_copy_str(d, "bill", w->bill, sizeof(w->bill));
     w->amount = geti(d, "amount");
     w->visit_due = geti(d, "visit_due");
+    proj_prov_set(&w->prov, WOR_VISIT_DUE, d, "visit_due");
     w->completed = at;
     w->visit_result[0] = '\0';
     w->visited = 0;
@@ -117,6 +119,7 @@ void wo_fold(struct workorder *w, enum ev_type t, const msgpack_object *d,
         w->visited = at;
         if (geti(d, "notice_due")) {
             w->notice_due = geti(d, "notice_due");
+            proj_prov_set(&w->prov, WOR_NOTICE_DUE, d, "notice_due");
             w->notice_sent = 0;
             w->fired &= ~(1u << WOR_NOTICE_DUE);
         }
@@ -129,6 +132,7 @@ void wo_fold(struct workorder *w, enum ev_type t, const msgpack_object *d,
         w->state = w->assignee[0] ? WS_DISPATCHED : WS_LOGGED;
         w->completed = w->visit_due = 0;
         w->stale_due = geti(d, "stale_due");
+        proj_prov_set(&w->prov, WOR_STALE, d, "stale_due");
         w->fired &= ~((1u << WOR_STALE) | (1u << WOR_VISIT_DUE));
         break;
     case EV_WO_CLOSED:
@@ -184,6 +188,7 @@ int64_t wo_timer_due(const struct workorder *w, enum wo_rule r)
     X(level, "level")                                                          \
     X(escalations, "escalations")                                              \
     X(fired, "fired")                                                          \
+    X(prov, "prov")                                                            \
     X(amount, "amount")                                                        \
     X(received, "received")                                                    \
     X(recorded, "recorded")                                                    \

@@ -33,6 +33,8 @@ struct workorder {
     bool emergency, same_day;
     int reopen_count, level, escalations;
     unsigned fired; /* bit per enum wo_rule */
+    unsigned prov;  /* bit per enum wo_rule: its deadline was computed past
+                       the working calendar (R-GEN-05) */
     int64_t amount; /* fen billed to the owner */
     int64_t received, recorded, updated, visit_at, stale_due, completed,
         visit_due, visited, notice_due, notice_sent, closed;

@@ -169,13 +169,18 @@ async function main() {
     await page.waitForSelector('[data-query="overdue"][data-state="ok"] .bucket',
                                { timeout: WAIT_MS });
     // every panel has its query and data: no "暂无数据" anywhere
-    for (const q of ['complaints_open', 'overdue', 'card_expiry', 'stocktake',
-                     'complaint_report'])
+    for (const q of ['calendar', 'complaints_open', 'overdue', 'card_expiry',
+                     'stocktake', 'complaint_report'])
       await page.waitForSelector('[data-query="' + q + '"][data-state="ok"]',
                                  { timeout: WAIT_MS });
     const none = await page.$$eval('.panel .empty', l => l.map(e =>
       e.closest('.body').dataset.query + ': ' + e.textContent));
     if (none.length) throw new Error('empty panels: ' + none.join('; '));
+    // R-GEN-05: the calendar's coverage; on 2026-06-01 no alert yet
+    const cal = await page.textContent('[data-query="calendar"]');
+    if (!cal.includes('2026-12-31') ||
+        (await page.getAttribute('#calendar', 'data-warning')) !== 'false')
+      throw new Error('calendar panel: ' + cal);
 
     // a command from a desk appears live, without reloading
     const before = await page.$$eval('#events li', l => l.length);
@@ -264,6 +269,19 @@ async function main() {
     if (/1381234120[0-9]|13912340001|13812341201|4403\d+/.test(body))
       throw new Error('unmasked personal data on page');
     if (/\*\*\*\*/.test(body)) throw new Error('contact field on page');
+    // R-GEN-05: within 60 days of the calendar's end, the alert shows and
+    // deskd records calendar.coverage_ending (actor system)
+    // (the first event after the clock moved, before the escalations)
+    const late = ctl(ep, 'admin', 'clock.set', 'to=2026-12-03T09:00:00+08:00');
+    await page.waitForSelector('#calendar[data-warning="true"] .alert',
+                               { timeout: WAIT_MS });
+    const alert = await page.textContent('[data-query="calendar"]');
+    if (!alert.includes('仅剩 28 天') || !alert.includes('下一年度'))
+      throw new Error('calendar alert: ' + alert);
+    const next = ctl(ep, 'admin', 'log.read', 'from=' + (late.seq + 1),
+                     'limit=1').result.events[0];
+    if (next.type !== 'calendar.coverage_ending' || next.actor !== 'system')
+      throw new Error('after clock.set: ' + JSON.stringify(next));
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     await sleep(300);
     await page.screenshot({ path: path.join(OUT, 'dashboard.png'),

@@ -101,7 +101,8 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
             o->batch_max ? o->batch_max : 1024);
     fprintf(f,
             "[time]\nclock = %s\nutc_offset = +08:00\ncalendar = %s\n"
-            "workday_hours = 08:30-18:00\nrestday_hours = 09:00-17:00\n",
+            "workday_hours = 08:30-18:00\nrestday_hours = 09:00-17:00\n"
+            "calendar_warn_days = 0\n",
             o->real_clock ? "real" : "manual", cal);
     if (!o->real_clock)
         fprintf(f, "manual_start = %s\n",

@@ -4,6 +4,11 @@
  * JSON text. Failures are reported on stderr with the reason and returned as
  * -1; nothing here aborts, so the calling test decides what to assert.
  *
+ * The calendar's coverage warning (R-GEN-05) is off in the config written
+ * here (calendar_warn_days = 0): the shipped calendar ends 2026-12-31 and
+ * many tests run in November 2026, where its event would take a seq the
+ * test counts on. A test of the warning turns it on with extra_ini.
+ *
  * Environment: DESKD_BIN (default build/deskd), DESKD_CALENDAR (default
  * config/holidays.tsv), DESKD_RATES (default config/fees.tsv, the fee
  * schedule every test deskd gets), relative to the working directory;

@@ -197,6 +197,41 @@ static void test_cmp04_reply_deadlines(void **state)
     h_reply_release(&r);
 }
 
+/* Whether the complaint's trail holds an escalation by rule. */
+static bool escalated(const char *id, const char *rule)
+{
+    struct trail t;
+    char key[64];
+
+    snprintf(key, sizeof(key), "%s@", rule);
+    return strstr(trail_of(&t, id), key) != NULL;
+}
+
+/* R-CMP-07 "open more than 10 days" (超过10天, seed 004) and R-CMP-06 "at
+ * least every 3 days": exactly 10 (3) days after receipt is not yet a
+ * breach, a second later is; "open 15 days" (15天仍未处理) is reached at
+ * exactly 15 days. Both sides of each boundary. */
+static void test_cmp07_more_than_thresholds(void **state)
+{
+    char id[24];
+    (void)state;
+    start("2026-09-30T10:00:00+08:00");
+    receive(id, "clerk1", "{\"channel\":\"letter\",\"what\":\"外墙渗水\"}");
+    clock_to("2026-10-03T10:00:00+08:00"); /* exactly 3 days, no contact */
+    assert_false(escalated(id, "update_due"));
+    clock_to("2026-10-03T10:00:01+08:00");
+    assert_true(escalated(id, "update_due"));
+    clock_to("2026-10-10T10:00:00+08:00"); /* exactly 10 days open */
+    assert_false(escalated(id, "open_10d"));
+    clock_to("2026-10-10T10:00:01+08:00");
+    assert_true(escalated(id, "open_10d"));
+    clock_to("2026-10-15T09:59:59+08:00");
+    assert_false(escalated(id, "open_15d"));
+    clock_to("2026-10-15T10:00:00+08:00"); /* 15 days: reached */
+    assert_true(escalated(id, "open_15d"));
+    rebuild_equals_live(&srv);
+}
+
 /* R-CMP-06/07: moving the clock past many deadlines fires exactly the due
  * escalations, in time order, each naming its rule and who is told; once
  * fired they never fire again, not even after a restart. */
@@ -210,16 +245,18 @@ static void test_cmp07_escalations_in_order(void **state)
     start("2026-09-30T10:00:00+08:00");
     receive(id, "clerk1", "{\"channel\":\"letter\",\"what\":\"外墙渗水\"}");
     clock_to("2026-10-20T09:00:00+08:00");
+    /* "more than" rules (update_due, open_10d) are breached 1 ms past
+     * their boundary; the 3-day windows do not drift by it */
     assert_string_equal(trail_of(&t, id),
-                        "update_due@2026-10-03T10:00:00+08:00;"
-                        "update_due@2026-10-06T10:00:00+08:00;"
-                        "update_due@2026-10-09T10:00:00+08:00;"
+                        "update_due@2026-10-03T10:00:00.001+08:00;"
+                        "update_due@2026-10-06T10:00:00.001+08:00;"
+                        "update_due@2026-10-09T10:00:00.001+08:00;"
                         "missed_reply@2026-10-09T18:00:00+08:00;"
-                        "open_10d@2026-10-10T10:00:00+08:00;"
-                        "update_due@2026-10-12T10:00:00+08:00;"
+                        "open_10d@2026-10-10T10:00:00.001+08:00;"
+                        "update_due@2026-10-12T10:00:00.001+08:00;"
                         "open_15d@2026-10-15T10:00:00+08:00;"
-                        "update_due@2026-10-15T10:00:00+08:00;"
-                        "update_due@2026-10-18T10:00:00+08:00;");
+                        "update_due@2026-10-15T10:00:00.001+08:00;"
+                        "update_due@2026-10-18T10:00:00.001+08:00;");
     OK(&r, "clerk1", "query.complaints_open", "{\"overdue\":true}");
     assert_int_equal(h_reply_int(&r, "result.count", 0), 1);
     assert_int_equal(h_reply_int(&r, "result.items.0.level", 0), 3);
@@ -242,9 +279,11 @@ static void test_cmp07_escalations_in_order(void **state)
     simple("clerk1", "complaint.update", id, "\"text\":\"已约施工队\"");
     clock_to("2026-10-23T09:59:00+08:00");
     assert_int_equal(strlen(trail_of(&t, id)), fired);
-    clock_to("2026-10-23T10:00:00+08:00");
+    clock_to("2026-10-23T10:00:00+08:00"); /* 3 days: not more than 3 */
+    assert_int_equal(strlen(trail_of(&t, id)), fired);
+    clock_to("2026-10-23T10:00:01+08:00");
     assert_non_null(
-        strstr(trail_of(&t, id), "update_due@2026-10-23T10:00:00+08:00;"));
+        strstr(trail_of(&t, id), "update_due@2026-10-23T10:00:00.001+08:00;"));
 }
 
 /* R-CMP-07: a claim of 1000 yuan or more is major (quality within 1
@@ -516,6 +555,13 @@ static void test_cmp02_03_06_11_stocktake_and_report(void **state)
      * recorded reply) and c (Saturday phone call, due at 17:00) missed */
     assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.num", -1), 1);
     assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.den", -1), 3);
+    /* R-CMP-11 rate rule: 1/3 rounds half up to 33; a KPI with nothing
+     * to count (no return visit due in October) is null, not 100 % */
+    assert_int_equal(h_reply_int(&r, "result.kpi.replied_in_time.percent", -1),
+                     33);
+    assert_int_equal(h_reply_int(&r, "result.kpi.visits_in_time.den", -1), 0);
+    assert_true(
+        json_is_null(h_reply_get(&r, "result.kpi.visits_in_time.percent")));
     h_reply_release(&r);
     /* and with what is known now: the final cause is category 7 */
     OK(&r, "clerk1", "query.complaint_report",
@@ -641,6 +687,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cmp01_intake, teardown),
         cmocka_unit_test_teardown(test_cmp04_reply_deadlines, teardown),
         cmocka_unit_test_teardown(test_cmp07_escalations_in_order, teardown),
+        cmocka_unit_test_teardown(test_cmp07_more_than_thresholds, teardown),
         cmocka_unit_test_teardown(test_cmp07_major_and_hot, teardown),
         cmocka_unit_test_teardown(test_cmp05_dispatch_keeps_owner, teardown),
         cmocka_unit_test_teardown(test_cmp08_09_visit_close_reopen, teardown),

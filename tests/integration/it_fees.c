@@ -136,9 +136,14 @@ static void test_fee_02_03_04_bill_pay_receipt_void(void **state)
     refused_fee("rule", "clerk1", "fee.pay",
                 "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"cash\","
                 "\"book\":\"FA2\",\"date\":\"2026-03-01\"}");
+    /* another book may take that date, but not for bills issued on 03-02
+     * (R-FEE-03: a payment cannot predate the bill it settles) */
+    refused("rule", "R-FEE-03", "clerk1", "fee.pay",
+            "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"debit\","
+            "\"book\":\"FA3\",\"date\":\"2026-03-01\"}");
     OK(&r, "clerk1", "fee.pay",
        "{\"unit\":\"FA/1-101\",\"amount\":1000,\"method\":\"debit\","
-       "\"book\":\"FA3\",\"date\":\"2026-03-01\"}");
+       "\"book\":\"FA3\",\"date\":\"2026-03-02\"}");
     done(&r);
 
     /* R-FEE-04: a wrong payment is voided, not edited; bills reopen */
@@ -683,6 +688,155 @@ static int teardown(void **state)
     return 0;
 }
 
+/* R-FEE-03: a payment cannot be dated before the bill it settles was
+ * issued; on the day of issue it can. Refusals write nothing. */
+static void test_fee_03_payment_not_before_bill(void **state)
+{
+    struct h_reply r;
+    (void)state;
+
+    clock_to("2027-02-01T09:00:00+08:00");
+    estate("FP", 1, hundred);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FP\",\"period\":\"2027-01\"}");
+    done(&r);
+    refused("rule", "R-FEE-03", "clerk1", "fee.pay",
+            "{\"unit\":\"FP/1-100\",\"amount\":100,\"method\":\"cash\","
+            "\"book\":\"FP1\",\"date\":\"2027-01-31\"}");
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FP/1-100\",\"amount\":100,\"method\":\"cash\","
+       "\"book\":\"FP1\",\"date\":\"2027-02-01\"}");
+    done(&r);
+}
+
+/* What a billing run billed in all (its fee.billed events). */
+static int64_t billed(struct h_reply *r)
+{
+    int64_t t = 0;
+    json_t *ev = h_reply_get(r, "events");
+
+    for (size_t i = 0; i < json_array_size(ev); i++)
+        t += json_integer_value(
+            h_json_path(json_array_get(ev, i), "data.amount"));
+    return t;
+}
+
+/* R-FEE-06/07: the overdue list gives each unpaid bill on its own line
+ * (period, item, what it still owes, its own days overdue and bucket)
+ * beside the unit's total, as of any day; the deadline a second notice
+ * set is shown with the stage. */
+static void test_fee_06_overdue_bill_lines(void **state)
+{
+    struct h_reply r;
+    json_t *bills;
+    int64_t total = 0, sum = 0;
+    (void)state;
+
+    clock_to("2027-03-01T09:00:00+08:00");
+    estate("FO", 1, hundred);
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FO\",\"period\":\"2027-03\"}");
+    total += billed(&r);
+    done(&r);
+    clock_to("2027-04-01T09:00:00+08:00");
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"FO\",\"period\":\"2027-04\"}");
+    total += billed(&r);
+    done(&r);
+    OK(&r, "clerk1", "fee.pay",
+       "{\"unit\":\"FO/1-100\",\"amount\":10000,\"method\":\"cash\","
+       "\"book\":\"FO1\"}");
+    done(&r);
+    clock_to("2027-05-20T09:00:00+08:00");
+    OK(&r, "clerk1", "fee.notice",
+       "{\"unit\":\"FO/1-100\",\"stage\":\"second\","
+       "\"deadline\":\"2027-06-10\"}");
+    done(&r);
+
+    OK(&r, "clerk1", "query.overdue", "{\"estate\":\"FO\"}");
+    assert_int_equal(h_reply_int(&r, "result.count", 0), 1);
+    assert_int_equal(h_reply_int(&r, "result.units.0.amount", 0),
+                     total - 10000);
+    assert_int_equal(h_reply_int(&r, "result.units.0.unit_total", 0),
+                     total - 10000);
+    assert_string_equal(unit_field(&r, 0, "notice"), "second");
+    assert_string_equal(unit_field(&r, 0, "notice_deadline"), "2027-06-10");
+    bills = h_reply_get(&r, "result.units.0.bills");
+    assert_true(json_array_size(bills) >= 2);
+    for (size_t i = 0; i < json_array_size(bills); i++)
+        sum += json_integer_value(
+            json_object_get(json_array_get(bills, i), "owed"));
+    assert_int_equal(sum, total - 10000);
+    /* oldest first: March's bill, 66 days; April's last, 35 days */
+    assert_string_equal(h_reply_str(&r, "result.units.0.bills.0.period"),
+                        "2027-03");
+    assert_string_equal(h_reply_str(&r, "result.units.0.bills.0.item"),
+                        "property_fee");
+    assert_string_equal(h_reply_str(&r, "result.units.0.bills.0.due"),
+                        "2027-03-15");
+    assert_int_equal(h_reply_int(&r, "result.units.0.bills.0.days_overdue", 0),
+                     66);
+    assert_string_equal(h_reply_str(&r, "result.units.0.bills.0.bucket"),
+                        "61-90");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(bills, json_array_size(bills) - 1), "period")),
+        "2027-04");
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_array_get(bills, json_array_size(bills) - 1), "days_overdue")),
+        35);
+    done(&r);
+
+    /* as of 04-10: only March's bills, less the payment of 04-01, and no
+     * notice yet */
+    OK(&r, "clerk1", "query.overdue",
+       "{\"estate\":\"FO\",\"as_of\":\"2027-04-10\"}");
+    bills = h_reply_get(&r, "result.units.0.bills");
+    sum = 0;
+    for (size_t i = 0; i < json_array_size(bills); i++) {
+        json_t *b = json_array_get(bills, i);
+        assert_string_equal(json_string_value(json_object_get(b, "period")),
+                            "2027-03");
+        assert_int_equal(json_integer_value(json_object_get(b, "days_overdue")),
+                         26);
+        sum += json_integer_value(json_object_get(b, "owed"));
+    }
+    assert_int_equal(sum, h_reply_int(&r, "result.units.0.amount", -1));
+    assert_true(
+        json_is_null(h_reply_get(&r, "result.units.0.notice_deadline")));
+    done(&r);
+}
+
+/* R-FEE-02: due_day = last bills each month on its last day (31, 28, 30),
+ * on a deskd of its own. */
+static void test_fee_02_due_at_month_end(void **state)
+{
+    static const struct {
+        const char *period, *due;
+    } months[] = {{"2026-01", "2026-01-31"},
+                  {"2026-02", "2026-02-28"},
+                  {"2026-04", "2026-04-30"}};
+    struct h_server s2;
+    struct h_client c2;
+    struct h_opts o = {.manual_start = "2026-05-01T09:00:00+08:00",
+                       .extra_ini = "[fees]\ndue_day = last"};
+    struct h_reply r;
+    (void)state;
+
+    assert_int_equal(desk_start(&s2, &c2, &o), 0);
+    estate("FM", 1, hundred);
+    for (size_t i = 0; i < sizeof(months) / sizeof(*months); i++) {
+        OK(&r, "lead1", "fee.bill_run", "{\"estate\":\"FM\",\"period\":\"%s\"}",
+           months[i].period);
+        assert_string_equal(h_reply_str(&r, "events.0.data.due"),
+                            months[i].due);
+        done(&r);
+    }
+    desk_stop(&s2, &c2);
+    desk = &cli;
+}
+
 int main(void)
 {
     /* in clock order: the manual clock only moves forward */
@@ -700,6 +854,9 @@ int main(void)
         cmocka_unit_test(test_fee_08_late_fees_off_by_default),
         cmocka_unit_test(test_fee_10_transfer_needs_settled_fees),
         cmocka_unit_test(test_fee_rebuild_equals_live),
+        cmocka_unit_test(test_fee_03_payment_not_before_bill),
+        cmocka_unit_test(test_fee_06_overdue_bill_lines),
+        cmocka_unit_test(test_fee_02_due_at_month_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -502,6 +502,9 @@ static void test_http_metrics_move(void **state)
 
     /* counters are published before the replies leave */
     assert_true(metric_now("deskd_events_total") == ev + 1);
+    /* R-GEN-05: the shipped calendar's end, 2026-12-31T23:59:59+08:00 */
+    assert_true(metric_now("deskd_calendar_covered_until") == 1798732799.0);
+    assert_true(metric_now("deskd_calendar_covered_from") == 1704038400.0);
     assert_true(metric_now("deskd_commands_total{result=\"ok\"}") >= ok + 1);
     assert_true(metric_now("deskd_commands_total{result=\"failed\"}") >=
                 failed + 1);

@@ -42,6 +42,28 @@ static void refused_all(const char *const *bad, size_t n)
     }
 }
 
+/* R-FEE-02: bills fall due on a day 1..28 of each month, or on its last
+ * day ("last"); 29..31 would not exist in every month and are refused. */
+static void test_fee_due_day(void **state)
+{
+    static const char *const bad[] = {"[fees]\ndue_day = 29\n",
+                                      "[fees]\ndue_day = 0\n",
+                                      "[fees]\ndue_day = end\n"};
+    struct err e = {0};
+    (void)state;
+
+    cfg_init(cfg);
+    assert_int_equal(cfg->fees.due_day, 15);
+    assert_int_equal(cfg_parse(cfg, "[fees]\ndue_day = last\n", "", &e), 0);
+    assert_int_equal(cfg->fees.due_day, FEES_DUE_LAST);
+    assert_int_equal(fees_due_in(cfg->fees.due_day, 2026, 2), 28);
+    assert_int_equal(fees_due_in(cfg->fees.due_day, 2028, 2), 29);
+    assert_int_equal(fees_due_in(cfg->fees.due_day, 2026, 4), 30);
+    assert_int_equal(fees_due_in(cfg->fees.due_day, 2026, 12), 31);
+    assert_int_equal(fees_due_in(28, 2026, 12), 28);
+    refused_all(bad, sizeof(bad) / sizeof(*bad));
+}
+
 /* R-CARD-01/02/05: the documents' numbers are the defaults. */
 static void test_card_settings_defaults(void **state)
 {
@@ -394,6 +416,7 @@ static void test_paths_from_config_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fee_due_day),
         cmocka_unit_test(test_card_settings_defaults),
         cmocka_unit_test(test_card_settings_override),
         cmocka_unit_test(test_card_settings_refused),

@@ -74,10 +74,52 @@ static void test_parse_refuses_bad_rules(void **state)
             fail_msg("'%s' was accepted", bad[i]);
 }
 
+/* R-GEN-05: the shipped file covers 2024-01-01..2026-12-31; a rule that
+ * counts with the calendar is provisional once its start or end leaves it,
+ * a rule in hours or days never is. */
+static void test_gen05_provisional_past_coverage(void **state)
+{
+    static const struct {
+        const char *rule, *from;
+        bool prov;
+    } cases[] = {
+        {"workdays:2", "2026-12-29T10:00:00+08:00", false}, /* -> 12-31 */
+        {"workdays:2", "2026-12-30T10:00:00+08:00", true},  /* -> 2027 */
+        {"same_day", "2026-12-31T10:00:00+08:00", false},
+        {"same_day", "2027-01-01T10:00:00+08:00", true},
+        {"workday_end", "2026-12-31T19:00:00+08:00", true}, /* next: 2027 */
+        {"workdays:1", "2023-12-29T10:00:00+08:00", true},  /* from 2023 */
+        {"days:10", "2026-12-30T10:00:00+08:00", false},
+        {"hours:24", "2026-12-31T10:00:00+08:00", false},
+        {"0", "2027-06-01T10:00:00+08:00", false},
+    };
+    (void)state;
+
+    assert_true(cal_covers(&cal, cal.first) && cal_covers(&cal, cal.last));
+    assert_false(cal_covers(&cal, cal.last + 1));
+    assert_false(cal_covers(&cal, cal.first - 1));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct deadline d;
+        int64_t from = ts(cases[i].from);
+        assert_int_equal(deadline_parse(cases[i].rule, &d), 0);
+        if (deadline_provisional(&d, &cal, from,
+                                 deadline_apply(&d, &cal, from)) !=
+            cases[i].prov)
+            fail_msg("%s from %s: provisional should be %d", cases[i].rule,
+                     cases[i].from, cases[i].prov);
+    }
+    /* days left and the warning (60 days ahead, 0: never) */
+    assert_int_equal(cal_days_left(&cal, cal.last - 28), 28);
+    assert_true(cal_warn_due(&cal, 60, cal.last - 60));
+    assert_false(cal_warn_due(&cal, 60, cal.last - 61));
+    assert_false(cal_warn_due(&cal, 0, cal.last + 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmp04_rules_on_2026_dates),
+        cmocka_unit_test(test_gen05_provisional_past_coverage),
         cmocka_unit_test(test_parse_refuses_bad_rules),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,6 +18,8 @@ const MS_DAY = 86400000;
 
 const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
+  'calendar.coverage_ending': '工作日历即将到期',
+  'calendar.reloaded': '工作日历已更新',
   'estate.registered': '登记小区',
   'building.registered': '登记楼栋',
   'unit.registered': '登记房屋',
@@ -217,7 +219,35 @@ function complaintBadges(c) {
   else if (c.overdue) b.push(badge('bad', '超时'));
   if (c.people > 1) b.push(badge('info', c.people + '人'));
   if (c.reopen_count) b.push(badge('warn', '重开' + c.reopen_count + '次'));
+  if (Array.isArray(c.provisional) && c.provisional.length)
+    b.push(badge('warn', '暂定', '时限超出工作日历覆盖范围，按无节假日推算：' +
+                 c.provisional.map(r => RULE_NAMES[r] || r).join('、')));
   return b.join('') || badge('ok', '正常');
+}
+
+// R-GEN-05: the working calendar's coverage; an alert when it ends within
+// calendar_warn_days (docs/CALENDAR.md).
+function renderCalendar(el, res) {
+  const sec = el.closest('section');
+  if (!res || !res.covered_until) {
+    if (sec) sec.dataset.warning = 'true';
+    el.innerHTML = '<p class="alert">' + badge('bad', '日历') +
+      ' 未载入节假日安排：按工作日计算的时限均为暂定。</p>';
+    return;
+  }
+  if (sec) sec.dataset.warning = res.warning ? 'true' : 'false';
+  const range = '工作日历覆盖 ' + esc(res.covered_from) + ' 至 ' +
+    esc(res.covered_until);
+  if (!res.warning) {
+    el.innerHTML = '<p class="calendar-ok">' + badge('ok', '日历') + ' ' +
+      range + '（剩余 ' + esc(res.days_left) + ' 天）</p>';
+    return;
+  }
+  el.innerHTML = '<p class="alert">' + badge('bad', '日历将到期') + ' ' +
+    range + (res.days_left >= 0 ? '，仅剩 ' + esc(res.days_left) + ' 天'
+                               : '，已过期 ' + esc(-res.days_left) + ' 天') +
+    '。请在国务院办公厅公布后载入下一年度官方节假日安排（编辑节假日文件后发送 ' +
+    'SIGHUP，见 docs/CALENDAR.md）；超出覆盖范围的时限标为“暂定”。</p>';
 }
 
 function renderComplaints(el, res) {
@@ -264,6 +294,14 @@ function renderOverdue(el, res) {
       esc(label) + '</div><div class="n">' + by[k].n + '</div><div class="amt">' +
       yuan(by[k].amount) + '</div></div>';
   html += '</div><p>合计 ' + list.length + ' 户，' + yuan(res.total) + '</p>';
+  // R-FEE-06: the deadline a second notice set, per unit
+  const dl = list.filter(u => u.notice_deadline);
+  if (dl.length)
+    html += '<ul class="deadlines">' + dl.map(u => '<li data-unit="' +
+      esc(u.unit) + '">' + esc(u.unit) + ' 二次催缴限期 <b>' +
+      esc(u.notice_deadline) + '</b>（' + yuan(u.amount) + '，' +
+      (Array.isArray(u.bills) ? u.bills.length : 0) + ' 笔）</li>').join('') +
+      '</ul>';
   el.innerHTML = html;
 }
 
@@ -380,6 +418,7 @@ function renderReport(el, reports) {
 }
 
 const PANELS = [
+  { query: 'calendar', render: renderCalendar },
   { query: 'overdue', render: renderOverdue },
   { query: 'card_expiry', render: renderCards, params: cardParams },
   { query: 'stocktake', render: renderStocktake,
@@ -448,7 +487,7 @@ function summary(type, ev) {
   const parts = [];
   for (const k of ['unit', 'estate', 'building', 'complaint', 'card',
                    'person', 'name', 'category', 'bill', 'amount', 'receipt',
-                   'to', 'until'])
+                   'to', 'until', 'covered_until'])
     if (d[k] != null && typeof d[k] !== 'object')
       parts.push(k === 'amount' ? yuan(d[k])
         : k === 'category' && type.startsWith('complaint.')
