@@ -257,6 +257,14 @@ static void api_query(struct http *h, struct evhttp_request *req,
     uint64_t seq = 0;
     int n = snprintf(cmd, sizeof(cmd), "query.%s", name);
 
+    if (metrics_get(&h->d.m->catching_up)) { /* derived state is partial */
+        err_set(&e, ERR_UNAVAILABLE, NULL,
+                "deskd is starting: derived state is catching up with the "
+                "log; retry shortly (see /healthz)");
+        http__reply_error(req, &e);
+        return;
+    }
+
     cw_init(&w);
     if (n > 0 && (size_t)n < sizeof(cmd))
         spec = cmd_find(cmd, (size_t)n);
@@ -307,19 +315,35 @@ static void api_meta(struct http *h, struct evhttp_request *req)
                json_pack("{s:b,s:o,s:o}", "ok", 1, "queries", q, "events", ev));
 }
 
+/* Ready: 200 {"ok":true,"status":"ready","last_seq":N}. While start-up
+ * replays the log into derived state: 503 {"ok":false,"status":
+ * "catching_up","replayed":n,"to_replay":t,"percent":p,"last_seq":N}. */
 static void api_healthz(struct http *h, struct evhttp_request *req)
 {
     struct err e = {0};
     MDB_txn *txn;
-    uint64_t seq = metrics_get(&h->d.m->durable_seq);
+    uint64_t seq = metrics_get(&h->d.m->durable_seq),
+             done = metrics_get(&h->d.m->catch_up_done),
+             total = metrics_get(&h->d.m->catch_up_total);
 
+    if (metrics_get(&h->d.m->catching_up)) {
+        reply_json(req, 503,
+                   json_pack("{s:b,s:s,s:I,s:I,s:f,s:I}", "ok", 0, "status",
+                             "catching_up", "replayed", (json_int_t)done,
+                             "to_replay", (json_int_t)total, "percent",
+                             /* one decimal */
+                             total ? (double)(done * 1000 / total) / 10.0 : 0.0,
+                             "last_seq", (json_int_t)seq));
+        return;
+    }
     if (log_snapshot_begin(h->d.log, &txn, NULL, &e)) {
         http__reply_error(req, &e);
         return;
     }
     log_snapshot_end(h->d.log, txn, NULL);
     reply_json(req, 200,
-               json_pack("{s:b,s:I}", "ok", 1, "last_seq", (json_int_t)seq));
+               json_pack("{s:b,s:s,s:I}", "ok", 1, "status", "ready",
+                         "last_seq", (json_int_t)seq));
 }
 
 static void prom_counter(struct evbuffer *b, const char *name, const char *help,
