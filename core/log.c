@@ -1068,10 +1068,19 @@ uint64_t log_catch_up_begin(struct log *l)
     uint64_t todo = l->last_seq - l->applied_seq;
     if (l->applied_seq >= l->last_seq)
         return 0;
-    diag_info("derived state: replaying %llu events (%llu..%llu) from the "
-              "log",
-              (unsigned long long)todo, (unsigned long long)l->applied_seq + 1,
-              (unsigned long long)l->last_seq);
+    if (l->progress)
+        progress_note(l->progress,
+                      "derived state: replaying %llu events (%llu..%llu) "
+                      "from the log",
+                      (unsigned long long)todo,
+                      (unsigned long long)l->applied_seq + 1,
+                      (unsigned long long)l->last_seq);
+    else
+        diag_info("derived state: replaying %llu events (%llu..%llu) from "
+                  "the log",
+                  (unsigned long long)todo,
+                  (unsigned long long)l->applied_seq + 1,
+                  (unsigned long long)l->last_seq);
     progress_begin(l->progress, "derived state: replaying", "events", todo);
     return todo;
 }

@@ -2,6 +2,7 @@
  * and paces the lines; what is counted belongs to the caller. */
 #include "progress.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +122,19 @@ void progress_update_now(struct progress *p, uint64_t done)
         return;
     p->done = done;
     progress__tick(p);
+}
+
+void progress_note(struct progress *p, const char *fmt, ...)
+{
+    char line[PROGRESS_LINE_MAX];
+    va_list ap;
+    if (!p)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    progress_abort(p); /* a line drawn in place stays as it is */
+    emit(p, line, true);
 }
 
 void progress_end(struct progress *p)

@@ -71,6 +71,11 @@ static inline void progress_update(struct progress *p, uint64_t done)
  * copied in MiB). */
 void progress_update_now(struct progress *p, uint64_t done);
 
+/* A line of its own between phases ("replaying 3002 events from ..."):
+ * on a terminal it does not overwrite the line in place. */
+void progress_note(struct progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Ends the phase with its totals and the time it took. p may be NULL. */
 void progress_end(struct progress *p);
 /* Ends the phase without totals (it failed): only finishes the line on a

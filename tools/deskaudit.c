@@ -281,6 +281,7 @@ static int progress_options(int *argc, char **argv, struct progress *p)
     argv[n] = NULL;
     *argc = n;
     prog = quiet ? NULL : p;
+    diag_quiet = quiet; /* library notes on stderr too */
     return 0;
 }
 
