@@ -1036,9 +1036,11 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
         return rc;
     }
     put_be64(kb, from);
-    /* a cursor walk: the events are consecutive keys */
+    /* a cursor walk: the events are consecutive keys. A failed event
+     * ends it before the cursor moves (its error must not be lost: after
+     * MDB_MAP_FULL the txn is unusable and the caller grows the map). */
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); !rc && seq <= to;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), seq++) {
+         seq++) {
         if (k.mv_size != 8 || get_be64(k.mv_data) != seq ||
             v.mv_size <= LOG_HASH_LEN) {
             rc = MDB_CORRUPTED; /* a gap in the log */
@@ -1046,8 +1048,11 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
         }
         rc = derive_event(l, dtxn, seq, (const char *)v.mv_data + LOG_HASH_LEN,
                           v.mv_size - LOG_HASH_LEN, fn, ctx);
+        if (rc)
+            break;
         if (l->progress)
             progress_update(l->progress, l->progress->done + 1);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && seq > to)

@@ -346,6 +346,57 @@ static void test_catch_up_in_steps_reports_progress(void **state)
     cleanup();
 }
 
+/* Fills derived state fast: a 64 KiB value per event in its own sub-db. */
+static int fat_derive(void *ctx, MDB_txn *dtxn, uint64_t seq, const char *body,
+                      size_t len)
+{
+    static char big[64 * 1024];
+    MDB_dbi dbi;
+    MDB_val k = {sizeof(seq), &seq}, v = {sizeof(big), big};
+    int rc = mdb_dbi_open(dtxn, "fat", MDB_CREATE, &dbi);
+    (void)ctx, (void)body, (void)len;
+    return rc ? rc : mdb_put(dtxn, dbi, &k, &v, 0);
+}
+
+/* Bug: a derived txn that filled the map in the middle of a catch-up step
+ * lost that error (the cursor moved on) and the step failed with
+ * MDB_BAD_TXN on the next event, so deskd stopped at start instead of
+ * growing the map. The step must say MDB_MAP_FULL; after log_grow the
+ * catch-up completes. */
+static void test_catch_up_map_full_is_reported(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    char cmd[160];
+    int grows = 0, rc;
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < 40; i++) /* 40 x 64 KiB: more than the 1 MiB map */
+        append(&b, "s", i);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    log_close(&l);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
+    assert_int_equal(system(cmd), 0);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    while ((rc = log_catch_up(&l, fat_derive, NULL, &e))) {
+        if (!strstr(e.msg, mdb_strerror(MDB_MAP_FULL)))
+            fail_msg("catch-up failed: %s", e.msg);
+        assert_int_equal(log_grow(&l, &e), 0);
+        assert_true(++grows < 8);
+        memset(&e, 0, sizeof(e));
+    }
+    assert_true(grows > 0);
+    assert_int_equal(l.applied_seq, 40);
+    log_close(&l);
+    cleanup();
+}
+
 /* Command ids survive the loss of derived state: they are recorded in the
  * log too, and a writer rebuilds them with the stream versions. */
 static void test_cmd_ids_rebuilt_from_the_log(void **state)
@@ -493,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_stream_index),
         cmocka_unit_test(test_cmd_ids_rebuilt_from_the_log),
         cmocka_unit_test(test_catch_up_in_steps_reports_progress),
+        cmocka_unit_test(test_catch_up_map_full_is_reported),
         cmocka_unit_test(test_derived_ahead_of_the_log_is_rebuilt),
         cmocka_unit_test(test_legacy_log_is_migrated),
     };
