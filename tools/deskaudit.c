@@ -238,6 +238,10 @@ static int cmd_backup(const char *dir, const char *to)
     struct err e = {0};
 
     /* the log, then its derived state built in the copy */
+    progress_note(prog,
+                  "copying the log to %s (compacted, one snapshot; "
+                  "no progress until it is done)",
+                  to);
     if (audit_backup(dir, to, &e) || rebuild_derived(to, 0, prog, &e))
         return fail(&e);
     printf("BACKUP %s -> %s\n", dir, to);
