@@ -301,7 +301,8 @@ static void one_batch(void)
     if (o->n > srv.stats.max_batch)
         srv.stats.max_batch = o->n;
     if (rc) {
-        diag_warn("%s", e.msg);
+        if (!srv.catching_up) /* that is logged by its progress */
+            diag_warn("%s", e.msg);
         settle_held();
         outbox_flush(o);
         return;
