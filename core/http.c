@@ -412,6 +412,17 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
                         "deskd_sse_clients %llu\n",
                         (unsigned long long)metrics_get(&m->durable_seq),
                         (unsigned long long)metrics_get(&m->sse_clients));
+    evbuffer_add_printf(
+        b,
+        "# HELP deskd_catching_up 1 while start-up replays the log\n"
+        "# TYPE deskd_catching_up gauge\ndeskd_catching_up %llu\n"
+        "# HELP deskd_catch_up_events Events replayed at start, of total\n"
+        "# TYPE deskd_catch_up_events gauge\n"
+        "deskd_catch_up_events{of=\"replayed\"} %llu\n"
+        "deskd_catch_up_events{of=\"total\"} %llu\n",
+        (unsigned long long)metrics_get(&m->catching_up),
+        (unsigned long long)metrics_get(&m->catch_up_done),
+        (unsigned long long)metrics_get(&m->catch_up_total));
     prom_counter(b, "deskd_sse_dropped_total",
                  "Live feeds dropped for falling behind", &m->sse_dropped);
     prom_counter(b, "deskd_http_requests_total", "HTTP requests",

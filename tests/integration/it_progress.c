@@ -273,7 +273,8 @@ static void test_piped_stdout_same_as_quiet(void **state)
 
 struct http_res {
     int status;
-    json_t *json;
+    char *raw;    /* the whole response */
+    json_t *json; /* the body, when it is JSON */
 };
 
 static void http_get(const char *path, struct http_res *res)
@@ -311,8 +312,13 @@ static void http_get(const char *path, struct http_res *res)
     body = strstr(raw, "\r\n\r\n");
     assert_non_null(body);
     res->json = json_loads(body + 4, 0, NULL);
-    assert_non_null(res->json);
-    free(raw);
+    res->raw = raw;
+}
+
+static void http_res_release(struct http_res *res)
+{
+    json_decref(res->json);
+    free(res->raw);
 }
 
 static int64_t jint(json_t *j, const char *key)
@@ -350,7 +356,14 @@ static void test_start_up_catch_up_is_visible(void **state)
     assert_int_equal(jint(res.json, "to_replay"), events);
     assert_int_equal(jint(res.json, "replayed"), 0);
     assert_non_null(json_object_get(res.json, "percent"));
-    json_decref(res.json);
+    http_res_release(&res);
+    http_get("/metrics", &res);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.raw, "\ndeskd_catching_up 1\n"));
+    snprintf(want, sizeof(want), "deskd_catch_up_events{of=\"total\"} %lld\n",
+             (long long)events);
+    assert_non_null(strstr(res.raw, want));
+    http_res_release(&res);
 
     /* desks: unavailable with a clear message, queries too */
     assert_int_equal(h_client_open(&c, srv.cmd_ep), 0);
@@ -369,7 +382,7 @@ static void test_start_up_catch_up_is_visible(void **state)
     h_reply_release(&r);
     http_get("/api/query/unit?unit=PG/B1-r1", &res);
     assert_int_equal(res.status, 503);
-    json_decref(res.json);
+    http_res_release(&res);
 
     /* let it go: it becomes ready by itself */
     assert_int_equal(unlink(hold), 0);
@@ -378,13 +391,16 @@ static void test_start_up_catch_up_is_visible(void **state)
         if (res.status == 200)
             break;
         assert_int_equal(res.status, 503);
-        json_decref(res.json);
+        http_res_release(&res);
         assert_true(++polls < READY_MAX);
         usleep(50 * 1000);
     }
     assert_string_equal(json_string_value(json_object_get(res.json, "status")),
                         "ready");
-    json_decref(res.json);
+    http_res_release(&res);
+    http_get("/metrics", &res);
+    assert_non_null(strstr(res.raw, "\ndeskd_catching_up 0\n"));
+    http_res_release(&res);
     assert_int_equal(h_cmdf(&c, &r, "bench", "unit.register",
                             "{\"estate\":\"PG\",\"building\":\"B1\","
                             "\"room\":\"late\",\"area\":\"60.00\","
