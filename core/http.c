@@ -328,11 +328,10 @@ static void api_healthz(struct http *h, struct evhttp_request *req)
 
     if (metrics_get(&h->d.m->catching_up)) {
         reply_json(req, 503,
-                   json_pack("{s:b,s:s,s:I,s:I,s:f,s:I}", "ok", 0, "status",
+                   json_pack("{s:b,s:s,s:I,s:I,s:I,s:I}", "ok", 0, "status",
                              "catching_up", "replayed", (json_int_t)done,
                              "to_replay", (json_int_t)total, "percent",
-                             /* one decimal */
-                             total ? (double)(done * 1000 / total) / 10.0 : 0.0,
+                             (json_int_t)(total ? done * 100 / total : 0),
                              "last_seq", (json_int_t)seq));
         return;
     }

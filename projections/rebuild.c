@@ -194,7 +194,7 @@ static bool same_db(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db,
 
 /* Every projection table of two derived snapshots, in order. */
 static int compare_views(MDB_txn *ta, MDB_txn *tb, struct rebuild_report *r,
-                         struct err *e)
+                         struct progress *p, struct err *e)
 {
     struct views va, vb;
     int rc;
@@ -202,9 +202,13 @@ static int compare_views(MDB_txn *ta, MDB_txn *tb, struct rebuild_report *r,
         (rc = views_open(tb, &vb, false, e)))
         return rc;
     r->identical = true;
-    for (int i = 0; i < DB_COUNT && r->identical; i++)
+    progress_begin(p, "comparing", "tables", DB_COUNT);
+    for (int i = 0; i < DB_COUNT && r->identical; i++) {
         r->identical = same_db(ta, va.dbi[i], tb, vb.dbi[i], proj_db_names[i],
                                r->first_diff, sizeof(r->first_diff));
+        progress_update_now(p, (uint64_t)i + 1);
+    }
+    progress_end(p);
     return 0;
 }
 
@@ -272,7 +276,7 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
         goto out_tmp;
     r->events = applied;
     if (!(rc = open_snap(&fresh, tmp, &ftxn, NULL, e))) {
-        rc = compare_views(dtxn, ftxn, r, e);
+        rc = compare_views(dtxn, ftxn, r, p, e);
         close_snap(&fresh, ftxn, NULL);
     }
 out_tmp:
@@ -427,7 +431,7 @@ int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
     }
     rc = log_applied_seq(tb, &lb, &r->events);
     if (!rc)
-        rc = compare_views(ta, tb, r, e);
+        rc = compare_views(ta, tb, r, NULL, e);
     close_snap(&lb, tb, NULL);
     close_snap(&la, ta, NULL);
     return rc;
