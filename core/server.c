@@ -569,6 +569,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what, (void)arg;
     diag_info("signal %d: finishing queued commands and stopping", (int)sig);
+    if (srv.catching_up) /* each step is committed: the next start goes on */
+        diag_info("stopped while catching up: %llu of %llu events replayed; "
+                  "the rest at the next start",
+                  (unsigned long long)(srv.log.applied_seq - srv.catch_up_from),
+                  (unsigned long long)(srv.log.last_seq - srv.catch_up_from));
     srv.stopping = 1;
     serve(-1, 0, NULL); /* commit and answer what is already queued */
     event_base_loopbreak(srv.base);

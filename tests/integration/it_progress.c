@@ -346,6 +346,12 @@ static void test_start_up_catch_up_is_visible(void **state)
     setenv("DESKD_TEST_CATCH_UP_HOLD", hold, 1);
     srv.early = true;
     assert_int_equal(h_server_restart(&srv), 0);
+    /* a stop while catching up is a clean stop; the next start goes on */
+    assert_int_equal(h_server_stop(&srv), 0);
+    log = slurp(srv.log_path, &n);
+    assert_non_null(strstr(log, "stopped while catching up: 0 of "));
+    free(log);
+    assert_int_equal(h_server_restart(&srv), 0);
     unsetenv("DESKD_TEST_CATCH_UP_HOLD");
     srv.early = false;
 
