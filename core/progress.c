@@ -7,11 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t now_ms(void)
+/* Microseconds: a short phase still gets a rate. */
+static int64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void progress_init(struct progress *p, FILE *out)
@@ -44,16 +45,16 @@ static void fmt_duration(char *out, size_t cap, double s)
         snprintf(out, cap, "%lld h %02lld min", t / 3600, t % 3600 / 60);
 }
 
-static double rate(const struct progress *p, int64_t ms)
+static double rate(const struct progress *p, int64_t us)
 {
-    return ms > 0 ? (double)p->done * 1000.0 / (double)ms : 0.0;
+    return us > 0 ? (double)p->done * 1e6 / (double)us : 0.0;
 }
 
 /* The line of a phase under way. */
 static void fmt_running(const struct progress *p, char *line, size_t cap,
-                        int64_t ms)
+                        int64_t us)
 {
-    double r = rate(p, ms);
+    double r = rate(p, us);
     char left[32] = "?";
     if (!p->total) {
         snprintf(line, cap, "%s: %llu %s, %.0f %s/s", p->label,
@@ -98,7 +99,7 @@ void progress_begin(struct progress *p, const char *label, const char *unit,
     p->total = total;
     p->done = 0;
     p->calls = 0;
-    p->t0_ms = p->shown_ms = now_ms();
+    p->t0_us = p->shown_us = now_us();
     if (p->tty) { /* at once: the operator sees what is being done */
         fmt_running(p, line, sizeof(line), 0);
         emit(p, line, false);
@@ -108,11 +109,11 @@ void progress_begin(struct progress *p, const char *label, const char *unit,
 void progress__tick(struct progress *p)
 {
     char line[PROGRESS_LINE_MAX];
-    int64_t t = now_ms();
-    if (t - p->shown_ms < (p->tty ? PROGRESS_TTY_MS : p->interval_ms))
+    int64_t t = now_us();
+    if (t - p->shown_us < (p->tty ? PROGRESS_TTY_MS : p->interval_ms) * 1000)
         return;
-    p->shown_ms = t;
-    fmt_running(p, line, sizeof(line), t - p->t0_ms);
+    p->shown_us = t;
+    fmt_running(p, line, sizeof(line), t - p->t0_us);
     emit(p, line, false);
 }
 
@@ -140,13 +141,13 @@ void progress_note(struct progress *p, const char *fmt, ...)
 void progress_end(struct progress *p)
 {
     char line[PROGRESS_LINE_MAX];
-    int64_t ms;
+    int64_t us;
     if (!p)
         return;
-    ms = now_ms() - p->t0_ms;
+    us = now_us() - p->t0_us;
     snprintf(line, sizeof(line), "%s: %llu %s in %.1f s (%.0f %s/s)", p->label,
-             (unsigned long long)p->done, p->unit, (double)ms / 1000.0,
-             rate(p, ms), p->unit);
+             (unsigned long long)p->done, p->unit, (double)us / 1e6,
+             rate(p, us), p->unit);
     emit(p, line, true);
 }
 

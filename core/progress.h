@@ -38,7 +38,7 @@ struct progress {
     const char *unit; /* "events"; a static string */
     uint64_t total;   /* 0 when unknown */
     uint64_t done;
-    int64_t t0_ms, shown_ms;
+    int64_t t0_us, shown_us; /* monotonic: the phase's start, the last line */
     unsigned calls;
     size_t drawn; /* bytes of the line on screen (terminal), 0 if none */
 };
