@@ -149,17 +149,20 @@ static int open_snapshot(struct log *l, MDB_txn **txn, const char *dir,
 }
 
 int audit_export_events(const char *dir, enum audit_fmt fmt, FILE *out,
-                        uint64_t *count, struct err *e)
+                        uint64_t *count, struct progress *p, struct err *e)
 {
     struct log l;
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
+    MDB_stat st;
     int rc = open_snapshot(&l, &txn, dir, e);
 
     *count = 0;
     if (rc)
         return rc;
+    mdb_stat(txn, l.events, &st);
+    progress_begin(p, "exporting", "events", st.ms_entries);
     if (fmt == AUDIT_CSV) {
         for (size_t c = 0; c < NCOLS; c++) {
             if (c)
@@ -183,11 +186,15 @@ int audit_export_events(const char *dir, enum audit_fmt fmt, FILE *out,
         }
         write_event(out, fmt, j);
         json_decref(j);
-        (*count)++;
+        progress_update(p, ++*count);
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     log_close(&l);
+    if (rc == MDB_NOTFOUND)
+        progress_end(p);
+    else
+        progress_abort(p);
     if (rc == MDB_NOTFOUND)
         return ferror(out) ? err_set(e, ERR_UNAVAILABLE, NULL, "write failed")
                            : 0;
@@ -308,11 +315,14 @@ int audit_backup(const char *dir, const char *backup_dir, struct err *e)
               : 0;
 }
 
-static int copy_file(const char *from, const char *to, struct err *e)
+static int copy_file(const char *from, const char *to, struct progress *p,
+                     struct err *e)
 {
     int in = open(from, O_RDONLY), out = -1, rc = 0;
     char *buf = malloc(COPY_BUF);
     ssize_t n = 0;
+    uint64_t copied = 0;
+    struct stat st;
 
     if (in < 0 || !buf) {
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "open '%s': %s", from,
@@ -325,7 +335,11 @@ static int copy_file(const char *from, const char *to, struct err *e)
                      strerror(errno));
         goto out;
     }
+    progress_begin(p, "copying", "MiB",
+                   fstat(in, &st) ? 0 : (uint64_t)st.st_size >> 20);
     while ((n = read(in, buf, COPY_BUF)) > 0) {
+        copied += (uint64_t)n;
+        progress_update_now(p, copied >> 20);
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
             if (w < 0) {
@@ -340,6 +354,10 @@ static int copy_file(const char *from, const char *to, struct err *e)
     if (n < 0 || fsync(out))
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "copy to '%s': %s", to,
                      strerror(errno));
+    if (rc)
+        progress_abort(p);
+    else
+        progress_end(p);
 out:
     if (in >= 0)
         close(in);
@@ -349,7 +367,8 @@ out:
     return rc;
 }
 
-int audit_restore(const char *backup_dir, const char *dir, struct err *e)
+int audit_restore(const char *backup_dir, const char *dir, struct progress *p,
+                  struct err *e)
 {
     char from[4096], tmp[4096], to[4096];
     struct log l;
@@ -367,11 +386,12 @@ int audit_restore(const char *backup_dir, const char *dir, struct err *e)
     /* Only an intact backup is restored. */
     if ((rc = log_open(&l, backup_dir, 0, true, e)))
         return rc;
+    l.progress = p;
     rc = log_verify(&l, &n, &bad, e);
     log_close(&l);
     if (rc)
         return rc;
-    if ((rc = copy_file(from, tmp, e)))
+    if ((rc = copy_file(from, tmp, p, e)))
         return rc;
     if (rename(tmp, to))
         return err_set(e, ERR_UNAVAILABLE, NULL, "rename to '%s': %s", to,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "progress.h"
 
 enum audit_fmt { AUDIT_JSONL, AUDIT_CSV };
 
@@ -25,9 +26,10 @@ void audit_csv_header(FILE *f, const char *label, const char *field);
 
 /* Every event of the log (one snapshot) to out: JSON lines (the stored body
  * with bin values as hex, plus "hash") or CSV with one column per body key
- * and data as JSON. *count = events written. */
+ * and data as JSON. *count = events written. p (NULL: silent) counts them
+ * (progress.h; everywhere below too). */
 int audit_export_events(const char *dir, enum audit_fmt fmt, FILE *out,
-                        uint64_t *count, struct err *e);
+                        uint64_t *count, struct progress *p, struct err *e);
 
 /* Every event of one stream ("unit:HY/3-1201", "person:P5"), in version
  * order: a readable line each (seq, recorded_at, occurred_at, actor, desk,
@@ -40,9 +42,10 @@ int audit_history(const char *dir, const char *stream, bool json, FILE *out,
  * MDB_CP_COMPACT, one read snapshot) into backup_dir, created if absent,
  * refused if not empty. The live data is opened read-only. */
 int audit_backup(const char *dir, const char *backup_dir, struct err *e);
-/* Restores a backup into dir, which must be absent or empty; the copy is
- * flushed before it returns. */
-int audit_restore(const char *backup_dir, const char *dir, struct err *e);
+/* Restores a backup into dir, which must be absent or empty, once the
+ * backup verifies; the copy is flushed before it returns. */
+int audit_restore(const char *backup_dir, const char *dir, struct progress *p,
+                  struct err *e);
 
 /* true when dir does not exist or holds nothing. */
 bool audit_dir_empty(const char *dir);

@@ -266,6 +266,14 @@ static void api_query(struct http *h, struct evhttp_request *req,
     uint64_t seq = 0;
     int n = snprintf(cmd, sizeof(cmd), "query.%s", name);
 
+    if (metrics_get(&h->d.m->catching_up)) { /* derived state is partial */
+        err_set(&e, ERR_UNAVAILABLE, NULL,
+                "deskd is starting: derived state is catching up with the "
+                "log; retry shortly (see /healthz)");
+        reply_error(req, &e);
+        return;
+    }
+
     cw_init(&w);
     if (n > 0 && (size_t)n < sizeof(cmd))
         spec = cmd_find(cmd, (size_t)n);
@@ -330,19 +338,34 @@ static void api_events(struct http *h, struct evhttp_request *req,
         reply_error(req, &e);
 }
 
+/* Ready: 200 {"ok":true,"status":"ready","last_seq":N}. While start-up
+ * replays the log into derived state: 503 {"ok":false,"status":
+ * "catching_up","replayed":n,"to_replay":t,"percent":p,"last_seq":N}. */
 static void api_healthz(struct http *h, struct evhttp_request *req)
 {
     struct err e = {0};
     MDB_txn *txn;
-    uint64_t seq = metrics_get(&h->d.m->durable_seq);
+    uint64_t seq = metrics_get(&h->d.m->durable_seq),
+             done = metrics_get(&h->d.m->catch_up_done),
+             total = metrics_get(&h->d.m->catch_up_total);
 
+    if (metrics_get(&h->d.m->catching_up)) {
+        reply_json(req, 503,
+                   json_pack("{s:b,s:s,s:I,s:I,s:I,s:I}", "ok", 0, "status",
+                             "catching_up", "replayed", (json_int_t)done,
+                             "to_replay", (json_int_t)total, "percent",
+                             (json_int_t)(total ? done * 100 / total : 0),
+                             "last_seq", (json_int_t)seq));
+        return;
+    }
     if (log_snapshot_begin(h->d.log, &txn, NULL, &e)) {
         reply_error(req, &e);
         return;
     }
     log_snapshot_end(h->d.log, txn, NULL);
     reply_json(req, 200,
-               json_pack("{s:b,s:I}", "ok", 1, "last_seq", (json_int_t)seq));
+               json_pack("{s:b,s:s,s:I}", "ok", 1, "status", "ready",
+                         "last_seq", (json_int_t)seq));
 }
 
 static void prom_counter(struct evbuffer *b, const char *name, const char *help,
@@ -443,6 +466,17 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
                         (unsigned long long)metrics_get(&m->durable_seq),
                         (unsigned long long)metrics_get(&m->sse_clients));
     prom_calendar(b, h->d.cfg);
+    evbuffer_add_printf(
+        b,
+        "# HELP deskd_catching_up 1 while start-up replays the log\n"
+        "# TYPE deskd_catching_up gauge\ndeskd_catching_up %llu\n"
+        "# HELP deskd_catch_up_events Events replayed at start, of total\n"
+        "# TYPE deskd_catch_up_events gauge\n"
+        "deskd_catch_up_events{of=\"replayed\"} %llu\n"
+        "deskd_catch_up_events{of=\"total\"} %llu\n",
+        (unsigned long long)metrics_get(&m->catching_up),
+        (unsigned long long)metrics_get(&m->catch_up_done),
+        (unsigned long long)metrics_get(&m->catch_up_total));
     prom_counter(b, "deskd_sse_dropped_total",
                  "Live feeds dropped for falling behind", &m->sse_dropped);
     prom_counter(b, "deskd_http_requests_total", "HTTP requests",

@@ -21,12 +21,11 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "progress.h"
 
 #define CMD_REC_LEN (LOG_HASH_LEN + 8 + 4)
 #define DERIVED_DIR "derived"
-#define BOOT_ID_MAX 64          /* bytes of a kernel boot id (a UUID: 36) */
-#define CATCH_UP_TXN 10000      /* events per derived txn while catching up */
-#define CATCH_UP_REPORT_MS 3000 /* progress line interval while catching up */
+#define BOOT_ID_MAX 64 /* bytes of a kernel boot id (a UUID: 36) */
 static const char applied_key[] = "applied_seq";
 
 /* dir/name into out (PATH_CAP bytes): the names joined here are short. */
@@ -1054,13 +1053,6 @@ static int derive_commands(struct log *l, MDB_txn *ltxn, MDB_txn *dtxn,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One derived txn: events from..to (at most CATCH_UP_TXN). */
 static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
                           uint64_t to, log_derive_fn fn, void *ctx)
@@ -1078,9 +1070,11 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
         return rc;
     }
     put_be64(kb, from);
-    /* a cursor walk: the events are consecutive keys */
+    /* a cursor walk: the events are consecutive keys. A failed event
+     * ends it before the cursor moves (its error must not be lost: after
+     * MDB_MAP_FULL the txn is unusable and the caller grows the map). */
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); !rc && seq <= to;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), seq++) {
+         seq++) {
         if (k.mv_size != 8 || get_be64(k.mv_data) != seq ||
             v.mv_size <= LOG_HASH_LEN) {
             rc = MDB_CORRUPTED; /* a gap in the log */
@@ -1089,7 +1083,10 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
         rc = derive_event(l, dtxn, seq, (const char *)v.mv_data + LOG_HASH_LEN,
                           v.mv_size - LOG_HASH_LEN, fn, ctx);
         if (rc)
-            break; /* before the loop's next step overwrites rc */
+            break;
+        if (l->progress)
+            progress_update(l->progress, l->progress->done + 1);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && seq > to)
@@ -1105,61 +1102,78 @@ static int catch_up_chunk(struct log *l, MDB_txn *ltxn, uint64_t from,
     return mdb_txn_commit(dtxn);
 }
 
-int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e)
+uint64_t log_catch_up_begin(struct log *l)
 {
-    uint64_t from = l->applied_seq + 1, todo = l->last_seq - l->applied_seq;
-    int64_t t0 = mono_ms(), shown = t0;
+    uint64_t todo = l->last_seq - l->applied_seq;
+    if (l->applied_seq >= l->last_seq)
+        return 0;
+    if (l->progress)
+        progress_note(l->progress,
+                      "derived state: replaying %llu events (%llu..%llu) "
+                      "from the log",
+                      (unsigned long long)todo,
+                      (unsigned long long)l->applied_seq + 1,
+                      (unsigned long long)l->last_seq);
+    else
+        diag_info("derived state: replaying %llu events (%llu..%llu) from "
+                  "the log",
+                  (unsigned long long)todo,
+                  (unsigned long long)l->applied_seq + 1,
+                  (unsigned long long)l->last_seq);
+    progress_begin(l->progress, "derived state: replaying", "events", todo);
+    return todo;
+}
+
+int log_catch_up_step(struct log *l, log_derive_fn fn, void *ctx, uint64_t max,
+                      struct err *e)
+{
+    uint64_t to = l->applied_seq + max,
+             done = l->progress ? l->progress->done : 0;
     MDB_txn *ltxn;
     int rc;
 
-    DESK_ASSERT(!l->readonly && l->denv);
-    if (l->applied_seq >= l->last_seq) {
+    DESK_ASSERT(!l->readonly && l->denv && max > 0);
+    if (to > l->last_seq)
+        to = l->last_seq;
+    if (l->applied_seq < to) {
+        if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &ltxn)))
+            return mdb_fail(e, rc, "begin read txn");
+        rc = catch_up_chunk(l, ltxn, l->applied_seq + 1, to, fn, ctx);
+        mdb_txn_abort(ltxn);
+        if (rc == MDB_MAP_FULL) { /* the chunk was aborted: grow, again */
+            struct err ge = {0};
+            if (l->progress)
+                l->progress->done = done;
+            if (!log_grow(l, &ge))
+                return log_catch_up_step(l, fn, ctx, max, e);
+        }
+        if (rc) {
+            if (l->progress) /* that chunk is replayed again */
+                l->progress->done = done;
+            return err_set(e, ERR_UNAVAILABLE, NULL,
+                           "catching up derived state: %s%s", mdb_strerror(rc),
+                           log_why(l, rc));
+        }
+        l->applied_seq = to;
+    }
+    if (l->applied_seq >= l->last_seq)
+        l->derived_behind = false;
+    return 0;
+}
+
+int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e)
+{
+    int rc = 0;
+    if (!log_catch_up_begin(l)) {
         l->derived_behind = false;
         return 0;
     }
-    diag_info("derived state: replaying %llu events (%llu..%llu) from the "
-              "log",
-              (unsigned long long)todo, (unsigned long long)from,
-              (unsigned long long)l->last_seq);
-    if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &ltxn)))
-        return mdb_fail(e, rc, "begin read txn");
-    while (l->applied_seq < l->last_seq) {
-        uint64_t to = l->applied_seq + CATCH_UP_TXN;
-        if (to > l->last_seq)
-            to = l->last_seq;
-        rc = catch_up_chunk(l, ltxn, l->applied_seq + 1, to, fn, ctx);
-        if (rc == MDB_MAP_FULL) { /* the chunk was aborted: grow, again */
-            struct err ge = {0};
-            mdb_txn_abort(ltxn);
-            ltxn = NULL;
-            if (log_grow(l, &ge) ||
-                (rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &ltxn)))
-                break;
-            continue;
-        }
-        if (rc)
-            break;
-        l->applied_seq = to;
-        if (mono_ms() - shown >= CATCH_UP_REPORT_MS) {
-            shown = mono_ms();
-            diag_info("derived state: %llu of %llu events replayed",
-                      (unsigned long long)(to - from + 1),
-                      (unsigned long long)todo);
-        }
-    }
-    if (ltxn)
-        mdb_txn_abort(ltxn);
+    while (l->applied_seq < l->last_seq &&
+           !(rc = log_catch_up_step(l, fn, ctx, CATCH_UP_TXN, e)))
+        ;
     if (rc)
-        return err_set(e, ERR_UNAVAILABLE, NULL,
-                       "catching up derived state: %s%s", mdb_strerror(rc),
-                       log_why(l, rc));
-    l->derived_behind = false;
-    {
-        int64_t ms = mono_ms() - t0;
-        diag_info("derived state: %llu events replayed in %lld ms (%.0f "
-                  "events/s)",
-                  (unsigned long long)todo, (long long)ms,
-                  ms ? (double)todo * 1000.0 / (double)ms : (double)todo);
-    }
-    return 0;
+        progress_abort(l->progress);
+    else
+        progress_end(l->progress);
+    return rc;
 }

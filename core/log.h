@@ -42,6 +42,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "progress.h"
 
 #define LOG_HASH_LEN 32     /* BLAKE2b-256 */
 #define LOG_DBS_MAX 128     /* named sub-dbs in one environment */
@@ -70,6 +71,9 @@ struct log {
     size_t map_size;          /* bytes, current, of each environment */
     bool readonly;
     uint64_t grows; /* map resizes since open */
+    /* Long walks of this log (log_catch_up, log_verify) report here;
+     * NULL (the default) is silent. Not owned. */
+    struct progress *progress;
     /* Held shared by snapshots (log_snapshot_begin) of other threads and
      * exclusively by log_grow: LMDB may not remap under an open txn. */
     pthread_rwlock_t grow_lock;
@@ -89,11 +93,22 @@ void log_close(struct log *l);
  * what core keeps itself (projections, timers): called in seq order. */
 typedef int (*log_derive_fn)(void *ctx, MDB_txn *dtxn, uint64_t seq,
                              const msgpack_object *body);
+#define CATCH_UP_TXN 10000 /* events per derived txn while catching up */
 /* Brings derived state up to the log: every event past applied_seq gets
  * its stream version, index entry and command id, and fn. Writer only, no
- * txn open; grows the maps when they are full; logs what it replays and
- * how long it took. */
+ * txn open; grows the maps when they are full; logs how many events it
+ * replays, and reports them to l->progress (their pace and the time it
+ * took). */
 int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e);
+/* The same in steps, for a caller that must do other work between them
+ * (deskd's loop): log_catch_up_begin logs and returns how many events are
+ * to replay and begins l->progress's phase; each log_catch_up_step
+ * replays at most max of them in one derived txn (a failed step leaves
+ * applied_seq where it was: grow the map and step again). Caught up when
+ * applied_seq == last_seq; then end the phase with progress_end. */
+uint64_t log_catch_up_begin(struct log *l);
+int log_catch_up_step(struct log *l, log_derive_fn fn, void *ctx, uint64_t max,
+                      struct err *e);
 
 /* Opens (creating, in a write txn) a named sub-db. */
 int log_dbi(MDB_txn *txn, const char *name, bool create, MDB_dbi *out,

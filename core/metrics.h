@@ -26,8 +26,10 @@ struct metrics {
     _Atomic uint64_t batches, commits, syncs, map_grows;
     _Atomic uint64_t timers_fired, timers_failed;
     _Atomic uint64_t durable_seq; /* last seq whose batch is on disk */
-    struct metrics_hist batch;    /* commands per batch */
-    struct metrics_hist commit;   /* log_batch_commit, microseconds */
+    /* start-up catch-up: 1 while it runs; events replayed of total */
+    _Atomic uint64_t catching_up, catch_up_done, catch_up_total;
+    struct metrics_hist batch;  /* commands per batch */
+    struct metrics_hist commit; /* log_batch_commit, microseconds */
     /* the HTTP thread's own */
     _Atomic uint64_t sse_clients, sse_dropped, http_requests;
 };

@@ -193,6 +193,8 @@ static int catch_up(struct err *e)
  * command is refused; 0 when it is ready. */
 static int derived_ready(struct err *e)
 {
+    if (srv.catching_up)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "%s", srv.pipe.unavailable);
     srv.pipe.unavailable[0] = '\0';
     if (!srv.log.derived_behind || !catch_up(e))
         return 0;
@@ -211,6 +213,8 @@ static int execute(struct outbox *o, struct err *e)
     struct log_batch *b = &srv.pipe.batch;
     uint64_t t0;
     int rc;
+    if (srv.catching_up) /* queries too: derived state is partial */
+        return derived_ready(e);
     derived_ready(e); /* queries still run when it is not */
     memset(e, 0, sizeof(*e));
 retry:
@@ -314,7 +318,8 @@ static void one_batch(void)
     if (o->n > srv.stats.max_batch)
         srv.stats.max_batch = o->n;
     if (rc) {
-        diag_warn("%s", e.msg);
+        if (!srv.catching_up) /* that is logged by its progress */
+            diag_warn("%s", e.msg);
         settle_held();
         outbox_flush(o);
         return;
@@ -452,6 +457,8 @@ static void run_timers(void)
     struct err e = {0};
     int fired;
 
+    if (srv.catching_up) /* due times are not all known yet */
+        return;
     calendar_watch(); /* may swap the outboxes: o is taken after */
     o = srv.cur;
     o->n = 0;
@@ -594,6 +601,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what, (void)arg;
     diag_info("signal %d: finishing queued commands and stopping", (int)sig);
     sd_notify(0, "STOPPING=1");
+    if (srv.catching_up) /* each step is committed: the next start goes on */
+        diag_info("stopped while catching up: %llu of %llu events replayed; "
+                  "the rest at the next start",
+                  (unsigned long long)(srv.log.applied_seq - srv.catch_up_from),
+                  (unsigned long long)(srv.log.last_seq - srv.catch_up_from));
     srv.stopping = 1;
     serve(-1, 0, NULL); /* commit and answer what is already queued */
     event_base_loopbreak(srv.base);
@@ -612,6 +624,7 @@ static int write_endpoints(struct err *e)
     fprintf(f, "commands %s\nevents %s\n", srv.bus.cmd_ep, srv.bus.pub_ep);
     if (srv.http)
         fprintf(f, "http %s\n", srv.http_ep);
+    fprintf(f, "state %s\n", srv.catching_up ? "catching_up" : "ready");
     if (fclose(f) || rename(tmp, path))
         return err_set(e, ERR_UNAVAILABLE, NULL, "write '%s': %s", path,
                        strerror(errno));
@@ -634,12 +647,114 @@ static int open_views(struct err *e)
               : 0;
 }
 
+/* One step of catching up (log_catch_up_step grows the maps when they
+ * are full: what was applied stays applied, the step runs again). */
+static int catch_up_step(struct err *e)
+{
+    uint64_t grows = srv.log.grows;
+    int rc = log_catch_up_step(&srv.log, derived_ops.apply, srv.views,
+                               CATCH_UP_TXN, e); /* grows the maps itself */
+    srv.stats.map_grows += srv.log.grows - grows;
+    return rc;
+}
+
+/* Start-up catch-up: deskd serves while it replays the log, one step of
+ * CATCH_UP_TXN events per loop turn. Until it is done, /healthz says
+ * catching_up, every command (queries too: derived state is partial, and
+ * command ids are not all known) is refused as unavailable, and no timer
+ * fires. */
+static void catch_up_publish(void)
+{
+    uint64_t done = srv.log.applied_seq - srv.catch_up_from,
+             total = srv.log.last_seq - srv.catch_up_from;
+    metrics_set(&srv.metrics.catch_up_done, done);
+    metrics_set(&srv.metrics.catch_up_total, total);
+    metrics_set(&srv.metrics.catching_up, srv.catching_up);
+    snprintf(srv.pipe.unavailable, sizeof(srv.pipe.unavailable),
+             "deskd is starting: derived state is catching up with the log "
+             "(%llu of %llu events replayed); nothing was written, retry "
+             "shortly",
+             (unsigned long long)done, (unsigned long long)total);
+}
+
+static void catch_up_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    diag_info("%s", line);
+}
+
+/* Test-only: while the file named by this variable exists, the start-up
+ * catch-up waits before each step, so a test sees deskd catching up
+ * without depending on how fast the machine is. */
+#define CATCH_UP_HOLD_ENV "DESKD_TEST_CATCH_UP_HOLD"
+#define CATCH_UP_HOLD_MS 20 /* between looks at the file */
+
+static bool catch_up_held(void)
+{
+    const char *hold = getenv(CATCH_UP_HOLD_ENV);
+    return hold && *hold && access(hold, F_OK) == 0;
+}
+
+static void on_catch_up(evutil_socket_t fd, short what, void *arg)
+{
+    struct err e = {0};
+    (void)fd, (void)what, (void)arg;
+    if (catch_up_held()) {
+        struct timeval tv = {0, CATCH_UP_HOLD_MS * 1000};
+        event_add(srv.catch_up_ev, &tv);
+        return;
+    }
+    if (catch_up_step(&e)) {
+        progress_abort(srv.log.progress);
+        diag_warn("%s; stopping", e.msg);
+        srv.catch_up_failed = true;
+        event_base_loopbreak(srv.base);
+        return;
+    }
+    if (srv.log.applied_seq < srv.log.last_seq) {
+        /* a timeout, not event_active: the loop polls the sockets first */
+        struct timeval now = {0, 0};
+        catch_up_publish();
+        event_add(srv.catch_up_ev, &now);
+        return;
+    }
+    progress_end(srv.log.progress);
+    srv.catching_up = false;
+    catch_up_publish();
+    srv.pipe.unavailable[0] = '\0';
+    if (write_endpoints(&e))
+        diag_warn("%s", e.msg);
+    diag_info("ready: derived state holds the log (seq %llu)",
+              (unsigned long long)srv.log.last_seq);
+    event_active(srv.kick, EV_TIMEOUT, 0); /* due timers, waiting commands */
+}
+
+/* Whether start-up must catch up; if so, deskd serves while it does. */
+static int catch_up_start(struct err *e)
+{
+    progress_init_fn(&srv.catch_up_progress, catch_up_line, NULL);
+    srv.log.progress = &srv.catch_up_progress;
+    srv.catch_up_from = srv.log.applied_seq;
+    srv.catching_up = log_catch_up_begin(&srv.log) > 0;
+    if (!srv.catching_up)
+        return 0;
+    catch_up_publish();
+    srv.catch_up_ev = event_new(srv.base, -1, 0, on_catch_up, NULL);
+    if (!srv.catch_up_ev)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
+    {
+        struct timeval now = {0, 0};
+        event_add(srv.catch_up_ev, &now);
+    }
+    return 0;
+}
+
 int server_open(struct err *e)
 {
     int rc;
     if ((rc = log_open(&srv.log, srv.cfg.data_dir, srv.cfg.map_size, false,
                        e)) ||
-        (rc = open_views(e)) || (rc = catch_up(e)))
+        (rc = open_views(e)))
         return rc;
     clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
     clock_observe(&srv.clk, srv.log.last_recorded_at);
@@ -651,6 +766,8 @@ int server_open(struct err *e)
     srv.base = event_base_new();
     if (!srv.base)
         return err_set(e, ERR_UNAVAILABLE, NULL, "event_base_new failed");
+    if ((rc = catch_up_start(e)))
+        return rc;
     if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
         return rc;
     metrics_durable(&srv.metrics, srv.log.last_seq);
@@ -685,6 +802,10 @@ int server_run(void)
     sd_notifyf(0, "READY=1\nSTATUS=serving; log at seq %llu",
                (unsigned long long)srv.log.last_seq);
     event_base_dispatch(srv.base);
+    if (srv.catch_up_failed) { /* as a failed start would */
+        server_close();
+        exit(1);
+    }
     return 0;
 }
 
@@ -693,6 +814,9 @@ void server_close(void)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/endpoints", srv.cfg.data_dir);
     unlink(path);
+    if (srv.catch_up_ev)
+        event_free(srv.catch_up_ev);
+    srv.catch_up_ev = NULL;
     if (srv.kick)
         event_free(srv.kick);
     if (srv.tick)

@@ -59,6 +59,11 @@ struct server {
     struct metrics metrics; /* what other threads may read */
     struct http *http;      /* NULL when http = off */
     char http_ep[CFG_EP_MAX];
+    /* start-up catch-up (server.c): served while it runs */
+    bool catching_up, catch_up_failed;
+    uint64_t catch_up_from; /* applied_seq at start */
+    struct progress catch_up_progress;
+    struct event *catch_up_ev;
 };
 
 extern struct server srv; /* Server global state */

@@ -169,6 +169,7 @@ int log_verify(struct log *l, uint64_t *count, uint64_t *bad_seq, struct err *e)
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
+    MDB_stat st;
     uint64_t want = 1;
     int rc = log_read_begin(l, &txn, e);
 
@@ -176,6 +177,8 @@ int log_verify(struct log *l, uint64_t *count, uint64_t *bad_seq, struct err *e)
     *bad_seq = 0;
     if (rc)
         return rc;
+    mdb_stat(txn, l->events, &st);
+    progress_begin(l->progress, "verifying", "events", st.ms_entries);
     mdb_cursor_open(txn, l->events, &cur);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), want++) {
@@ -183,10 +186,15 @@ int log_verify(struct log *l, uint64_t *count, uint64_t *bad_seq, struct err *e)
             *bad_seq = want;
             break;
         }
+        progress_update(l->progress, want);
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     *count = want - 1;
+    if (*bad_seq || rc != MDB_NOTFOUND)
+        progress_abort(l->progress);
+    else
+        progress_end(l->progress);
     if (*bad_seq)
         return ERR_INVALID;
     if (rc != MDB_NOTFOUND)

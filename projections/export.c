@@ -160,7 +160,8 @@ static int find_table(const char *table, struct err *e)
 }
 
 int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
-                      FILE *out, uint64_t *count, struct err *e)
+                      FILE *out, uint64_t *count, struct progress *p,
+                      struct err *e)
 {
     struct cols cols = {{0}, {0}, 0};
     struct log l;
@@ -180,6 +181,11 @@ int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
     if ((rc = log_dbi(txn, table, false, &dbi, e)))
         goto out_txn;
     mdb_cursor_open(txn, dbi, &cur);
+    {
+        MDB_stat st;
+        mdb_stat(txn, dbi, &st);
+        progress_begin(p, "exporting", "records", st.ms_entries);
+    }
     if (fmt == AUDIT_CSV) { /* first pass: the columns */
         const char *key;
         json_t *val;
@@ -213,9 +219,13 @@ int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
             fputs("\r\n", out);
         }
         json_decref(j);
-        (*count)++;
+        progress_update(p, ++*count);
     }
     mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        progress_end(p);
+    else
+        progress_abort(p);
     rc = rc == MDB_NOTFOUND ? 0
                             : err_set(e, ERR_UNAVAILABLE, NULL, "read '%s': %s",
                                       table, mdb_strerror(rc));

@@ -18,9 +18,11 @@ const char *proj_field_label(const char *field);
  * order. JSON lines: {"key": "...", <the record's fields>} (a record that is
  * not a map is under "value"). CSV: a header row, then one row per record:
  * the key, then one column per field met in the table (in order of first
- * appearance; nested values as JSON). Keys are printed with their 0 bytes as
+ * appearance; nested values as JSON). p (NULL: silent) counts the records. Keys
+ * are printed with their 0 bytes as
  * "|" and other bytes outside printable UTF-8 as \xNN. */
 int proj_export_table(const char *dir, const char *table, enum audit_fmt fmt,
-                      FILE *out, uint64_t *count, struct err *e);
+                      FILE *out, uint64_t *count, struct progress *p,
+                      struct err *e);
 
 #endif

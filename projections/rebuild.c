@@ -32,11 +32,13 @@ static int rm_entry(const char *p, const struct stat *sb, int flag,
 /* The last seq to replay: until_seq, or before the first event recorded
  * after until_ms (INT64_MAX: no time limit). */
 static int replay_end(MDB_txn *rtxn, const struct log *live, uint64_t until_seq,
-                      int64_t until_ms, uint64_t *end, struct err *e)
+                      int64_t until_ms, uint64_t *end, struct progress *p,
+                      struct err *e)
 {
     *end = until_seq;
     if (until_ms == INT64_MAX)
         return 0;
+    progress_begin(p, "finding the last event", "events", until_seq);
     for (uint64_t seq = 1; seq <= until_seq; seq++) {
         const unsigned char *hash;
         const char *body;
@@ -46,16 +48,20 @@ static int replay_end(MDB_txn *rtxn, const struct log *live, uint64_t until_seq,
         int rc = log_get(rtxn, live, seq, &hash, &body, &len);
         if (!rc)
             rc = event_parse(&ev, &doc, body, len, e);
-        if (rc)
+        if (rc) {
+            progress_abort(p);
             return err_set(e, ERR_UNAVAILABLE, NULL,
                            "replay: seq %llu is unreadable",
                            (unsigned long long)seq);
+        }
         codec_doc_release(&doc);
         if (ev.recorded_at > until_ms) {
             *end = seq - 1;
             break;
         }
+        progress_update(p, seq);
     }
+    progress_end(p);
     return 0;
 }
 
@@ -63,7 +69,7 @@ static int replay_end(MDB_txn *rtxn, const struct log *live, uint64_t until_seq,
  * REPLAY_TXN_EVENTS), then derives its state the way deskd catches up at
  * start (log_catch_up), so replay and start-up are one piece of code. */
 static int replay_into(struct log *live, MDB_txn *rtxn, const char *out,
-                       uint64_t end, struct err *e)
+                       uint64_t end, struct progress *p, struct err *e)
 {
     struct log fresh;
     MDB_txn *w;
@@ -71,6 +77,7 @@ static int replay_into(struct log *live, MDB_txn *rtxn, const char *out,
 
     if (rc)
         return rc;
+    progress_begin(p, "copying the log", "events", end);
     for (uint64_t first = 1; first <= end && !rc; first += REPLAY_TXN_EVENTS) {
         uint64_t last = first + REPLAY_TXN_EVENTS - 1;
         if ((rc = mdb_txn_begin(fresh.env, NULL, 0, &w)))
@@ -81,15 +88,20 @@ static int replay_into(struct log *live, MDB_txn *rtxn, const char *out,
             mdb_txn_abort(w);
         else
             rc = mdb_txn_commit(w);
+        progress_update_now(p, last < end ? last : end);
     }
     log_close(&fresh);
-    if (rc)
+    if (rc) {
+        progress_abort(p);
         return err_set(e, ERR_UNAVAILABLE, NULL, "replay: copy failed: %s",
                        mdb_strerror(rc));
-    return rebuild_derived(out, live->map_size * 2 + (64 << 20), e);
+    }
+    progress_end(p);
+    return rebuild_derived(out, live->map_size * 2 + (64 << 20), p, e);
 }
 
-int rebuild_derived(const char *dir, size_t map_size, struct err *e)
+int rebuild_derived(const char *dir, size_t map_size, struct progress *p,
+                    struct err *e)
 {
     struct log l;
     struct views v;
@@ -98,6 +110,7 @@ int rebuild_derived(const char *dir, size_t map_size, struct err *e)
 
     if (rc)
         return rc;
+    l.progress = p;
     if ((rc = mdb_txn_begin(l.denv, NULL, 0, &w)))
         rc = err_set(e, ERR_UNAVAILABLE, NULL, "derive: %s", mdb_strerror(rc));
     else if ((rc = views_open(w, &v, true, e)))
@@ -180,7 +193,7 @@ static bool same_db(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db,
 
 /* Every projection table of two derived snapshots, in order. */
 static int compare_views(MDB_txn *ta, MDB_txn *tb, struct rebuild_report *r,
-                         struct err *e)
+                         struct progress *p, struct err *e)
 {
     struct views va, vb;
     int rc;
@@ -188,9 +201,13 @@ static int compare_views(MDB_txn *ta, MDB_txn *tb, struct rebuild_report *r,
         (rc = views_open(tb, &vb, false, e)))
         return rc;
     r->identical = true;
-    for (int i = 0; i < DB_COUNT && r->identical; i++)
+    progress_begin(p, "comparing", "tables", DB_COUNT);
+    for (int i = 0; i < DB_COUNT && r->identical; i++) {
         r->identical = same_db(ta, va.dbi[i], tb, vb.dbi[i], proj_db_names[i],
                                r->first_diff, sizeof(r->first_diff));
+        progress_update_now(p, (uint64_t)i + 1);
+    }
+    progress_end(p);
     return 0;
 }
 
@@ -239,7 +256,7 @@ static int scratch_dir(char *tmp, size_t cap, struct err *e)
 }
 
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
-                    struct err *e)
+                    struct progress *p, struct err *e)
 {
     char tmp[PATH_MAX];
     struct log live, fresh;
@@ -254,11 +271,11 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
     if ((rc = log_applied_seq(dtxn, &live, &applied)) ||
         (rc = scratch_dir(tmp, sizeof(tmp), e)))
         goto out_snap;
-    if ((rc = replay_into(&live, ltxn, tmp, applied, e)))
+    if ((rc = replay_into(&live, ltxn, tmp, applied, p, e)))
         goto out_tmp;
     r->events = applied;
     if (!(rc = open_snap(&fresh, tmp, &ftxn, NULL, e))) {
-        rc = compare_views(dtxn, ftxn, r, e);
+        rc = compare_views(dtxn, ftxn, r, p, e);
         close_snap(&fresh, ftxn, NULL);
     }
 out_tmp:
@@ -270,6 +287,16 @@ out_snap:
 
 int audit_verify_report(const char *data_dir)
 {
+    return audit_verify_print(data_dir, NULL);
+}
+
+int audit_rebuild_report(const char *data_dir)
+{
+    return audit_rebuild_print(data_dir, NULL);
+}
+
+int audit_verify_print(const char *data_dir, struct progress *p)
+{
     struct log l;
     struct err e = {0};
     uint64_t n, bad;
@@ -278,6 +305,7 @@ int audit_verify_report(const char *data_dir)
         fprintf(stderr, "cannot open log: %s\n", e.msg);
         return 2;
     }
+    l.progress = p;
     rc = log_verify(&l, &n, &bad, &e);
     log_close(&l);
     if (rc) {
@@ -288,11 +316,11 @@ int audit_verify_report(const char *data_dir)
     return 0;
 }
 
-int audit_rebuild_report(const char *data_dir)
+int audit_rebuild_print(const char *data_dir, struct progress *p)
 {
     struct rebuild_report r;
     struct err e = {0};
-    if (rebuild_compare(data_dir, &r, &e)) {
+    if (rebuild_compare(data_dir, &r, p, &e)) {
         fprintf(stderr, "rebuild failed: %s\n", e.msg);
         return 2;
     }
@@ -307,7 +335,8 @@ int audit_rebuild_report(const char *data_dir)
 }
 
 int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
-                  int64_t until_ms, struct replay_report *r, struct err *e)
+                  int64_t until_ms, struct replay_report *r, struct progress *p,
+                  struct err *e)
 {
     struct log live;
     MDB_txn *rtxn;
@@ -327,9 +356,9 @@ int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
     rc = replay_end(rtxn, &live,
                     until_seq && until_seq < live.last_seq ? until_seq
                                                            : live.last_seq,
-                    until_ms ? until_ms : INT64_MAX, &end, e);
+                    until_ms ? until_ms : INT64_MAX, &end, p, e);
     if (!rc)
-        rc = replay_into(&live, rtxn, out_dir, end, e);
+        rc = replay_into(&live, rtxn, out_dir, end, p, e);
     if (!rc) {
         r->events = end;
         r->live_last_seq = live.last_seq;
@@ -401,7 +430,7 @@ int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
     }
     rc = log_applied_seq(tb, &lb, &r->events);
     if (!rc)
-        rc = compare_views(ta, tb, r, e);
+        rc = compare_views(ta, tb, r, NULL, e);
     close_snap(&lb, tb, NULL);
     close_snap(&la, ta, NULL);
     return rc;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../core/err.h"
+#include "../core/progress.h"
 
 struct rebuild_report {
     uint64_t events; /* replayed */
@@ -18,9 +19,10 @@ struct rebuild_report {
 
 /* Replays every event of the log in data_dir (up to the snapshot's last seq)
  * into a fresh environment under a temporary directory, compares every
- * projection sub-db, removes the temporary copy. */
+ * projection sub-db, removes the temporary copy. p (NULL: silent) counts
+ * the events copied and replayed (progress.h; the same below). */
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
-                    struct err *e);
+                    struct progress *p, struct err *e);
 
 /* Replays the log of data_dir, as of one snapshot, into out_dir (absent or
  * empty): events with seq <= until_seq (0: no limit) and recorded_at <=
@@ -33,13 +35,15 @@ struct replay_report {
     uint64_t live_last_seq; /* last seq of the snapshot read */
 };
 int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
-                  int64_t until_ms, struct replay_report *r, struct err *e);
+                  int64_t until_ms, struct replay_report *r, struct progress *p,
+                  struct err *e);
 
 /* Builds the derived state of the data dir dir from its log (what deskd
  * does at start), flushes it and marks it clean: after a backup or a
  * restore copied the log, the directory is complete. map_size: 0 keeps
  * the log's. */
-int rebuild_derived(const char *dir, size_t map_size, struct err *e);
+int rebuild_derived(const char *dir, size_t map_size, struct progress *p,
+                    struct err *e);
 
 /* A digest of every projection table of one snapshot: BLAKE2b-256 over
  * (table name, then every key and value with their lengths) in key order.
@@ -61,5 +65,8 @@ int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
  * not check). */
 int audit_verify_report(const char *data_dir);
 int audit_rebuild_report(const char *data_dir);
+/* The same, counting the events in p (NULL: silent). */
+int audit_verify_print(const char *data_dir, struct progress *p);
+int audit_rebuild_print(const char *data_dir, struct progress *p);
 
 #endif

@@ -1,7 +1,9 @@
 /* tools/deskaudit.c - the auditors' tool. Every subcommand opens the live
  * data read-only (an LMDB read txn on one snapshot), so it runs beside a
  * serving deskd. The work is done in core/audit.c, core/verify.c,
- * projections/rebuild.c and projections/export.c (tests call those). */
+ * projections/rebuild.c and projections/export.c (tests call those).
+ * Work that walks the log shows its progress on stderr (core/progress.h)
+ * unless --quiet; stdout carries only results. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "../core/audit.h"
 #include "../core/date.h"
 #include "../core/log.h"
+#include "../core/progress.h"
 #include "../core/version.h"
 #include "../projections/export.h"
 #include "../projections/projections.h"
@@ -30,6 +33,9 @@ static int usage(FILE *f)
         "       deskaudit compare DIR OTHER_DIR\n"
         "       deskaudit backup DIR BACKUPDIR\n"
         "       deskaudit restore BACKUPDIR DIR\n"
+        "options anywhere: --quiet (no progress), --progress-every SECONDS\n"
+        "             (between progress lines when stderr is not a terminal,\n"
+        "             default 5; on a terminal one line is updated in place)\n"
         "verify       seq continuity, every hash and prev link, every body's\n"
         "             schema; names the first bad seq; exit 1 if broken\n"
         "rebuild      replays the log into fresh tables, compares them with\n"
@@ -54,8 +60,12 @@ static int usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+/* Where progress goes: stderr, or NULL (--quiet). */
+static struct progress *prog;
+
 static int fail(const struct err *e)
 {
+    progress_abort(prog);
     fprintf(stderr, "deskaudit: %s\n", e->msg);
     return e->code == ERR_CONFLICT || e->code == ERR_INVALID ? 1 : 2;
 }
@@ -115,7 +125,7 @@ static int cmd_replay(int argc, char **argv)
         fprintf(stderr, "deskaudit: bad --until '%s'\n", until);
         return 2;
     }
-    if (rebuild_as_of(argv[2], out, seq, ms, &r, &e))
+    if (rebuild_as_of(argv[2], out, seq, ms, &r, prog, &e))
         return fail(&e);
     printf("REPLAYED %llu of %llu events into %s\n",
            (unsigned long long)r.events, (unsigned long long)r.live_last_seq,
@@ -160,9 +170,9 @@ static int cmd_export(int argc, char **argv)
     if (fmt == AUDIT_CSV && flag(argc, argv, "--bom"))
         fputs("\xef\xbb\xbf", out); /* lets spreadsheets see UTF-8 */
     if (!what || !strcmp(what, "events"))
-        rc = audit_export_events(argv[2], fmt, out, &n, &e);
+        rc = audit_export_events(argv[2], fmt, out, &n, prog, &e);
     else
-        rc = proj_export_table(argv[2], what, fmt, out, &n, &e);
+        rc = proj_export_table(argv[2], what, fmt, out, &n, prog, &e);
     if (path && fclose(out) && !rc)
         rc =
             err_set(&e, ERR_UNAVAILABLE, NULL, "%s: %s", path, strerror(errno));
@@ -185,10 +195,11 @@ static int cmd_dump(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[3], "events"))
-        return audit_export_events(argv[2], AUDIT_JSONL, stdout, &n, &e)
+        return audit_export_events(argv[2], AUDIT_JSONL, stdout, &n, prog, &e)
                    ? fail(&e)
                    : 0;
-    return proj_export_table(argv[2], argv[3], AUDIT_JSONL, stdout, &n, &e)
+    return proj_export_table(argv[2], argv[3], AUDIT_JSONL, stdout, &n, prog,
+                             &e)
                ? fail(&e)
                : 0;
 }
@@ -228,25 +239,65 @@ static int cmd_backup(const char *dir, const char *to)
     struct err e = {0};
 
     /* the log, then its derived state built in the copy */
-    if (audit_backup(dir, to, &e) || rebuild_derived(to, 0, &e))
+    progress_note(prog,
+                  "copying the log to %s (compacted, one snapshot; "
+                  "no progress until it is done)",
+                  to);
+    if (audit_backup(dir, to, &e) || rebuild_derived(to, 0, prog, &e))
         return fail(&e);
     printf("BACKUP %s -> %s\n", dir, to);
-    return audit_verify_report(to);
+    return audit_verify_print(to, prog);
 }
 
 static int cmd_restore(const char *from, const char *dir)
 {
     struct err e = {0};
 
-    if (audit_restore(from, dir, &e) || rebuild_derived(dir, 0, &e))
+    if (audit_restore(from, dir, prog, &e) || rebuild_derived(dir, 0, prog, &e))
         return fail(&e);
     printf("RESTORED %s -> %s\n", from, dir);
     return 0;
 }
 
+/* Takes --quiet and --progress-every out of argv; -1 on a bad value. */
+static int progress_options(int *argc, char **argv, struct progress *p)
+{
+    bool quiet = false;
+    int n = 0;
+    progress_init(p, stderr);
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--quiet")) {
+            quiet = true;
+        } else if (!strcmp(argv[i], "--progress-every") && i + 1 < *argc) {
+            char *end;
+            double s = strtod(argv[++i], &end);
+            if (*end || !(s > 0 && s < 86400)) {
+                fprintf(stderr,
+                        "deskaudit: --progress-every '%s': give "
+                        "seconds (0.5, 5, 60)\n",
+                        argv[i]);
+                return -1;
+            }
+            p->interval_ms = (int64_t)(s * 1000);
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argv[n] = NULL;
+    *argc = n;
+    prog = quiet ? NULL : p;
+    diag_quiet = quiet; /* library notes on stderr too */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *c = argc > 1 ? argv[1] : "";
+    struct progress p;
+    const char *c;
+
+    if (progress_options(&argc, argv, &p))
+        return 2;
+    c = argc > 1 ? argv[1] : "";
 
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help"))
         return usage(stdout);
@@ -257,9 +308,9 @@ int main(int argc, char **argv)
     if (argc < 3)
         return usage(stderr);
     if (!strcmp(c, "verify"))
-        return audit_verify_report(argv[2]);
+        return audit_verify_print(argv[2], prog);
     if (!strcmp(c, "rebuild"))
-        return audit_rebuild_report(argv[2]);
+        return audit_rebuild_print(argv[2], prog);
     if (!strcmp(c, "replay"))
         return cmd_replay(argc, argv);
     if (!strcmp(c, "history"))

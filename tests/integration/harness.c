@@ -154,6 +154,7 @@ static int read_endpoints(struct h_server *s)
 {
     char path[H_PATH_MAX], line[H_EP_MAX + 16], ep[H_EP_MAX];
     FILE *f;
+    bool catching_up = false;
 
     if (fmt_path(path, sizeof(path), "%s/endpoints", s->data_dir))
         return -1;
@@ -162,6 +163,8 @@ static int read_endpoints(struct h_server *s)
         return -1;
     s->cmd_ep[0] = s->pub_ep[0] = s->http_ep[0] = '\0';
     while (fgets(line, sizeof(line), f)) {
+        if (!strcmp(line, "state catching_up\n"))
+            catching_up = true;
         if (sscanf(line, "commands %255s", ep) == 1)
             memcpy(s->cmd_ep, ep, sizeof(ep));
         else if (sscanf(line, "events %255s", ep) == 1)
@@ -170,6 +173,8 @@ static int read_endpoints(struct h_server *s)
             memcpy(s->http_ep, ep, sizeof(ep));
     }
     fclose(f);
+    if (catching_up && !s->early)
+        return -1;
     return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;
 }
 

@@ -57,6 +57,10 @@ struct h_server {
     char cmd_ep[H_EP_MAX];     /* as read from <data_dir>/endpoints */
     char pub_ep[H_EP_MAX];
     char http_ep[H_EP_MAX]; /* "127.0.0.1:port" (HTTP), "" when off */
+    /* Starts return as soon as the endpoints are known, also while deskd
+     * still catches up derived state (endpoints "state catching_up");
+     * by default they wait until it is ready. */
+    bool early;
 };
 
 /* Makes a temporary directory, writes the config and starts deskd; returns

@@ -246,7 +246,7 @@ static void test_replay_as_of_equals_live_then(void **state)
     /* as of seq N, beside the serving deskd */
     scratch(out1, "asof-seq");
     assert_int_equal(
-        rebuild_as_of(srv.data_dir, out1, then.last_seq, 0, &rr, &e), 0);
+        rebuild_as_of(srv.data_dir, out1, then.last_seq, 0, &rr, NULL, &e), 0);
     assert_int_equal(rr.events, then.last_seq);
     fingerprint(out1, &again);
     assert_int_equal(again.last_seq, then.last_seq);
@@ -261,8 +261,8 @@ static void test_replay_as_of_equals_live_then(void **state)
     scratch(out2, "asof-time");
     assert_int_equal(ts_parse("2026-03-02T23:59:59+08:00", 25, 0, &until_ms),
                      0);
-    assert_int_equal(rebuild_as_of(srv.data_dir, out2, 0, until_ms, &rr, &e),
-                     0);
+    assert_int_equal(
+        rebuild_as_of(srv.data_dir, out2, 0, until_ms, &rr, NULL, &e), 0);
     fingerprint(out2, &again);
     assert_int_equal(again.last_seq, then.last_seq);
     assert_memory_equal(again.hash, then.hash, sizeof(then.hash));
@@ -319,8 +319,8 @@ static void test_export_jsonl_round_trips_the_log(void **state)
 
     assert_true(h_log_all(&cli, keep_event, &live) > 0);
     f = open_memstream(&text, &len);
-    assert_int_equal(audit_export_events(srv.data_dir, AUDIT_JSONL, f, &n, &e),
-                     0);
+    assert_int_equal(
+        audit_export_events(srv.data_dir, AUDIT_JSONL, f, &n, NULL, &e), 0);
     fclose(f);
     assert_int_equal(n, json_array_size(live.events));
     for (line = strtok_r(text, "\n", &save); line;
@@ -339,8 +339,8 @@ static void test_export_jsonl_round_trips_the_log(void **state)
     /* CSV: a header with Chinese labels, then one row per event */
     text = NULL;
     f = open_memstream(&text, &len);
-    assert_int_equal(audit_export_events(srv.data_dir, AUDIT_CSV, f, &n, &e),
-                     0);
+    assert_int_equal(
+        audit_export_events(srv.data_dir, AUDIT_CSV, f, &n, NULL, &e), 0);
     fclose(f);
     assert_true(!strncmp(text, "序号(seq),事件类型(type)", 30));
     for (char *p = text; (p = strstr(p, "\r\n")); p += 2)
@@ -352,15 +352,16 @@ static void test_export_jsonl_round_trips_the_log(void **state)
     text = NULL;
     f = open_memstream(&text, &len);
     assert_int_equal(
-        proj_export_table(srv.data_dir, "units", AUDIT_CSV, f, &n, &e), 0);
+        proj_export_table(srv.data_dir, "units", AUDIT_CSV, f, &n, NULL, &e),
+        0);
     fclose(f);
     assert_int_equal(n, 3);
     assert_non_null(strstr(text, "房号(unit)"));
     assert_non_null(strstr(text, "HY/3-1201"));
     free(text);
-    assert_int_equal(
-        proj_export_table(srv.data_dir, "no_such", AUDIT_CSV, stdout, &n, &e),
-        ERR_NOT_FOUND);
+    assert_int_equal(proj_export_table(srv.data_dir, "no_such", AUDIT_CSV,
+                                       stdout, &n, NULL, &e),
+                     ERR_NOT_FOUND);
 
     /* the tool to a file */
     assert_int_equal(audit(buf, sizeof(buf),

@@ -168,9 +168,9 @@ static char *export_text(int what, enum audit_fmt fmt)
 
     assert_non_null(f);
     if (what == 0)
-        rc = proj_export_table(srv.data_dir, "people", fmt, f, &n, &e);
+        rc = proj_export_table(srv.data_dir, "people", fmt, f, &n, NULL, &e);
     else
-        rc = audit_export_events(srv.data_dir, fmt, f, &n, &e);
+        rc = audit_export_events(srv.data_dir, fmt, f, &n, NULL, &e);
     fclose(f);
     if (rc)
         fail_msg("export: %s", e.msg);

@@ -285,6 +285,111 @@ static void test_stream_index(void **state)
     cleanup();
 }
 
+struct lines {
+    int n;
+    char last[PROGRESS_LINE_MAX];
+};
+
+static void keep_line(void *ctx, const char *line)
+{
+    struct lines *g = ctx;
+    g->n++;
+    snprintf(g->last, sizeof(g->last), "%s", line);
+}
+
+/* Catching up in steps (deskd's loop): each step replays at most max
+ * events and the phase's count reaches the total; the last line says how
+ * many and how long. Nothing to replay: no step, no line. */
+static void test_catch_up_in_steps_reports_progress(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    struct progress p;
+    struct lines got = {0};
+    char cmd[160];
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < 25; i++)
+        append(&b, "s", i);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    log_close(&l);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
+    assert_int_equal(system(cmd), 0);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    progress_init_fn(&p, keep_line, &got);
+    l.progress = &p;
+    assert_int_equal(log_catch_up_begin(&l), 25);
+    assert_int_equal(log_catch_up_step(&l, NULL, NULL, 10, &e), 0);
+    assert_int_equal(l.applied_seq, 10);
+    assert_int_equal(p.done, 10);
+    assert_int_equal(log_catch_up_step(&l, NULL, NULL, 10, &e), 0);
+    assert_int_equal(log_catch_up_step(&l, NULL, NULL, 10, &e), 0);
+    assert_int_equal(l.applied_seq, 25);
+    assert_int_equal(p.done, 25);
+    progress_end(&p);
+    assert_int_equal(got.n, 2); /* the count to replay, the totals */
+    assert_memory_equal(got.last, "derived state: replaying: 25 events in ",
+                        39);
+    log_close(&l);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    l.progress = &p;
+    assert_int_equal(log_catch_up(&l, NULL, NULL, &e), 0);
+    assert_int_equal(got.n, 2); /* the count to replay, the totals */
+    log_close(&l);
+    cleanup();
+}
+
+/* Fills derived state fast: a 64 KiB value per event in its own sub-db. */
+static int fat_derive(void *ctx, MDB_txn *dtxn, uint64_t seq,
+                      const msgpack_object *body)
+{
+    static char big[64 * 1024];
+    MDB_dbi dbi;
+    MDB_val k = {sizeof(seq), &seq}, v = {sizeof(big), big};
+    int rc = mdb_dbi_open(dtxn, "fat", MDB_CREATE, &dbi);
+    (void)ctx, (void)body;
+    return rc ? rc : mdb_put(dtxn, dbi, &k, &v, 0);
+}
+
+/* Bug: a derived txn that filled the map in the middle of a catch-up step
+ * lost that error (the cursor moved on) and the step failed with
+ * MDB_BAD_TXN on the next event, so deskd stopped at start instead of
+ * growing the map. The catch-up grows the maps itself and completes. */
+static void test_catch_up_map_full_is_reported(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    char cmd[160];
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < 40; i++) /* 40 x 64 KiB: more than the 1 MiB map */
+        append(&b, "s", i);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    log_close(&l);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
+    assert_int_equal(system(cmd), 0);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    if (log_catch_up(&l, fat_derive, NULL, &e))
+        fail_msg("catch-up failed: %s", e.msg);
+    assert_true(l.grows > 0);
+    assert_int_equal(l.applied_seq, 40);
+    log_close(&l);
+    cleanup();
+}
+
 /* Command ids survive the loss of derived state: they are recorded in the
  * log too, and a writer rebuilds them with the stream versions. */
 static void test_cmd_ids_rebuilt_from_the_log(void **state)
@@ -431,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_stream_index),
         cmocka_unit_test(test_cmd_ids_rebuilt_from_the_log),
+        cmocka_unit_test(test_catch_up_in_steps_reports_progress),
+        cmocka_unit_test(test_catch_up_map_full_is_reported),
         cmocka_unit_test(test_derived_ahead_of_the_log_is_rebuilt),
         cmocka_unit_test(test_legacy_log_is_migrated),
     };
