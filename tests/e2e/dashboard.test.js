@@ -166,6 +166,13 @@ async function main() {
     page.on('pageerror', e => errors.push(String(e)));
     await page.goto('http://' + ep.http + '/', { waitUntil: 'load' });
     await page.waitForSelector('#conn.ok', { timeout: WAIT_MS });
+    // R-GEN-04: integer fen shown as yuan with two decimals, exactly
+    const shown = await page.evaluate(() =>
+      [yuan(123456789), yuan(5), yuan(-150), yuan(0), yuan(100000000000001)]);
+    const want = ['¥1,234,567.89', '¥0.05', '-¥1.50', '¥0.00',
+                  '¥1,000,000,000,000.01'];
+    if (JSON.stringify(shown) !== JSON.stringify(want))
+      throw new Error('R-GEN-04: yuan() shows ' + JSON.stringify(shown));
     await page.waitForSelector('[data-query="overdue"][data-state="ok"] .bucket',
                                { timeout: WAIT_MS });
     // every panel has its query and data: no "暂无数据" anywhere

@@ -561,6 +561,43 @@ static void test_fee_takings_per_desk_and_method(void **state)
     done(&r);
 }
 
+/* R-GEN-04: sums stay integer fen end to end: three payments of a third
+ * of 100.00 yuan each (3333, 3333, 3334 fen) add up to exactly 10000 fen
+ * in the takings, with no rounding anywhere, and a payment in fractional
+ * or string form is refused and writes nothing. */
+static void test_gen04_sums_are_exact_fen(void **state)
+{
+    static const int parts[] = {3333, 3333, 3334};
+    struct h_reply r;
+    (void)state;
+
+    estate("GF", 1, hundred);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            h_callf(&cli, &r,
+                    "{\"id\":\"g4-%d\",\"cmd\":\"fee.pay\",\"actor\":"
+                    "\"clerk1\",\"desk\":\"G4\",\"body\":{\"unit\":"
+                    "\"GF/1-100\",\"amount\":%d,\"method\":\"cash\","
+                    "\"book\":\"GF1\",\"prepay_excess\":true}}",
+                    i, parts[i]),
+            0);
+        if (!r.ok)
+            fail_msg("fee.pay: %s", h_reply_text(&r));
+        done(&r);
+    }
+    OK(&r, "clerk1", "query.takings", "{\"desk\":\"G4\"}");
+    assert_int_equal(h_reply_int(&r, "result.total", 0), 10000);
+    assert_int_equal(h_reply_int(&r, "result.lines.0.amount", 0), 10000);
+    assert_int_equal(h_reply_int(&r, "result.lines.0.count", 0), 3);
+    done(&r);
+    refused("invalid", "whole number", "clerk1", "fee.pay",
+            "{\"unit\":\"GF/1-100\",\"amount\":33.33,\"method\":"
+            "\"cash\",\"book\":\"GF1\",\"prepay_excess\":true}");
+    refused("invalid", NULL, "clerk1", "fee.pay",
+            "{\"unit\":\"GF/1-100\",\"amount\":\"3333\",\"method\":"
+            "\"cash\",\"book\":\"GF1\",\"prepay_excess\":true}");
+}
+
 /* R-FEE-03: a payment settles the bills it names, not the oldest; a bill
  * of another unit, or a settled one, cannot be named. */
 static void test_fee_03_pays_named_bills(void **state)
@@ -847,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_fee_05_move_in_start_and_prepayment),
         cmocka_unit_test(test_fee_01_rate_change_mid_year),
         cmocka_unit_test(test_fee_takings_per_desk_and_method),
+        cmocka_unit_test(test_gen04_sums_are_exact_fen),
         cmocka_unit_test(test_fee_06_aging_stages_extension),
         cmocka_unit_test(test_fee_07_as_of_equals_live),
         cmocka_unit_test(test_fee_08_late_fees_and_waivers),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../core/cmd.h"
+#include "../../core/codec_json.h"
 
 static const struct field f_area[] = {
     {"area", FT_DEC2, F_REQ, 1, INT64_MAX, NULL, "m²"}, {NULL}};
@@ -65,11 +66,62 @@ static void test_dec2_overflow_refused(void **state)
     assert_int_equal(area("-", &v), ERR_INVALID);
 }
 
+static const struct field f_money[] = {
+    {"amount", FT_MONEY, F_REQ, 1, 100000000, NULL, "fen"}, {NULL}};
+static const struct cmd_spec money_spec = {"t.money", "",   0,   0,
+                                           f_money,   NULL, "{}"};
+
+/* Parses {"amount": <JSON value>}: 0 with the fen in *v, or the error. */
+static int amount(const char *json, int64_t *v)
+{
+    json_t *j = json_loads(json, JSON_DECODE_ANY, NULL);
+    json_t *m = json_object();
+    struct codec_doc d;
+    struct args a;
+    struct err e = {0};
+    struct cw w;
+    int rc;
+
+    assert_non_null(j);
+    json_object_set_new(m, "amount", j);
+    cw_init(&w);
+    assert_int_equal(codec_from_json(m, &w), 0);
+    json_decref(m);
+    assert_int_equal(codec_doc_parse(&d, cw_data(&w), cw_len(&w), &e), 0);
+    rc = cmd_args_parse(&money_spec, d.obj, 480, &a, &e);
+    if (rc == 0)
+        *v = a.v[0].i;
+    codec_doc_release(&d);
+    cw_release(&w);
+    return rc;
+}
+
+/* R-GEN-04: money is parsed as integer fen only: a fraction, a float
+ * that looks whole, a number in a string or past the limit is refused
+ * (never rounded), and what is accepted is exactly what was sent. */
+static void test_gen04_money_is_integer_fen(void **state)
+{
+    int64_t v = 0;
+    (void)state;
+    assert_int_equal(amount("12345", &v), 0);
+    assert_int_equal(v, 12345);
+    assert_int_equal(amount("100000000", &v), 0);
+    assert_int_equal(v, 100000000);
+    assert_int_equal(amount("12.5", &v), ERR_INVALID);
+    assert_int_equal(amount("12.0", &v), ERR_INVALID);
+    assert_int_equal(amount("\"1250\"", &v), ERR_INVALID);
+    assert_int_equal(amount("\"12.50\"", &v), ERR_INVALID);
+    assert_int_equal(amount("100000001", &v), ERR_INVALID);
+    assert_int_equal(amount("0", &v), ERR_INVALID);
+    assert_int_equal(amount("-100", &v), ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dec2_values),
         cmocka_unit_test(test_dec2_overflow_refused),
+        cmocka_unit_test(test_gen04_money_is_integer_fen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

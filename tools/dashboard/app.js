@@ -98,10 +98,14 @@ function esc(s) {
   }[c]));
 }
 
+// Integer fen shown as yuan with two decimals (R-GEN-04): whole yuan and
+// fen are split with integer arithmetic, never a division in floating
+// point; thousands are grouped with commas.
 function yuan(fen) {
-  const n = Number(fen || 0);
-  return '¥' + (n / 100).toLocaleString('zh-CN', {
-    minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const n = Math.trunc(Number(fen || 0));
+  const a = Math.abs(n);
+  const whole = String(Math.trunc(a / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return (n < 0 ? '-¥' : '¥') + whole + '.' + String(a % 100).padStart(2, '0');
 }
 
 function empty(el, text) {
