@@ -606,6 +606,19 @@ static const struct field f_ren_complete[] = {
     {"items", FT_STRS, 0, 32, 64, NULL, "failed items"},
     {NULL}};
 
+/* Timer commands (actor system): the deadline they fire for, checked
+ * against the register so a stale timer is a conflict. */
+static const struct field f_ren_deadline[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
+static const struct field f_ren_violation_overdue[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"violation", FT_ID, F_REQ, 1, 31, NULL, "violation id"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
 static const struct field f_ren_refund[] = {
     {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"}, {NULL}};
 
@@ -1057,6 +1070,23 @@ const struct cmd_spec cmd_table[] = {
      "Refund the deposits: passed, 7 working days on, passes back, no open "
      "violation (R-REN-05)",
      LEADS, 0, f_ren_refund, hdl_ren_refund, "{\"renovation\":\"RN120\"}"},
+    {"renovation.expire_term",
+     "The term's end passed before the completion inspection passed "
+     "(timers only, R-REN-02)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_deadline, hdl_ren_expire_term,
+     "{\"renovation\":\"RN120\",\"due\":1782865800000}"},
+    {"renovation.passes_overdue",
+     "The term's end passed with worker passes not returned (timers "
+     "only, R-REN-04)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_deadline, hdl_ren_passes_overdue,
+     "{\"renovation\":\"RN120\",\"due\":1782865800000}"},
+    {"renovation.violation_overdue",
+     "A violation's rectification deadline passed with it open (timers "
+     "only, R-REN-05)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_violation_overdue,
+     hdl_ren_violation_overdue,
+     "{\"renovation\":\"RN120\",\"violation\":\"V130\",\"due\":"
+     "1778459400000}"},
     {"query.renovations",
      "Active and overdue renovations, deposits held, refunds due, "
      "violations past deadline",

@@ -70,6 +70,9 @@
     X(REN_RECTIFIED, "renovation.rectified")                                   \
     X(REN_COMPLETION_INSPECTED, "renovation.completion_inspected")             \
     X(REN_DEPOSIT_REFUNDED, "renovation.deposit_refunded")                     \
+    X(REN_TERM_EXPIRED, "renovation.term_expired")                             \
+    X(REN_PASSES_OVERDUE, "renovation.passes_overdue")                         \
+    X(REN_VIOLATION_OVERDUE, "renovation.violation_overdue")                   \
     X(MOVEIN_STARTED, "movein.started")                                        \
     X(MOVEIN_AGREEMENTS_SIGNED, "movein.agreements_signed")                    \
     X(MOVEIN_METERS_READ, "movein.meters_read")                                \

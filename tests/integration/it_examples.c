@@ -308,6 +308,14 @@ static const struct step steps[] = {
      "{\"renovation\":\"${RN}\",\"result\":\"passed\"}", NULL, NULL},
     {"clerk1", "query.renovations", "{\"unit\":\"HY/\"}", NULL, NULL},
     {"clerk1", "query.renovation", "{\"renovation\":\"${RN}\"}", NULL, NULL},
+    {"clerk1", "renovation.expire_term",
+     "{\"renovation\":\"${RN}\",\"due\":1782865800000}", NULL, NULL},
+    {"clerk1", "renovation.passes_overdue",
+     "{\"renovation\":\"${RN}\",\"due\":1782865800000}", NULL, NULL},
+    {"clerk1", "renovation.violation_overdue",
+     "{\"renovation\":\"${RN}\",\"violation\":\"${V}\",\"due\":"
+     "1778459400000}",
+     NULL, NULL},
     /* the calendar (R-GEN-05) and deskd's own commands */
     {"clerk1", "query.calendar", "{}", NULL, NULL},
     {"clerk1", "calendar.coverage_ending",
