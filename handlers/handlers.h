@@ -197,6 +197,7 @@ const char *card_verdict(const struct card_rec *r, const char *unit,
 int hdl_release_request(struct hctx *h, const struct args *a, struct err *e);
 int hdl_release_confirm(struct hctx *h, const struct args *a, struct err *e);
 int hdl_release_gate_check(struct hctx *h, const struct args *a, struct err *e);
+int hdl_release_expire(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_pass(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_pass_pending(struct hctx *h, const struct args *a, struct err *e);
@@ -240,6 +241,7 @@ int hdl_movein_start(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_sign(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_meters(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_fix_overdue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_keys(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);

@@ -147,20 +147,9 @@ int64_t ren_timer_due(const struct ren_rec *r, enum ren_timer t)
 static int arm(MDB_txn *txn, const struct views *v, const char *key,
                const char *cmd, const char *id, const char *viol, int64_t due)
 {
-    struct cw body;
-    int rc;
-
-    if (!due)
-        return timer_clear(txn, v, key);
-    cw_init(&body);
-    cw_map(&body, viol ? 3 : 2);
-    cw_kstr(&body, "renovation", id);
-    if (viol)
-        cw_kstr(&body, "violation", viol);
-    cw_kint(&body, "due", due);
-    rc = timer_set(txn, v, due, key, cmd, &body);
-    cw_release(&body);
-    return rc;
+    const char *ids[] = {"renovation", id, viol ? "violation" : NULL, viol,
+                         NULL};
+    return timer_arm(txn, v, key, cmd, ids, due);
 }
 
 static int sync_timers(MDB_txn *txn, const struct views *v,

@@ -1,10 +1,12 @@
-/* tests/integration/it_deadlines.c - timers for the renovation register's
- * deadlines (R-REN-02 term, R-REN-04 worker passes, R-REN-05 rectification)
- * against a real deskd with a manual clock that starts on 2026-03-02. Each
- * deadline fires its event once, at the desk's opening on the first
- * working day after the deadline day (never a moment before), not again
- * after a restart, and a replay of the log gives the same tables and
- * timers. The tests run in clock order: the clock only moves forward. */
+/* tests/integration/it_deadlines.c - timers for the desk's deadlines
+ * beyond complaints: the renovation register's (R-REN-02 term, R-REN-04 worker
+ * passes, R-REN-05 rectification) against a real deskd with a manual clock that
+ * starts on 2026-03-02. Each deadline fires its event once, at the desk's
+ * opening on the first working day after the deadline day (never a moment
+ * before), not again after a restart, and a replay of the log gives the same
+ * tables and timers. The same for an unused goods-release pass (R-REL-04) and a
+ * move-in inspection's failed items (R-MOV-02). The tests run in clock
+ * order: the clock only moves forward. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 static struct h_server srv;
 static struct h_client cli;
 static char owner[24], ren[24], viol[24], viol_late[24], owner2[24], ren2[24];
+static char owner3[24];
 
 /* Events of one type in the log: their count, and "key=value;" of the
  * last one's data for the keys asked. */
@@ -72,6 +75,13 @@ static int count_only(const char *type)
 static const char *str_of(const struct seen *s, const char *key)
 {
     return json_string_value(json_object_get(s->last, key));
+}
+
+static void restart(void)
+{
+    assert_int_equal(h_server_restart(&srv), 0);
+    h_client_close(&cli);
+    assert_int_equal(h_client_open(&cli, srv.cmd_ep), 0);
 }
 
 /* A self renovation of unit <estate>/1-101 from start to end, its
@@ -159,13 +169,10 @@ static void test_ren_05_violation_overdue_once(void **state)
     assert_string_equal(s.occurred, "2026-04-07T08:30:00+08:00");
     json_decref(s.last);
     OK(&r, "clerk1", "query.renovation", "{\"renovation\":\"%s\"}", ren);
-    assert_string_equal(h_reply_str(&r, "result.violations.0.violation"),
-                        viol);
+    assert_string_equal(h_reply_str(&r, "result.violations.0.violation"), viol);
     assert_true(h_reply_int(&r, "result.violations.0.overdue", 0) > 0);
     done(&r);
-    assert_int_equal(h_server_restart(&srv), 0);
-    h_client_close(&cli);
-    assert_int_equal(h_client_open(&cli, srv.cmd_ep), 0);
+    restart();
     clock_to("2026-04-08T10:00:00+08:00");
     assert_int_equal(count_only("renovation.violation_overdue"), 1);
     /* rectified late: still once */
@@ -206,9 +213,7 @@ static void test_ren_02_04_term_and_passes_once(void **state)
     json_decref(s.last);
     refused("forbidden", NULL, "clerk1", "renovation.passes_overdue",
             "{\"renovation\":\"%s\",\"due\":1}", ren);
-    assert_int_equal(h_server_restart(&srv), 0);
-    h_client_close(&cli);
-    assert_int_equal(h_client_open(&cli, srv.cmd_ep), 0);
+    restart();
     clock_to("2026-05-07T10:00:00+08:00");
     assert_int_equal(count_only("renovation.term_expired"), 1);
     assert_int_equal(count_only("renovation.passes_overdue"), 1);
@@ -235,6 +240,99 @@ static void test_ren_02_extension_rearms(void **state)
     assert_int_equal(count_only("renovation.passes_overdue"), 1);
 }
 
+/* R-REL-04: a pass is valid only on its date. One not used by then is
+ * reported expired once, at the opening on the next working day (Fri
+ * 06-26 -> Mon 06-29 08:30), not before, not again after a restart; a
+ * used one never is. The gate still refuses the expired one. */
+static void test_rel_04_unused_pass_expires_once(void **state)
+{
+    struct seen s;
+    struct h_reply r;
+    char used[24], unused[24];
+    (void)state;
+    OK(&r, "clerk1", "release.request",
+       "{\"unit\":\"TA/1-101\",\"applicant\":\"%s\",\"items\":"
+       "{\"sofa\":1},\"date\":\"2026-06-26\"}",
+       owner);
+    snprintf(unused, sizeof(unused), "%s",
+             h_reply_str(&r, "events.0.data.pass"));
+    assert_true(h_reply_int(&r, "events.0.data.expires_due", 0) > 0);
+    done(&r);
+    OK(&r, "clerk1", "release.request",
+       "{\"unit\":\"TA/1-101\",\"applicant\":\"%s\",\"items\":"
+       "{\"boxes\":3},\"date\":\"2026-06-26\"}",
+       owner);
+    snprintf(used, sizeof(used), "%s", h_reply_str(&r, "events.0.data.pass"));
+    done(&r);
+    clock_to("2026-06-26T10:00:00+08:00");
+    OK(&r, "clerk1", "release.gate_check", "{\"pass\":\"%s\"}", used);
+    done(&r);
+    clock_to("2026-06-29T08:29:59+08:00");
+    assert_int_equal(count_only("release.expired"), 0);
+    clock_to("2026-06-29T08:30:00+08:00");
+    assert_int_equal(count("release.expired", &s), 1);
+    assert_string_equal(str_of(&s, "pass"), unused);
+    assert_string_equal(str_of(&s, "was"), "issued");
+    assert_string_equal(str_of(&s, "date"), "2026-06-26");
+    assert_string_equal(s.occurred, "2026-06-29T08:30:00+08:00");
+    json_decref(s.last);
+    OK(&r, "clerk1", "query.pass", "{\"pass\":\"%s\"}", unused);
+    assert_string_equal(h_reply_str(&r, "result.state"), "expired");
+    done(&r);
+    refused("rule", "R-REL-04", "clerk1", "release.gate_check",
+            "{\"pass\":\"%s\"}", unused);
+    refused("forbidden", NULL, "clerk1", "release.expire",
+            "{\"pass\":\"%s\",\"due\":1}", unused);
+    restart();
+    clock_to("2026-06-30T10:00:00+08:00");
+    assert_int_equal(count_only("release.expired"), 1);
+}
+
+/* R-MOV-02: failed items get a deadline; not fixed (no new inspection)
+ * by Fri 07-03 they are reported once, at the opening on Mon 07-06, not
+ * before, not again after a restart. A new failed inspection sets a new
+ * deadline; passing before it means no report. */
+static void test_mov_02_fix_overdue_once(void **state)
+{
+    struct seen s;
+    struct h_reply r;
+    (void)state;
+    desk_estate("TC", "residence", DESK_ID_NO, owner3);
+    OK(&r, "clerk1", "movein.start",
+       "{\"unit\":\"TC/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+       "\"household\",\"documents\":[\"handover_notice\",\"owner_id\","
+       "\"family_ids\",\"info_card\",\"photos\",\"bank_card\"]}",
+       owner3);
+    done(&r);
+    OK(&r, "clerk1", "movein.inspect",
+       "{\"unit\":\"TC/1-101\",\"result\":\"failed\",\"items\":"
+       "[\"window seal\"],\"deadline\":\"2026-07-03\"}");
+    done(&r);
+    clock_to("2026-07-06T08:29:59+08:00");
+    assert_int_equal(count_only("movein.fix_overdue"), 0);
+    clock_to("2026-07-06T08:30:00+08:00");
+    assert_int_equal(count("movein.fix_overdue", &s), 1);
+    assert_string_equal(str_of(&s, "unit"), "TC/1-101");
+    assert_string_equal(str_of(&s, "fix_by"), "2026-07-03");
+    assert_string_equal(s.occurred, "2026-07-06T08:30:00+08:00");
+    json_decref(s.last);
+    refused("forbidden", NULL, "clerk1", "movein.fix_overdue",
+            "{\"unit\":\"TC/1-101\",\"due\":1}");
+    restart();
+    clock_to("2026-07-07T10:00:00+08:00");
+    assert_int_equal(count_only("movein.fix_overdue"), 1);
+    OK(&r, "clerk1", "movein.inspect",
+       "{\"unit\":\"TC/1-101\",\"result\":\"failed\",\"items\":"
+       "[\"door\"],\"deadline\":\"2026-07-10\"}");
+    done(&r);
+    clock_to("2026-07-09T10:00:00+08:00");
+    OK(&r, "clerk1", "movein.inspect",
+       "{\"unit\":\"TC/1-101\",\"result\":\"passed\"}");
+    done(&r);
+    clock_to("2026-07-20T10:00:00+08:00");
+    assert_int_equal(count_only("movein.fix_overdue"), 1);
+}
+
 /* R-REN-02, R-REN-05: a renovation whose completion inspection passed
  * before its end never fires; a violation rectified before its deadline
  * never fires. */
@@ -243,10 +341,10 @@ static void test_ren_closed_in_time_never_fires(void **state)
     struct h_reply r;
     int before = count_only("renovation.term_expired");
     (void)state;
-    filed("TB", owner2, "2026-06-23", "2026-09-10", ren2);
+    filed("TB", owner2, "2026-07-21", "2026-09-10", ren2);
     OK(&r, "clerk1", "renovation.inspect",
        "{\"renovation\":\"%s\",\"violation\":\"other\",\"notice\":"
-       "\"ZG-03\",\"deadline\":\"2026-07-10\"}",
+       "\"ZG-03\",\"deadline\":\"2026-08-10\"}",
        ren2);
     snprintf(viol, sizeof(viol), "%s",
              h_reply_str(&r, "events.1.data.violation"));
@@ -291,6 +389,8 @@ int main(void)
         cmocka_unit_test(test_ren_05_violation_overdue_once),
         cmocka_unit_test(test_ren_02_04_term_and_passes_once),
         cmocka_unit_test(test_ren_02_extension_rearms),
+        cmocka_unit_test(test_rel_04_unused_pass_expires_once),
+        cmocka_unit_test(test_mov_02_fix_overdue_once),
         cmocka_unit_test(test_ren_closed_in_time_never_fires),
         cmocka_unit_test(test_deadlines_rebuild_equals_live),
     };
