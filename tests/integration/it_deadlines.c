@@ -335,9 +335,11 @@ static void test_mov_02_fix_overdue_once(void **state)
 
 /* R-REN-02, R-REN-05: a renovation whose completion inspection passed
  * before its end never fires; a violation rectified before its deadline
- * never fires. */
+ * never fires; one past the calendar's coverage fires marked provisional
+ * (R-GEN-05). */
 static void test_ren_closed_in_time_never_fires(void **state)
 {
+    struct seen s;
     struct h_reply r;
     int before = count_only("renovation.term_expired");
     (void)state;
@@ -358,9 +360,25 @@ static void test_ren_closed_in_time_never_fires(void **state)
     OK(&r, "clerk1", "renovation.complete",
        "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren2);
     done(&r);
+    /* found after acceptance, due past the calendar's coverage: it fires
+     * on the guess (Mon 2027-01-04 -> Tue 01-05 08:30), marked
+     * provisional (R-GEN-05) */
+    OK(&r, "clerk1", "renovation.inspect",
+       "{\"renovation\":\"%s\",\"violation\":\"facade\",\"notice\":"
+       "\"ZG-04\",\"deadline\":\"2027-01-04\"}",
+       ren2);
+    snprintf(viol, sizeof(viol), "%s",
+             h_reply_str(&r, "events.1.data.violation"));
+    done(&r);
+    clock_to("2027-01-05T08:29:59+08:00");
+    assert_int_equal(count_only("renovation.violation_overdue"), 1);
     clock_to("2027-01-20T10:00:00+08:00");
     assert_int_equal(count_only("renovation.term_expired"), before);
-    assert_int_equal(count_only("renovation.violation_overdue"), 1);
+    assert_int_equal(count("renovation.violation_overdue", &s), 2);
+    assert_string_equal(str_of(&s, "violation"), viol);
+    assert_true(json_is_true(json_object_get(s.last, "provisional")));
+    assert_string_equal(s.occurred, "2027-01-05T08:30:00+08:00");
+    json_decref(s.last);
 }
 
 static void test_deadlines_rebuild_equals_live(void **state)
