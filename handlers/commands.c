@@ -490,6 +490,11 @@ static const struct field f_release_confirm[] = {
 static const struct field f_release_gate_check[] = {
     PASS_REF, {"gate", FT_STR, 0, 1, 32, NULL, "gate name"}, {NULL}};
 
+static const struct field f_release_expire[] = {
+    PASS_REF,
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
 static const struct field f_query_pass[] = {PASS_REF, {NULL}};
 
 static const struct field f_query_passes[] = {
@@ -606,6 +611,19 @@ static const struct field f_ren_complete[] = {
     {"items", FT_STRS, 0, 32, 64, NULL, "failed items"},
     {NULL}};
 
+/* Timer commands (actor system): the deadline they fire for, checked
+ * against the register so a stale timer is a conflict. */
+static const struct field f_ren_deadline[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
+static const struct field f_ren_violation_overdue[] = {
+    {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"},
+    {"violation", FT_ID, F_REQ, 1, 31, NULL, "violation id"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
+    {NULL}};
+
 static const struct field f_ren_refund[] = {
     {"renovation", FT_ID, F_REQ, 1, REN_NO_MAX, NULL, "renovation id"}, {NULL}};
 
@@ -637,6 +655,11 @@ static const struct field f_movein_meters[] = {
     {"water", FT_DEC2, F_REQ, 0, 100000000, NULL, "water meter, m³"},
     {"electricity", FT_DEC2, F_REQ, 0, 100000000, NULL,
      "electricity meter, kWh"},
+    {NULL}};
+
+static const struct field f_movein_fix_overdue[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
     {NULL}};
 
 static const struct field f_movein_inspect[] = {
@@ -971,6 +994,11 @@ const struct cmd_spec cmd_table[] = {
      "records the use (R-REL-04)",
      DESK, 0, f_release_gate_check, hdl_release_gate_check,
      "{\"pass\":\"R120\",\"gate\":\"north\"}"},
+    {"release.expire",
+     "A pass not used by the end of its date: reported expired (timers "
+     "only, R-REL-04)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_release_expire, hdl_release_expire,
+     "{\"pass\":\"R88\",\"due\":1775608200000}"},
     {"query.pass", "One goods-release pass with its state", DESK, CMD_QUERY,
      f_query_pass, hdl_query_pass, "{\"pass\":\"R120\"}"},
     {"query.passes",
@@ -1057,6 +1085,23 @@ const struct cmd_spec cmd_table[] = {
      "Refund the deposits: passed, 7 working days on, passes back, no open "
      "violation (R-REN-05)",
      LEADS, 0, f_ren_refund, hdl_ren_refund, "{\"renovation\":\"RN120\"}"},
+    {"renovation.expire_term",
+     "The term's end passed before the completion inspection passed "
+     "(timers only, R-REN-02)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_deadline, hdl_ren_expire_term,
+     "{\"renovation\":\"RN120\",\"due\":1782865800000}"},
+    {"renovation.passes_overdue",
+     "The term's end passed with worker passes not returned (timers "
+     "only, R-REN-04)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_deadline, hdl_ren_passes_overdue,
+     "{\"renovation\":\"RN120\",\"due\":1782865800000}"},
+    {"renovation.violation_overdue",
+     "A violation's rectification deadline passed with it open (timers "
+     "only, R-REN-05)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_ren_violation_overdue,
+     hdl_ren_violation_overdue,
+     "{\"renovation\":\"RN120\",\"violation\":\"V130\",\"due\":"
+     "1778459400000}"},
     {"query.renovations",
      "Active and overdue renovations, deposits held, refunds due, "
      "violations past deadline",
@@ -1085,6 +1130,11 @@ const struct cmd_spec cmd_table[] = {
      DESK, 0, f_movein_inspect, hdl_movein_inspect,
      "{\"unit\":\"HY/3-1201\",\"result\":\"failed\",\"items\":"
      "[\"window seal\"],\"deadline\":\"2026-04-20\"}"},
+    {"movein.fix_overdue",
+     "A failed inspection's items not fixed by their deadline (timers only, "
+     "R-MOV-02)",
+     ROLE_SYSTEM, CMD_SYSTEM, f_movein_fix_overdue, hdl_movein_fix_overdue,
+     "{\"unit\":\"HY/3-1201\",\"due\":1776731400000}"},
     {"movein.keys",
      "Hand over the keys: only after the inspection passes "
      "(R-MOV-02)",

@@ -21,6 +21,18 @@ int64_t hdl_due(const struct hctx *h, const struct deadline *d, int64_t from,
     return due;
 }
 
+int64_t hdl_day_due(const struct hctx *h, int32_t day, struct hdl_prov *p,
+                    const char *key)
+{
+    const struct calendar *c = &h->cfg->cal;
+    int32_t next = cal_add_workdays(c, day, 1);
+
+    if (p && p->n < HDL_PROV_MAX &&
+        (!cal_covers(c, day) || !cal_covers(c, next)))
+        p->key[p->n++] = key;
+    return ts_of_date(next, cal_hours_of(c, next).open, c->offset_min);
+}
+
 uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p)
 {
     if (!p->n)

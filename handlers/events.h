@@ -58,6 +58,7 @@
     X(PASS_REQUESTED, "release.requested")                                     \
     X(PASS_CONFIRMED, "release.confirmed")                                     \
     X(PASS_USED, "release.used")                                               \
+    X(PASS_EXPIRED, "release.expired")                                         \
     X(VISIT_RECORDED, "visit.recorded")                                        \
     X(IMPORTANT_SET, "person.important_set")                                   \
     X(REN_FILED, "renovation.filed")                                           \
@@ -70,11 +71,15 @@
     X(REN_RECTIFIED, "renovation.rectified")                                   \
     X(REN_COMPLETION_INSPECTED, "renovation.completion_inspected")             \
     X(REN_DEPOSIT_REFUNDED, "renovation.deposit_refunded")                     \
+    X(REN_TERM_EXPIRED, "renovation.term_expired")                             \
+    X(REN_PASSES_OVERDUE, "renovation.passes_overdue")                         \
+    X(REN_VIOLATION_OVERDUE, "renovation.violation_overdue")                   \
     X(MOVEIN_STARTED, "movein.started")                                        \
     X(MOVEIN_AGREEMENTS_SIGNED, "movein.agreements_signed")                    \
     X(MOVEIN_METERS_READ, "movein.meters_read")                                \
     X(MOVEIN_INSPECTED, "movein.inspected")                                    \
     X(MOVEIN_KEYS_HANDED, "movein.keys_handed")                                \
+    X(MOVEIN_FIX_OVERDUE, "movein.fix_overdue")                                \
     X(FINANCE_NOTIFIED, "unit.finance_notified")                               \
     X(KEYS_RELOADED, "security.keys_reloaded")                                 \
     X(CALENDAR_COVERAGE_ENDING, "calendar.coverage_ending")                    \

@@ -33,6 +33,13 @@ struct hdl_prov {
  * it is provisional (deadline_provisional). */
 int64_t hdl_due(const struct hctx *h, const struct deadline *d, int64_t from,
                 struct hdl_prov *p, const char *key);
+/* When a deadline given as a day (a renovation's last day, a rectify-by
+ * date) counts as missed: the desk's opening on the first working day
+ * after it, so the desk hears of it when it can act and never before the
+ * day is over. key is noted in p (may be NULL) when day or that working
+ * day lies outside the calendar's coverage (R-GEN-05). */
+int64_t hdl_day_due(const struct hctx *h, int32_t day, struct hdl_prov *p,
+                    const char *key);
 /* Writes "provisional": [keys] to the open map w when p holds any key;
  * returns the entries written (0 or 1). */
 uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p);
@@ -190,6 +197,7 @@ const char *card_verdict(const struct card_rec *r, const char *unit,
 int hdl_release_request(struct hctx *h, const struct args *a, struct err *e);
 int hdl_release_confirm(struct hctx *h, const struct args *a, struct err *e);
 int hdl_release_gate_check(struct hctx *h, const struct args *a, struct err *e);
+int hdl_release_expire(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_pass(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_passes(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_pass_pending(struct hctx *h, const struct args *a, struct err *e);
@@ -221,6 +229,10 @@ int hdl_ren_inspect(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_rectify(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_expire_term(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_passes_overdue(struct hctx *h, const struct args *a, struct err *e);
+int hdl_ren_violation_overdue(struct hctx *h, const struct args *a,
+                              struct err *e);
 int hdl_query_renovations(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_renovation(struct hctx *h, const struct args *a, struct err *e);
 
@@ -229,6 +241,7 @@ int hdl_movein_start(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_sign(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_meters(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e);
+int hdl_movein_fix_overdue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_keys(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);

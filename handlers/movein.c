@@ -159,8 +159,10 @@ int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e)
 {
     bool passed = !strcmp(arg(a, "result")->s, "passed");
     char unit[UNIT_KEY_MAX];
+    struct hdl_prov p = {0};
     struct codec_doc d;
     struct cw *w;
+    size_t mo;
     bool done;
     int rc = need_movein(h, a, unit, &d, e);
 
@@ -178,18 +180,57 @@ int hdl_movein_inspect(struct hctx *h, const struct args *a, struct err *e)
     if (!passed && arg_int(a, "deadline") < hdl_today(h))
         return err_set(e, ERR_INVALID, "deadline", "'deadline' is in the past");
     w = hctx_data_begin(h);
-    cw_map(w, 5);
+    mo = cw_map_open(w);
     cw_kstr(w, "unit", unit);
     cw_kstr(w, "inspection", passed ? "passed" : "failed");
     if (passed) {
         cw_knil(w, "failed_items");
         cw_knil(w, "fix_by");
+        cw_knil(w, "fix_due");
     } else {
         cw_kobj(w, "failed_items", arg(a, "items")->o);
         cw_kdate(w, "fix_by", (int32_t)arg_int(a, "deadline"));
+        /* when the items count as not fixed in time (timer) */
+        cw_kint(w, "fix_due",
+                hdl_day_due(h, (int32_t)arg_int(a, "deadline"), &p, "fix_due"));
     }
     cw_kdate(w, "date", hdl_today(h));
+    cw_map_close(w, mo, 6 + hdl_kprov(w, &p));
     return emit(h, EV_MOVEIN_INSPECTED, "movein:%s", unit);
+}
+
+/* Run by a timer (actor system), R-MOV-02: the failed items of the last
+ * inspection not fixed (no new inspection) by their deadline are
+ * reported, once; a stale timer is a conflict. */
+int hdl_movein_fix_overdue(struct hctx *h, const struct args *a, struct err *e)
+{
+    char unit[UNIT_KEY_MAX];
+    int64_t due = 0, fired = 0;
+    bool prov = false;
+    struct codec_doc d;
+    struct cw *w;
+    int rc = need_movein(h, a, unit, &d, e);
+
+    if (rc)
+        return rc;
+    codec_get_int(d.obj, "fix_due", &due);
+    codec_get_int(d.obj, "fix_overdue", &fired);
+    codec_get_bool(d.obj, "fix_provisional", &prov);
+    if (!codec_obj_is_str(codec_get(d.obj, "inspection"), "failed") || !due ||
+        fired == due || due != arg_int(a, "due")) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_CONFLICT, "due",
+                       "no failed items of '%s' due at that time", unit);
+    }
+    w = hctx_data_begin(h);
+    cw_map(w, 5);
+    cw_kstr(w, "unit", unit);
+    cw_kobj(w, "failed_items", codec_get(d.obj, "failed_items"));
+    cw_kobj(w, "fix_by", codec_get(d.obj, "fix_by"));
+    cw_kint(w, "due", due);
+    cw_kbool(w, "provisional", prov);
+    codec_doc_release(&d);
+    return emit_at(h, EV_MOVEIN_FIX_OVERDUE, due, "movein:%s", unit);
 }
 
 /* R-MOV-02: keys only after the inspection passes. */

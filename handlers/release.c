@@ -167,6 +167,7 @@ int hdl_release_request(struct hctx *h, const struct args *a, struct err *e)
     char id[PASS_ID_MAX];
     bool remind;
     struct cw *w;
+    struct hdl_prov pv = {0};
     size_t at;
     uint32_t n = 9;
     int rc = pass_facts(h, a, &p, e);
@@ -182,6 +183,8 @@ int hdl_release_request(struct hctx *h, const struct args *a, struct err *e)
     cw_kstr(w, "applicant", p.applicant);
     cw_kstr(w, "relation", p.role);
     cw_kdate(w, "date", p.day);
+    /* when an unused pass is reported expired (timer) */
+    cw_kint(w, "expires_due", hdl_day_due(h, p.day, &pv, "expires_due"));
     cw_kobj(w, "items", arg(a, "items")->o);
     cw_kstr(w, "state", p.tenant ? "pending" : "issued");
     cw_kint(w, "arrears", p.arrears);
@@ -200,7 +203,7 @@ int hdl_release_request(struct hctx *h, const struct args *a, struct err *e)
                 "R-REL-03: the owner has fees in arrears; remind, do not "
                 "refuse"),
             n++;
-    cw_map_close(w, at, n);
+    cw_map_close(w, at, n + 1 + hdl_kprov(w, &pv));
     return emit(h, EV_PASS_REQUESTED, "pass:%s", id);
 }
 
@@ -320,4 +323,37 @@ int hdl_release_gate_check(struct hctx *h, const struct args *a, struct err *e)
     if (arg_has(a, "gate"))
         cw_kobj(w, "gate", arg(a, "gate")->o);
     return emit(h, EV_PASS_USED, "pass:%s", id);
+}
+
+/* Run by a timer (actor system): a pass neither used nor already reported
+ * when its day is over (R-REL-04: valid only on its date) is reported
+ * expired, once; a stale timer is a conflict. */
+int hdl_release_expire(struct hctx *h, const struct args *a, struct err *e)
+{
+    char id[PASS_ID_MAX], state[16];
+    int64_t due = 0;
+    struct codec_doc d;
+    struct cw *w;
+    int rc = need_pass(h, a, id, &d, state, e);
+
+    if (rc)
+        return rc;
+    codec_get_int(d.obj, "expires_due", &due);
+    if ((strcmp(state, "issued") && strcmp(state, "pending")) || !due ||
+        due != arg_int(a, "due")) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_CONFLICT, "due",
+                       "pass '%s' is %s: nothing expires at that time", id,
+                       state);
+    }
+    w = hctx_data_begin(h);
+    cw_map(w, 6);
+    cw_kstr(w, "pass", id);
+    cw_kobj(w, "unit", codec_get(d.obj, "unit"));
+    cw_kobj(w, "date", codec_get(d.obj, "date"));
+    cw_kstr(w, "was", state);
+    cw_kint(w, "due", due);
+    cw_kbool(w, "provisional", proj_provisional(d.obj, "expires_due"));
+    codec_doc_release(&d);
+    return emit_at(h, EV_PASS_EXPIRED, due, "pass:%s", id);
 }

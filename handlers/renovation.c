@@ -136,8 +136,10 @@ int hdl_ren_file(struct hctx *h, const struct args *a, struct err *e)
     const struct renovation_settings *rs = &h->cfg->ren;
     int32_t since, latest;
     char id[REN_ID_MAX];
+    struct hdl_prov p = {0};
     struct codec_doc d;
     struct cw *w;
+    size_t mo;
     int rc;
 
     arg_copy(a, "unit", unit, sizeof(unit));
@@ -163,7 +165,7 @@ int hdl_ren_file(struct hctx *h, const struct args *a, struct err *e)
     snprintf(id, sizeof(id), "RN%llu",
              (unsigned long long)(h->next_seq + h->nev));
     w = hctx_data_begin(h);
-    cw_map(w, 16);
+    mo = cw_map_open(w);
     cw_kstr(w, "renovation", id);
     cw_kstr(w, "unit", unit);
     cw_kstr(w, "owner", owner);
@@ -179,10 +181,14 @@ int hdl_ren_file(struct hctx *h, const struct args *a, struct err *e)
     kopt(w, a, "pledge");
     cw_kdate(w, "start", (int32_t)arg_int(a, "start"));
     cw_kdate(w, "end", (int32_t)arg_int(a, "end"));
+    /* R-REN-02, R-REN-04: when the term counts as over (timers) */
+    cw_kint(w, "end_due",
+            hdl_day_due(h, (int32_t)arg_int(a, "end"), &p, "end_due"));
     cw_kint(w, "deposit_due",
             self ? rs->self_deposit
                  : rs->owner_deposit + rs->contractor_deposit);
     cw_kdate(w, "date", hdl_today(h));
+    cw_map_close(w, mo, 17 + hdl_kprov(w, &p));
     return emit(h, EV_REN_FILED, "renovation:%s", id);
 }
 
@@ -244,8 +250,10 @@ int hdl_ren_pay_deposit(struct hctx *h, const struct args *a, struct err *e)
 int hdl_ren_extend(struct hctx *h, const struct args *a, struct err *e)
 {
     int32_t end = (int32_t)arg_int(a, "end");
+    struct hdl_prov p = {0};
     struct ren_rec r;
     struct cw *w;
+    size_t mo;
     int rc = need_open_ren(h, a, &r, e);
 
     if (rc)
@@ -262,13 +270,15 @@ int hdl_ren_extend(struct hctx *h, const struct args *a, struct err *e)
                        "R-REN-02: an extension is at most %d months at a time",
                        h->cfg->ren.extension_months);
     w = hctx_data_begin(h);
-    cw_map(w, 6);
+    mo = cw_map_open(w);
     cw_kstr(w, "renovation", r.id);
     cw_kstr(w, "unit", r.unit);
     cw_kdate(w, "from", r.end);
     cw_kdate(w, "end", end);
+    cw_kint(w, "end_due", hdl_day_due(h, end, &p, "end_due"));
     kopt(w, a, "reason");
     cw_kdate(w, "date", hdl_today(h));
+    cw_map_close(w, mo, 7 + hdl_kprov(w, &p));
     return emit(h, EV_REN_EXTENDED, "renovation:%s", r.id);
 }
 
@@ -350,7 +360,10 @@ static int emit_violation(struct hctx *h, const struct args *a,
                           const struct ren_rec *r, struct err *e)
 {
     char id[32];
+    struct hdl_prov p = {0};
     struct cw *w;
+    size_t mo;
+
     if (!arg_has(a, "notice") || !arg_has(a, "deadline"))
         return err_set(e, ERR_INVALID,
                        arg_has(a, "notice") ? "deadline" : "notice",
@@ -359,7 +372,7 @@ static int emit_violation(struct hctx *h, const struct args *a,
     if (arg_int(a, "deadline") < hdl_today(h))
         return err_set(e, ERR_INVALID, "deadline", "'deadline' is in the past");
     w = hctx_data_begin(h);
-    cw_map(w, 8);
+    mo = cw_map_open(w);
     cw_kstr(w, "renovation", r->id);
     cw_kstr(w, "unit", r->unit);
     snprintf(id, sizeof(id), "V%llu",
@@ -368,8 +381,12 @@ static int emit_violation(struct hctx *h, const struct args *a,
     cw_kobj(w, "kind", arg(a, "violation")->o);
     cw_kobj(w, "notice", arg(a, "notice")->o);
     cw_kdate(w, "deadline", (int32_t)arg_int(a, "deadline"));
+    cw_kint(
+        w, "deadline_due",
+        hdl_day_due(h, (int32_t)arg_int(a, "deadline"), &p, "deadline_due"));
     kopt(w, a, "note");
     cw_kdate(w, "date", hdl_today(h));
+    cw_map_close(w, mo, 9 + hdl_kprov(w, &p));
     return emit(h, EV_REN_VIOLATION_FOUND, "renovation:%s", r->id);
 }
 
@@ -526,4 +543,129 @@ int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e)
     cw_kint(w, "contractor_amount", r.contractor_paid);
     cw_kdate(w, "date", hdl_today(h));
     return emit(h, EV_REN_DEPOSIT_REFUNDED, "renovation:%s", r.id);
+}
+
+/* ---- timers (actor system) ---- */
+
+/* The renovation of a timer command whose deadline the register still
+ * holds at that time: a stale timer is a conflict, written nothing. */
+static int need_due(struct hctx *h, const struct args *a, struct ren_rec *r,
+                    enum ren_timer t, struct err *e)
+{
+    int rc = need_ren(h, a, r, e);
+
+    if (rc)
+        return rc;
+    if (ren_timer_due(r, t) != arg_int(a, "due"))
+        return err_set(e, ERR_CONFLICT, "due",
+                       "no such deadline of '%s' at that time", r->id);
+    return 0;
+}
+
+/* R-REN-02: the term ended before the completion inspection passed. */
+int hdl_ren_expire_term(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct ren_rec r;
+    struct cw *w;
+    int rc = need_due(h, a, &r, REN_T_TERM, e);
+
+    if (rc)
+        return rc;
+    w = hctx_data_begin(h);
+    cw_map(w, 5);
+    cw_kstr(w, "renovation", r.id);
+    cw_kstr(w, "unit", r.unit);
+    cw_kdate(w, "end", r.end);
+    cw_kint(w, "due", r.end_due);
+    cw_kbool(w, "provisional", r.end_provisional);
+    return emit_at(h, EV_REN_TERM_EXPIRED, r.end_due, "renovation:%s", r.id);
+}
+
+static int list_out(void *ctx, const msgpack_object *m)
+{
+    const msgpack_object *ret = codec_get(m, "returned");
+    uint32_t *n = ctx;
+
+    if (ret && ret->type == MSGPACK_OBJECT_NIL)
+        (*n)++;
+    return 0;
+}
+
+struct out_ctx {
+    struct cw *w;
+};
+
+static int write_out(void *ctx, const msgpack_object *m)
+{
+    const msgpack_object *ret = codec_get(m, "returned");
+    struct out_ctx *o = ctx;
+
+    if (ret && ret->type == MSGPACK_OBJECT_NIL)
+        cw_obj(o->w, codec_get(m, "pass"));
+    return 0;
+}
+
+/* R-REN-04: the term ended with worker passes still out; the event names
+ * them. */
+int hdl_ren_passes_overdue(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct ren_rec r;
+    struct out_ctx o;
+    uint32_t n = 0;
+    int rc = need_due(h, a, &r, REN_T_PASSES, e);
+
+    if (rc)
+        return rc;
+    if ((rc = ren_each_pass(h->txn, h->v, r.id, list_out, &n)))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "pass lookup failed");
+    o.w = hctx_data_begin(h);
+    cw_map(o.w, 6);
+    cw_kstr(o.w, "renovation", r.id);
+    cw_kstr(o.w, "unit", r.unit);
+    cw_kdate(o.w, "end", r.end);
+    cw_kint(o.w, "due", r.end_due);
+    cw_kbool(o.w, "provisional", r.end_provisional);
+    cw_str(o.w, "passes");
+    cw_array(o.w, n);
+    if ((rc = ren_each_pass(h->txn, h->v, r.id, write_out, &o)))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "pass lookup failed");
+    return emit_at(h, EV_REN_PASSES_OVERDUE, r.end_due, "renovation:%s", r.id);
+}
+
+/* R-REN-05: a violation still open when its rectification deadline
+ * passed. */
+int hdl_ren_violation_overdue(struct hctx *h, const struct args *a,
+                              struct err *e)
+{
+    char viol[32];
+    struct codec_doc doc;
+    struct ren_rec r;
+    int64_t due = 0;
+    bool prov;
+    struct cw *w;
+    int rc = need_ren(h, a, &r, e);
+
+    if (rc)
+        return rc;
+    arg_copy(a, "violation", viol, sizeof(viol));
+    if (ren_get_violation(h->txn, h->v, r.id, viol, &doc))
+        return err_set(e, ERR_NOT_FOUND, "violation",
+                       "violation '%s' is not on '%s'", viol, r.id);
+    due = ren_violation_due(doc.obj);
+    prov = ren_violation_provisional(doc.obj);
+    if (!due || due != arg_int(a, "due")) {
+        codec_doc_release(&doc);
+        return err_set(e, ERR_CONFLICT, "due",
+                       "no such deadline of '%s' at that time", viol);
+    }
+    w = hctx_data_begin(h);
+    cw_map(w, 6);
+    cw_kstr(w, "renovation", r.id);
+    cw_kstr(w, "unit", r.unit);
+    cw_kstr(w, "violation", viol);
+    cw_kobj(w, "deadline", codec_get(doc.obj, "deadline"));
+    cw_kint(w, "due", due);
+    cw_kbool(w, "provisional", prov);
+    codec_doc_release(&doc);
+    return emit_at(h, EV_REN_VIOLATION_OVERDUE, due, "renovation:%s", r.id);
 }

@@ -4,6 +4,7 @@
  * count only for a unit whose move-in is open. */
 #include "movein.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/date.h"
@@ -34,7 +35,7 @@ static int apply_started(MDB_txn *txn, const struct views *v,
     struct cw w;
     int rc;
     cw_init(&w);
-    cw_map(&w, 18);
+    cw_map(&w, 21);
     cw_kstr(&w, "unit", unit);
     cw_kobj(&w, "applicant", codec_get(ev->data, "applicant"));
     cw_kobj(&w, "applicant_type", codec_get(ev->data, "applicant_type"));
@@ -48,6 +49,9 @@ static int apply_started(MDB_txn *txn, const struct views *v,
     cw_kstr(&w, "inspection", "");
     cw_knil(&w, "failed_items");
     cw_knil(&w, "fix_by");
+    cw_knil(&w, "fix_due");
+    cw_knil(&w, "fix_overdue");
+    cw_kbool(&w, "fix_provisional", false);
     cw_knil(&w, "fee_start");
     cw_kint(&w, "prepay_due", 0);
     cw_kint(&w, "prepaid", 0);
@@ -93,6 +97,29 @@ static int add_int(MDB_txn *txn, const struct views *v, const char *unit,
     return set_int(txn, v, unit, key, cur + n);
 }
 
+/* R-MOV-02: the timer "<unit>:fix_by" of a failed inspection's items,
+ * armed from its fix_due (with the provisional mark kept beside it);
+ * a passed inspection or the report (ev NULL) clears it. */
+static int fix_timer(MDB_txn *txn, const struct views *v, const char *unit,
+                     const struct event *ev)
+{
+    const char *ids[] = {"unit", unit, NULL};
+    char key[UNIT_MAX + 8];
+    int64_t due = 0;
+    msgpack_object b = {.type = MSGPACK_OBJECT_BOOLEAN};
+    int rc;
+
+    snprintf(key, sizeof(key), "%s:fix_by", unit);
+    if (ev) {
+        codec_get_int(ev->data, "fix_due", &due);
+        b.via.boolean = proj_provisional(ev->data, "fix_due");
+        if ((rc = proj_update_field(txn, v->dbi[DB_MOVEINS], unit, strlen(unit),
+                                    "fix_provisional", &b)))
+            return rc;
+    }
+    return timer_arm(txn, v, key, "movein.fix_overdue", ids, due);
+}
+
 static int apply_step(MDB_txn *txn, const struct views *v,
                       const struct event *ev, const char *unit,
                       const struct codec_doc *d)
@@ -101,7 +128,7 @@ static int apply_step(MDB_txn *txn, const struct views *v,
     static const char *const meters_k[] = {"water", "electricity",
                                            "meters_read", NULL};
     static const char *const insp_k[] = {"inspection", "failed_items", "fix_by",
-                                         NULL};
+                                         "fix_due",    "fix_overdue",  NULL};
     static const char *const fee_k[] = {"prepay_due", NULL};
     static const char *const keys_k[] = {"keys", NULL};
     const char *step;
@@ -117,7 +144,14 @@ static int apply_step(MDB_txn *txn, const struct views *v,
         break;
     case EV_MOVEIN_INSPECTED:
         rc = copy_keys(txn, v, ev, unit, insp_k), step = "inspection";
+        if (!rc)
+            rc = fix_timer(txn, v, unit, ev);
         break;
+    case EV_MOVEIN_FIX_OVERDUE: /* reported: not a step */
+        if ((rc = proj_update_field(txn, v->dbi[DB_MOVEINS], unit, strlen(unit),
+                                    "fix_overdue", codec_get(ev->data, "due"))))
+            return rc;
+        return fix_timer(txn, v, unit, NULL);
     case EV_MOVEIN_KEYS_HANDED:
         rc = copy_keys(txn, v, ev, unit, keys_k), step = "keys";
         break;
@@ -158,6 +192,7 @@ int proj_movein_apply(MDB_txn *txn, const struct views *v,
     case EV_MOVEIN_METERS_READ:
     case EV_MOVEIN_INSPECTED:
     case EV_MOVEIN_KEYS_HANDED:
+    case EV_MOVEIN_FIX_OVERDUE:
     case EV_FEE_START_SET:
     case EV_FEE_PAID:
     case EV_CARD_ISSUED:

@@ -154,6 +154,12 @@ int timer_clear(MDB_txn *txn, const struct views *v, const char *key);
  * derive their timers from their records with this. */
 int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
                const char *id, const char *rule, const char *cmd, int64_t due);
+/* The timer key at due running cmd with body {ids[0]: ids[1], ...,
+ * due}: ids are key/value string pairs ending with NULL (the record the
+ * deadline belongs to); due 0 clears it. The register's own deadlines
+ * (renovation, release pass, move-in) are armed with this. */
+int timer_arm(MDB_txn *txn, const struct views *v, const char *key,
+              const char *cmd, const char *const *ids, int64_t due);
 /* Clears every timer whose key starts with prefix ("C12:"). */
 int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix);
 /* The earliest timer: 0 and t filled (release t->doc), or MDB_NOTFOUND. */

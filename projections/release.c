@@ -4,6 +4,7 @@
  * only the event and its own tables, so a replay reproduces them. */
 #include "release.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/date.h"
@@ -34,6 +35,21 @@ static int set_str(MDB_txn *txn, const struct views *v, const char *pass,
                              &o);
 }
 
+/* The pass's expiry timer "<pass>:expiry", armed from the request's
+ * expires_due (R-REL-04), cleared by use or expiry (data NULL). */
+static int arm_expiry(MDB_txn *txn, const struct views *v, const char *pass,
+                      const msgpack_object *data)
+{
+    const char *ids[] = {"pass", pass, NULL};
+    char key[PASS_ID_MAX + 8];
+    int64_t due = 0;
+
+    if (data)
+        codec_get_int(data, "expires_due", &due);
+    snprintf(key, sizeof(key), "%s:expiry", pass);
+    return timer_arm(txn, v, key, "release.expire", ids, due);
+}
+
 static int apply_requested(MDB_txn *txn, const struct views *v,
                            const struct event *ev, const char *pass)
 {
@@ -58,9 +74,10 @@ static int apply_requested(MDB_txn *txn, const struct views *v,
     if ((rc = put_nil(txn, v->dbi[DB_DAY_PASSES], k, 4 + pl)))
         return rc;
     codec_copy_str(ev->data, "state", state, sizeof(state));
-    if (!strcmp(state, "pending"))
-        rc = put_nil(txn, v->dbi[DB_PENDING_PASSES], pass, pl);
-    return rc;
+    if (!strcmp(state, "pending") &&
+        (rc = put_nil(txn, v->dbi[DB_PENDING_PASSES], pass, pl)))
+        return rc;
+    return arm_expiry(txn, v, pass, ev->data);
 }
 
 int proj_release_apply(MDB_txn *txn, const struct views *v,
@@ -70,7 +87,7 @@ int proj_release_apply(MDB_txn *txn, const struct views *v,
     int rc;
 
     if (ev->type != EV_PASS_REQUESTED && ev->type != EV_PASS_CONFIRMED &&
-        ev->type != EV_PASS_USED)
+        ev->type != EV_PASS_USED && ev->type != EV_PASS_EXPIRED)
         return 0;
     if (!codec_copy_str(ev->data, "pass", pass, sizeof(pass)))
         return ERR_UNAVAILABLE;
@@ -83,11 +100,19 @@ int proj_release_apply(MDB_txn *txn, const struct views *v,
                                     "confirmation", ev->data)))
             return rc;
         return del_key(txn, v->dbi[DB_PENDING_PASSES], pass, strlen(pass));
-    default: /* EV_PASS_USED */
-        if ((rc = set_str(txn, v, pass, "state", "used")))
+    case EV_PASS_EXPIRED: /* never used: off the pending list too */
+        if ((rc = set_str(txn, v, pass, "state", "expired")) ||
+            (rc = proj_update_field(txn, v->dbi[DB_PASSES], pass, strlen(pass),
+                                    "expired", codec_get(ev->data, "due"))) ||
+            (rc = del_key(txn, v->dbi[DB_PENDING_PASSES], pass, strlen(pass))))
             return rc;
-        return proj_update_field(txn, v->dbi[DB_PASSES], pass, strlen(pass),
-                                 "use", ev->data);
+        return arm_expiry(txn, v, pass, NULL);
+    default: /* EV_PASS_USED */
+        if ((rc = set_str(txn, v, pass, "state", "used")) ||
+            (rc = proj_update_field(txn, v->dbi[DB_PASSES], pass, strlen(pass),
+                                    "use", ev->data)))
+            return rc;
+        return arm_expiry(txn, v, pass, NULL);
     }
 }
 

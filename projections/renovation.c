@@ -54,6 +54,10 @@ static int parse_rec(const msgpack_object *m, struct ren_rec *r)
     r->refund_from = day_of(m, "refund_from");
     codec_get_bool(m, "refund_provisional", &r->refund_provisional);
     r->refunded_on = day_of(m, "refunded_on");
+    codec_get_int(m, "end_due", &r->end_due);
+    codec_get_bool(m, "end_provisional", &r->end_provisional);
+    codec_get_int(m, "term_fired", &r->term_fired);
+    codec_get_int(m, "passes_fired", &r->passes_fired);
     return r->end == DATE_NONE ? ERR_UNAVAILABLE : 0;
 }
 
@@ -63,7 +67,7 @@ static int write_rec(MDB_txn *txn, const struct views *v,
     struct cw w;
     int rc;
     cw_init(&w);
-    cw_map(&w, 25);
+    cw_map(&w, 29);
     cw_kstr(&w, "renovation", r->id);
     cw_kstr(&w, "unit", r->unit);
     cw_kstr(&w, "owner", r->owner);
@@ -89,6 +93,10 @@ static int write_rec(MDB_txn *txn, const struct views *v,
     cw_kbool(&w, "refund_provisional", r->refund_provisional);
     kdate_or_nil(&w, "refunded_on", r->refunded_on);
     cw_kint(&w, "held", r->owner_paid + r->contractor_paid - r->refunded);
+    cw_kint(&w, "end_due", r->end_due);
+    cw_kbool(&w, "end_provisional", r->end_provisional);
+    cw_kint(&w, "term_fired", r->term_fired);
+    cw_kint(&w, "passes_fired", r->passes_fired);
     rc = proj_put(txn, v->dbi[DB_RENOS], r->id, strlen(r->id), &w);
     cw_release(&w);
     return rc;
@@ -117,10 +125,85 @@ static size_t sub_key(unsigned char *k, const char *id, const char *sub)
     return a + b;
 }
 
+/* ---- timers ---- */
+
+static const char *const timer_rules[] = {"term", "passes"};
+static const char *const timer_cmds[] = {"renovation.expire_term",
+                                         "renovation.passes_overdue"};
+
+int64_t ren_timer_due(const struct ren_rec *r, enum ren_timer t)
+{
+    if (!r->end_due || r->refunded_on != DATE_NONE)
+        return 0;
+    if (t == REN_T_TERM)
+        return r->term_fired == r->end_due || !strcmp(r->completion, "passed")
+                   ? 0
+                   : r->end_due;
+    return r->passes_fired == r->end_due || r->passes_out <= 0 ? 0 : r->end_due;
+}
+
+/* Arms (due != 0) or clears the timer key running cmd with {renovation,
+ * [violation,] due}. */
+static int arm(MDB_txn *txn, const struct views *v, const char *key,
+               const char *cmd, const char *id, const char *viol, int64_t due)
+{
+    const char *ids[] = {"renovation", id, viol ? "violation" : NULL, viol,
+                         NULL};
+    return timer_arm(txn, v, key, cmd, ids, due);
+}
+
+static int sync_timers(MDB_txn *txn, const struct views *v,
+                       const struct ren_rec *before, const struct ren_rec *r)
+{
+    char key[RKEY_MAX];
+    int rc;
+
+    for (int t = REN_T_TERM; t <= REN_T_PASSES; t++) {
+        int64_t due = ren_timer_due(r, (enum ren_timer)t);
+        if (due == ren_timer_due(before, (enum ren_timer)t))
+            continue;
+        snprintf(key, sizeof(key), "%s:%s", r->id, timer_rules[t]);
+        if ((rc = arm(txn, v, key, timer_cmds[t], r->id, NULL, due)))
+            return rc;
+    }
+    return 0;
+}
+
+static void set_end_due(struct ren_rec *r, const msgpack_object *d)
+{
+    r->end_due = 0;
+    codec_get_int(d, "end_due", &r->end_due);
+    r->end_provisional = proj_provisional(d, "end_due");
+}
+
+int64_t ren_violation_due(const msgpack_object *viol)
+{
+    const msgpack_object *rec = codec_get(viol, "rectified"),
+                         *late = codec_get(viol, "overdue");
+    int64_t due = 0;
+
+    if ((rec && rec->type != MSGPACK_OBJECT_NIL) ||
+        (late && late->type != MSGPACK_OBJECT_NIL))
+        return 0;
+    codec_get_int(viol, "deadline_due", &due);
+    return due;
+}
+
+bool ren_violation_provisional(const msgpack_object *viol)
+{
+    bool p = false;
+    codec_get_bool(viol, "provisional", &p);
+    return p;
+}
+
 static int apply_filed(MDB_txn *txn, const struct views *v,
                        const struct event *ev)
 {
-    struct ren_rec r;
+    struct ren_rec r, before;
+    int rc;
+
+    memset(&before, 0, sizeof(before));
+    before.completed_on = before.refund_from = before.refunded_on = DATE_NONE;
     memset(&r, 0, sizeof(r));
     codec_copy_str(ev->data, "renovation", r.id, sizeof(r.id));
     codec_copy_str(ev->data, "unit", r.unit, sizeof(r.unit));
@@ -134,8 +217,11 @@ static int apply_filed(MDB_txn *txn, const struct views *v,
     r.filed = day_of(ev->data, "date");
     r.start = day_of(ev->data, "start");
     r.end = day_of(ev->data, "end");
+    set_end_due(&r, ev->data);
     r.completed_on = r.refund_from = r.refunded_on = DATE_NONE;
-    return write_rec(txn, v, &r);
+    if ((rc = write_rec(txn, v, &r)))
+        return rc;
+    return sync_timers(txn, v, &before, &r);
 }
 
 static int put_sub(MDB_txn *txn, const struct views *v, enum proj_db db,
@@ -181,40 +267,64 @@ static int apply_pass(MDB_txn *txn, const struct views *v,
     return rc;
 }
 
+static void kobj_or_nil(struct cw *w, const char *k, const msgpack_object *o)
+{
+    if (o)
+        cw_kobj(w, k, o);
+    else
+        cw_knil(w, k);
+}
+
+/* A violation found, rectified or reported overdue (R-REN-05); its
+ * rectification timer is armed while it is open and not yet reported. */
 static int apply_violation(MDB_txn *txn, const struct views *v,
                            const struct event *ev, struct ren_rec *r)
 {
-    static const char *const keys[] = {"violation", "kind", "notice",
-                                       "deadline", "note"};
-    char viol[32];
+    static const char *const keys[] = {"violation", "kind",      "notice",
+                                       "deadline",  "note",      "deadline_due",
+                                       "found",     "rectified", "overdue"};
+    const size_t nk = sizeof(keys) / sizeof(*keys);
+    char viol[32], tkey[RKEY_MAX];
     struct codec_doc d;
     struct cw w;
+    int64_t due = 0;
     int rc = 0;
 
     codec_copy_str(ev->data, "violation", viol, sizeof(viol));
     cw_init(&w);
+    cw_map(&w, (uint32_t)nk + 1);
     if (ev->type == EV_REN_VIOLATION_FOUND) {
-        cw_map(&w, 7);
-        for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-            codec_get(ev->data, keys[i])
-                ? cw_kobj(&w, keys[i], codec_get(ev->data, keys[i]))
-                : cw_knil(&w, keys[i]);
+        for (size_t i = 0; i < 6; i++)
+            kobj_or_nil(&w, keys[i], codec_get(ev->data, keys[i]));
         cw_kobj(&w, "found", codec_get(ev->data, "date"));
         cw_knil(&w, "rectified");
+        cw_knil(&w, "overdue");
+        cw_kbool(&w, "provisional", proj_provisional(ev->data, "deadline_due"));
+        codec_get_int(ev->data, "deadline_due", &due);
         r->open_violations++;
         r->violations++;
     } else if ((rc = ren_get_violation(txn, v, r->id, viol, &d)) == 0) {
-        cw_map(&w, 7);
-        for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-            cw_kobj(&w, keys[i], codec_get(d.obj, keys[i]));
-        cw_kobj(&w, "found", codec_get(d.obj, "found"));
-        cw_kobj(&w, "rectified", codec_get(ev->data, "date"));
+        const char *set =
+            ev->type == EV_REN_RECTIFIED ? "rectified" : "overdue";
+        for (size_t i = 0; i < nk; i++)
+            kobj_or_nil(&w, keys[i],
+                        strcmp(keys[i], set)
+                            ? codec_get(d.obj, keys[i])
+                            : codec_get(ev->data, ev->type == EV_REN_RECTIFIED
+                                                      ? "date"
+                                                      : "due"));
+        cw_kbool(&w, "provisional", ren_violation_provisional(d.obj));
         codec_doc_release(&d);
-        r->open_violations--;
+        if (ev->type == EV_REN_RECTIFIED)
+            r->open_violations--;
     }
     if (rc == 0)
         rc = put_sub(txn, v, DB_REN_VIOLS, r->id, viol, &w);
     cw_release(&w);
+    snprintf(tkey, sizeof(tkey), "%s/%s:deadline", r->id, viol);
+    if (rc == 0)
+        rc =
+            arm(txn, v, tkey, "renovation.violation_overdue", r->id, viol, due);
     return rc;
 }
 
@@ -224,13 +334,14 @@ static int apply_update(MDB_txn *txn, const struct views *v,
                         const struct event *ev)
 {
     char id[REN_ID_MAX], party[16], res[8];
-    struct ren_rec r;
+    struct ren_rec r, before;
     int64_t n = 0;
     int rc;
 
     codec_copy_str(ev->data, "renovation", id, sizeof(id));
     if ((rc = ren_get(txn, v, id, &r)))
         return rc == MDB_NOTFOUND ? 0 : rc;
+    before = r;
     switch (ev->type) {
     case EV_REN_DEPOSIT_TAKEN:
         codec_copy_str(ev->data, "party", party, sizeof(party));
@@ -240,6 +351,13 @@ static int apply_update(MDB_txn *txn, const struct views *v,
         break;
     case EV_REN_EXTENDED:
         r.end = day_of(ev->data, "end");
+        set_end_due(&r, ev->data);
+        break;
+    case EV_REN_TERM_EXPIRED:
+        codec_get_int(ev->data, "due", &r.term_fired);
+        break;
+    case EV_REN_PASSES_OVERDUE:
+        codec_get_int(ev->data, "due", &r.passes_fired);
         break;
     case EV_REN_PASS_ISSUED:
     case EV_REN_PASS_RETURNED:
@@ -247,6 +365,7 @@ static int apply_update(MDB_txn *txn, const struct views *v,
         break;
     case EV_REN_VIOLATION_FOUND:
     case EV_REN_RECTIFIED:
+    case EV_REN_VIOLATION_OVERDUE:
         rc = apply_violation(txn, v, ev, &r);
         break;
     case EV_REN_COMPLETION_INSPECTED:
@@ -265,7 +384,9 @@ static int apply_update(MDB_txn *txn, const struct views *v,
     default:
         return 0;
     }
-    return rc ? rc : write_rec(txn, v, &r);
+    if (rc || (rc = write_rec(txn, v, &r)))
+        return rc;
+    return sync_timers(txn, v, &before, &r);
 }
 
 int proj_renovation_apply(MDB_txn *txn, const struct views *v,
@@ -282,6 +403,9 @@ int proj_renovation_apply(MDB_txn *txn, const struct views *v,
     case EV_REN_RECTIFIED:
     case EV_REN_COMPLETION_INSPECTED:
     case EV_REN_DEPOSIT_REFUNDED:
+    case EV_REN_TERM_EXPIRED:
+    case EV_REN_PASSES_OVERDUE:
+    case EV_REN_VIOLATION_OVERDUE:
         return apply_update(txn, v, ev);
     default:
         return 0;

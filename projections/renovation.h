@@ -35,7 +35,25 @@ struct ren_rec {
     bool refund_provisional; /* refund_from counted past the working
                                 calendar's coverage (R-GEN-05) */
     int32_t refunded_on;
+    /* When the term counts as over (the desk's opening on the working day
+     * after end, written by the filing or extension) and whether it was
+     * counted past the calendar; the deadline each timer last fired for
+     * (0: none), so an extension arms them again. */
+    int64_t end_due;
+    bool end_provisional;
+    int64_t term_fired, passes_fired;
 };
+
+/* The register's timers: the term ending before the completion inspection
+ * passed (R-REN-02), worker passes out when it ends (R-REN-04). */
+enum ren_timer { REN_T_TERM, REN_T_PASSES };
+/* When timer t is due for r, 0 when it is not armed. */
+int64_t ren_timer_due(const struct ren_rec *r, enum ren_timer t);
+/* A violation record's rectification deadline as a time, 0 once it is
+ * rectified or reported overdue (or recorded without one); whether it
+ * was counted past the calendar (R-GEN-05). */
+int64_t ren_violation_due(const msgpack_object *viol);
+bool ren_violation_provisional(const msgpack_object *viol);
 
 /* 0 and r filled, MDB_NOTFOUND, or an error. */
 int ren_get(MDB_txn *txn, const struct views *v, const char *id,
@@ -45,8 +63,8 @@ typedef int (*ren_fn)(void *ctx, const struct ren_rec *r);
 int ren_each(MDB_txn *txn, const struct views *v, ren_fn fn, void *ctx);
 
 /* A renovation's passes {pass, worker, issued, returned|nil} and
- * violations {violation, kind, notice, deadline, found, note,
- * rectified|nil}, in key order. */
+ * violations {violation, kind, notice, deadline, note, deadline_due,
+ * provisional, found, rectified|nil, overdue|nil}, in key order. */
 int ren_each_pass(MDB_txn *txn, const struct views *v, const char *id,
                   proj_each_fn fn, void *ctx);
 int ren_each_violation(MDB_txn *txn, const struct views *v, const char *id,

@@ -142,3 +142,24 @@ int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
     cw_release(&body);
     return rc;
 }
+
+int timer_arm(MDB_txn *txn, const struct views *v, const char *key,
+              const char *cmd, const char *const *ids, int64_t due)
+{
+    struct cw body;
+    uint32_t n = 0;
+    int rc;
+
+    if (!due)
+        return timer_clear(txn, v, key);
+    while (ids[n * 2])
+        n++;
+    cw_init(&body);
+    cw_map(&body, n + 1);
+    for (uint32_t i = 0; i < n; i++)
+        cw_kstr(&body, ids[i * 2], ids[i * 2 + 1]);
+    cw_kint(&body, "due", due);
+    rc = timer_set(txn, v, due, key, cmd, &body);
+    cw_release(&body);
+    return rc;
+}

@@ -239,6 +239,8 @@ static const struct step steps[] = {
     {"clerk1", "query.pass", "{\"pass\":\"${R1}\"}", NULL, NULL},
     {"clerk1", "query.passes", "{\"unit_prefix\":\"HY/\"}", NULL, NULL},
     {"clerk1", "query.pass_pending", "{\"unit_prefix\":\"HY/\"}", NULL, NULL},
+    {"clerk1", "release.expire", "{\"pass\":\"${R1}\",\"due\":1772497800000}",
+     NULL, NULL},
     /* visits (R-VIS-01..04) */
     {"clerk1", "visit.record",
      "{\"unit\":\"HY/3-1201\",\"person\":\"${OWNER}\",\"kind\":\"new_owner\","
@@ -271,6 +273,8 @@ static const struct step steps[] = {
      "{\"unit\":\"HY/3-1202\",\"result\":\"passed\"}", NULL, NULL},
     {"clerk1", "movein.keys", "{\"unit\":\"HY/3-1202\",\"keys\":3}", NULL,
      NULL},
+    {"clerk1", "movein.fix_overdue",
+     "{\"unit\":\"HY/3-1202\",\"due\":1776731400000}", NULL, NULL},
     {"clerk1", "query.movein", "{\"unit\":\"HY/3-1202\"}", NULL, NULL},
     {"clerk1", "query.moveins", "{}", NULL, NULL},
     /* renovation (R-REN-01..05) */
@@ -308,6 +312,14 @@ static const struct step steps[] = {
      "{\"renovation\":\"${RN}\",\"result\":\"passed\"}", NULL, NULL},
     {"clerk1", "query.renovations", "{\"unit\":\"HY/\"}", NULL, NULL},
     {"clerk1", "query.renovation", "{\"renovation\":\"${RN}\"}", NULL, NULL},
+    {"clerk1", "renovation.expire_term",
+     "{\"renovation\":\"${RN}\",\"due\":1782865800000}", NULL, NULL},
+    {"clerk1", "renovation.passes_overdue",
+     "{\"renovation\":\"${RN}\",\"due\":1782865800000}", NULL, NULL},
+    {"clerk1", "renovation.violation_overdue",
+     "{\"renovation\":\"${RN}\",\"violation\":\"${V}\",\"due\":"
+     "1778459400000}",
+     NULL, NULL},
     /* the calendar (R-GEN-05) and deskd's own commands */
     {"clerk1", "query.calendar", "{}", NULL, NULL},
     {"clerk1", "calendar.coverage_ending",

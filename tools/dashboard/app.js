@@ -59,7 +59,17 @@ const TYPE_NAMES = {
   'card.returned': '退卡',
   'card.formatted': '格式化重发',
   'card.swiped': '刷卡',
+  // deadlines fired by deskd's timers (docs/RENOVATION.md, RELEASE_VISITS.md)
+  'renovation.term_expired': '装修超期',
+  'renovation.passes_overdue': '施工出入证未交回',
+  'renovation.violation_overdue': '违规逾期未整改',
+  'release.expired': '放行条过期未用',
+  'movein.fix_overdue': '入伙整改逾期',
 };
+// those of them that report a missed deadline: a 逾期 badge in the ticker
+const DEADLINE_TYPES = new Set(['renovation.term_expired',
+  'renovation.passes_overdue', 'renovation.violation_overdue',
+  'release.expired', 'movein.fix_overdue']);
 
 // who an escalation goes to ([complaints] escalate.<rule> = …, <notified>)
 const LEVEL_NAMES = {
@@ -489,7 +499,8 @@ function refreshSoon() {
 function summary(type, ev) {
   const d = ev.data || {};
   const parts = [];
-  for (const k of ['unit', 'estate', 'building', 'complaint', 'card',
+  for (const k of ['unit', 'renovation', 'pass', 'violation', 'estate',
+                   'building', 'complaint', 'card',
                    'person', 'name', 'category', 'bill', 'amount', 'receipt',
                    'to', 'until', 'covered_until'])
     if (d[k] != null && typeof d[k] !== 'object')
@@ -516,7 +527,9 @@ function addEvent(type, e) {
     '</span><span>' + esc(summary(type, ev)) + '</span>' +
     (type === 'complaint.escalated'
       ? ' ' + badge('bad', '升级 → ' +
-                    (LEVEL_NAMES[d.notify] || d.notify || '')) : '');
+                    (LEVEL_NAMES[d.notify] || d.notify || ''))
+      : DEADLINE_TYPES.has(type)
+        ? ' ' + badge('bad', d.provisional ? '逾期 (暂定)' : '逾期') : '');
   list.prepend(li);
   setTimeout(() => li.classList.remove('fresh'), 3000);
   while (list.children.length > TICKER_MAX) list.lastChild.remove();
