@@ -3,14 +3,14 @@
 
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka
+PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson cmocka libpq
 # What each build dependency is checked by, and the package that gives it
 # (tools/need.sh installs only what is missing).
 NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
               pc:lmdb=liblmdb-dev pc:msgpack=libmsgpack-dev \
               pc:libevent=libevent-dev pc:libsodium=libsodium-dev \
               pc:inih=libinih-dev pc:jansson=libjansson-dev \
-              pc:cmocka=libcmocka-dev
+              pc:cmocka=libcmocka-dev pc:libpq=libpq-dev
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
 # Mandatory flags stay even when CFLAGS is given on the command line.
@@ -37,7 +37,8 @@ HARNESS  := $(BUILD)/tests/integration/harness.o \
 .PHONY: all deps run test unit integration check-asan test-asan bench \
         torture fmt fmt-check clean docs docs-check deps-check
 
-all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN)
+all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(BUILD)/desksink \
+     $(UNIT_BIN) $(INT_BIN)
 
 # Installs what pkg-config cannot find (root, no terminal: CI).
 deps:
@@ -62,6 +63,22 @@ $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
 $(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
 CURVE_TOOLS := deskctl deskbench # share tools/curvecli.c
 $(CURVE_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/curvecli.o
+$(BUILD)/deskctl: $(BUILD)/tools/follow.o # shared with desksink
+
+# desksink: deskd shards -> PostgreSQL (libpq); tools/desksink.sql built in
+# as a C string, so the binary installs its own schema.
+$(BUILD)/tools/desksink_sql.c: tools/desksink.sql
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "const char desksink_sql[] =" } \
+	  { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } \
+	  END { print "    \"\";" }' $< > $@
+$(BUILD)/tools/desksink_sql.o: $(BUILD)/tools/desksink_sql.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/desksink: $(BUILD)/tools/desksink.o $(BUILD)/tools/follow.o \
+                   $(BUILD)/tools/curvecli.o $(BUILD)/tools/desksink_sql.o \
+                   $(BUILD)/libdesk.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a \
+	  $(PKG_LIBS) $(shell pkg-config --libs libpq) -lpthread
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)

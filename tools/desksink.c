@@ -1,0 +1,661 @@
+/* tools/desksink.c - follows one or more deskd shards through their public
+ * protocol (tools/follow.c: log.read catch-up, then PUB with gap recovery)
+ * and writes every event to PostgreSQL, exactly once: each batch of events
+ * (COPY) and the shard's new position commit in one transaction, and the
+ * read models (tools/desksink.sql) are folded by a trigger in that same
+ * transaction. A restart resumes at the stored position; a batch that
+ * would repeat an event is refused by the primary key and the position
+ * check, and nothing of it stays.
+ *
+ *   desksink -c sink.conf
+ *
+ * sink.conf (INI; relative paths are relative to its directory):
+ *   [postgres]  conninfo = libpq connection string
+ *   [sink]      batch = events per transaction (2000)
+ *               flush_ms = longest a taken event waits for its batch (50)
+ *               personal_data = masked (default) | full (R-GEN-02)
+ *   [shard.ID]  one per deskd; ID is the shard id stored with each row
+ *               endpoints = deskd's <data_dir>/endpoints file, or
+ *               commands = ..., events = ... (deskd's sockets)
+ *               actor = operator for log.read (a reader role)
+ *               secret_key, server_key = CURVE keys (curve mode)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "../core/codec_json.h"
+#include "../core/mask.h"
+#include "follow.h"
+
+#define SHARDS_MAX 64
+#define SHARD_ID_MAX 32
+#define TEXT_MAX 4096
+#define HASH_LEN 32           /* BLAKE2b-256, as deskd's log */
+#define IDLE_MS 1000          /* quiet this long: ask log.read (step 4) */
+#define LOG_READ_TIMEOUT 3000 /* ms for one log.read reply */
+#define RETRY_MS 200          /* between reconnection attempts */
+
+struct sink_cfg {
+    char dir[TEXT_MAX]; /* the config file's directory */
+    char conninfo[TEXT_MAX];
+    int batch, flush_ms;
+    bool full; /* personal_data = full */
+};
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+struct shard {
+    char id[SHARD_ID_MAX];
+    char endpoints[TEXT_MAX], cmd_ep[TEXT_MAX], pub_ep[TEXT_MAX];
+    char actor[64], secret_key[TEXT_MAX], server_key[TEXT_MAX];
+    const struct sink_cfg *cfg;
+    void *zctx;
+    pthread_t th;
+    PGconn *pg;
+    int64_t committed; /* the position stored in PostgreSQL */
+    struct buf rows;   /* COPY text of the batch */
+    int nrows;
+    int64_t first_ms; /* when the batch's first event was taken */
+    struct cw enc;    /* scratch: an event re-encoded for its hash */
+    int64_t written;  /* events committed by this run */
+};
+
+static struct sink_cfg cfg = {.batch = 2000, .flush_ms = 50};
+static struct shard shards[SHARDS_MAX];
+static int nshards;
+static atomic_bool stopping;
+extern const char desksink_sql[]; /* tools/desksink.sql, built in */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const struct shard *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(const struct shard *s, const char *fmt, ...)
+{
+    va_list ap;
+    char line[1024];
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "desksink: shard %s: %s\n", s ? s->id : "-", line);
+}
+
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- COPY text ---- */
+
+static void put(struct buf *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            fprintf(stderr, "desksink: out of memory\n");
+            abort();
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+/* A text column: COPY's escapes for backslash and the separators. */
+static void put_text(struct buf *b, const char *s, size_t n)
+{
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = s[i] == '\\'   ? "\\\\"
+                          : s[i] == '\t' ? "\\t"
+                          : s[i] == '\n' ? "\\n"
+                          : s[i] == '\r' ? "\\r"
+                                         : NULL;
+        if (esc) {
+            put(b, s + from, i - from);
+            puts_(b, esc);
+            from = i + 1;
+        }
+    }
+    put(b, s + from, n - from);
+}
+
+static void put_str(struct buf *b, const msgpack_object *ev, const char *k)
+{
+    const char *s;
+    size_t n;
+    if (codec_get_str(ev, k, &s, &n))
+        puts_(b, "\\N");
+    else
+        put_text(b, s, n);
+}
+
+static void put_hex(struct buf *b, const unsigned char *p, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    puts_(b, "\\\\x");
+    for (size_t i = 0; i < n; i++) {
+        char c[2] = {hx[p[i] >> 4], hx[p[i] & 15]};
+        put(b, c, 2);
+    }
+}
+
+/* A time of the event: deskd writes ISO 8601 with its offset, which
+ * timestamptz reads as it is; ms since the epoch are taken too. */
+static void put_time(struct buf *b, const msgpack_object *ev, const char *k)
+{
+    char t[64];
+    int64_t ms;
+    struct tm tm;
+    time_t sec;
+    if (codec_get_int(ev, k, &ms)) {
+        put_str(b, ev, k);
+        return;
+    }
+    sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    gmtime_r(&sec, &tm);
+    snprintf(t, sizeof(t), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ms - (int64_t)sec * 1000));
+    puts_(b, t);
+}
+
+/* One event as a COPY row of desk.events. */
+static int take(void *arg, const msgpack_object *ev, int64_t seq)
+{
+    struct shard *s = arg;
+    struct buf *b = &s->rows;
+    const msgpack_object *prev = codec_get(ev, "prev");
+    unsigned char hash[HASH_LEN];
+    int64_t version = 0;
+    char num[32];
+    json_t *data;
+    char *text;
+
+    if (!s->nrows)
+        s->first_ms = now_ms();
+    put_text(b, s->id, strlen(s->id));
+    snprintf(num, sizeof(num), "\t%lld\t", (long long)seq);
+    puts_(b, num);
+    put_str(b, ev, "type");
+    puts_(b, "\t");
+    put_str(b, ev, "stream");
+    codec_get_int(ev, "version", &version);
+    snprintf(num, sizeof(num), "\t%lld\t", (long long)version);
+    puts_(b, num);
+    put_time(b, ev, "recorded_at");
+    puts_(b, "\t");
+    put_time(b, ev, "occurred_at");
+    puts_(b, "\t");
+    put_str(b, ev, "actor");
+    puts_(b, "\t");
+    put_str(b, ev, "desk");
+    puts_(b, "\t");
+    put_str(b, ev, "cmd_id");
+    puts_(b, "\t");
+    /* deskd masks what it publishes; the sink masks again unless its
+     * config allows personal data (R-GEN-02), so no change upstream can
+     * put it in PostgreSQL unasked */
+    data = codec_to_json(codec_get(ev, "data"));
+    if (!data || !json_is_object(data)) {
+        json_decref(data);
+        data = json_object();
+    }
+    if (!s->cfg->full)
+        mask_json(data);
+    text = json_dumps(data, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(data);
+    if (!text)
+        return 1;
+    put_text(b, text, strlen(text));
+    free(text);
+    puts_(b, "\t");
+    cw_reset(&s->enc);
+    cw_obj(&s->enc, ev);
+    crypto_generichash(hash, sizeof(hash),
+                       (const unsigned char *)cw_data(&s->enc), cw_len(&s->enc),
+                       NULL, 0);
+    put_hex(b, hash, sizeof(hash));
+    puts_(b, "\t");
+    if (prev && prev->type == MSGPACK_OBJECT_BIN)
+        put_hex(b, (const unsigned char *)prev->via.bin.ptr,
+                prev->via.bin.size);
+    else
+        puts_(b, "\\N");
+    puts_(b, "\n");
+    s->nrows++;
+    return 0;
+}
+
+/* ---- PostgreSQL ---- */
+
+static bool pg_ok(struct shard *s, PGresult *r, ExecStatusType want,
+                  const char *what)
+{
+    bool ok = r && PQresultStatus(r) == want;
+    if (!ok)
+        say(s, "%s: %s", what, s->pg ? PQerrorMessage(s->pg) : "no connection");
+    PQclear(r);
+    return ok;
+}
+
+static void pg_drop(struct shard *s)
+{
+    if (s->pg)
+        PQfinish(s->pg);
+    s->pg = NULL;
+}
+
+/* The stored position of this shard (0 when none). */
+static int read_position(struct shard *s)
+{
+    const char *p[1] = {s->id};
+    PGresult *r =
+        PQexecParams(s->pg, "SELECT seq FROM desk.positions WHERE shard = $1",
+                     1, NULL, p, NULL, NULL, 0);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_ok(s, r, PGRES_TUPLES_OK, "reading the position");
+        return -1;
+    }
+    s->committed = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_connect(struct shard *s)
+{
+    s->pg = PQconnectdb(s->cfg->conninfo);
+    if (PQstatus(s->pg) != CONNECTION_OK) {
+        say(s, "PostgreSQL: %s", PQerrorMessage(s->pg));
+        pg_drop(s);
+        return -1;
+    }
+    if (read_position(s)) {
+        pg_drop(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Commits the batch and the new position in one transaction. The position
+ * moves only from the one this sink read: another writer, or a batch that
+ * repeats an event (primary key), rolls the whole batch back. */
+static int flush(struct shard *s, int64_t last)
+{
+    char to[32], from[32];
+    const char *p[3] = {s->id, to, from};
+    PGresult *r;
+    bool ok;
+
+    if (!s->nrows)
+        return 0;
+    if (!s->pg)
+        return -1;
+    snprintf(to, sizeof(to), "%lld", (long long)last);
+    snprintf(from, sizeof(from), "%lld", (long long)s->committed);
+    ok = pg_ok(s, PQexec(s->pg, "BEGIN"), PGRES_COMMAND_OK, "BEGIN") &&
+         pg_ok(s,
+               PQexec(s->pg,
+                      "COPY desk.events (shard, seq, type, stream, version, "
+                      "at, occurred_at, actor, desk, cmd_id, body, hash, "
+                      "prev) FROM STDIN"),
+               PGRES_COPY_IN, "COPY");
+    if (ok) {
+        ok = PQputCopyData(s->pg, s->rows.p, (int)s->rows.len) == 1;
+        ok = PQputCopyEnd(s->pg, ok ? NULL : "send failed") == 1 && ok;
+        ok = pg_ok(s, PQgetResult(s->pg), PGRES_COMMAND_OK, "COPY rows") && ok;
+        while ((r = PQgetResult(s->pg)))
+            PQclear(r);
+    }
+    if (ok) {
+        r = PQexecParams(
+            s->pg,
+            "INSERT INTO desk.positions (shard, seq) VALUES ($1, $2) "
+            "ON CONFLICT (shard) DO UPDATE SET seq = EXCLUDED.seq, "
+            "updated = now() WHERE desk.positions.seq = $3",
+            3, NULL, p, NULL, NULL, 0);
+        ok = r && PQresultStatus(r) == PGRES_COMMAND_OK &&
+             !strcmp(PQcmdTuples(r), "1");
+        if (!ok && r && PQresultStatus(r) == PGRES_COMMAND_OK)
+            say(s,
+                "position is no longer %s: another sink writes this "
+                "shard; batch refused",
+                from);
+        else if (!ok)
+            pg_ok(s, r, PGRES_COMMAND_OK, "position");
+        else
+            PQclear(r);
+    }
+    ok = ok && pg_ok(s, PQexec(s->pg, "COMMIT"), PGRES_COMMAND_OK, "COMMIT");
+    s->rows.len = 0;
+    s->nrows = 0;
+    if (ok) {
+        s->written += last - s->committed;
+        s->committed = last;
+        return 0;
+    }
+    /* nothing of the batch is stored; what is stored is the position */
+    if (PQstatus(s->pg) == CONNECTION_OK)
+        PQclear(PQexec(s->pg, "ROLLBACK"));
+    if (PQstatus(s->pg) != CONNECTION_OK || read_position(s))
+        pg_drop(s);
+    return -1;
+}
+
+/* take, then commit when the batch is full */
+static int take_batched(void *arg, const msgpack_object *ev, int64_t seq)
+{
+    struct shard *s = arg;
+    if (take(s, ev, seq))
+        return 1;
+    return s->nrows >= s->cfg->batch ? (flush(s, seq) ? 1 : 0) : 0;
+}
+
+/* ---- following one shard ---- */
+
+/* deskd's endpoints file: "commands EP" and "events EP" lines. */
+static int read_endpoints(struct shard *s)
+{
+    char line[TEXT_MAX], ep[TEXT_MAX];
+    FILE *f;
+    if (!s->endpoints[0])
+        return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;
+    if (!(f = fopen(s->endpoints, "r")))
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "commands %4095s", ep) == 1)
+            snprintf(s->cmd_ep, sizeof(s->cmd_ep), "%s", ep);
+        else if (sscanf(line, "events %4095s", ep) == 1)
+            snprintf(s->pub_ep, sizeof(s->pub_ep), "%s", ep);
+    }
+    fclose(f);
+    return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;
+}
+
+/* Follows deskd until it stops answering or PostgreSQL fails. */
+static void follow_shard(struct shard *s)
+{
+    struct follow_opts fo = {s->cmd_ep,
+                             s->pub_ep,
+                             s->actor,
+                             s->secret_key[0] ? s->secret_key : NULL,
+                             s->server_key[0] ? s->server_key : NULL,
+                             LOG_READ_TIMEOUT};
+    struct follow f;
+    int64_t n;
+
+    if (read_endpoints(s) ||
+        follow_open(&f, s->zctx, &fo, s->committed + 1, take_batched, s))
+        return;
+    n = follow_catch_up(&f, 0);
+    while (n >= 0 && !atomic_load(&stopping)) {
+        n = follow_poll(&f, s->nrows ? 5 : IDLE_MS);
+        if (n == 0 && !s->nrows)
+            n = follow_catch_up(&f, 0); /* quiet: a lost tail? */
+        if (n >= 0 && s->nrows &&
+            (n == 0 || now_ms() - s->first_ms >= s->cfg->flush_ms) &&
+            flush(s, f.next - 1))
+            n = -2;
+    }
+    if (n == -1 && s->nrows && s->pg) /* deskd went away: keep what came */
+        flush(s, f.next - 1);
+    if (!atomic_load(&stopping) || n == -2) {
+        s->rows.len = 0;
+        s->nrows = 0;
+    }
+    follow_close(&f);
+}
+
+static void *run_shard(void *arg)
+{
+    struct shard *s = arg;
+    int64_t last_said = -1;
+
+    cw_init(&s->enc);
+    while (!atomic_load(&stopping)) {
+        if (!s->pg && pg_connect(s)) {
+            nap(RETRY_MS);
+            continue;
+        }
+        if (s->committed != last_said)
+            say(s, "following from seq %lld", (long long)s->committed + 1);
+        last_said = s->committed;
+        follow_shard(s);
+        if (s->nrows && s->pg) /* stopping: commit what was taken */
+            flush(s, s->committed + s->nrows);
+        if (!atomic_load(&stopping))
+            nap(RETRY_MS);
+    }
+    say(s, "stopped at seq %lld (%lld events written)", (long long)s->committed,
+        (long long)s->written);
+    pg_drop(s);
+    cw_release(&s->enc);
+    free(s->rows.p);
+    return NULL;
+}
+
+/* ---- config ---- */
+
+static void path_at(char *out, size_t cap, const char *v)
+{
+    if (v[0] == '/' || !cfg.dir[0])
+        snprintf(out, cap, "%s", v);
+    else
+        snprintf(out, cap, "%.2047s/%.2047s", cfg.dir, v);
+}
+
+/* A key's value may be a Z85 key itself or a file: a path is resolved
+ * only when such a file exists. */
+static void key_at(char *out, size_t cap, const char *v)
+{
+    char p[TEXT_MAX];
+    path_at(p, sizeof(p), v);
+    snprintf(out, cap, "%s", access(p, R_OK) == 0 ? p : v);
+}
+
+static struct shard *shard_named(const char *id)
+{
+    for (int i = 0; i < nshards; i++)
+        if (!strcmp(shards[i].id, id))
+            return &shards[i];
+    if (nshards == SHARDS_MAX || !id[0] || strlen(id) >= SHARD_ID_MAX)
+        return NULL;
+    struct shard *s = &shards[nshards++];
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    snprintf(s->actor, sizeof(s->actor), "sink");
+    s->cfg = &cfg;
+    return s;
+}
+
+static int on_entry(void *user, const char *sec, const char *k, const char *v)
+{
+    (void)user;
+    if (!strcmp(sec, "postgres") && !strcmp(k, "conninfo")) {
+        snprintf(cfg.conninfo, sizeof(cfg.conninfo), "%s", v);
+    } else if (!strcmp(sec, "sink") && !strcmp(k, "batch")) {
+        cfg.batch = atoi(v);
+        if (cfg.batch < 1 || cfg.batch > 100000)
+            return 0;
+    } else if (!strcmp(sec, "sink") && !strcmp(k, "flush_ms")) {
+        cfg.flush_ms = atoi(v);
+        if (cfg.flush_ms < 0)
+            return 0;
+    } else if (!strcmp(sec, "sink") && !strcmp(k, "personal_data")) {
+        if (strcmp(v, "masked") && strcmp(v, "full"))
+            return 0;
+        cfg.full = !strcmp(v, "full");
+    } else if (!strncmp(sec, "shard.", 6)) {
+        struct shard *s = shard_named(sec + 6);
+        if (!s)
+            return 0;
+        if (!strcmp(k, "endpoints"))
+            path_at(s->endpoints, sizeof(s->endpoints), v);
+        else if (!strcmp(k, "commands"))
+            snprintf(s->cmd_ep, sizeof(s->cmd_ep), "%s", v);
+        else if (!strcmp(k, "events"))
+            snprintf(s->pub_ep, sizeof(s->pub_ep), "%s", v);
+        else if (!strcmp(k, "actor") && strlen(v) < sizeof(s->actor))
+            snprintf(s->actor, sizeof(s->actor), "%s", v);
+        else if (!strcmp(k, "secret_key"))
+            key_at(s->secret_key, sizeof(s->secret_key), v);
+        else if (!strcmp(k, "server_key"))
+            key_at(s->server_key, sizeof(s->server_key), v);
+        else
+            return 0;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int load_config(const char *path)
+{
+    char copy[TEXT_MAX];
+    int line;
+    snprintf(copy, sizeof(copy), "%s", path);
+    snprintf(cfg.dir, sizeof(cfg.dir), "%s", dirname(copy));
+    line = ini_parse(path, on_entry, NULL);
+    if (line) {
+        fprintf(stderr,
+                line < 0 ? "desksink: cannot read %s\n"
+                         : "desksink: %s:%d: unknown or bad setting\n",
+                path, line);
+        return -1;
+    }
+    if (!cfg.conninfo[0] || !nshards) {
+        fprintf(stderr,
+                "desksink: %s needs [postgres] conninfo and at least "
+                "one [shard.ID]\n",
+                path);
+        return -1;
+    }
+    for (int i = 0; i < nshards; i++)
+        if (!shards[i].endpoints[0] &&
+            (!shards[i].cmd_ep[0] || !shards[i].pub_ep[0])) {
+            fprintf(stderr,
+                    "desksink: [shard.%s] needs endpoints, or "
+                    "commands and events\n",
+                    shards[i].id);
+            return -1;
+        }
+    return 0;
+}
+
+/* The schema and read models, once per start (idempotent). */
+static int install_schema(void)
+{
+    PGconn *pg;
+    PGresult *r;
+    int rc = -1;
+    for (;;) {
+        pg = PQconnectdb(cfg.conninfo);
+        if (PQstatus(pg) == CONNECTION_OK)
+            break;
+        fprintf(stderr, "desksink: PostgreSQL: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        if (atomic_load(&stopping))
+            return -1;
+        nap(1000);
+    }
+    /* one transaction; the lock keeps two sinks starting together apart */
+    r = PQexec(pg, "BEGIN; SELECT pg_advisory_xact_lock(4455);");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        PQclear(r);
+        r = PQexec(pg, desksink_sql);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK ||
+            PQresultStatus(r) == PGRES_TUPLES_OK) {
+            PQclear(r);
+            r = PQexec(pg, "COMMIT");
+            rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        }
+    }
+    if (rc)
+        fprintf(stderr, "desksink: installing the schema: %s",
+                PQerrorMessage(pg));
+    PQclear(r);
+    PQfinish(pg);
+    return rc;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stopping, true);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = NULL;
+    struct sigaction sa;
+    void *zctx;
+    int c;
+
+    while ((c = getopt(argc, argv, "c:h")) != -1) {
+        if (c == 'c') {
+            conf = optarg;
+        } else {
+            fprintf(c == 'h' ? stdout : stderr,
+                    "usage: desksink -c sink.conf\n");
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    if (!conf || load_config(conf))
+        return 2;
+    if (sodium_init() < 0)
+        return 2;
+    json_object_seed(0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (install_schema())
+        return 1;
+    zctx = zmq_ctx_new();
+    fprintf(stderr, "desksink: %d shard(s), batch %d, personal data %s\n",
+            nshards, cfg.batch,
+            cfg.full ? "FULL (allowed by config)" : "masked");
+    for (int i = 0; i < nshards; i++) {
+        shards[i].zctx = zctx;
+        if (pthread_create(&shards[i].th, NULL, run_shard, &shards[i])) {
+            fprintf(stderr, "desksink: cannot start a thread\n");
+            atomic_store(&stopping, true);
+            nshards = i;
+        }
+    }
+    for (int i = 0; i < nshards; i++)
+        pthread_join(shards[i].th, NULL);
+    zmq_ctx_term(zctx);
+    return 0;
+}
