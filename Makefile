@@ -34,7 +34,7 @@ INT_BIN  := $(INT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HARNESS  := $(BUILD)/tests/integration/harness.o \
             $(BUILD)/tests/integration/desk.o
 
-.PHONY: all deps run test unit integration check-asan test-asan bench \
+.PHONY: all deps run test unit integration check-asan test-asan bench pg-deps \
         torture fmt fmt-check clean docs docs-check deps-check
 
 all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(BUILD)/desksink \
@@ -86,20 +86,29 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(HARNESS) $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(IT_LIBS) -lcmocka
+# it_sink talks to PostgreSQL itself and runs desksink
+$(BUILD)/tests/it_sink: IT_LIBS = $(shell pkg-config --libs libpq)
+$(BUILD)/tests/it_sink: | $(BUILD)/desksink
 
 run: all
 	@mkdir -p var
 	$(BUILD)/deskd -c config/deskd.conf
 
-test: all docs-check e2e-deps
+# PostgreSQL server and client for the desksink tests (tools/pgtmp.sh)
+NEED_PG := 'file:/usr/lib/postgresql/*/bin/initdb=postgresql' \
+           cmd:psql=postgresql-client
+pg-deps:
+	@bash tools/need.sh $(NEED_PG)
+
+test: all docs-check e2e-deps pg-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) $(INT_BIN)
 	@$(MAKE) --no-print-directory e2e
 
 unit: all
 	@bash tests/run.sh $(UNIT_BIN)
 
-integration: all
+integration: all pg-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(INT_BIN)
 
 # Every test under AddressSanitizer and UBSan, in its own build tree.

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -70,6 +71,9 @@ void follow_close(struct follow *f)
     if (f->dealer)
         zmq_close(f->dealer);
     f->sub = f->dealer = NULL;
+    free(f->reply);
+    f->reply = NULL;
+    f->reply_cap = 0;
 }
 
 /* One log.read; on success *d holds the reply (release it). A reply to an
@@ -105,7 +109,16 @@ static int log_read(struct follow *f, int64_t from, int limit,
         int n = zmq_msg_recv(&m, f->dealer, 0);
         if (n < 0)
             break; /* timeout: deskd is down or busy */
-        if (codec_doc_parse_trusted(d, zmq_msg_data(&m), (size_t)n, NULL))
+        if ((size_t)n > f->reply_cap) {
+            char *p = realloc(f->reply, (size_t)n);
+            if (!p)
+                break;
+            f->reply = p;
+            f->reply_cap = (size_t)n;
+        }
+        /* the doc points into the bytes: keep them past the message */
+        memcpy(f->reply, zmq_msg_data(&m), (size_t)n);
+        if (codec_doc_parse_trusted(d, f->reply, (size_t)n, NULL))
             continue;
         if (!codec_get_str(d->obj, "id", &rid, &rl) && rl == strlen(id) &&
             !memcmp(rid, id, rl)) {

@@ -31,6 +31,8 @@ struct follow {
     follow_take_fn take;
     void *arg;
     unsigned long calls;
+    char *reply; /* the last log.read reply (a parsed doc points into it) */
+    size_t reply_cap;
 };
 
 /* Opens the SUB (subscribed to everything) and the DEALER on ctx; next is
