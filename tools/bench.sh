@@ -160,4 +160,5 @@ awk -F'\t' '$1=="deskd c=16"{d=$2} $1=="redis XADD aof=always c=16"{r=$2} $1=="z
 echo "fees: $FEES"
 echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
+bash "$HERE/tools/bench_sink.sh" "$BUILD"    # desksink into PostgreSQL
 bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it

@@ -494,6 +494,13 @@ static void test_two_shards_read_models_equal_deskd(void **state)
 {
     static const char *const codes[2][2] = {{"NA", "NB"}, {"SA", "SB"}};
     (void)state;
+    /* the sink's operator has the reader role: it may query and read the
+     * log, and nothing else (no writes, no lead-only full records) */
+    desk = &sh[0].cli;
+    refused("forbidden", NULL, "sink", "estate.register",
+            "{\"code\":\"XX\",\"name\":\"X\"}");
+    refused("forbidden", NULL, "sink", "person.view_full",
+            "{\"person\":\"P1\",\"reason\":\"audit\"}");
     write_sink_conf(500);
     /* some events before the sink starts (catch-up), the rest after */
     desk = &sh[0].cli;
