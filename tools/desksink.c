@@ -411,12 +411,21 @@ static void follow_shard(struct shard *s)
                              s->server_key[0] ? s->server_key : NULL,
                              LOG_READ_TIMEOUT};
     struct follow f;
-    int64_t n;
+    int64_t n, t0, from;
 
     if (read_endpoints(s) ||
         follow_open(&f, s->zctx, &fo, s->committed + 1, take_batched, s))
         return;
+    t0 = now_ms();
+    from = s->committed;
     n = follow_catch_up(&f, 0);
+    if (n > 0 && !flush(s, f.next - 1)) {
+        int64_t ms = now_ms() - t0;
+        say(s, "caught up to seq %lld: %lld events in %lld ms (%lld/s)",
+            (long long)s->committed, (long long)(s->committed - from),
+            (long long)ms,
+            (long long)((s->committed - from) * 1000 / (ms ? ms : 1)));
+    }
     while (n >= 0 && !atomic_load(&stopping)) {
         n = follow_poll(&f, s->nrows ? 5 : IDLE_MS);
         if (n == 0 && !s->nrows)
