@@ -61,20 +61,41 @@ struct buf {
     size_t len, cap;
 };
 
+/* A batch: COPY text of events first..last, handed from a shard's reader
+ * thread to its writer thread. */
+struct batch {
+    struct buf rows;
+    int n;
+    int64_t first, last;
+};
+
+#define QUEUE_MAX 2 /* batches waiting for the writer */
+
 struct shard {
     char id[SHARD_ID_MAX];
     char endpoints[TEXT_MAX], cmd_ep[TEXT_MAX], pub_ep[TEXT_MAX];
     char actor[64], secret_key[TEXT_MAX], server_key[TEXT_MAX];
     const struct sink_cfg *cfg;
     void *zctx;
-    pthread_t th;
-    PGconn *pg;
-    int64_t committed; /* the position stored in PostgreSQL */
-    struct buf rows;   /* COPY text of the batch */
-    int nrows;
-    int64_t first_ms; /* when the batch's first event was taken */
+    pthread_t th, wth; /* reader (deskd) and writer (PostgreSQL) */
+    /* the reader's */
+    struct batch cur;
+    int64_t handed;   /* the last seq handed to the writer */
+    int64_t first_ms; /* when cur's first event was taken */
     struct cw enc;    /* scratch: an event re-encoded for its hash */
-    int64_t written;  /* events committed by this run */
+    /* the writer's */
+    PGconn *pg;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch q[QUEUE_MAX];
+    int qlen;
+    int64_t committed; /* the position stored in PostgreSQL */
+    bool known;        /* committed has been read */
+    bool reader_done, writer_gone;
+    atomic_bool resync; /* the reader starts again from committed */
+    int64_t written;    /* events committed by this run */
+    int64_t target, target_from, target_t0; /* catch-up report */
 };
 
 static struct sink_cfg cfg = {.batch = 2000, .flush_ms = 50};
@@ -196,15 +217,17 @@ static void put_time(struct buf *b, const msgpack_object *ev, const char *k)
 static int take(void *arg, const msgpack_object *ev, int64_t seq)
 {
     struct shard *s = arg;
-    struct buf *b = &s->rows;
+    struct buf *b = &s->cur.rows;
     unsigned char hash[HASH_LEN];
     int64_t version = 0;
     char num[32];
     json_t *data;
     char *text;
 
-    if (!s->nrows)
+    if (!s->cur.n) {
         s->first_ms = now_ms();
+        s->cur.first = seq;
+    }
     put_text(b, s->id, strlen(s->id));
     snprintf(num, sizeof(num), "\t%lld\t", (long long)seq);
     puts_(b, num);
@@ -248,7 +271,8 @@ static int take(void *arg, const msgpack_object *ev, int64_t seq)
                        NULL, 0);
     put_hex(b, hash, sizeof(hash));
     puts_(b, "\n");
-    s->nrows++;
+    s->cur.n++;
+    s->cur.last = seq;
     return 0;
 }
 
@@ -271,10 +295,11 @@ static void pg_drop(struct shard *s)
     s->pg = NULL;
 }
 
-/* The stored position of this shard (0 when none). */
-static int read_position(struct shard *s)
+/* The stored position of this shard (0 when none), or -1. */
+static int64_t read_position(struct shard *s)
 {
     const char *p[1] = {s->id};
+    int64_t pos;
     PGresult *r =
         PQexecParams(s->pg, "SELECT seq FROM desk.positions WHERE shard = $1",
                      1, NULL, p, NULL, NULL, 0);
@@ -282,13 +307,33 @@ static int read_position(struct shard *s)
         pg_ok(s, r, PGRES_TUPLES_OK, "reading the position");
         return -1;
     }
-    s->committed = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+    pos = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);
-    return 0;
+    return pos;
 }
 
+static void free_batch(struct batch *b)
+{
+    free(b->rows.p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Writer side, under mu: what is queued was taken after a position that
+ * no longer holds; the reader starts again from the stored one. */
+static void drop_queue(struct shard *s)
+{
+    for (int i = 0; i < s->qlen; i++)
+        free_batch(&s->q[i]);
+    s->qlen = 0;
+    atomic_store(&s->resync, true);
+    pthread_cond_broadcast(&s->cv);
+}
+
+/* Connects and reads the position; every batch queued before is dropped
+ * (a PostgreSQL crash may have taken the last commits with it). */
 static int pg_connect(struct shard *s)
 {
+    int64_t pos;
     s->pg = PQconnectdb(s->cfg->conninfo);
     if (PQstatus(s->pg) != CONNECTION_OK) {
         say(s, "PostgreSQL: %s", PQerrorMessage(s->pg));
@@ -299,29 +344,30 @@ static int pg_connect(struct shard *s)
      * rows, so a PostgreSQL crash loses both together, the connection
      * breaks, and the sink resumes from the position that survived. */
     PQclear(PQexec(s->pg, "SET synchronous_commit = off"));
-    if (read_position(s)) {
+    if ((pos = read_position(s)) < 0) {
         pg_drop(s);
         return -1;
     }
+    pthread_mutex_lock(&s->mu);
+    s->committed = pos;
+    s->known = true;
+    drop_queue(s);
+    pthread_mutex_unlock(&s->mu);
     return 0;
 }
 
-/* Commits the batch and the new position in one transaction. The position
+/* Commits a batch and the new position in one transaction. The position
  * moves only from the one this sink read: another writer, or a batch that
  * repeats an event (primary key), rolls the whole batch back. */
-static int flush(struct shard *s, int64_t last)
+static int commit_batch(struct shard *s, const struct batch *b, int64_t from)
 {
-    char to[32], from[32];
-    const char *p[3] = {s->id, to, from};
+    char to[32], was[32];
+    const char *p[3] = {s->id, to, was};
     PGresult *r;
     bool ok;
 
-    if (!s->nrows)
-        return 0;
-    if (!s->pg)
-        return -1;
-    snprintf(to, sizeof(to), "%lld", (long long)last);
-    snprintf(from, sizeof(from), "%lld", (long long)s->committed);
+    snprintf(to, sizeof(to), "%lld", (long long)b->last);
+    snprintf(was, sizeof(was), "%lld", (long long)from);
     ok = pg_ok(s, PQexec(s->pg, "BEGIN"), PGRES_COMMAND_OK, "BEGIN") &&
          pg_ok(s,
                PQexec(s->pg,
@@ -330,7 +376,7 @@ static int flush(struct shard *s, int64_t last)
                       "FROM STDIN"),
                PGRES_COPY_IN, "COPY");
     if (ok) {
-        ok = PQputCopyData(s->pg, s->rows.p, (int)s->rows.len) == 1;
+        ok = PQputCopyData(s->pg, b->rows.p, (int)b->rows.len) == 1;
         ok = PQputCopyEnd(s->pg, ok ? NULL : "send failed") == 1 && ok;
         ok = pg_ok(s, PQgetResult(s->pg), PGRES_COMMAND_OK, "COPY rows") && ok;
         while ((r = PQgetResult(s->pg)))
@@ -349,35 +395,125 @@ static int flush(struct shard *s, int64_t last)
             say(s,
                 "position is no longer %s: another sink writes this "
                 "shard; batch refused",
-                from);
-        else if (!ok)
+                was);
+        if (!ok)
             pg_ok(s, r, PGRES_COMMAND_OK, "position");
         else
             PQclear(r);
     }
     ok = ok && pg_ok(s, PQexec(s->pg, "COMMIT"), PGRES_COMMAND_OK, "COMMIT");
-    s->rows.len = 0;
-    s->nrows = 0;
-    if (ok) {
-        s->written += last - s->committed;
-        s->committed = last;
+    if (ok)
         return 0;
-    }
-    /* nothing of the batch is stored; what is stored is the position */
-    if (PQstatus(s->pg) == CONNECTION_OK)
-        PQclear(PQexec(s->pg, "ROLLBACK"));
-    if (PQstatus(s->pg) != CONNECTION_OK || read_position(s))
-        pg_drop(s);
+    /* nothing of the batch is stored; the next connection reads what is */
+    pg_drop(s);
     return -1;
 }
 
-/* take, then commit when the batch is full */
+/* The writer thread of a shard: commits the batches the reader hands it,
+ * in order, while the reader takes the next ones from deskd. */
+static void *write_shard(void *arg)
+{
+    struct shard *s = arg;
+    for (;;) {
+        struct batch b;
+        int64_t from;
+        if (!s->pg && pg_connect(s)) {
+            if (atomic_load(&stopping))
+                break; /* PostgreSQL is gone; the position says where */
+            nap(RETRY_MS);
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        while (!s->qlen && !s->reader_done) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        }
+        if (!s->qlen) {
+            pthread_mutex_unlock(&s->mu);
+            break; /* the reader is done and everything is written */
+        }
+        b = s->q[0];
+        memmove(&s->q[0], &s->q[1], (size_t)(s->qlen - 1) * sizeof(b));
+        s->qlen--;
+        from = s->committed;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        if (b.first != from + 1) { /* taken before a resync: stale */
+            free_batch(&b);
+            pthread_mutex_lock(&s->mu);
+            drop_queue(s);
+            pthread_mutex_unlock(&s->mu);
+            continue;
+        }
+        if (commit_batch(s, &b, from)) {
+            pthread_mutex_lock(&s->mu);
+            drop_queue(s);
+            pthread_mutex_unlock(&s->mu);
+        } else {
+            pthread_mutex_lock(&s->mu);
+            s->committed = b.last;
+            s->written += b.last - from;
+            if (s->target && s->committed >= s->target) {
+                int64_t ms = now_ms() - s->target_t0;
+                say(s, "caught up to seq %lld: %lld events in %lld ms (%lld/s)",
+                    (long long)s->target,
+                    (long long)(s->target - s->target_from), (long long)ms,
+                    (long long)((s->target - s->target_from) * 1000 /
+                                (ms ? ms : 1)));
+                s->target = 0;
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+        free_batch(&b);
+    }
+    pthread_mutex_lock(&s->mu);
+    say(s, "stopped at seq %lld (%lld events written)", (long long)s->committed,
+        (long long)s->written);
+    for (int i = 0; i < s->qlen; i++)
+        free_batch(&s->q[i]);
+    s->qlen = 0;
+    s->writer_gone = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pg_drop(s);
+    return NULL;
+}
+
+/* Reader side: hands the batch taken so far to the writer, waiting while
+ * QUEUE_MAX batches wait already. -1 when the reader must start again from
+ * the stored position (a batch failed, PostgreSQL reconnected). */
+static int hand(struct shard *s)
+{
+    int rc = 0;
+    if (!s->cur.n)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    while (s->qlen == QUEUE_MAX && !atomic_load(&s->resync) && !s->writer_gone)
+        pthread_cond_wait(&s->cv, &s->mu);
+    if (atomic_load(&s->resync) || s->writer_gone) {
+        rc = -1;
+        free_batch(&s->cur);
+    } else {
+        s->handed = s->cur.last;
+        s->q[s->qlen++] = s->cur;
+        memset(&s->cur, 0, sizeof(s->cur));
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* take, then hand the batch over when it is full */
 static int take_batched(void *arg, const msgpack_object *ev, int64_t seq)
 {
     struct shard *s = arg;
     if (take(s, ev, seq))
         return 1;
-    return s->nrows >= s->cfg->batch ? (flush(s, seq) ? 1 : 0) : 0;
+    return s->cur.n >= s->cfg->batch ? (hand(s) ? 1 : 0) : 0;
 }
 
 /* ---- following one shard ---- */
@@ -401,8 +537,9 @@ static int read_endpoints(struct shard *s)
     return s->cmd_ep[0] && s->pub_ep[0] ? 0 : -1;
 }
 
-/* Follows deskd until it stops answering or PostgreSQL fails. */
-static void follow_shard(struct shard *s)
+/* Follows deskd from seq start + 1 until deskd stops answering, a batch
+ * fails or the sink stops. */
+static void follow_shard(struct shard *s, int64_t start)
 {
     struct follow_opts fo = {s->cmd_ep,
                              s->pub_ep,
@@ -411,64 +548,81 @@ static void follow_shard(struct shard *s)
                              s->server_key[0] ? s->server_key : NULL,
                              LOG_READ_TIMEOUT};
     struct follow f;
-    int64_t n, t0, from;
+    int64_t n, t0 = now_ms();
 
     if (read_endpoints(s) ||
-        follow_open(&f, s->zctx, &fo, s->committed + 1, take_batched, s))
+        follow_open(&f, s->zctx, &fo, start + 1, take_batched, s))
         return;
-    t0 = now_ms();
-    from = s->committed;
     n = follow_catch_up(&f, 0);
-    if (n > 0 && !flush(s, f.next - 1)) {
-        int64_t ms = now_ms() - t0;
-        say(s, "caught up to seq %lld: %lld events in %lld ms (%lld/s)",
-            (long long)s->committed, (long long)(s->committed - from),
-            (long long)ms,
-            (long long)((s->committed - from) * 1000 / (ms ? ms : 1)));
+    if (n > 0 && !hand(s)) { /* the writer says when it is all in */
+        pthread_mutex_lock(&s->mu);
+        s->target = f.next - 1;
+        s->target_from = start;
+        s->target_t0 = t0;
+        pthread_mutex_unlock(&s->mu);
     }
     while (n >= 0 && !atomic_load(&stopping)) {
-        n = follow_poll(&f, s->nrows ? 5 : IDLE_MS);
-        if (n == 0 && !s->nrows)
+        if (atomic_load(&s->resync)) {
+            n = -2;
+            break;
+        }
+        n = follow_poll(&f, s->cur.n ? 5 : IDLE_MS);
+        if (n == 0 && !s->cur.n)
             n = follow_catch_up(&f, 0); /* quiet: a lost tail? */
-        if (n >= 0 && s->nrows &&
-            (n == 0 || now_ms() - s->first_ms >= s->cfg->flush_ms) &&
-            flush(s, f.next - 1))
+        if (n >= 0 && s->cur.n &&
+            (n == 0 || now_ms() - s->first_ms >= s->cfg->flush_ms) && hand(s))
             n = -2;
     }
-    if (n == -1 && s->nrows && s->pg) /* deskd went away: keep what came */
-        flush(s, f.next - 1);
-    if (!atomic_load(&stopping) || n == -2) {
-        s->rows.len = 0;
-        s->nrows = 0;
-    }
+    /* deskd went away, or stopping: hand over what came; after a failed
+     * batch, what was taken is dropped (it is read again) */
+    if (n == -2)
+        free_batch(&s->cur);
+    else
+        hand(s);
     follow_close(&f);
 }
 
+/* The reader thread of a shard: follows deskd, makes the batches. */
 static void *run_shard(void *arg)
 {
     struct shard *s = arg;
-    int64_t last_said = -1;
+    int64_t last_said = -1, start;
 
     cw_init(&s->enc);
+    if (pthread_create(&s->wth, NULL, write_shard, s)) {
+        say(s, "cannot start the writer thread");
+        atomic_store(&stopping, true);
+        cw_release(&s->enc);
+        return NULL;
+    }
     while (!atomic_load(&stopping)) {
-        if (!s->pg && pg_connect(s)) {
-            nap(RETRY_MS);
-            continue;
-        }
-        if (s->committed != last_said)
-            say(s, "following from seq %lld", (long long)s->committed + 1);
-        last_said = s->committed;
-        follow_shard(s);
-        if (s->nrows && s->pg) /* stopping: commit what was taken */
-            flush(s, s->committed + s->nrows);
+        pthread_mutex_lock(&s->mu);
+        while (!s->known && !atomic_load(&stopping) && !s->writer_gone)
+            pthread_cond_wait(&s->cv, &s->mu);
+        /* after a resync the stored position; otherwise what was handed
+         * (the writer commits the batches still queued) */
+        start = atomic_load(&s->resync) || s->handed < s->committed
+                    ? s->committed
+                    : s->handed;
+        s->handed = start;
+        atomic_store(&s->resync, false);
+        pthread_mutex_unlock(&s->mu);
+        if (atomic_load(&stopping) || s->writer_gone)
+            break;
+        if (start != last_said)
+            say(s, "following from seq %lld", (long long)start + 1);
+        last_said = start;
+        follow_shard(s, start);
         if (!atomic_load(&stopping))
             nap(RETRY_MS);
     }
-    say(s, "stopped at seq %lld (%lld events written)", (long long)s->committed,
-        (long long)s->written);
-    pg_drop(s);
+    pthread_mutex_lock(&s->mu);
+    s->reader_done = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->wth, NULL);
+    free_batch(&s->cur);
     cw_release(&s->enc);
-    free(s->rows.p);
     return NULL;
 }
 
@@ -502,6 +656,8 @@ static struct shard *shard_named(const char *id)
     snprintf(s->id, sizeof(s->id), "%s", id);
     snprintf(s->actor, sizeof(s->actor), "sink");
     s->cfg = &cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     return s;
 }
 
