@@ -61,7 +61,7 @@ start_sink() { "$HERE/$BUILD/desksink" -c "$TMP/sink.conf" 2>> "$TMP/sink.log" &
 stop_sink() { kill "$SINK"; wait "$SINK" 2>/dev/null || true; }
 wait_pos() { # until the sink's position is $1
   until [ "$(q "SELECT seq FROM desk.positions WHERE shard = 'bench'" 2>/dev/null)" = "$1" ]; do
-    sleep 0.02
+    sleep 0.2
   done
 }
 
@@ -81,14 +81,14 @@ live=$(awk -v n="$last" -v a="$t0" -v b="$t1" 'BEGIN{printf "%d", n/(b-a)}')
 lag=$(awk -v a="$t_bench" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 
 log "sink catch-up of the same $last events into an empty database"
-q "DROP SCHEMA desk CASCADE"
+q "DROP SCHEMA desk CASCADE" 2>/dev/null
+: > "$TMP/sink.log"
 start_sink
-until q "SELECT 1 FROM desk.positions" >/dev/null 2>&1; do sleep 0.05; done
-t0=$(now)
-wait_pos "$last"
-t1=$(now)
+# the sink says when the writer has committed what the first catch-up read
+until grep -q "caught up to seq $last" "$TMP/sink.log"; do sleep 0.2; done
 stop_sink
-catch=$(awk -v n="$last" -v a="$t0" -v b="$t1" 'BEGIN{printf "%d", n/(b-a)}')
+catch=$(grep -o "caught up to seq $last: .*(\([0-9]*\)/s)" "$TMP/sink.log" |
+  sed 's/.*(\([0-9]*\)\/s)/\1/')
 [ "$(q "SELECT count(*) FROM desk.events")" = "$last" ] || { echo "bench_sink: event count differs" >&2; exit 1; }
 
 echo "# sink $(date -u +%FT%TZ), $(nproc) cpu, batch $BATCH, ${SECS}s"
