@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "desk.h"
 #include "harness.h"
@@ -604,12 +605,85 @@ static void test_postgres_and_deskd_restarts(void **state)
     sink_signal(SIGTERM);
 }
 
+/* Under [security] mode = curve the sink connects with its own key, listed
+ * for its reader operator like any desk's (docs/SECURITY.md). */
+static void test_sink_with_its_own_curve_key(void **state)
+{
+    char srv_pub[41], srv_sec[41], sink_pub[41], sink_sec[41], adm_pub[41],
+        adm_sec[41], ini[H_PATH_MAX + 256], path[H_PATH_MAX];
+    struct h_keys k = {srv_pub, adm_sec};
+    struct h_server cs;
+    struct h_client cc;
+    struct h_reply r;
+    FILE *f;
+    int64_t n, pos = -1;
+    (void)state;
+
+    assert_int_equal(zmq_curve_keypair(srv_pub, srv_sec), 0);
+    assert_int_equal(zmq_curve_keypair(sink_pub, sink_sec), 0);
+    assert_int_equal(zmq_curve_keypair(adm_pub, adm_sec), 0);
+    snprintf(path, sizeof(path), "%s/curve-server.key", pgdir);
+    assert_non_null(f = fopen(path, "w"));
+    fprintf(f, "%s\n", srv_sec);
+    fclose(f);
+    snprintf(ini, sizeof(ini),
+             "[security]\nmode = curve\nsecret_key = %s\n"
+             "[keys]\nadmin = %s\nsink = %s\n",
+             path, adm_pub, sink_pub);
+    {
+        struct h_opts o = {.operators = "sink = reader, Sink",
+                           .extra_ini = ini};
+        assert_int_equal(h_server_start_opts(&cs, &o), 0);
+    }
+    assert_int_equal(h_client_open_keys(&cc, cs.cmd_ep, &k), 0);
+    desk = &cc;
+    OK(&r, "admin", "estate.register", "{\"code\":\"CV\",\"name\":\"C\"}");
+    done(&r);
+    OK(&r, "admin", "building.register",
+       "{\"estate\":\"CV\",\"building\":\"1\"}");
+    done(&r);
+    for (int i = 0; i < 50; i++) {
+        OK(&r, "admin", "unit.register",
+           "{\"estate\":\"CV\",\"building\":\"1\",\"room\":\"%d\","
+           "\"area\":\"80.00\",\"type\":\"residence\"}",
+           100 + i);
+        done(&r);
+    }
+    n = h_log_count(&cc);
+    snprintf(path, sizeof(path), "%s/sink.key", pgdir);
+    assert_non_null(f = fopen(path, "w"));
+    fprintf(f, "%s\n", sink_sec);
+    fclose(f);
+    assert_non_null(f = fopen(sinkconf, "w"));
+    fprintf(f,
+            "[postgres]\nconninfo = %s\n[shard.curved]\nendpoints = "
+            "%s/endpoints\nactor = sink\nsecret_key = %s\nserver_key = %s\n",
+            conninfo, cs.data_dir, path, srv_pub);
+    fclose(f);
+    sink_start();
+    for (int t = 0; t < CATCH_UP_MS / 50 && pos != n; t++) {
+        pos = sql_int("SELECT seq FROM desk.positions WHERE shard = $1",
+                      "curved");
+        if (pos != n)
+            nap_ms(50);
+    }
+    sink_signal(SIGTERM);
+    assert_int_equal(pos, n);
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM desk.events WHERE shard = $1", "curved"),
+        n);
+    h_client_close(&cc);
+    assert_int_equal(h_server_stop(&cs), 0);
+    h_server_cleanup(&cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_shards_read_models_equal_deskd),
         cmocka_unit_test(test_sink_killed_mid_batch),
         cmocka_unit_test(test_postgres_and_deskd_restarts),
+        cmocka_unit_test(test_sink_with_its_own_curve_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
