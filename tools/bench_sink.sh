@@ -8,7 +8,7 @@
 #             committed in PostgreSQL (1.0x: it never falls behind)
 #   catch-up: the same log again into an empty database, from seq 1
 #             (log.read pages only): what the sink can take at most
-# Env: SECS (10), SINK_BATCH (2000).
+# Env: SECS (10), SINK_BATCH (2000), SINK_COMPLAINTS (50000).
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${SECS:-10} BATCH=${SINK_BATCH:-2000}
@@ -91,6 +91,29 @@ catch=$(grep -o "caught up to seq $last: .*(\([0-9]*\)/s)" "$TMP/sink.log" |
   sed 's/.*(\([0-9]*\)\/s)/\1/')
 [ "$(q "SELECT count(*) FROM desk.events")" = "$last" ] || { echo "bench_sink: event count differs" >&2; exit 1; }
 
+# Complaint events: every one goes through the SQL fold (desk.apply).
+# cmpbench: N complaints received pipelined, then N escalations fired.
+log "sink catch-up of a complaints log (${SINK_COMPLAINTS:=50000} received + escalated)"
+sed -i "s|^data_dir = .*|data_dir = $TMP/var2|" "$TMP/deskd.conf"
+printf '[time]\nclock = manual\nmanual_start = 2026-03-02T09:00:00+08:00\ncalendar = %s\n' \
+  "$HERE/config/holidays.tsv" >> "$TMP/deskd.conf"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+"$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd2.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 100); do [ -f "$TMP/var2/endpoints" ] && break; sleep 0.1; done
+EP=$(awk '/^commands/{print $2}' "$TMP/var2/endpoints")
+cmp_out=$("$HERE/$BUILD/cmpbench" -e "$EP" -n "$SINK_COMPLAINTS")
+cmp_rate=$(kv receive_per_s "$cmp_out")
+last2=$("$HERE/$BUILD/deskctl" -e "$EP" -a sink log.read from=1 limit=1 |
+  awk -F'[:,]' '/"last_seq"/{gsub(/ /,"",$2); print $2}')
+sed -i "s|^\[shard.bench\]|[shard.cmp]|; s|/var/endpoints|/var2/endpoints|" "$TMP/sink.conf"
+: > "$TMP/sink.log"
+start_sink
+until grep -q "caught up to seq $last2" "$TMP/sink.log"; do sleep 0.2; done
+stop_sink
+fold=$(grep -o "caught up to seq $last2: .*(\([0-9]*\)/s)" "$TMP/sink.log" |
+  sed 's/.*(\([0-9]*\)\/s)/\1/')
+open_sql=$(q "SELECT count(*) FROM desk.complaints WHERE shard = 'cmp' AND state <> 'closed'")
+
 echo "# sink $(date -u +%FT%TZ), $(nproc) cpu, batch $BATCH, ${SECS}s"
 printf 'row\tevents/s\tratio to deskd\n%s\t%s\t1.00\n%s\t%s\t%s\n%s\t%s\t%s\n' \
   "deskd pipelined 1000 (unit.register)" "$drate" \
@@ -98,3 +121,6 @@ printf 'row\tevents/s\tratio to deskd\n%s\t%s\t1.00\n%s\t%s\t%s\n%s\t%s\t%s\n' \
   "$(awk -v a="$live" -v b="$drate" 'BEGIN{printf "%.2f", a/b}')" \
   "desksink catch-up from seq 1" "$catch" \
   "$(awk -v a="$catch" -v b="$drate" 'BEGIN{printf "%.2f", a/b}')" | column -t -s$'\t'
+echo "complaints: deskd complaint.receive pipelined $cmp_rate/s; sink catch-up" \
+  "of $last2 complaint events through the fold $fold/s" \
+  "($(awk -v a="$fold" -v b="$cmp_rate" 'BEGIN{printf "%.2f", a/b}')x); open in SQL: $open_sql"
