@@ -5,7 +5,11 @@
  * read models (tools/desksink.sql) are folded by a trigger in that same
  * transaction. A restart resumes at the stored position; a batch that
  * would repeat an event is refused by the primary key and the position
- * check, and nothing of it stays.
+ * check, and nothing of it stays. Each shard has a reader thread (deskd:
+ * follow, mask, make COPY text) and a writer thread (PostgreSQL), with at
+ * most QUEUE_MAX batches between them; when a batch fails or the
+ * connection is new, the writer drops what is queued and the reader
+ * starts again from the stored position.
  *
  *   desksink -c sink.conf
  *
