@@ -81,10 +81,14 @@ static void write_sink_conf(int batch)
     fclose(f);
 }
 
+static void sink_signal(int sig);
+
 static void sink_start(void)
 {
     const char *tools = getenv("DESKD_TOOLS");
     char bin[H_PATH_MAX], log[H_PATH_MAX];
+    if (sink_pid > 0) /* one sink at a time */
+        sink_signal(SIGTERM);
     snprintf(bin, sizeof(bin), "%s/desksink", tools ? tools : "build");
     snprintf(log, sizeof(log), "%s/sink.log", pgdir);
     sink_pid = fork();
