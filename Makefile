@@ -4,7 +4,7 @@
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := libzmq lmdb msgpack libevent libsodium inih jansson libsystemd \
-            cmocka fuse3
+            cmocka fuse3 libpq
 # What each build dependency is checked by, and the package that gives it
 # (tools/need.sh installs only what is missing).
 NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
@@ -12,7 +12,7 @@ NEED_BUILD := cmd:pkg-config=pkg-config pc:libzmq=libzmq3-dev \
               pc:libevent=libevent-dev pc:libsodium=libsodium-dev \
               pc:inih=libinih-dev pc:jansson=libjansson-dev \
               pc:libsystemd=libsystemd-dev pc:cmocka=libcmocka-dev \
-              pc:fuse3=libfuse3-dev cmd:fusermount3=fuse3
+              pc:fuse3=libfuse3-dev cmd:fusermount3=fuse3 pc:libpq=libpq-dev
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wshadow -Werror
 CFLAGS   ?= -O2 -g
 # Mandatory flags stay even when CFLAGS is given on the command line.
@@ -44,11 +44,11 @@ FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   = $(shell pkg-config --libs fuse3 2>/dev/null)
 
 .PHONY: all deps run test unit integration check-asan test-asan bench \
-        torture torture-power torture-power-unsafe fmt fmt-check clean docs \
-        docs-check deps-check install uninstall install-check man
+        pg-deps torture torture-power torture-power-unsafe fmt fmt-check clean \
+        docs docs-check deps-check install uninstall install-check man
 
-all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(UNIT_BIN) $(INT_BIN) \
-     $(POWERFS)
+all: deps-check $(BUILD)/deskd $(TOOLS:%=$(BUILD)/%) $(BUILD)/desksink \
+     $(UNIT_BIN) $(INT_BIN) $(POWERFS)
 
 # Installs what pkg-config cannot find (root, no terminal: CI).
 deps:
@@ -73,6 +73,22 @@ $(TOOLS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libdesk.a
 $(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
 CURVE_TOOLS := deskctl deskbench # share tools/curvecli.c
 $(CURVE_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/curvecli.o
+$(BUILD)/deskctl: $(BUILD)/tools/follow.o # shared with desksink
+
+# desksink: deskd shards -> PostgreSQL (libpq); tools/desksink.sql built in
+# as a C string, so the binary installs its own schema.
+$(BUILD)/tools/desksink_sql.c: tools/desksink.sql
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "const char desksink_sql[] =" } \
+	  { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } \
+	  END { print "    \"\";" }' $< > $@
+$(BUILD)/tools/desksink_sql.o: $(BUILD)/tools/desksink_sql.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/desksink: $(BUILD)/tools/desksink.o $(BUILD)/tools/follow.o \
+                   $(BUILD)/tools/curvecli.o $(BUILD)/tools/desksink_sql.o \
+                   $(BUILD)/libdesk.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a \
+	  $(PKG_LIBS) $(shell pkg-config --libs libpq) -lpthread
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
@@ -80,7 +96,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
 
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(HARNESS) $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(IT_LIBS) -lcmocka
+# it_sink talks to PostgreSQL itself and runs desksink
+$(BUILD)/tests/it_sink: IT_LIBS = $(shell pkg-config --libs libpq)
+$(BUILD)/tests/it_sink: | $(BUILD)/desksink
 
 $(BUILD)/powerfs: tests/powerfs/powerfs.c | deps-check
 	@mkdir -p $(dir $@)
@@ -95,7 +114,13 @@ run: all
 	@mkdir -p var
 	$(BUILD)/deskd -c config/deskd.conf
 
-test: all docs-check e2e-deps
+# PostgreSQL server and client for the desksink tests (tools/pgtmp.sh)
+NEED_PG := 'file:/usr/lib/postgresql/*/bin/initdb=postgresql' \
+           cmd:psql=postgresql-client
+pg-deps:
+	@bash tools/need.sh $(NEED_PG)
+
+test: all docs-check e2e-deps pg-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(UNIT_BIN) \
 	  $(BUILD)/tests/test_powerfs $(INT_BIN)
 	@$(MAKE) --no-print-directory install-check
@@ -104,7 +129,7 @@ test: all docs-check e2e-deps
 unit: all
 	@bash tests/run.sh $(UNIT_BIN)
 
-integration: all
+integration: all pg-deps
 	@DESKD_BIN=$(BUILD)/deskd DESKD_TOOLS=$(BUILD) bash tests/run.sh $(INT_BIN)
 
 # Every test under AddressSanitizer and UBSan, in its own build tree.

@@ -57,13 +57,17 @@ struct cfg_token {
     X(MANAGER, 1u << 2, "manager")                                             \
     X(QUALITY, 1u << 3, "quality")                                             \
     X(ADMIN, 1u << 4, "admin")                                                 \
-    X(SYSTEM, 1u << 5, "system")
+    X(SYSTEM, 1u << 5, "system")                                               \
+    X(READER, 1u << 6, "reader")
 
 enum role {
 #define X(name, bit, str) ROLE_##name = bit,
     ROLES(X)
 #undef X
 };
+/* reader: a program that only reads (desksink, BI extracts): it may run
+ * the queries every desk may run (log.read, query.*), nothing that writes
+ * and nothing leads only may see (cmd_authorise). Never in the table. */
 #define ROLE_LEADS (ROLE_CS_LEAD | ROLE_MANAGER | ROLE_ADMIN)
 #define ROLE_ANY_DESK                                                          \
     (ROLE_CLERK | ROLE_CS_LEAD | ROLE_MANAGER | ROLE_QUALITY | ROLE_ADMIN)

@@ -184,4 +184,5 @@ awk -F'\t' '{printf "deskd memory, %s: %d MB anonymous, %d MB peak resident with
 echo "fees: $FEES"
 echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
+bash "$HERE/tools/bench_sink.sh" "$BUILD"    # desksink into PostgreSQL
 bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it

@@ -19,10 +19,10 @@
 #include "../core/pipeline.h"
 #include "../core/version.h"
 #include "curvecli.h"
+#include "follow.h"
 
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
 #define DEFAULT_PUB_EP "tcp://127.0.0.1:7701"
-#define TAIL_PAGE 1000 /* events per log.read while catching up */
 #define TAIL_IDLE_MS                                                           \
     2000 /* quiet PUB this long: check log.read for a lost tail */
 
@@ -416,119 +416,58 @@ static int send_command(void *ctx, const struct opts *o, const char *cmd,
     return ok ? 0 : 1;
 }
 
-/* log.read from next; prints what it gets. Returns the new next seq, and
- * *got = how many events came back (0 = caught up). */
-static long long catch_up(void *ctx, const struct opts *o, long long next,
-                          long long upto, long long *printed, size_t *got)
-{
-    json_t *body = json_pack("{s:I,s:i}", "from", next, "limit", TAIL_PAGE);
-    json_t *env = envelope(o, "log.read", body), *r = call(ctx, o, env), *evs;
-    size_t i;
-    json_t *ev;
+struct tail_ctx {
+    const struct opts *o;
+    long long printed;
+};
 
-    json_decref(env);
-    *got = 0;
-    if (!r)
-        return next;
-    evs = json_object_get(json_object_get(r, "result"), "events");
-    json_array_foreach(evs, i, ev)
-    {
-        long long seq = json_integer_value(json_object_get(ev, "seq"));
-        if (seq != next || (upto && seq > upto))
-            break;
-        json_dumpf(ev, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-        putchar('\n');
-        next = seq + 1;
-        (*printed)++;
-        (*got)++;
-        if (o->count && *printed >= o->count)
-            break;
-    }
+/* Prints one event as a JSON line; stops after --count. */
+static int print_event(void *arg, const msgpack_object *ev, int64_t seq)
+{
+    struct tail_ctx *t = arg;
+    json_t *j;
+    (void)seq;
+    if (t->o->count && t->printed >= t->o->count)
+        return 1;
+    j = codec_to_json(ev);
+    json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+    putchar('\n');
     fflush(stdout);
-    json_decref(r);
-    return next;
+    json_decref(j);
+    t->printed++;
+    return t->o->count && t->printed >= t->o->count;
 }
 
-static long long last_seq(void *ctx, const struct opts *o)
-{
-    json_t *env =
-        envelope(o, "log.read", json_pack("{s:i,s:i}", "from", 1, "limit", 1));
-    json_t *r = call(ctx, o, env);
-    long long last = -1;
-    json_decref(env);
-    if (r)
-        last = json_integer_value(
-            json_object_get(json_object_get(r, "result"), "last_seq"));
-    json_decref(r);
-    return last;
-}
-
-/* zguide Clone pattern: subscribe first, then catch up with log.read,
- * then follow PUB; drop duplicates, fill any gap with log.read. */
+/* Every event from --from (0: from now), then live: the recipe of
+ * docs/SUBSCRIBERS.md in tools/follow.c. */
 static int tail(void *ctx, struct opts *o)
 {
-    void *sub = zmq_socket(ctx, ZMQ_SUB);
-    long long next = o->from, printed = 0;
-    char buf[1 << 16];
-    size_t got;
-    int idle = TAIL_IDLE_MS;
+    struct follow_opts fo = {o->cmd_ep,     o->pub_ep,     o->actor,
+                             o->secret_key, o->server_key, o->timeout_ms};
+    struct tail_ctx t = {o, 0};
+    struct follow f;
+    int64_t n;
 
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &idle, sizeof(idle));
-    if (secure(sub, o)) {
-        zmq_close(sub);
+    if (follow_open(&f, ctx, &fo, o->from, print_event, &t))
         return 2;
-    }
-    zmq_connect(sub, o->pub_ep);
-    if (next <= 0) {
-        long long last = last_seq(ctx, o);
+    if (o->from <= 0) {
+        int64_t last = follow_last_seq(&f);
         if (last < 0) {
             fprintf(stderr, "deskctl: no reply from %s\n", o->cmd_ep);
+            follow_close(&f);
             return 2;
         }
-        next = last + 1;
+        f.next = last + 1;
     }
-    do
-        next = catch_up(ctx, o, next, 0, &printed, &got);
-    while (got && !(o->count && printed >= o->count));
-    while (!(o->count && printed >= o->count)) {
-        struct codec_doc d;
-        int64_t seq;
-        int n = zmq_recv(sub, buf, sizeof(buf), 0); /* topic */
-        if (n < 0 && errno == EAGAIN) {
-            /* quiet: events dropped at the very end show no gap until the
-             * next one, so ask log.read */
-            do
-                next = catch_up(ctx, o, next, 0, &printed, &got);
-            while (got && !(o->count && printed >= o->count));
-            continue;
-        }
-        if (n < 0)
-            break;
-        n = zmq_recv(sub, buf, sizeof(buf), 0);
-        if (n < 0 || n > (int)sizeof(buf) ||
-            codec_doc_parse_trusted(&d, buf, (size_t)n, NULL))
-            continue;
-        if (!codec_get_int(d.obj, "seq", &seq) && seq >= next) {
-            while (next < seq) { /* a gap: re-read what was missed */
-                long long before = next;
-                next = catch_up(ctx, o, next, seq - 1, &printed, &got);
-                if (next == before)
-                    break;
-            }
-            if (seq == next && !(o->count && printed >= o->count)) {
-                json_t *j = codec_to_json(d.obj);
-                json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-                putchar('\n');
-                fflush(stdout);
-                json_decref(j);
-                next = seq + 1;
-                printed++;
-            }
-        }
-        codec_doc_release(&d);
+    n = follow_catch_up(&f, 0);
+    while (n != -2) {
+        /* quiet: events dropped at the very end show no gap until the
+         * next one, so ask log.read */
+        n = follow_poll(&f, TAIL_IDLE_MS);
+        if (n == 0)
+            n = follow_catch_up(&f, 0);
     }
-    zmq_close(sub);
+    follow_close(&f);
     return 0;
 }
 
