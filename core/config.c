@@ -869,14 +869,17 @@ int cfg_override(struct config *c, const char *setting, struct err *e)
                        setting);
     snprintf(sec, sizeof(sec), "%.*s", (int)(dot - setting), setting);
     snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
-    /* a late-fee policy set again replaces the one of the file */
-    if (!strcmp(sec, "fees") && !strncmp(key, "late_fee.", 9))
-        for (int i = 0; i < c->fees.nlate; i++)
-            if (!strcmp(c->fees.late[i].item, key + 9)) {
-                c->fees.late[i--] = c->fees.late[--c->fees.nlate];
-            }
-    if (on_entry(&st, sec, key, eq + 1) && !st.e->code)
+    if (on_entry(&st, sec, key, eq + 1) && !st.e->code) {
+        /* a late-fee policy set again replaces the one of the file: the
+         * new one was appended last, the older ones go */
+        if (!strcmp(sec, "fees") && !strncmp(key, "late_fee.", 9))
+            for (int i = c->fees.nlate - 2; i >= 0; i--)
+                if (!strcmp(c->fees.late[i].item, key + 9))
+                    memmove(&c->fees.late[i], &c->fees.late[i + 1],
+                            (size_t)(--c->fees.nlate - i) *
+                                sizeof(c->fees.late[0]));
         return 0;
+    }
     if (!st.e->code)
         err_set(st.e, ERR_INVALID, key, "bad value");
     /* the same message as for the file, without its file and line */

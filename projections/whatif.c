@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/date.h"
 #include "../core/deadline.h"
 #include "../core/log.h"
 #include "../core/pipeline.h"
 #include "complaints.h"
+#include "fees.h"
 #include "projections.h"
 #include "rebuild.h"
 
@@ -62,8 +64,8 @@ static int ids_add(struct ids *s, const char *id)
 }
 
 /* One event of the window into side. */
-static int count(struct whatif_side *s, struct ids *seen, const struct event *ev,
-                 int64_t from, int64_t to)
+static int count(struct whatif_side *s, struct ids *seen,
+                 const struct event *ev, int64_t from, int64_t to)
 {
     char rule[32], id[CMP_ID_MAX];
     int64_t amount = 0;
@@ -155,8 +157,8 @@ static int fire_due(struct run *w, int64_t until)
         struct timer t;
         char id[LOG_CMD_ID_MAX + 1];
         bool again;
-        int rc = derived_ops.next_timer(w->pipe.batch.txn, w->views, 0, NULL,
-                                        &t);
+        int rc =
+            derived_ops.next_timer(w->pipe.batch.txn, w->views, 0, NULL, &t);
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc)
@@ -298,8 +300,8 @@ static void intake_again(struct run *w, const msgpack_object *d)
 /* A late-fee run of the log run again: fee.assess_late for the same
  * estate and day, by the same operator at the same time. One run wrote
  * one event per bill: the first of them runs it, the rest are skipped. */
-static int late_again(struct run *w, const struct event *ev,
-                      const char *cmd_id, size_t cmd_id_len)
+static int late_again(struct run *w, const struct event *ev, const char *cmd_id,
+                      size_t cmd_id_len)
 {
     char unit[64], actor[64];
     const msgpack_object *day = codec_get(ev->data, "date");
@@ -471,6 +473,51 @@ static int open_views(struct run *w)
     return (rc = mdb_txn_commit(t)) ? lmdb_fail(w->e, "scratch views", rc) : 0;
 }
 
+/* ---- overdue totals by age at the end of the window ---- */
+
+struct aging {
+    MDB_txn *txn;
+    const struct views *v;
+    int32_t asof;
+    int64_t asof_end;
+    struct whatif_side *s;
+};
+
+static int age_bill(void *ctx, const struct bill *b)
+{
+    struct aging *a = ctx;
+    int64_t open;
+
+    if (fees_overdue_as_of(a->txn, a->v, b, a->asof, a->asof_end, &open))
+        return -1;
+    if (open > 0) {
+        a->s->overdue_fen[fees_bucket((int64_t)a->asof - b->due)] += open;
+        a->s->overdue_total += open;
+    }
+    return 0;
+}
+
+/* The read models of l (one snapshot), as they stood at the end of to. */
+static int aging(struct log *l, const struct config *cfg, int64_t to,
+                 struct whatif_side *s, struct err *e)
+{
+    struct aging a = {NULL, NULL, date_of_ts(to, cfg->cal.offset_min), to, s};
+    struct views v;
+    int rc;
+
+    _Static_assert(FEES_BUCKETS ==
+                       sizeof(s->overdue_fen) / sizeof(s->overdue_fen[0]),
+                   "one figure per aging bucket");
+    if ((rc = log_derived_begin(l, &a.txn, e)))
+        return rc;
+    a.v = &v;
+    if (!(rc = views_open(a.txn, &v, false, e)) &&
+        fees_each_bill(a.txn, &v, false, age_bill, &a))
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "whatif: reading the bills");
+    mdb_txn_abort(a.txn);
+    return rc;
+}
+
 int whatif_run(const char *data_dir, const struct config *cfg, int64_t from_ms,
                int64_t to_ms, struct whatif_report *r, struct progress *p,
                struct err *e)
@@ -503,6 +550,10 @@ int whatif_run(const char *data_dir, const struct config *cfg, int64_t from_ms,
         log_batch_abort(&w.pipe.batch);
     if (!rc)
         rc = count_scratch(&w, &sim);
+    if (!rc)
+        rc = aging(&w.scratch, cfg, to_ms, &r->sim, e);
+    if (!rc)
+        rc = aging(&w.live, cfg, to_ms, &r->real, e);
     pipe_release(&w.pipe);
     cw_release(&w.data);
     cw_release(&w.frame);

@@ -23,22 +23,26 @@
 /* The figures of one side, for events that happened (occurred_at) from
  * from_ms to to_ms. */
 struct whatif_side {
-    int64_t late_fee_fen;           /* late fees charged */
-    uint64_t late_fee_bills;        /* late-fee assessments */
+    int64_t late_fee_fen;             /* late fees charged */
+    uint64_t late_fee_bills;          /* late-fee assessments */
     uint64_t escalations[RULE_COUNT]; /* complaint escalations per rule */
-    uint64_t wo_escalations;        /* work-order escalations */
-    uint64_t complaints_escalated;  /* complaints with any escalation */
-    uint64_t events;                /* events of the window */
+    uint64_t wo_escalations;          /* work-order escalations */
+    uint64_t complaints_escalated;    /* complaints with any escalation */
+    uint64_t events;                  /* events of the window */
+    /* what was overdue at the end of the --to day, by age (R-FEE-06
+     * buckets: 1-30, 31-60, 61-90, >90 days), fen */
+    int64_t overdue_fen[4];
+    int64_t overdue_total;
 };
 
 struct whatif_report {
     struct whatif_side real, sim;
-    uint64_t copied;   /* events taken from the log as recorded */
-    uint64_t dropped;  /* timer-driven system events left to the timers */
-    uint64_t rewritten; /* complaint intakes with deadlines worked again */
-    uint64_t reruns;   /* late-fee runs run again */
+    uint64_t copied;        /* events taken from the log as recorded */
+    uint64_t dropped;       /* timer-driven system events left to the timers */
+    uint64_t rewritten;     /* complaint intakes with deadlines worked again */
+    uint64_t reruns;        /* late-fee runs run again */
     uint64_t rerun_refused; /* of which the pipeline refused (nothing due) */
-    uint64_t timers;   /* timers fired in the replay */
+    uint64_t timers;        /* timers fired in the replay */
 };
 
 /* Replays data_dir's log (events recorded up to to_ms) under cfg in a

@@ -16,6 +16,7 @@
 #include "../core/progress.h"
 #include "../core/version.h"
 #include "../projections/export.h"
+#include "../projections/fees.h"
 #include "../projections/projections.h"
 #include "../projections/rebuild.h"
 #include "../projections/whatif.h"
@@ -65,8 +66,9 @@ static int usage(FILE *f)
         "             --set; from --from on, escalations are fired again by\n"
         "             their timers, complaint intake deadlines worked out\n"
         "             again and late-fee runs run again; late fees,\n"
-        "             escalations per rule and complaints escalated side by\n"
-        "             side with the real log; DIR is only read\n"
+        "             escalations per rule, complaints escalated and what was\n"
+        "             overdue on --to by age, side by side with the real\n"
+        "             log; DIR is only read\n"
         "exit status: 0 good, 1 bad (broken, different, refused), 2 error\n");
     return f == stdout ? 0 : 2;
 }
@@ -295,29 +297,33 @@ static json_t *side_json(const struct whatif_side *s)
     for (int r = 0; r < RULE_COUNT; r++)
         json_object_set_new(esc, cmp_rule_names[r],
                             json_integer((json_int_t)s->escalations[r]));
-    return json_pack("{s:I, s:I, s:o, s:I, s:I}", "late_fee_fen",
+    json_t *age = json_object();
+    for (int i = 0; i < FEES_BUCKETS; i++)
+        json_object_set_new(age, fees_bucket_names[i],
+                            json_integer((json_int_t)s->overdue_fen[i]));
+    return json_pack("{s:I, s:I, s:o, s:I, s:I, s:o, s:I}", "late_fee_fen",
                      (json_int_t)s->late_fee_fen, "late_fee_bills",
                      (json_int_t)s->late_fee_bills, "complaint_escalations",
                      esc, "workorder_escalations",
                      (json_int_t)s->wo_escalations, "complaints_escalated",
-                     (json_int_t)s->complaints_escalated);
+                     (json_int_t)s->complaints_escalated, "overdue_fen_by_age",
+                     age, "overdue_fen", (json_int_t)s->overdue_total);
 }
 
 static void row(const char *what, int64_t a, int64_t b)
 {
-    printf("%-34s %12lld %12lld %+12lld\n", what, (long long)a, (long long)b,
+    printf("%-38s %12lld %12lld %+12lld\n", what, (long long)a, (long long)b,
            (long long)(b - a));
 }
 
 static void whatif_table(const struct whatif_report *r, const char *from,
-                         const char *to, json_t *set,
-                         const struct config *c)
+                         const char *to, json_t *set, const struct config *c)
 {
     char what[64];
     printf("what-if %s .. %s\n", from, to);
     for (size_t i = 0; i < json_array_size(set); i++)
         printf("  --set %s\n", json_string_value(json_array_get(set, i)));
-    printf("%-34s %12s %12s %12s\n", "", "actual", "what-if", "difference");
+    printf("%-38s %12s %12s %12s\n", "", "actual", "what-if", "difference");
     row("late fees charged (fen)", r->real.late_fee_fen, r->sim.late_fee_fen);
     row("late-fee assessments", (int64_t)r->real.late_fee_bills,
         (int64_t)r->sim.late_fee_bills);
@@ -331,13 +337,19 @@ static void whatif_table(const struct whatif_report *r, const char *from,
         (int64_t)r->sim.complaints_escalated);
     row("work-order escalations", (int64_t)r->real.wo_escalations,
         (int64_t)r->sim.wo_escalations);
+    for (int i = 0; i < FEES_BUCKETS; i++) {
+        snprintf(what, sizeof(what), "overdue on %s, %s days (fen)", to,
+                 fees_bucket_names[i]);
+        row(what, r->real.overdue_fen[i], r->sim.overdue_fen[i]);
+    }
+    snprintf(what, sizeof(what), "overdue on %s, total (fen)", to);
+    row(what, r->real.overdue_total, r->sim.overdue_total);
     printf("replay: %llu events taken as recorded, %llu timer events left "
            "to the timers (%llu fired), %llu intakes with new deadlines, "
            "%llu late-fee runs run again (%llu charged nothing)\n",
            (unsigned long long)r->copied, (unsigned long long)r->dropped,
            (unsigned long long)r->timers, (unsigned long long)r->rewritten,
-           (unsigned long long)r->reruns,
-           (unsigned long long)r->rerun_refused);
+           (unsigned long long)r->reruns, (unsigned long long)r->rerun_refused);
 }
 
 static int cmd_whatif(int argc, char **argv)
@@ -356,10 +368,11 @@ static int cmd_whatif(int argc, char **argv)
                         "in force), --from DATE and --to DATE\n");
         goto out;
     }
-    if (date_parse(from, strlen(from), &d0) || date_parse(to, strlen(to), &d1) ||
-        d1 < d0) {
-        fprintf(stderr, "deskaudit: --from '%s' --to '%s': give two dates "
-                        "(2026-01-01), --to not before --from\n",
+    if (date_parse(from, strlen(from), &d0) ||
+        date_parse(to, strlen(to), &d1) || d1 < d0) {
+        fprintf(stderr,
+                "deskaudit: --from '%s' --to '%s': give two dates "
+                "(2026-01-01), --to not before --from\n",
                 from, to);
         goto out;
     }
@@ -375,16 +388,15 @@ static int cmd_whatif(int argc, char **argv)
         goto out;
     }
     if (flag(argc, argv, "--json")) {
-        json_t *j = json_pack("{s:s, s:s, s:O, s:o, s:o, s:{s:I, s:I, s:I, "
-                              "s:I, s:I, s:I}}",
-                              "from", from, "to", to, "set", set, "actual",
-                              side_json(&r.real), "whatif", side_json(&r.sim),
-                              "replay", "copied", (json_int_t)r.copied,
-                              "dropped", (json_int_t)r.dropped, "timers_fired",
-                              (json_int_t)r.timers, "intakes_redone",
-                              (json_int_t)r.rewritten, "late_fee_runs",
-                              (json_int_t)r.reruns, "late_fee_runs_empty",
-                              (json_int_t)r.rerun_refused);
+        json_t *j = json_pack(
+            "{s:s, s:s, s:O, s:o, s:o, s:{s:I, s:I, s:I, "
+            "s:I, s:I, s:I}}",
+            "from", from, "to", to, "set", set, "actual", side_json(&r.real),
+            "whatif", side_json(&r.sim), "replay", "copied",
+            (json_int_t)r.copied, "dropped", (json_int_t)r.dropped,
+            "timers_fired", (json_int_t)r.timers, "intakes_redone",
+            (json_int_t)r.rewritten, "late_fee_runs", (json_int_t)r.reruns,
+            "late_fee_runs_empty", (json_int_t)r.rerun_refused);
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         putchar('\n');
         json_decref(j);

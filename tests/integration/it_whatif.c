@@ -39,8 +39,7 @@ __attribute__((format(printf, 3, 4))) static int audit(char *out, size_t cap,
     va_start(ap, fmt);
     vsnprintf(args, sizeof(args), fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof(line), "%s/deskaudit --quiet %s 2>&1", tools(),
-             args);
+    snprintf(line, sizeof(line), "%s/deskaudit --quiet %s 2>&1", tools(), args);
     p = popen(line, "r");
     assert_non_null(p);
     out[0] = '\0';
@@ -115,16 +114,16 @@ static json_int_t num(json_t *j, const char *side, const char *key,
 /* Every escalation count of the two sides, but rule `except`, equal. */
 static void same_escalations(json_t *j, const char *except)
 {
-    json_t *real = json_object_get(json_object_get(j, "actual"),
-                                   "complaint_escalations");
+    json_t *real =
+        json_object_get(json_object_get(j, "actual"), "complaint_escalations");
     const char *k;
     json_t *v;
     json_object_foreach(real, k, v)
     {
         if (except && !strcmp(k, except))
             continue;
-        if (json_integer_value(v) != num(j, "whatif", "complaint_escalations",
-                                         k))
+        if (json_integer_value(v) !=
+            num(j, "whatif", "complaint_escalations", k))
             fail_msg("escalations %s: actual %lld, what-if %lld", k,
                      (long long)json_integer_value(v),
                      (long long)num(j, "whatif", "complaint_escalations", k));
@@ -154,6 +153,9 @@ static void test_whatif_manager_after_7_days(void **state)
     assert_int_equal(num(j, "whatif", "complaints_escalated", NULL), 2);
     assert_true(num(j, "actual", "complaint_escalations", "update_due") > 0);
     assert_int_equal(num(j, "actual", "late_fee_fen", NULL), 0);
+    /* January's bill falls due on 01-15: nothing overdue on 01-13 */
+    assert_int_equal(num(j, "actual", "overdue_fen", NULL), 0);
+    assert_int_equal(num(j, "whatif", "overdue_fen", NULL), 0);
     json_decref(j);
     /* the live data is untouched */
     assert_int_equal(audit(fp2, sizeof(fp2), "fingerprint %s", srv.data_dir),
@@ -180,6 +182,17 @@ static void test_whatif_late_fee_after_15_days(void **state)
     same_escalations(j, NULL);
     assert_int_equal(num(j, "actual", "complaint_escalations", "open_10d"), 2);
     assert_int_equal(num(j, "actual", "complaint_escalations", "open_15d"), 2);
+    /* overdue on 03-31 (R-FEE-06 buckets): January's 22,500 fen, 75 days
+     * (due 01-15); the late fee, due the day it was charged (02-24), 35
+     * days: 112 really, 281 under the change */
+    assert_int_equal(num(j, "actual", "overdue_fen_by_age", "61-90"), 22500);
+    assert_int_equal(num(j, "whatif", "overdue_fen_by_age", "61-90"), 22500);
+    assert_int_equal(num(j, "actual", "overdue_fen_by_age", "31-60"), 112);
+    assert_int_equal(num(j, "whatif", "overdue_fen_by_age", "31-60"), 281);
+    assert_int_equal(num(j, "actual", "overdue_fen_by_age", "1-30"), 0);
+    assert_int_equal(num(j, "whatif", "overdue_fen_by_age", ">90"), 0);
+    assert_int_equal(num(j, "actual", "overdue_fen", NULL), 22612);
+    assert_int_equal(num(j, "whatif", "overdue_fen", NULL), 22781);
     json_decref(j);
     /* the readable table says the same */
     assert_int_equal(
@@ -193,6 +206,7 @@ static void test_whatif_late_fee_after_15_days(void **state)
     assert_non_null(strstr(out, "112"));
     assert_non_null(strstr(out, "281"));
     assert_non_null(strstr(out, "+169"));
+    assert_non_null(strstr(out, "overdue on 2026-03-31, total (fen)"));
 }
 
 /* An unknown key, a bad value, a setting whatif does not decide again and
