@@ -163,12 +163,13 @@ static int fire_due(struct run *w, int64_t until)
             return 0;
         if (rc)
             return lmdb_fail(w->e, "timers", rc);
-        if (t.due > until || !t.body) {
+        if (t.due > until) {
             codec_doc_release(&t.doc);
             return 0;
         }
-        /* a timer its command left in place would come back at once */
-        again = t.due == prev_due && !strcmp(t.key, prev);
+        /* a timer its command left in place would come back at once;
+         * one without a body is never run (deskd skips it too) */
+        again = !t.body || (t.due == prev_due && !strcmp(t.key, prev));
         prev_due = t.due;
         snprintf(prev, sizeof(prev), "%s", t.key);
         if (again) {

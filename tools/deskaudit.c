@@ -346,7 +346,7 @@ static void whatif_table(const struct whatif_report *r, const char *from,
     row(what, r->real.overdue_total, r->sim.overdue_total);
     printf("replay: %llu events taken as recorded, %llu timer events left "
            "to the timers (%llu fired), %llu intakes with new deadlines, "
-           "%llu late-fee runs run again (%llu charged nothing)\n",
+           "%llu late-fee runs run again (%llu refused or charged nothing)\n",
            (unsigned long long)r->copied, (unsigned long long)r->dropped,
            (unsigned long long)r->timers, (unsigned long long)r->rewritten,
            (unsigned long long)r->reruns, (unsigned long long)r->rerun_refused);
