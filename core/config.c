@@ -945,7 +945,7 @@ static int cfg_load_ini(struct config *c, const char *path, struct err *e)
     return rc;
 }
 
-int cfg_load(struct config *c, const char *path, struct err *e)
+int cfg_load_rules(struct config *c, const char *path, struct err *e)
 {
     int rc = cfg_load_ini(c, path, e);
 
@@ -956,9 +956,16 @@ int cfg_load(struct config *c, const char *path, struct err *e)
     cfg_publish_calendar(c);
     if (c->rates_path[0] && (rc = rates_load(&c->fees, c->rates_path, e)))
         return rc;
-    if (c->sec_mode == CFG_SEC_CURVE)
-        return load_secret(c, e);
     return 0;
+}
+
+int cfg_load(struct config *c, const char *path, struct err *e)
+{
+    int rc = cfg_load_rules(c, path, e);
+
+    if (!rc && c->sec_mode == CFG_SEC_CURVE)
+        rc = load_secret(c, e);
+    return rc;
 }
 
 void cfg_publish_calendar(struct config *c)

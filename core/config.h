@@ -271,6 +271,9 @@ bool cfg_z85_key_ok(const char *s, size_t n);
 void cfg_init(struct config *c);
 /* Parses the file and loads the calendar it names. */
 int cfg_load(struct config *c, const char *path, struct err *e);
+/* The same without the CURVE secret key: for tools that only apply the
+ * rules (deskaudit whatif), run by users who may not read the key. */
+int cfg_load_rules(struct config *c, const char *path, struct err *e);
 /* Parses INI text (tests, fuzzing). dir is where relative paths start. */
 int cfg_parse(struct config *c, const char *text, const char *dir,
               struct err *e);

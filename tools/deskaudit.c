@@ -377,7 +377,8 @@ static int cmd_whatif(int argc, char **argv)
         goto out;
     }
     cfg_init(c);
-    if (cfg_load(c, conf, &e) || whatif_settings(argc, argv, c, set, &e)) {
+    if (cfg_load_rules(c, conf, &e) ||
+        whatif_settings(argc, argv, c, set, &e)) {
         rc = fail(&e);
         goto out;
     }

@@ -157,6 +157,16 @@ static void test_whatif_manager_after_7_days(void **state)
     assert_int_equal(num(j, "actual", "overdue_fen", NULL), 0);
     assert_int_equal(num(j, "whatif", "overdue_fen", NULL), 0);
     json_decref(j);
+    /* from 01-13 on only: both complaints were received before, under
+     * the rules of their time, so the change decides nothing in the
+     * window and both sides are the same */
+    j = whatif("2026-01-13", "2026-01-13",
+               "--set 'complaints.escalate.open_10d=days:7, manager'");
+    assert_int_equal(num(j, "whatif", "complaint_escalations", "open_10d"), 0);
+    same_escalations(j, NULL);
+    assert_int_equal(num(j, "actual", "complaint_escalations", "missed_reply"),
+                     1); /* C2's, at 18:00 */
+    json_decref(j);
     /* the live data is untouched */
     assert_int_equal(audit(fp2, sizeof(fp2), "fingerprint %s", srv.data_dir),
                      0);

@@ -444,6 +444,16 @@ static void test_paths_from_config_dir(void **state)
     cfg_init(cfg);
     assert_int_equal(cfg_load(cfg, path, &e), 0);
     assert_string_equal(cfg->data_dir, "/var/lib/deskd");
+    /* CURVE with a key this user cannot read: deskd refuses to start,
+     * a tool that only applies the rules (cfg_load_rules) reads them */
+    write_file(path, "[security]\nmode = curve\nsecret_key = no.key\n"
+                     "[complaints]\nauto_close_days = 5\n");
+    cfg_init(cfg);
+    assert_int_equal(cfg_load(cfg, path, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "secret key"));
+    cfg_init(cfg);
+    assert_int_equal(cfg_load_rules(cfg, path, &e), 0);
+    assert_int_equal(cfg->cmp.auto_close_days, 5);
     /* a bad calendar line is named by its file and line */
     snprintf(want, sizeof(want), "%s/etc/holidays.tsv", dir);
     write_file(want, "2026-10-01\tholiday\tNational Day\n2026-13-01\tholiday"
