@@ -850,6 +850,46 @@ static int finish(struct cfg_parse_state *st, int rc)
     return rc;
 }
 
+int cfg_override(struct config *c, const char *setting, struct err *e)
+{
+    struct err local = {0};
+    struct cfg_src src = {.s = "", .line = 1};
+    struct cfg_parse_state st = {c, c->dir, e ? e : &local, &src};
+    char sec[32], key[128], msg[ERR_MSG_MAX];
+    const char *dot = strchr(setting, '.'), *eq = strchr(setting, '=');
+    const char *why;
+
+    err_clear(st.e);
+    if (!dot || !eq || dot > eq || dot == setting || eq == dot + 1 ||
+        (size_t)(dot - setting) >= sizeof(sec) ||
+        (size_t)(eq - dot - 1) >= sizeof(key))
+        return err_set(st.e, ERR_INVALID, NULL,
+                       "--set '%s': give section.key=value "
+                       "(complaints.escalate.open_10d=days:7, manager)",
+                       setting);
+    snprintf(sec, sizeof(sec), "%.*s", (int)(dot - setting), setting);
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+    if (on_entry(&st, sec, key, eq + 1) && !st.e->code) {
+        /* a late-fee policy set again replaces the one of the file: the
+         * new one was appended last, the older ones go */
+        if (!strcmp(sec, "fees") && !strncmp(key, "late_fee.", 9))
+            for (int i = c->fees.nlate - 2; i >= 0; i--)
+                if (!strcmp(c->fees.late[i].item, key + 9))
+                    memmove(&c->fees.late[i], &c->fees.late[i + 1],
+                            (size_t)(--c->fees.nlate - i) *
+                                sizeof(c->fees.late[0]));
+        return 0;
+    }
+    if (!st.e->code)
+        err_set(st.e, ERR_INVALID, key, "bad value");
+    /* the same message as for the file, without its file and line */
+    why = strchr(st.e->msg, '[');
+    snprintf(msg, sizeof(msg), "--set '%.60s': %.180s", setting,
+             why ? why : st.e->msg);
+    memcpy(st.e->msg, msg, sizeof(msg));
+    return st.e->code;
+}
+
 int cfg_parse(struct config *c, const char *text, const char *dir,
               struct err *e)
 {
@@ -905,7 +945,7 @@ static int cfg_load_ini(struct config *c, const char *path, struct err *e)
     return rc;
 }
 
-int cfg_load(struct config *c, const char *path, struct err *e)
+int cfg_load_rules(struct config *c, const char *path, struct err *e)
 {
     int rc = cfg_load_ini(c, path, e);
 
@@ -916,9 +956,16 @@ int cfg_load(struct config *c, const char *path, struct err *e)
     cfg_publish_calendar(c);
     if (c->rates_path[0] && (rc = rates_load(&c->fees, c->rates_path, e)))
         return rc;
-    if (c->sec_mode == CFG_SEC_CURVE)
-        return load_secret(c, e);
     return 0;
+}
+
+int cfg_load(struct config *c, const char *path, struct err *e)
+{
+    int rc = cfg_load_rules(c, path, e);
+
+    if (!rc && c->sec_mode == CFG_SEC_CURVE)
+        rc = load_secret(c, e);
+    return rc;
 }
 
 void cfg_publish_calendar(struct config *c)

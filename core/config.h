@@ -275,10 +275,18 @@ bool cfg_z85_key_ok(const char *s, size_t n);
 void cfg_init(struct config *c);
 /* Parses the file and loads the calendar it names. */
 int cfg_load(struct config *c, const char *path, struct err *e);
+/* The same without the CURVE secret key: for tools that only apply the
+ * rules (deskaudit whatif), run by users who may not read the key. */
+int cfg_load_rules(struct config *c, const char *path, struct err *e);
 /* Parses INI text (tests, fuzzing). dir is where relative paths start. */
 int cfg_parse(struct config *c, const char *text, const char *dir,
               struct err *e);
 
+/* One "section.key=value" applied to a loaded config through the same
+ * entry handler as the file (deskaudit whatif --set): an unknown key or a
+ * bad value is ERR_INVALID naming the setting. A late_fee.<item> policy
+ * replaces the file's one for that item. */
+int cfg_override(struct config *c, const char *setting, struct err *e);
 /* The operator with this id, or NULL. Points into c. */
 const struct operator*
     cfg_operator(const struct config *c, const char *id, size_t len);

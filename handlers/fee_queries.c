@@ -78,10 +78,7 @@ struct overdue_ctx {
 
 static const char *bucket(int64_t days)
 {
-    return days <= 30   ? "1-30"
-           : days <= 60 ? "31-60"
-           : days <= 90 ? "61-90"
-                        : ">90";
+    return fees_bucket_names[fees_bucket(days)];
 }
 
 /* R-FEE-06: the chase stage follows from how long the oldest bill is
@@ -213,15 +210,11 @@ static int overdue_bill(void *ctx, const struct bill *b)
 
     if (c->plen && strncmp(b->unit, c->prefix, c->plen))
         return 0;
-    if (b->due >= c->asof || (!c->live && b->created > c->asof_end))
+    if (b->due >= c->asof)
         return 0; /* not due yet: paying on the due date is in time */
-    if (!c->live) {
-        int64_t settled;
-        if ((c->rc = fees_settled_as_of(c->h->txn, c->h->v, b->id, c->asof,
-                                        c->asof_end, &settled)))
-            return -1;
-        open = b->amount - settled;
-    }
+    if (!c->live && (c->rc = fees_overdue_as_of(c->h->txn, c->h->v, b, c->asof,
+                                                c->asof_end, &open)))
+        return -1;
     if (open <= 0)
         return 0;
     if (c->nrows && strcmp(c->rows[0].unit, b->unit))

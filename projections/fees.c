@@ -457,6 +457,30 @@ int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+const char *const fees_bucket_names[FEES_BUCKETS] = {"1-30", "31-60", "61-90",
+                                                     ">90"};
+
+int fees_bucket(int64_t days)
+{
+    return days <= 30 ? 0 : days <= 60 ? 1 : days <= 90 ? 2 : 3;
+}
+
+int fees_overdue_as_of(MDB_txn *txn, const struct views *v,
+                       const struct bill *b, int32_t asof, int64_t asof_end,
+                       int64_t *open)
+{
+    int64_t settled;
+    int rc;
+
+    *open = 0;
+    if (b->due >= asof || b->created > asof_end)
+        return 0; /* not due yet: paying on the due date is in time */
+    if ((rc = fees_settled_as_of(txn, v, b->id, asof, asof_end, &settled)))
+        return rc;
+    *open = b->amount - settled;
+    return 0;
+}
+
 static int walk_bills(MDB_txn *txn, MDB_dbi idx, const struct views *v,
                       const void *prefix, size_t pl, fees_bill_fn fn, void *ctx)
 {

@@ -34,6 +34,19 @@ int fees_get_bill(MDB_txn *txn, const struct views *v, const char *id,
 int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
                        int32_t asof, int64_t asof_end, int64_t *settled);
 
+/* R-FEE-06 aging buckets by days overdue: 1-30, 31-60, 61-90, >90. */
+#define FEES_BUCKETS 4
+extern const char *const fees_bucket_names[FEES_BUCKETS];
+int fees_bucket(int64_t days);
+
+/* What bill b still owed at the end of day asof, as known at asof_end
+ * (recorded time): 0 when it was not overdue that day (due on or after
+ * it, or not billed yet). The one rule of query.overdue's as_of and of
+ * deskaudit whatif's aging. */
+int fees_overdue_as_of(MDB_txn *txn, const struct views *v,
+                       const struct bill *b, int32_t asof, int64_t asof_end,
+                       int64_t *open);
+
 /* Calls fn for each bill of unit in due order; open_only walks only bills
  * with something outstanding now. fn returns >0 to stop, <0 on error. */
 typedef int (*fees_bill_fn)(void *ctx, const struct bill *b);

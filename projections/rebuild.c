@@ -241,7 +241,7 @@ static void close_snap(struct log *l, MDB_txn *dtxn, MDB_txn *ltxn)
     log_close(l);
 }
 
-static int scratch_dir(char *tmp, size_t cap, struct err *e)
+int rebuild_scratch_dir(char *tmp, size_t cap, struct err *e)
 {
     const char *base = getenv("TMPDIR");
     /* the scratch tables can be as large as the live ones: $TMPDIR says
@@ -253,6 +253,11 @@ static int scratch_dir(char *tmp, size_t cap, struct err *e)
                        "cannot make a scratch directory in '%s': %s",
                        base && *base ? base : "/tmp", strerror(errno));
     return 0;
+}
+
+void rebuild_scratch_remove(const char *dir)
+{
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int rebuild_compare(const char *data_dir, struct rebuild_report *r,
@@ -269,7 +274,7 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
         return rc;
     /* the live tables hold the log up to their applied seq: replay that */
     if ((rc = log_applied_seq(dtxn, &live, &applied)) ||
-        (rc = scratch_dir(tmp, sizeof(tmp), e)))
+        (rc = rebuild_scratch_dir(tmp, sizeof(tmp), e)))
         goto out_snap;
     if ((rc = replay_into(&live, ltxn, tmp, applied, p, e)))
         goto out_tmp;
@@ -279,7 +284,7 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
         close_snap(&fresh, ftxn, NULL);
     }
 out_tmp:
-    nftw(tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    rebuild_scratch_remove(tmp);
 out_snap:
     close_snap(&live, dtxn, ltxn);
     return rc;

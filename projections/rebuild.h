@@ -45,6 +45,11 @@ int rebuild_as_of(const char *data_dir, const char *out_dir, uint64_t until_seq,
 int rebuild_derived(const char *dir, size_t map_size, struct progress *p,
                     struct err *e);
 
+/* A new scratch directory in $TMPDIR (/tmp when unset), its path in tmp;
+ * rebuild_scratch_remove deletes it with everything in it. */
+int rebuild_scratch_dir(char *tmp, size_t cap, struct err *e);
+void rebuild_scratch_remove(const char *dir);
+
 /* A digest of every projection table of one snapshot: BLAKE2b-256 over
  * (table name, then every key and value with their lengths) in key order.
  * Equal fingerprints = byte-identical read models. */

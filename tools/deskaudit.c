@@ -5,6 +5,7 @@
  * Work that walks the log shows its progress on stderr (core/progress.h)
  * unless --quiet; stdout carries only results. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,10 @@
 #include "../core/progress.h"
 #include "../core/version.h"
 #include "../projections/export.h"
+#include "../projections/fees.h"
 #include "../projections/projections.h"
 #include "../projections/rebuild.h"
+#include "../projections/whatif.h"
 
 static int usage(FILE *f)
 {
@@ -33,6 +36,8 @@ static int usage(FILE *f)
         "       deskaudit compare DIR OTHER_DIR\n"
         "       deskaudit backup DIR BACKUPDIR\n"
         "       deskaudit restore BACKUPDIR DIR\n"
+        "       deskaudit whatif DIR --config FILE --from DATE --to DATE\n"
+        "             --set SECTION.KEY=VALUE [--set ...] [--json]\n"
         "options anywhere: --quiet (no progress), --progress-every SECONDS\n"
         "             (between progress lines when stderr is not a terminal,\n"
         "             default 5; on a terminal one line is updated in place)\n"
@@ -56,6 +61,14 @@ static int usage(FILE *f)
         "backup       hot, compacted copy (mdb_env_copy2 + MDB_CP_COMPACT),\n"
         "             then verifies the copy\n"
         "restore      copies a verified backup into an absent or empty DIR\n"
+        "whatif       the log up to --to replayed in a scratch directory\n"
+        "             under FILE (the deskd.conf in force) changed by each\n"
+        "             --set; from --from on, escalations are fired again by\n"
+        "             their timers, complaint intake deadlines worked out\n"
+        "             again and late-fee runs run again; late fees,\n"
+        "             escalations per rule, complaints escalated and what was\n"
+        "             overdue on --to by age, side by side with the real\n"
+        "             log; DIR is only read\n"
         "exit status: 0 good, 1 bad (broken, different, refused), 2 error\n");
     return f == stdout ? 0 : 2;
 }
@@ -259,6 +272,145 @@ static int cmd_restore(const char *from, const char *dir)
     return 0;
 }
 
+/* Every --set of argv applied to c (validated like the file's lines),
+ * and re-decided by whatif. */
+static int whatif_settings(int argc, char **argv, struct config *c,
+                           json_t *list, struct err *e)
+{
+    for (int i = 0; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--set"))
+            continue;
+        if (cfg_override(c, argv[i + 1], e) ||
+            whatif_setting_ok(argv[i + 1], e))
+            return e->code;
+        json_array_append_new(list, json_string(argv[i + 1]));
+    }
+    if (!json_array_size(list))
+        return err_set(e, ERR_INVALID, NULL,
+                       "whatif needs at least one --set SECTION.KEY=VALUE");
+    return 0;
+}
+
+static json_t *side_json(const struct whatif_side *s)
+{
+    json_t *esc = json_object();
+    for (int r = 0; r < RULE_COUNT; r++)
+        json_object_set_new(esc, cmp_rule_names[r],
+                            json_integer((json_int_t)s->escalations[r]));
+    json_t *age = json_object();
+    for (int i = 0; i < FEES_BUCKETS; i++)
+        json_object_set_new(age, fees_bucket_names[i],
+                            json_integer((json_int_t)s->overdue_fen[i]));
+    return json_pack("{s:I, s:I, s:o, s:I, s:I, s:o, s:I}", "late_fee_fen",
+                     (json_int_t)s->late_fee_fen, "late_fee_bills",
+                     (json_int_t)s->late_fee_bills, "complaint_escalations",
+                     esc, "workorder_escalations",
+                     (json_int_t)s->wo_escalations, "complaints_escalated",
+                     (json_int_t)s->complaints_escalated, "overdue_fen_by_age",
+                     age, "overdue_fen", (json_int_t)s->overdue_total);
+}
+
+static void row(const char *what, int64_t a, int64_t b)
+{
+    printf("%-38s %12lld %12lld %+12lld\n", what, (long long)a, (long long)b,
+           (long long)(b - a));
+}
+
+static void whatif_table(const struct whatif_report *r, const char *from,
+                         const char *to, json_t *set, const struct config *c)
+{
+    char what[64];
+    printf("what-if %s .. %s\n", from, to);
+    for (size_t i = 0; i < json_array_size(set); i++)
+        printf("  --set %s\n", json_string_value(json_array_get(set, i)));
+    printf("%-38s %12s %12s %12s\n", "", "actual", "what-if", "difference");
+    row("late fees charged (fen)", r->real.late_fee_fen, r->sim.late_fee_fen);
+    row("late-fee assessments", (int64_t)r->real.late_fee_bills,
+        (int64_t)r->sim.late_fee_bills);
+    for (int i = 0; i < RULE_COUNT; i++) {
+        snprintf(what, sizeof(what), "escalated %s (%s)", cmp_rule_names[i],
+                 c->cmp.rule[i].notify);
+        row(what, (int64_t)r->real.escalations[i],
+            (int64_t)r->sim.escalations[i]);
+    }
+    row("complaints escalated", (int64_t)r->real.complaints_escalated,
+        (int64_t)r->sim.complaints_escalated);
+    row("work-order escalations", (int64_t)r->real.wo_escalations,
+        (int64_t)r->sim.wo_escalations);
+    for (int i = 0; i < FEES_BUCKETS; i++) {
+        snprintf(what, sizeof(what), "overdue on %s, %s days (fen)", to,
+                 fees_bucket_names[i]);
+        row(what, r->real.overdue_fen[i], r->sim.overdue_fen[i]);
+    }
+    snprintf(what, sizeof(what), "overdue on %s, total (fen)", to);
+    row(what, r->real.overdue_total, r->sim.overdue_total);
+    printf("replay: %llu events taken as recorded, %llu timer events left "
+           "to the timers (%llu fired), %llu intakes with new deadlines, "
+           "%llu late-fee runs run again (%llu refused or charged nothing)\n",
+           (unsigned long long)r->copied, (unsigned long long)r->dropped,
+           (unsigned long long)r->timers, (unsigned long long)r->rewritten,
+           (unsigned long long)r->reruns, (unsigned long long)r->rerun_refused);
+}
+
+static int cmd_whatif(int argc, char **argv)
+{
+    const char *conf = opt(argc, argv, "--config"),
+               *from = opt(argc, argv, "--from"), *to = opt(argc, argv, "--to");
+    struct config *c = calloc(1, sizeof(*c));
+    struct whatif_report r;
+    struct err e = {0};
+    json_t *set = json_array();
+    int32_t d0, d1;
+    int rc = 2;
+
+    if (!conf || !from || !to) {
+        fprintf(stderr, "deskaudit: whatif needs --config FILE (the deskd.conf "
+                        "in force), --from DATE and --to DATE\n");
+        goto out;
+    }
+    if (date_parse(from, strlen(from), &d0) ||
+        date_parse(to, strlen(to), &d1) || d1 < d0) {
+        fprintf(stderr,
+                "deskaudit: --from '%s' --to '%s': give two dates "
+                "(2026-01-01), --to not before --from\n",
+                from, to);
+        goto out;
+    }
+    cfg_init(c);
+    if (cfg_load_rules(c, conf, &e) ||
+        whatif_settings(argc, argv, c, set, &e)) {
+        rc = fail(&e);
+        goto out;
+    }
+    if (whatif_run(argv[2], c, ts_of_date(d0, 0, c->cal.offset_min),
+                   ts_of_date(d1 + 1, 0, c->cal.offset_min) - 1, &r, prog,
+                   &e)) {
+        rc = fail(&e);
+        goto out;
+    }
+    if (flag(argc, argv, "--json")) {
+        json_t *j = json_pack(
+            "{s:s, s:s, s:O, s:o, s:o, s:{s:I, s:I, s:I, "
+            "s:I, s:I, s:I}}",
+            "from", from, "to", to, "set", set, "actual", side_json(&r.real),
+            "whatif", side_json(&r.sim), "replay", "copied",
+            (json_int_t)r.copied, "dropped", (json_int_t)r.dropped,
+            "timers_fired", (json_int_t)r.timers, "intakes_redone",
+            (json_int_t)r.rewritten, "late_fee_runs", (json_int_t)r.reruns,
+            "late_fee_runs_empty", (json_int_t)r.rerun_refused);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        putchar('\n');
+        json_decref(j);
+    } else {
+        whatif_table(&r, from, to, set, c);
+    }
+    rc = 0;
+out:
+    json_decref(set);
+    free(c);
+    return rc;
+}
+
 /* Takes --quiet and --progress-every out of argv; -1 on a bad value. */
 static int progress_options(int *argc, char **argv, struct progress *p)
 {
@@ -325,6 +477,8 @@ int main(int argc, char **argv)
         return cmd_compare(argv[2], argv[3]);
     if (!strcmp(c, "backup") && argc == 4)
         return cmd_backup(argv[2], argv[3]);
+    if (!strcmp(c, "whatif"))
+        return cmd_whatif(argc, argv);
     if (!strcmp(c, "restore") && argc == 4)
         return cmd_restore(argv[2], argv[3]);
     return usage(stderr);

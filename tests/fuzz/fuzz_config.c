@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_config.c - libFuzzer target: deskd.conf parsing
- * (core/config.c, cfg_parse from a buffer), every section and key. */
+ * (core/config.c, cfg_parse from a buffer), every section and key; the
+ * first line again as a deskaudit whatif --set (cfg_override). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     cfg_init(&c);
     cfg_parse(&c, text, "/nonexistent", &e);
+    text[strcspn(text, "\n")] = '\0';
+    cfg_override(&c, text, &e);
     free(text);
     return 0;
 }

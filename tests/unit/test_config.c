@@ -42,6 +42,53 @@ static void refused_all(const char *const *bad, size_t n)
     }
 }
 
+/* deskaudit whatif --set: one "section.key=value" through the file's own
+ * entry handler; a late-fee policy set again replaces the file's one; an
+ * unknown key, a bad value or a malformed setting is refused naming the
+ * setting, and leaves the value as it was. */
+static void test_override(void **state)
+{
+    static const char *const bad[] = {
+        "complaints.escalate_manager_days=7",
+        "complaints.escalate.open_10d=days:x, manager",
+        "fees.late_fee.property_fee=grace=-1 daily_bp=5 cap_bp=1000",
+        "nosection=1",
+        "fees.=1",
+        "fees.due_day",
+        "nosuch.key=1"};
+    struct err e = {0};
+    (void)state;
+
+    cfg_init(cfg);
+    assert_int_equal(cfg_parse(cfg,
+                               "[fees]\nlate_fee.property_fee = grace=30 "
+                               "daily_bp=5 cap_bp=1000\n",
+                               "", &e),
+                     0);
+    assert_int_equal(cfg->cmp.rule[RULE_OPEN_10D].after.n, 10);
+    assert_int_equal(
+        cfg_override(cfg, "complaints.escalate.open_10d=days:7, manager", &e),
+        0);
+    assert_int_equal(cfg->cmp.rule[RULE_OPEN_10D].after.n, 7);
+    assert_string_equal(cfg->cmp.rule[RULE_OPEN_10D].notify, "manager");
+    assert_int_equal(
+        cfg_override(
+            cfg, "fees.late_fee.property_fee=grace=15 daily_bp=5 cap_bp=1000",
+            &e),
+        0);
+    assert_int_equal(cfg->fees.nlate, 1);
+    assert_int_equal(cfg->fees.late[0].grace_days, 15);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        err_clear(&e);
+        if (cfg_override(cfg, bad[i], &e) != ERR_INVALID ||
+            !strstr(e.msg, "--set '"))
+            fail_msg("accepted, or not named: %s (%s)", bad[i], e.msg);
+    }
+    assert_int_equal(cfg->cmp.rule[RULE_OPEN_10D].after.n, 7);
+    assert_int_equal(cfg->fees.nlate, 1);
+    assert_int_equal(cfg->fees.late[0].grace_days, 15);
+}
+
 /* R-FEE-02: bills fall due on a day 1..28 of each month, or on its last
  * day ("last"); 29..31 would not exist in every month and are refused. */
 static void test_fee_due_day(void **state)
@@ -397,6 +444,16 @@ static void test_paths_from_config_dir(void **state)
     cfg_init(cfg);
     assert_int_equal(cfg_load(cfg, path, &e), 0);
     assert_string_equal(cfg->data_dir, "/var/lib/deskd");
+    /* CURVE with a key this user cannot read: deskd refuses to start,
+     * a tool that only applies the rules (cfg_load_rules) reads them */
+    write_file(path, "[security]\nmode = curve\nsecret_key = no.key\n"
+                     "[complaints]\nauto_close_days = 5\n");
+    cfg_init(cfg);
+    assert_int_equal(cfg_load(cfg, path, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "secret key"));
+    cfg_init(cfg);
+    assert_int_equal(cfg_load_rules(cfg, path, &e), 0);
+    assert_int_equal(cfg->cmp.auto_close_days, 5);
     /* a bad calendar line is named by its file and line */
     snprintf(want, sizeof(want), "%s/etc/holidays.tsv", dir);
     write_file(want, "2026-10-01\tholiday\tNational Day\n2026-13-01\tholiday"
@@ -436,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_long_line_refused),
         cmocka_unit_test(test_paths_from_config_dir),
         cmocka_unit_test(test_http_actor_is_an_operator),
+        cmocka_unit_test(test_override),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
