@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/date.h"
+#include "../core/progress.h"
 #include "../core/server.h"
 #include "../core/version.h"
 #include "../projections/rebuild.h"
@@ -136,9 +137,12 @@ int main(int argc, char **argv)
     }
     if (mode == 'C')
         return check_config(&srv.cfg);
-    if (mode == 'v')
-        return audit_verify_report(srv.cfg.data_dir);
-    if (mode == 'r')
-        return audit_rebuild_report(srv.cfg.data_dir);
+    if (mode == 'v' || mode == 'r') {
+        /* the same progress as deskaudit's, on stderr (issue 21) */
+        struct progress p;
+        progress_init(&p, stderr);
+        return mode == 'v' ? audit_verify_print(srv.cfg.data_dir, &p)
+                           : audit_rebuild_print(srv.cfg.data_dir, &p);
+    }
     return serve();
 }

@@ -290,16 +290,6 @@ out_snap:
     return rc;
 }
 
-int audit_verify_report(const char *data_dir)
-{
-    return audit_verify_print(data_dir, NULL);
-}
-
-int audit_rebuild_report(const char *data_dir)
-{
-    return audit_rebuild_print(data_dir, NULL);
-}
-
 int audit_verify_print(const char *data_dir, struct progress *p)
 {
     struct log l;

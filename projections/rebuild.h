@@ -67,10 +67,7 @@ int rebuild_compare_dirs(const char *a, const char *b, struct rebuild_report *r,
 
 /* The command-line reports used by `deskd --verify/--rebuild` and
  * deskaudit: print one line, return the exit code (0 good, 1 bad, 2 could
- * not check). */
-int audit_verify_report(const char *data_dir);
-int audit_rebuild_report(const char *data_dir);
-/* The same, counting the events in p (NULL: silent). */
+ * not check); the events are counted in p (NULL: silent). */
 int audit_verify_print(const char *data_dir, struct progress *p);
 int audit_rebuild_print(const char *data_dir, struct progress *p);
 
