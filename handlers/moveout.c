@@ -31,9 +31,8 @@ static int active_card(void *ctx, const struct card_rec *r)
 
 /* R-MOV-04: arrears of the payer block the move-out unless waived by a
  * lead; owed is what was waived (0 when settled). */
-static int check_arrears(struct hctx *h, const struct args *a,
-                         const char *unit, const char *payer, int64_t *owed,
-                         struct err *e)
+static int check_arrears(struct hctx *h, const struct args *a, const char *unit,
+                         const char *payer, int64_t *owed, struct err *e)
 {
     if (fee_owed_by(h, unit, payer, owed))
         return err_set(e, ERR_UNAVAILABLE, NULL, "arrears lookup failed");
@@ -54,8 +53,8 @@ static int check_arrears(struct hctx *h, const struct args *a,
 }
 
 /* R-MOV-04: cards returned, keys returned. */
-static int check_returns(struct hctx *h, const struct args *a,
-                         const char *unit, struct err *e)
+static int check_returns(struct hctx *h, const struct args *a, const char *unit,
+                         struct err *e)
 {
     struct mo_cards c = {"", 0};
     int64_t keys = 0;
@@ -64,10 +63,11 @@ static int check_returns(struct hctx *h, const struct args *a,
     if (cards_each_of_unit(h->txn, h->v, unit, active_card, &c) < 0)
         return err_set(e, ERR_UNAVAILABLE, NULL, "card lookup failed");
     if (c.n)
-        return err_set(e, ERR_RULE, "unit",
-                       "R-MOV-04: %u card(s) of '%s' not returned (first '%s'): "
-                       "card.return them first",
-                       c.n, unit, c.first);
+        return err_set(
+            e, ERR_RULE, "unit",
+            "R-MOV-04: %u card(s) of '%s' not returned (first '%s'): "
+            "card.return them first",
+            c.n, unit, c.first);
     if (movein_get(h->txn, h->v, unit, &d) == 0) {
         codec_get_int(d.obj, "keys", &keys);
         codec_doc_release(&d);
@@ -106,9 +106,9 @@ static int set_vacant(struct hctx *h, const char *unit, const char *from)
 
 int hdl_unit_move_out(struct hctx *h, const struct args *a, struct err *e)
 {
-    char unit[UNIT_KEY_MAX], state[16], person[PERSON_ID_MAX] = "",
-                                        payer[PERSON_ID_MAX], from[DATE_STR_MAX],
-                                        buf[CMD_DEC2_STR];
+    char unit[UNIT_KEY_MAX], state[16],
+        person[PERSON_ID_MAX] = "", payer[PERSON_ID_MAX], from[DATE_STR_MAX],
+        buf[CMD_DEC2_STR];
     const char *role = arg_has(a, "role") ? arg(a, "role")->s : NULL;
     int32_t since, latest;
     int64_t owed = 0;
