@@ -285,6 +285,17 @@ static void test_mov_04_move_out(void **state)
     assert_null(h_reply_get(&r, "result.occupants.0"));
     assert_string_equal(h_reply_str(&r, "result.unit.state"), "vacant");
     done(&r);
+    /* the move-in checklist is closed: the next occupant starts afresh */
+    refused("not_found", NULL, "clerk1", "query.movein",
+            "{\"unit\":\"MA/1-101\"}");
+    OK(&r, "clerk1", "query.moveins", "{\"date\":\"2026-03-09\"}");
+    assert_string_equal(h_reply_str(&r, "result.steps.0.step"), "moved_out");
+    done(&r);
+    OK(&r, "clerk1", "movein.start",
+       "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+       "\"household\"," HOUSEHOLD "}",
+       owner_a);
+    done(&r);
 }
 
 /* Replaying the log gives move-in tables identical to the live ones. */
