@@ -706,6 +706,18 @@ static const struct field f_calendar_reloaded[] = {
     {"previous_until", FT_DATE, 0, 0, 0, NULL, "coverage end before"},
     {NULL}};
 
+static const struct field f_unit_move_out[] = {
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"},
+    {"person", FT_ID, 0, 1, 23, NULL, "who moves out (their link ends today)"},
+    {"role", FT_ENUM, 0, 0, 0, link_roles, "their role at the unit"},
+    {"water", FT_DEC2, F_REQ, 0, 100000000, NULL, "final water meter, m³"},
+    {"electricity", FT_DEC2, F_REQ, 0, 100000000, NULL,
+     "final electricity meter, kWh"},
+    {"keys_returned", FT_INT, F_REQ, 0, 100, NULL, "keys handed back"},
+    {"waive_reason", FT_STR, 0, 1, 256, NULL,
+     "arrears waived and why (cs_lead, manager)"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -1170,6 +1182,13 @@ const struct cmd_spec cmd_table[] = {
      "\"special_days\":150,\"previous_hash\":\"77d0"
      "b2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a3b5c7d9e1f3a4b6c8d0e2f4a5b6\","
      "\"previous_until\":\"2026-12-31\"}"},
+    {"unit.move_out",
+     "Move-out: final meters, fees settled or waived by a lead, cards and "
+     "keys returned; the link ends and the unit becomes vacant (R-MOV-04)",
+     DESK, 0, f_unit_move_out, hdl_unit_move_out,
+     "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
+     "\"water\":\"131.20\",\"electricity\":\"4120.00\",\"keys_returned\":"
+     "3}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

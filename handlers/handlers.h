@@ -245,6 +245,8 @@ int hdl_movein_fix_overdue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_movein_keys(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e);
 int hdl_query_moveins(struct hctx *h, const struct args *a, struct err *e);
+/* moveout.c (R-MOV-04) */
+int hdl_unit_move_out(struct hctx *h, const struct args *a, struct err *e);
 int hdl_security_keys_reloaded(struct hctx *h, const struct args *a,
                                struct err *e);
 

@@ -179,6 +179,21 @@ static int apply_step(MDB_txn *txn, const struct views *v,
     return rc ? rc : log_step(txn, v, ev, unit, step);
 }
 
+/* R-MOV-04: a move-out closes the unit's checklist (its fix timer with
+ * it), so the next occupant's move-in starts afresh; the day's steps keep
+ * the record. */
+static int apply_moved_out(MDB_txn *txn, const struct views *v,
+                           const struct event *ev, const char *unit)
+{
+    MDB_val k = {strlen(unit), (void *)unit};
+    int rc = mdb_del(txn, v->dbi[DB_MOVEINS], &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || (rc = fix_timer(txn, v, unit, NULL)))
+        return rc;
+    return log_step(txn, v, ev, unit, "moved_out");
+}
+
 int proj_movein_apply(MDB_txn *txn, const struct views *v,
                       const struct event *ev)
 {
@@ -196,6 +211,7 @@ int proj_movein_apply(MDB_txn *txn, const struct views *v,
     case EV_FEE_START_SET:
     case EV_FEE_PAID:
     case EV_CARD_ISSUED:
+    case EV_UNIT_MOVED_OUT:
         break;
     default:
         return 0;
@@ -203,6 +219,8 @@ int proj_movein_apply(MDB_txn *txn, const struct views *v,
     codec_copy_str(ev->data, "unit", unit, sizeof(unit));
     if (ev->type == EV_MOVEIN_STARTED)
         return apply_started(txn, v, ev, unit);
+    if (ev->type == EV_UNIT_MOVED_OUT)
+        return apply_moved_out(txn, v, ev, unit);
     if ((rc = movein_get(txn, v, unit, &d)))
         return rc == MDB_NOTFOUND ? 0 : rc;
     rc = apply_step(txn, v, ev, unit, &d);

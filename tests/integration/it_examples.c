@@ -349,6 +349,11 @@ static const struct step steps[] = {
     {"clerk1", "query.statement", "{\"unit\":\"HY/3-1201\"}", NULL, NULL},
     {"lead1", "renovation.refund", "{\"renovation\":\"${RN}\"}", NULL, NULL},
     {"clerk1", "query.complaint_report", "{\"month\":\"2026-03\"}", NULL, NULL},
+    /* move-out (R-MOV-04): 1202's arrears waived by a lead */
+    {"lead1", "unit.move_out",
+     "{\"unit\":\"HY/3-1202\",\"water\":\"31.25\",\"electricity\":"
+     "\"512.00\",\"keys_returned\":3,\"waive_reason\":\"业主出国\"}",
+     NULL, NULL},
 };
 
 struct var {

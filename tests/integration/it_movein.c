@@ -213,6 +213,91 @@ static void test_mov_03_transfer(void **state)
     h_sub_close(&sub);
 }
 
+/* R-MOV-04: move-out, the reverse of move-in. Arrears block it unless a
+ * cs_lead or manager waives them (recorded in the event); active cards and
+ * keys not handed back block it; on success the final meters are recorded,
+ * the mover's link ends on the day and the unit becomes vacant, so the
+ * unit card as of a date answers who lived there then. */
+static void test_mov_04_move_out(void **state)
+{
+    struct h_reply r;
+    char kid[24];
+    (void)state;
+    desk_person("Kid", "family", DESK_ID_NO, kid);
+    OK(&r, "clerk1", "unit.link",
+       "{\"unit\":\"MA/1-101\",\"person\":\"%s\",\"role\":\"family\","
+       "\"from\":\"2026-03-02\"}",
+       kid);
+    done(&r);
+    clock_to("2026-03-09T10:00:00+08:00");
+    OK(&r, "clerk1", "fee.charge",
+       "{\"unit\":\"MA/1-101\",\"item\":\"copy_a4\",\"quantity\":2}");
+    done(&r);
+#define MOVE_OUT                                                               \
+    "{\"unit\":\"MA/1-101\",\"person\":\"%s\",\"role\":\"family\","            \
+    "\"water\":\"31.25\",\"electricity\":\"512\",\"keys_returned\":%d%s}"
+    refused("not_found", NULL, "clerk1", "unit.move_out",
+            "{\"unit\":\"MA/1-999\",\"water\":1,\"electricity\":1,"
+            "\"keys_returned\":0}");
+    refused("invalid", NULL, "clerk1", "unit.move_out",
+            "{\"unit\":\"MA/1-101\",\"person\":\"%s\",\"water\":1,"
+            "\"electricity\":1,\"keys_returned\":3}",
+            kid);
+    refused("not_found", NULL, "clerk1", "unit.move_out", MOVE_OUT, owner_a, 3,
+            "");
+    refused("rule", "R-MOV-04: '", "clerk1", "unit.move_out", MOVE_OUT, kid, 3,
+            "");
+    refused("forbidden", "R-MOV-04", "clerk1", "unit.move_out", MOVE_OUT, kid,
+            3, ",\"waive_reason\":\"hardship\"");
+    refused("rule", "R-MOV-04: 1 card(s)", "lead1", "unit.move_out", MOVE_OUT,
+            kid, 3, ",\"waive_reason\":\"hardship\"");
+    OK(&r, "clerk1", "card.return",
+       "{\"card\":\"MA-1\",\"reason\":\"moved out\"}");
+    done(&r);
+    refused("rule", "R-MOV-04: 3 key(s)", "lead1", "unit.move_out", MOVE_OUT,
+            kid, 2, ",\"waive_reason\":\"hardship\"");
+    OK(&r, "lead1", "unit.move_out", MOVE_OUT, kid, 3,
+       ",\"waive_reason\":\"hardship\"");
+    assert_int_equal(r.nevents, 3);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "unit.moved_out");
+    assert_string_equal(h_reply_str(&r, "events.0.data.water"), "31.25");
+    assert_string_equal(h_reply_str(&r, "events.0.data.electricity"), "512.00");
+    assert_string_equal(h_reply_str(&r, "events.0.data.payer"), owner_a);
+    assert_true(h_reply_int(&r, "events.0.data.arrears_waived", 0) > 0);
+    assert_string_equal(h_reply_str(&r, "events.0.data.waived_by"), "lead1");
+    assert_string_equal(h_reply_str(&r, "events.0.data.waive_reason"),
+                        "hardship");
+    assert_string_equal(h_reply_str(&r, "events.1.type"),
+                        "unit.person_unlinked");
+    assert_string_equal(h_reply_str(&r, "events.1.data.to"), "2026-03-09");
+    assert_string_equal(h_reply_str(&r, "events.2.data.to"), "vacant");
+    done(&r);
+    refused("conflict", "vacant", "lead1", "unit.move_out", MOVE_OUT, kid, 3,
+            "");
+#undef MOVE_OUT
+    /* who lived there when: the link ends on the move-out day */
+    OK(&r, "clerk1", "query.unit",
+       "{\"unit\":\"MA/1-101\",\"as_of\":\"2026-03-05\"}");
+    assert_string_equal(h_reply_str(&r, "result.occupants.0.person"), kid);
+    done(&r);
+    OK(&r, "clerk1", "query.unit",
+       "{\"unit\":\"MA/1-101\",\"as_of\":\"2026-03-10\"}");
+    assert_null(h_reply_get(&r, "result.occupants.0"));
+    assert_string_equal(h_reply_str(&r, "result.unit.state"), "vacant");
+    done(&r);
+    /* the move-in checklist is closed: the next occupant starts afresh */
+    refused("not_found", NULL, "clerk1", "query.movein",
+            "{\"unit\":\"MA/1-101\"}");
+    OK(&r, "clerk1", "query.moveins", "{\"date\":\"2026-03-09\"}");
+    assert_string_equal(h_reply_str(&r, "result.steps.0.step"), "moved_out");
+    done(&r);
+    OK(&r, "clerk1", "movein.start",
+       "{\"unit\":\"MA/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+       "\"household\"," HOUSEHOLD "}",
+       owner_a);
+    done(&r);
+}
+
 /* Replaying the log gives move-in tables identical to the live ones. */
 static void test_mov_rebuild_equals_live(void **state)
 {
@@ -239,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_mov_01_documents_by_type),
         cmocka_unit_test(test_mov_02_checklist),
         cmocka_unit_test(test_mov_03_transfer),
+        cmocka_unit_test(test_mov_04_move_out),
         cmocka_unit_test(test_mov_rebuild_equals_live),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
