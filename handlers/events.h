@@ -83,7 +83,8 @@
     X(FINANCE_NOTIFIED, "unit.finance_notified")                               \
     X(KEYS_RELOADED, "security.keys_reloaded")                                 \
     X(CALENDAR_COVERAGE_ENDING, "calendar.coverage_ending")                    \
-    X(CALENDAR_RELOADED, "calendar.reloaded")
+    X(CALENDAR_RELOADED, "calendar.reloaded")                                  \
+    X(SHIFT_HANDED_OVER, "shift.handed_over")
 
 enum ev_type {
     EV_UNKNOWN = 0,
