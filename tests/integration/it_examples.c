@@ -349,6 +349,16 @@ static const struct step steps[] = {
     {"clerk1", "query.statement", "{\"unit\":\"HY/3-1201\"}", NULL, NULL},
     {"lead1", "renovation.refund", "{\"renovation\":\"${RN}\"}", NULL, NULL},
     {"clerk1", "query.complaint_report", "{\"month\":\"2026-03\"}", NULL, NULL},
+    /* the shift handover (docs/HANDOVER.md) */
+    {"clerk1", "query.handover",
+     "{\"from\":\"2026-05-06T08:00:00+08:00\",\"to\":"
+     "\"2026-05-06T18:00:00+08:00\"}",
+     NULL, NULL},
+    {"clerk1", "shift.handover",
+     "{\"from\":\"2026-05-06T08:00:00+08:00\",\"to\":"
+     "\"2026-05-06T18:00:00+08:00\",\"incoming\":\"clerk2\","
+     "\"cash_counted\":0}",
+     NULL, NULL},
 };
 
 struct var {
