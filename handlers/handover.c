@@ -20,7 +20,7 @@
 /* What one shift's events add up to. */
 struct sheet {
     const struct hctx *h;
-    int64_t from, to; /* [from, to), ms */
+    int64_t from, to;            /* [from, to), ms */
     char desk[CMD_DESK_MAX + 1]; /* "" for every desk */
     uint64_t first_seq, last_seq, events;
     int64_t paid[NMETH], voided[NMETH];
@@ -300,8 +300,8 @@ static int sheet_args(struct sheet *s, const struct args *a,
     if (s->to <= s->from)
         return err_set(e, ERR_INVALID, "to", "'to' must be after 'from'");
     if (s->to - s->from > (int64_t)HO_DAYS_MAX * MS_PER_DAY)
-        return err_set(e, ERR_INVALID, "to",
-                       "a shift is at most %d days long", HO_DAYS_MAX);
+        return err_set(e, ERR_INVALID, "to", "a shift is at most %d days long",
+                       HO_DAYS_MAX);
     if (arg_has(a, "desk"))
         arg_copy(a, "desk", s->desk, sizeof(s->desk));
     else
@@ -399,8 +399,8 @@ static int open_complaints(const struct sheet *s, struct cw *w, uint32_t *n,
 
     for (uint32_t i = 0; i < s->n_cmp; i++) {
         struct complaint c;
-        int rc = complaints_get_as_of(s->h->txn, s->h->v, s->cmp[i],
-                                      s->to - 1, &c);
+        int rc =
+            complaints_get_as_of(s->h->txn, s->h->v, s->cmp[i], s->to - 1, &c);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)

@@ -41,8 +41,7 @@ static void at(struct h_reply *r, const char *d, const char *actor,
 
 /* Charges quantity A4 copies (50 fen each) on unit at desk d and takes
  * their price by method; the payment id goes to pay. */
-static void sale(const char *d, int quantity, const char *method,
-                 char pay[24])
+static void sale(const char *d, int quantity, const char *method, char pay[24])
 {
     struct h_reply r;
     char body[256];
@@ -77,8 +76,8 @@ static void test_handover_sheet(void **state)
     sale("front-1", 4, "pos", pay);     /* 200 pos */
     sale("front-1", 6, "cash", voided); /* 300 cash, voided below */
     sale("front-2", 2, "cash", pay);    /* 100 cash, another desk */
-    snprintf(body, sizeof(body),
-             "{\"payment\":\"%s\",\"reason\":\"收错\"}", voided);
+    snprintf(body, sizeof(body), "{\"payment\":\"%s\",\"reason\":\"收错\"}",
+             voided);
     at(&r, "front-1", "mgr1", "fee.void_payment", body);
     done(&r);
     at(&r, "front-1", "clerk1", "complaint.receive",
@@ -107,12 +106,12 @@ static void test_handover_sheet(void **state)
     assert_int_equal(h_reply_int(&r, "result.money.voids", -1), 1);
     assert_int_equal(h_reply_int(&r, "result.money.voided_fen", -1), 300);
     assert_int_equal(h_reply_int(&r, "result.money.receipts", -1), 3);
-    assert_int_equal(
-        h_reply_int(&r, "result.money.paid_by_method.cash", -1), 800);
+    assert_int_equal(h_reply_int(&r, "result.money.paid_by_method.cash", -1),
+                     800);
     assert_int_equal(h_reply_int(&r, "result.money.paid_by_method.pos", -1),
                      200);
-    assert_int_equal(
-        h_reply_int(&r, "result.money.net_by_method.cash", -1), 500);
+    assert_int_equal(h_reply_int(&r, "result.money.net_by_method.cash", -1),
+                     500);
     assert_int_equal(h_reply_int(&r, "result.money.cash_expected", -1), 500);
     assert_int_equal(h_reply_int(&r, "result.complaints_received", -1), 1);
     assert_string_equal(h_reply_str(&r, "result.complaints_open.0.state"),
@@ -122,8 +121,7 @@ static void test_handover_sheet(void **state)
              h_reply_str(&r, "result.complaints_open.0.complaint"));
     assert_string_equal(h_reply_str(&r, "result.cards_issued.0"), "HO-1");
     assert_string_equal(h_reply_str(&r, "result.cards_lost.0"), "HO-1");
-    assert_int_equal(json_array_size(h_reply_get(&r, "result.escalations")),
-                     0);
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.escalations")), 0);
     dump = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
     assert_non_null(dump);
     snprintf(sheet_before, sizeof(sheet_before), "%s", dump);
@@ -166,8 +164,7 @@ static void test_handover_command(void **state)
     assert_int_equal(h_reply_int(&r, "events.0.data.money.cash_expected", -1),
                      500);
     assert_int_equal(h_reply_int(&r, "events.0.data.cash_counted", -1), 450);
-    assert_int_equal(h_reply_int(&r, "events.0.data.cash_difference", 0),
-                     -50);
+    assert_int_equal(h_reply_int(&r, "events.0.data.cash_difference", 0), -50);
     assert_int_equal(h_reply_int(&r, "events.0.data.complaints_open", -1), 1);
     done(&r);
 }
@@ -182,14 +179,20 @@ static void test_handover_replay(void **state)
     (void)state;
 
     clock_to("2026-03-02T17:00:00+08:00");
-    OK(&r, "clerk1", "complaint.reply", "{\"complaint\":\"%s\",\"text\":"
-       "\"已派维修\"}", complaint);
+    OK(&r, "clerk1", "complaint.reply",
+       "{\"complaint\":\"%s\",\"text\":"
+       "\"已派维修\"}",
+       complaint);
     done(&r);
-    OK(&r, "clerk1", "complaint.handle", "{\"complaint\":\"%s\","
-       "\"summary\":\"已修复\"}", complaint);
+    OK(&r, "clerk1", "complaint.handle",
+       "{\"complaint\":\"%s\","
+       "\"summary\":\"已修复\"}",
+       complaint);
     done(&r);
-    OK(&r, "clerk1", "complaint.visit", "{\"complaint\":\"%s\","
-       "\"method\":\"phone\",\"result\":\"satisfied\"}", complaint);
+    OK(&r, "clerk1", "complaint.visit",
+       "{\"complaint\":\"%s\","
+       "\"method\":\"phone\",\"result\":\"satisfied\"}",
+       complaint);
     done(&r);
     OK(&r, "mgr1", "complaint.close", "{\"complaint\":\"%s\"}", complaint);
     done(&r);
