@@ -723,6 +723,14 @@ static const struct field f_shift_handover[] = {
     {"note", FT_TEXT, 0, 1, 512, NULL, "what the next shift should know"},
     {NULL}};
 
+static const struct field f_shift_handover_ack[] = {
+    {"handover", FT_INT, F_REQ, 1, INT64_MAX, NULL,
+     "seq of the shift.handed_over event"},
+    {"cash_counted", FT_MONEY, 0, 0, MONEY_MAX, NULL,
+     "cash counted again by the incoming clerk, in fen"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "remarks on taking over"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -1201,6 +1209,11 @@ const struct cmd_spec cmd_table[] = {
      "{\"from\":\"2026-10-09T08:00:00+08:00\",\"to\":"
      "\"2026-10-09T16:00:00+08:00\",\"incoming\":\"wang\","
      "\"cash_counted\":125000}"},
+    {"shift.handover_ack",
+     "The incoming clerk takes the shift over; a count of their own is "
+     "recorded beside the outgoing one (R-GEN-04)",
+     DESK, 0, f_shift_handover_ack, hdl_shift_handover_ack,
+     "{\"handover\":1024,\"cash_counted\":125000}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

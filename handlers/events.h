@@ -84,7 +84,8 @@
     X(KEYS_RELOADED, "security.keys_reloaded")                                 \
     X(CALENDAR_COVERAGE_ENDING, "calendar.coverage_ending")                    \
     X(CALENDAR_RELOADED, "calendar.reloaded")                                  \
-    X(SHIFT_HANDED_OVER, "shift.handed_over")
+    X(SHIFT_HANDED_OVER, "shift.handed_over")                                  \
+    X(SHIFT_HANDOVER_ACKED, "shift.handover_acknowledged")
 
 enum ev_type {
     EV_UNKNOWN = 0,

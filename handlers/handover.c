@@ -497,3 +497,100 @@ out:
     sheet_release(&s);
     return rc;
 }
+
+struct ack_ctx {
+    uint64_t handover;
+    bool acked;
+};
+
+/* Whether an event of the shift's stream acknowledges handover. */
+static int ack_seen(void *ctx, uint64_t seq, const char *body, size_t len)
+{
+    struct ack_ctx *c = ctx;
+    struct codec_doc d;
+    struct err e;
+    int64_t of = 0;
+    (void)seq;
+
+    if (codec_doc_parse_trusted(&d, body, len, &e))
+        return ERR_UNAVAILABLE;
+    if (codec_obj_is_str(codec_get(d.obj, "type"),
+                         ev_type_name(EV_SHIFT_HANDOVER_ACKED)) &&
+        !codec_get_int(codec_get(d.obj, "data"), "handover", &of) &&
+        (uint64_t)of == c->handover)
+        c->acked = true;
+    codec_doc_release(&d);
+    return c->acked ? 1 : 0;
+}
+
+/* The incoming clerk takes the shift over: once, and only the clerk the
+ * handover names. A count of their own is recorded beside the outgoing
+ * clerk's, with the difference between the two, never reconciled here. */
+int hdl_shift_handover_ack(struct hctx *h, const struct args *a, struct err *e)
+{
+    uint64_t seq = (uint64_t)arg_int(a, "handover");
+    const unsigned char *hash;
+    const char *body, *s, *stream;
+    size_t len, n, sn;
+    struct codec_doc d;
+    const msgpack_object *data;
+    struct ack_ctx c = {seq, false};
+    char st[LOG_STREAM_MAX + 1];
+    int64_t counted = 0;
+    struct cw *w;
+    bool scanned;
+    int rc;
+
+    if (seq >= h->next_seq ||
+        log_get(h->ltxn, h->log, seq, &hash, &body, &len) ||
+        codec_doc_parse_trusted(&d, body, len, e))
+        return err_set(e, ERR_NOT_FOUND, "handover",
+                       "event %llu is not a handover", (unsigned long long)seq);
+    data = codec_get(d.obj, "data");
+    if (!codec_obj_is_str(codec_get(d.obj, "type"),
+                          ev_type_name(EV_SHIFT_HANDED_OVER)) ||
+        codec_get_str(d.obj, "stream", &stream, &sn) || sn >= sizeof(st)) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_NOT_FOUND, "handover",
+                       "event %llu is not a handover", (unsigned long long)seq);
+    }
+    memcpy(st, stream, sn);
+    st[sn] = '\0';
+    if (codec_get_str(data, "incoming", &s, &n) || !h->op ||
+        n != strlen(h->op->id) || memcmp(s, h->op->id, n)) {
+        rc = err_set(e, ERR_RULE, "handover",
+                     "only the incoming clerk named in handover %llu "
+                     "acknowledges it",
+                     (unsigned long long)seq);
+        codec_doc_release(&d);
+        return rc;
+    }
+    rc = log_stream_events(h->txn, h->ltxn, h->log, st, sn, ack_seen, &c,
+                           &scanned);
+    if (rc && !(rc == 1 && c.acked)) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_UNAVAILABLE, NULL, "handover lookup failed");
+    }
+    if (c.acked) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_RULE, "handover",
+                       "handover %llu is already acknowledged",
+                       (unsigned long long)seq);
+    }
+    w = hctx_data_begin(h);
+    cw_map(w, 3 + (arg_has(a, "cash_counted") ? 2 : 0) +
+                  (arg_has(a, "note") ? 1 : 0));
+    cw_kint(w, "handover", (int64_t)seq);
+    cw_kobj(w, "outgoing", codec_get(d.obj, "actor"));
+    cw_kobj(w, "desk", codec_get(data, "desk"));
+    if (arg_has(a, "cash_counted")) {
+        codec_get_int(data, "cash_counted", &counted);
+        cw_kint(w, "cash_counted", arg_int(a, "cash_counted"));
+        cw_kint(w, "difference_from_outgoing",
+                arg_int(a, "cash_counted") - counted);
+    }
+    if (arg_has(a, "note"))
+        cw_kobj(w, "note", arg(a, "note")->o);
+    codec_doc_release(&d);
+    return emit(h, EV_SHIFT_HANDOVER_ACKED, "%s", st);
+}

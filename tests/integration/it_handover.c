@@ -141,6 +141,7 @@ static void test_handover_sheet(void **state)
 static void test_handover_command(void **state)
 {
     struct h_reply r;
+    int64_t seq;
     (void)state;
 
     refused("invalid", "after", "clerk1", "shift.handover",
@@ -166,7 +167,27 @@ static void test_handover_command(void **state)
     assert_int_equal(h_reply_int(&r, "events.0.data.cash_counted", -1), 450);
     assert_int_equal(h_reply_int(&r, "events.0.data.cash_difference", 0), -50);
     assert_int_equal(h_reply_int(&r, "events.0.data.complaints_open", -1), 1);
+    seq = h_reply_int(&r, "events.0.seq", 0);
     done(&r);
+
+    /* only the incoming clerk, once; their own count beside the other */
+    refused("rule", "incoming", "clerk1", "shift.handover_ack",
+            "{\"handover\":%lld}", (long long)seq);
+    refused("not_found", "handover", "lead1", "shift.handover_ack",
+            "{\"handover\":1}");
+    refused("not_found", "handover", "lead1", "shift.handover_ack",
+            "{\"handover\":999999}");
+    OK(&r, "lead1", "shift.handover_ack",
+       "{\"handover\":%lld,\"cash_counted\":450}", (long long)seq);
+    assert_string_equal(h_reply_str(&r, "events.0.type"),
+                        "shift.handover_acknowledged");
+    assert_string_equal(h_reply_str(&r, "events.0.stream"), "shift:front-1");
+    assert_string_equal(h_reply_str(&r, "events.0.data.outgoing"), "clerk1");
+    assert_int_equal(
+        h_reply_int(&r, "events.0.data.difference_from_outgoing", -1), 0);
+    done(&r);
+    refused("rule", "already", "lead1", "shift.handover_ack",
+            "{\"handover\":%lld}", (long long)seq);
 }
 
 /* The sheet of a past shift does not change with later events (the
