@@ -718,6 +718,31 @@ static const struct field f_unit_move_out[] = {
      "arrears waived and why (cs_lead, manager)"},
     {NULL}};
 
+/* Shift handover (docs/HANDOVER.md). */
+static const struct field f_query_handover[] = {
+    {"from", FT_TIME, F_REQ, 0, 0, NULL, "start of the shift"},
+    {"to", FT_TIME, F_REQ, 0, 0, NULL, "end of the shift (not included)"},
+    {"desk", FT_STR, 0, 1, 32, NULL, "one desk only (default every desk)"},
+    {NULL}};
+
+static const struct field f_shift_handover[] = {
+    {"from", FT_TIME, F_REQ, 0, 0, NULL, "start of the shift"},
+    {"to", FT_TIME, F_REQ, 0, 0, NULL, "end of the shift (not included)"},
+    {"incoming", FT_ID, F_REQ, 1, 31, NULL, "the clerk taking over"},
+    {"cash_counted", FT_MONEY, F_REQ, 0, MONEY_MAX, NULL,
+     "cash in the drawer, counted, in fen"},
+    {"desk", FT_STR, 0, 1, 32, NULL, "desk handed over (the sender's)"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "what the next shift should know"},
+    {NULL}};
+
+static const struct field f_shift_handover_ack[] = {
+    {"handover", FT_INT, F_REQ, 1, INT64_MAX, NULL,
+     "seq of the shift.handed_over event"},
+    {"cash_counted", FT_MONEY, 0, 0, MONEY_MAX, NULL,
+     "cash counted again by the incoming clerk, in fen"},
+    {"note", FT_TEXT, 0, 1, 512, NULL, "remarks on taking over"},
+    {NULL}};
+
 const struct cmd_spec cmd_table[] = {
     {"estate.register", "Register an estate (R-GEN-01)", LEADS, 0,
      f_estate_register, hdl_estate_register,
@@ -1189,6 +1214,25 @@ const struct cmd_spec cmd_table[] = {
      "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
      "\"water\":\"131.20\",\"electricity\":\"4120.00\",\"keys_returned\":"
      "3}"},
+    {"query.handover",
+     "Shift handover sheet (交接班) from the events of a shift: open "
+     "complaints, escalations, deadlines fired, money by method in fen, "
+     "cards, release passes (R-GEN-04)",
+     DESK, CMD_QUERY, f_query_handover, hdl_query_handover,
+     "{\"desk\":\"front-1\",\"from\":\"2026-10-09T08:00:00+08:00\","
+     "\"to\":\"2026-10-09T16:00:00+08:00\"}"},
+    {"shift.handover",
+     "Hand a shift over: the sheet's totals and the cash counted, any "
+     "difference recorded as it is (R-GEN-04)",
+     DESK, 0, f_shift_handover, hdl_shift_handover,
+     "{\"from\":\"2026-10-09T08:00:00+08:00\",\"to\":"
+     "\"2026-10-09T16:00:00+08:00\",\"incoming\":\"wang\","
+     "\"cash_counted\":125000}"},
+    {"shift.handover_ack",
+     "The incoming clerk takes the shift over; a count of their own is "
+     "recorded beside the outgoing one (R-GEN-04)",
+     DESK, 0, f_shift_handover_ack, hdl_shift_handover_ack,
+     "{\"handover\":1024,\"cash_counted\":125000}"},
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

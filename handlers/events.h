@@ -84,7 +84,9 @@
     X(KEYS_RELOADED, "security.keys_reloaded")                                 \
     X(CALENDAR_COVERAGE_ENDING, "calendar.coverage_ending")                    \
     X(CALENDAR_RELOADED, "calendar.reloaded")                                  \
-    X(UNIT_MOVED_OUT, "unit.moved_out")
+    X(UNIT_MOVED_OUT, "unit.moved_out")                                        \
+    X(SHIFT_HANDED_OVER, "shift.handed_over")                                  \
+    X(SHIFT_HANDOVER_ACKED, "shift.handover_acknowledged")
 
 enum ev_type {
     EV_UNKNOWN = 0,

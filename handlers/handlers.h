@@ -170,6 +170,11 @@ extern const char *const wo_results[];
 int hdl_clock_set(struct hctx *h, const struct args *a, struct err *e);
 int hdl_log_read(struct hctx *h, const struct args *a, struct err *e);
 
+/* handover.c (docs/HANDOVER.md) */
+int hdl_query_handover(struct hctx *h, const struct args *a, struct err *e);
+int hdl_shift_handover(struct hctx *h, const struct args *a, struct err *e);
+int hdl_shift_handover_ack(struct hctx *h, const struct args *a, struct err *e);
+
 /* cards.c, card_queries.c (R-CARD-01..05) */
 int hdl_card_issue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_card_renew(struct hctx *h, const struct args *a, struct err *e);

@@ -623,6 +623,12 @@ int complaints_each_open(MDB_txn *txn, const struct views *v, complaints_fn fn,
     return case_each(txn, v, &kind, v->dbi[DB_OPEN_CMP], 0, &c, fn, ctx);
 }
 
+int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
+                         int64_t cutoff, struct complaint *c)
+{
+    return case_get(txn, v, &kind, id, cutoff, c);
+}
+
 int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           complaints_fn fn, void *ctx)
 {

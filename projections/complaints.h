@@ -98,6 +98,10 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
 /* 0 and c filled, or MDB_NOTFOUND. */
 int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
                    struct complaint *c);
+/* Complaint id as it stood at cutoff (ms): 0 and c filled, or
+ * MDB_NOTFOUND when it was not yet recorded. */
+int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
+                         int64_t cutoff, struct complaint *c);
 /* fn gets a const struct complaint *. */
 typedef case_fn complaints_fn;
 /* Open complaints in id order. fn returns >0 to stop, <0 for an error. */

@@ -20,6 +20,8 @@ const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
   'calendar.coverage_ending': '工作日历即将到期',
   'calendar.reloaded': '工作日历已更新',
+  'shift.handed_over': '交接班',
+  'shift.handover_acknowledged': '接班确认',
   'estate.registered': '登记小区',
   'building.registered': '登记楼栋',
   'unit.registered': '登记房屋',
