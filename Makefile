@@ -36,7 +36,8 @@ INT_BIN  := $(INT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HARNESS  := $(BUILD)/tests/integration/harness.o \
             $(BUILD)/tests/integration/desk.o \
             $(BUILD)/tests/integration/crashload.o \
-            $(BUILD)/tests/powerfs/pfs.o
+            $(BUILD)/tests/powerfs/pfs.o \
+            $(BUILD)/tests/common/tmptree.o
 # powerfs: the FUSE filesystem that forgets what was never flushed (power
 # loss tests); its own tests are test_powerfs.
 POWERFS  := $(BUILD)/powerfs $(BUILD)/tests/test_powerfs
@@ -106,7 +107,8 @@ $(BUILD)/powerfs: tests/powerfs/powerfs.c | deps-check
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS) -lpthread
 
 $(BUILD)/tests/test_powerfs: $(BUILD)/tests/powerfs/test_powerfs.o \
-                             $(BUILD)/tests/powerfs/pfs.o
+                             $(BUILD)/tests/powerfs/pfs.o \
+                             $(BUILD)/tests/common/tmptree.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka
 

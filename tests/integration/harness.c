@@ -8,6 +8,8 @@
 
 #include "harness.h"
 
+#include "../common/tmptree.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -303,28 +305,13 @@ int h_server_restart(struct h_server *s)
     return spawn(s);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if ((flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT)
-        fail("cannot remove '%s': %s", path, strerror(errno));
-    return 0;
-}
-
 void h_server_cleanup(struct h_server *s)
 {
-    const char *keep = getenv("DESKD_KEEP_TMP");
-
     if (s->pid)
         h_server_kill9(s);
     if (!s->dir[0])
         return;
-    if (keep && *keep && strcmp(keep, "0"))
-        fprintf(stderr, "harness: keeping %s\n", s->dir);
-    else
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmptree_remove(s->dir, "harness", false);
     s->dir[0] = '\0';
 }
 

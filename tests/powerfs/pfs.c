@@ -1,6 +1,8 @@
 /* tests/powerfs/pfs.c - runs powerfs for a test (see pfs.h). */
 #include "pfs.h"
 
+#include "../common/tmptree.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -216,27 +218,12 @@ int pfs_unmount(struct pfs *p)
     return fail("powerfs did not exit after the unmount; killed");
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if ((flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT)
-        fail("cannot remove '%s': %s", path, strerror(errno));
-    return 0;
-}
-
 void pfs_cleanup(struct pfs *p)
 {
-    const char *keep = getenv("DESKD_KEEP_TMP");
-
     if (p->pid)
         pfs_unmount(p);
     if (!p->dir[0])
         return;
-    if (keep && *keep && strcmp(keep, "0"))
-        fprintf(stderr, "pfs: keeping %s\n", p->dir);
-    else
-        nftw(p->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    tmptree_remove(p->dir, "pfs", true);
     p->dir[0] = '\0';
 }
