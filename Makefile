@@ -75,6 +75,7 @@ $(BENCH_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/benchcli.o
 CURVE_TOOLS := deskctl deskbench # share tools/curvecli.c
 $(CURVE_TOOLS:%=$(BUILD)/%): $(BUILD)/tools/curvecli.o
 $(BUILD)/deskctl: $(BUILD)/tools/follow.o # shared with desksink
+$(BUILD)/deskctl: $(BUILD)/tools/sheet.o
 
 # desksink: deskd shards -> PostgreSQL (libpq); tools/desksink.sql built in
 # as a C string, so the binary installs its own schema.

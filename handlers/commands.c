@@ -722,12 +722,18 @@ static const struct field f_unit_move_out[] = {
 static const struct field f_query_handover[] = {
     {"from", FT_TIME, F_REQ, 0, 0, NULL, "start of the shift"},
     {"to", FT_TIME, F_REQ, 0, 0, NULL, "end of the shift (not included)"},
+    {"next_to", FT_TIME, 0, 0, 0, NULL,
+     "end of the next shift, for its deadlines (default: to + the shift's "
+     "length)"},
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only (default every desk)"},
     {NULL}};
 
 static const struct field f_shift_handover[] = {
     {"from", FT_TIME, F_REQ, 0, 0, NULL, "start of the shift"},
     {"to", FT_TIME, F_REQ, 0, 0, NULL, "end of the shift (not included)"},
+    {"next_to", FT_TIME, 0, 0, 0, NULL,
+     "end of the next shift, for its deadlines (default: to + the shift's "
+     "length)"},
     {"incoming", FT_ID, F_REQ, 1, 31, NULL, "the clerk taking over"},
     {"cash_counted", FT_MONEY, F_REQ, 0, MONEY_MAX, NULL,
      "cash in the drawer, counted, in fen"},
@@ -1216,8 +1222,9 @@ const struct cmd_spec cmd_table[] = {
      "3}"},
     {"query.handover",
      "Shift handover sheet (交接班) from the events of a shift: open "
-     "complaints, escalations, deadlines fired, money by method in fen, "
-     "cards, release passes (R-GEN-04)",
+     "complaints, escalations, deadlines fired and due next shift, money by "
+     "method in fen, cards, keys, release passes, return visits waiting "
+     "(R-GEN-04, R-WO-03)",
      DESK, CMD_QUERY, f_query_handover, hdl_query_handover,
      "{\"desk\":\"front-1\",\"from\":\"2026-10-09T08:00:00+08:00\","
      "\"to\":\"2026-10-09T16:00:00+08:00\"}"},

@@ -9,6 +9,7 @@
 #include "handlers.h"
 
 #include "../projections/complaints.h"
+#include "../projections/workorders.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +22,16 @@
 struct sheet {
     const struct hctx *h;
     int64_t from, to;            /* [from, to), ms */
+    int64_t next_to;             /* the next shift is [to, next_to) */
     char desk[CMD_DESK_MAX + 1]; /* "" for every desk */
     uint64_t first_seq, last_seq, events;
+    uint64_t end_seq; /* the last event recorded before to (0: none) */
     int64_t paid[NMETH], voided[NMETH];
     uint32_t paid_n[NMETH], voided_n[NMETH], receipts;
     /* Encoded arrays and their lengths. */
-    struct cw escal, fired, cards_issued, cards_lost, passes;
-    uint32_t n_escal, n_fired, n_issued, n_lost, n_passes;
+    struct cw escal, fired, cards_issued, cards_lost, passes, keys_out, keys_in;
+    uint32_t n_escal, n_fired, n_issued, n_lost, n_passes, n_keys_out,
+        n_keys_in;
     /* Complaints received in the window (ids). */
     char (*cmp)[CMP_ID_MAX];
     uint32_t n_cmp, cap_cmp;
@@ -42,6 +46,8 @@ static void sheet_init(struct sheet *s, const struct hctx *h)
     cw_init(&s->cards_issued);
     cw_init(&s->cards_lost);
     cw_init(&s->passes);
+    cw_init(&s->keys_out);
+    cw_init(&s->keys_in);
 }
 
 static void sheet_release(struct sheet *s)
@@ -51,6 +57,8 @@ static void sheet_release(struct sheet *s)
     cw_release(&s->cards_issued);
     cw_release(&s->cards_lost);
     cw_release(&s->passes);
+    cw_release(&s->keys_out);
+    cw_release(&s->keys_in);
     free(s->cmp);
 }
 
@@ -146,6 +154,29 @@ static void id_row(struct cw *w, uint32_t *n, const msgpack_object *body)
 
     stream_id(body, &id, &len);
     cw_strn(w, id, len);
+    (*n)++;
+}
+
+/* Keys handed over at move-in or returned at move-out: {seq, at, unit,
+ * keys}, the count read from the event's data key k. */
+static void key_row(struct cw *w, uint32_t *n, uint64_t seq,
+                    const msgpack_object *body, const char *k)
+{
+    const msgpack_object *data = codec_get(body, "data");
+    const char *unit, *at;
+    size_t un, an;
+    int64_t keys = 0;
+
+    if (codec_get_str(body, "recorded_at", &at, &an))
+        at = "", an = 0;
+    if (codec_get_str(data, "unit", &unit, &un))
+        unit = "", un = 0;
+    codec_get_int(data, k, &keys);
+    cw_map(w, 4);
+    cw_kint(w, "seq", (int64_t)seq);
+    cw_kstrn(w, "at", at, an);
+    cw_kstrn(w, "unit", unit, un);
+    cw_kint(w, "keys", keys);
     (*n)++;
 }
 
@@ -250,6 +281,12 @@ static int sheet_event(struct sheet *s, uint64_t seq,
     case EV_PASS_REQUESTED:
         id_row(&s->passes, &s->n_passes, body);
         return 0;
+    case EV_MOVEIN_KEYS_HANDED:
+        key_row(&s->keys_out, &s->n_keys_out, seq, body, "keys");
+        return 0;
+    case EV_UNIT_MOVED_OUT:
+        key_row(&s->keys_in, &s->n_keys_in, seq, body, "keys_returned");
+        return 0;
     default:
         return 0;
     }
@@ -285,13 +322,15 @@ static int sheet_read(struct sheet *s, struct err *e)
             return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
         s->events++;
     }
+    s->end_seq = seq - 1; /* events before first_seq are before from */
     s->last_seq = s->events ? s->first_seq + s->events - 1 : 0;
     if (!s->events)
         s->first_seq = 0;
     return 0;
 }
 
-/* from, to and desk (else default_desk, which may be "") of a. */
+/* from, to, next_to (else as long a shift again) and desk (else
+ * default_desk, which may be "") of a. */
 static int sheet_args(struct sheet *s, const struct args *a,
                       const char *default_desk, struct err *e)
 {
@@ -302,6 +341,14 @@ static int sheet_args(struct sheet *s, const struct args *a,
     if (s->to - s->from > (int64_t)HO_DAYS_MAX * MS_PER_DAY)
         return err_set(e, ERR_INVALID, "to", "a shift is at most %d days long",
                        HO_DAYS_MAX);
+    s->next_to =
+        arg_has(a, "next_to") ? arg_int(a, "next_to") : 2 * s->to - s->from;
+    if (s->next_to <= s->to)
+        return err_set(e, ERR_INVALID, "next_to",
+                       "'next_to' must be after 'to'");
+    if (s->next_to - s->to > (int64_t)HO_DAYS_MAX * MS_PER_DAY)
+        return err_set(e, ERR_INVALID, "next_to",
+                       "the next shift is at most %d days long", HO_DAYS_MAX);
     if (arg_has(a, "desk"))
         arg_copy(a, "desk", s->desk, sizeof(s->desk));
     else
@@ -413,38 +460,171 @@ static int open_complaints(const struct sheet *s, struct cw *w, uint32_t *n,
     return 0;
 }
 
+struct next_ctx {
+    int off;
+    struct cw *w;
+    uint32_t n;
+};
+
+/* A deadline of the next shift: {due, cmd, key, about} where about is the
+ * timer's record (its ids and rule, without the due time). */
+static int next_row(void *ctx, int64_t due, const msgpack_object *entry)
+{
+    struct next_ctx *c = ctx;
+    const msgpack_object *body = codec_get(entry, "body");
+    uint32_t n = 0;
+    size_t at;
+
+    cw_map(c->w, 4);
+    cw_kts(c->w, "due", due, c->off);
+    cw_kobj(c->w, "cmd", codec_get(entry, "cmd"));
+    cw_kobj(c->w, "key", codec_get(entry, "key"));
+    cw_str(c->w, "about");
+    at = cw_map_open(c->w);
+    for (uint32_t i = 0;
+         body && body->type == MSGPACK_OBJECT_MAP && i < body->via.map.size;
+         i++) {
+        const msgpack_object_kv *kv = &body->via.map.ptr[i];
+        if (codec_obj_is_str(&kv->key, "due"))
+            continue;
+        cw_obj(c->w, &kv->key);
+        cw_obj(c->w, &kv->val);
+        n++;
+    }
+    cw_map_close(c->w, at, n);
+    c->n++;
+    return 0;
+}
+
+/* Every deadline (a live timer) due in the next shift, as the timers stood
+ * once the shift's last event was applied: what the incoming clerk was
+ * handed, whatever happened since. */
+static int next_deadlines(const struct sheet *s, struct cw *w, uint32_t *n,
+                          struct err *e)
+{
+    struct next_ctx c = {s->h->cfg->cal.offset_min, w, 0};
+    int rc = s->end_seq ? timer_each_live(s->h->txn, s->h->v, s->to, s->next_to,
+                                          s->end_seq, next_row, &c)
+                        : 0;
+
+    *n = c.n;
+    return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
+                        mdb_strerror(rc))
+              : 0;
+}
+
+struct visit_ctx {
+    int off;
+    struct cw *w;
+    uint32_t n;
+};
+
+/* R-WO-03: a repair or housekeeping order done and not yet visited back:
+ * {order, kind, unit, assignee, completed, visit_due}. */
+static int visit_row(void *ctx, const void *rec)
+{
+    struct visit_ctx *c = ctx;
+    const struct workorder *o = rec;
+
+    if (o->state != WS_COMPLETED || o->visit_result[0] || !wo_needs_visit(o))
+        return 0;
+    cw_map(c->w, 6);
+    cw_kstr(c->w, "order", o->id);
+    cw_kstr(c->w, "kind", o->kind);
+    cw_kstr(c->w, "unit", o->unit);
+    cw_kstr(c->w, "assignee", o->assignee);
+    cw_kts(c->w, "completed", o->completed, c->off);
+    if (o->visit_due)
+        cw_kts(c->w, "visit_due", o->visit_due, c->off);
+    else
+        cw_knil(c->w, "visit_due");
+    c->n++;
+    return 0;
+}
+
+/* Work orders waiting for a return visit at the end of the shift, as they
+ * stood then (like the open complaints). */
+static int return_visits(const struct sheet *s, struct cw *w, uint32_t *n,
+                         struct err *e)
+{
+    struct visit_ctx c = {s->h->cfg->cal.offset_min, w, 0};
+    int rc =
+        workorders_each_as_of(s->h->txn, s->h->v, s->to - 1, visit_row, &c);
+
+    *n = c.n;
+    return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "work orders: %s",
+                        mdb_strerror(rc))
+              : 0;
+}
+
+/* What the sheet lists beside the window's own events. */
+struct sheet_lists {
+    struct cw open, next, visits;
+    uint32_t n_open, n_next, n_visits;
+};
+
+static void lists_init(struct sheet_lists *l)
+{
+    memset(l, 0, sizeof(*l));
+    cw_init(&l->open);
+    cw_init(&l->next);
+    cw_init(&l->visits);
+}
+
+static int lists_read(struct sheet_lists *l, const struct sheet *s,
+                      struct err *e)
+{
+    int rc;
+
+    if ((rc = open_complaints(s, &l->open, &l->n_open, e)) ||
+        (rc = next_deadlines(s, &l->next, &l->n_next, e)))
+        return rc;
+    return return_visits(s, &l->visits, &l->n_visits, e);
+}
+
+static void lists_release(struct sheet_lists *l)
+{
+    cw_release(&l->open);
+    cw_release(&l->next);
+    cw_release(&l->visits);
+}
+
 int hdl_query_handover(struct hctx *h, const struct args *a, struct err *e)
 {
     struct sheet s;
-    struct cw open;
+    struct sheet_lists l;
     struct cw *w = h->result;
     int off = h->cfg->cal.offset_min, rc;
-    uint32_t n_open = 0;
 
     sheet_init(&s, h);
-    cw_init(&open);
-    if ((rc = sheet_args(&s, a, "", e)) ||
-        (rc = open_complaints(&s, &open, &n_open, e)))
+    lists_init(&l);
+    if ((rc = sheet_args(&s, a, "", e)) || (rc = lists_read(&l, &s, e)))
         goto out;
-    cw_map(w, 14);
+    cw_map(w, 20);
     cw_kstr(w, "desk", s.desk);
     cw_kts(w, "from", s.from, off);
     cw_kts(w, "to", s.to, off);
+    cw_kts(w, "next_to", s.next_to, off);
     cw_kint(w, "first_seq", (int64_t)s.first_seq);
     cw_kint(w, "last_seq", (int64_t)s.last_seq);
+    cw_kint(w, "end_seq", (int64_t)s.end_seq);
     cw_kint(w, "events", (int64_t)s.events);
     cw_kint(w, "complaints_received", s.n_cmp);
-    list_write(w, "complaints_open", &open, n_open);
+    list_write(w, "complaints_open", &l.open, l.n_open);
     list_write(w, "escalations", &s.escal, s.n_escal);
     list_write(w, "deadlines_fired", &s.fired, s.n_fired);
+    list_write(w, "deadlines_next", &l.next, l.n_next);
     cw_str(w, "money");
     money_write(w, &s);
     list_write(w, "cards_issued", &s.cards_issued, s.n_issued);
     list_write(w, "cards_lost", &s.cards_lost, s.n_lost);
+    list_write(w, "keys_handed", &s.keys_out, s.n_keys_out);
+    list_write(w, "keys_returned", &s.keys_in, s.n_keys_in);
     list_write(w, "release_passes", &s.passes, s.n_passes);
+    list_write(w, "return_visits", &l.visits, l.n_visits);
     h->has_result = true;
 out:
-    cw_release(&open);
+    lists_release(&l);
     sheet_release(&s);
     return rc;
 }
@@ -455,25 +635,24 @@ out:
 int hdl_shift_handover(struct hctx *h, const struct args *a, struct err *e)
 {
     struct sheet s;
-    struct cw open;
+    struct sheet_lists l;
     struct cw *w;
     char incoming[32];
     int64_t paid, voided, np, nv, counted = arg_int(a, "cash_counted");
     int off = h->cfg->cal.offset_min, rc;
-    uint32_t n_open = 0;
 
     arg_copy(a, "incoming", incoming, sizeof(incoming));
     if (h->op && !strcmp(incoming, h->op->id))
         return err_set(e, ERR_INVALID, "incoming",
                        "the incoming clerk must be someone else");
     sheet_init(&s, h);
-    cw_init(&open);
+    lists_init(&l);
     if ((rc = sheet_args(&s, a, h->desk ? h->desk : "", e)) ||
-        (rc = open_complaints(&s, &open, &n_open, e)))
+        (rc = lists_read(&l, &s, e)))
         goto out;
     counts(&s, &paid, &voided, &np, &nv);
     w = hctx_data_begin(h);
-    cw_map(w, 14 + (arg_has(a, "note") ? 1 : 0));
+    cw_map(w, 19 + (arg_has(a, "note") ? 1 : 0));
     cw_kstr(w, "desk", s.desk);
     cw_kts(w, "from", s.from, off);
     cw_kts(w, "to", s.to, off);
@@ -481,19 +660,24 @@ int hdl_shift_handover(struct hctx *h, const struct args *a, struct err *e)
     cw_kint(w, "first_seq", (int64_t)s.first_seq);
     cw_kint(w, "last_seq", (int64_t)s.last_seq);
     cw_kint(w, "complaints_received", s.n_cmp);
-    cw_kint(w, "complaints_open", n_open);
+    cw_kint(w, "complaints_open", l.n_open);
     cw_kint(w, "escalations", s.n_escal);
     cw_kint(w, "deadlines_fired", s.n_fired);
+    cw_kts(w, "next_to", s.next_to, off);
+    cw_kint(w, "deadlines_next", l.n_next);
     cw_str(w, "money");
     money_write(w, &s);
     cw_kint(w, "cash_counted", counted);
     cw_kint(w, "cash_difference", counted - cash_expected(&s));
     cw_kint(w, "passes", s.n_passes);
+    cw_kint(w, "keys_handed", s.n_keys_out);
+    cw_kint(w, "keys_returned", s.n_keys_in);
+    cw_kint(w, "return_visits", l.n_visits);
     if (arg_has(a, "note"))
         cw_kobj(w, "note", arg(a, "note")->o);
     rc = emit(h, EV_SHIFT_HANDED_OVER, "shift:%s", s.desk[0] ? s.desk : "all");
 out:
-    cw_release(&open);
+    lists_release(&l);
     sheet_release(&s);
     return rc;
 }

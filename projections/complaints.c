@@ -480,7 +480,7 @@ int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
 /* ---- timers: a function of the record ---- */
 
 /* Moves every timer whose due time changed between before and after. */
-static int sync_timers(MDB_txn *txn, const struct views *v,
+static int sync_timers(MDB_txn *txn, const struct views *v, uint64_t seq,
                        const struct complaint *before,
                        const struct complaint *after)
 {
@@ -490,14 +490,14 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
         int64_t d1 = cmp_timer_fire(after, (enum cmp_rule)r);
         if (d1 == cmp_timer_fire(before, (enum cmp_rule)r))
             continue;
-        rc = timer_move(txn, v, "complaint", after->id, cmp_rule_names[r],
+        rc = timer_move(txn, v, seq, "complaint", after->id, cmp_rule_names[r],
                         "complaint.escalate", d1);
         if (rc)
             return rc;
     }
     if (auto_close_due(after) == auto_close_due(before))
         return 0;
-    return timer_move(txn, v, "complaint", after->id, "auto_close",
+    return timer_move(txn, v, seq, "complaint", after->id, "auto_close",
                       "complaint.auto_close", auto_close_due(after));
 }
 
@@ -603,7 +603,7 @@ int proj_complaints_apply(MDB_txn *txn, const struct views *v,
     c = before;
     cmp_fold(&c, ev->type, ev->data, ev->occurred_at);
     if ((rc = case_put(txn, v, &kind, &c)) ||
-        (rc = sync_timers(txn, v, &before, &c)))
+        (rc = sync_timers(txn, v, ev->seq, &before, &c)))
         return rc;
     if (ev->type == EV_COMPLAINT_RECEIVED &&
         ((rc = set_open(txn, v, id, true)) || (rc = index_topic(txn, v, &c))))

@@ -100,8 +100,8 @@ static int add_int(MDB_txn *txn, const struct views *v, const char *unit,
 /* R-MOV-02: the timer "<unit>:fix_by" of a failed inspection's items,
  * armed from its fix_due (with the provisional mark kept beside it);
  * a passed inspection or the report (ev NULL) clears it. */
-static int fix_timer(MDB_txn *txn, const struct views *v, const char *unit,
-                     const struct event *ev)
+static int fix_timer(MDB_txn *txn, const struct views *v, uint64_t seq,
+                     const char *unit, const struct event *ev)
 {
     const char *ids[] = {"unit", unit, NULL};
     char key[UNIT_MAX + 8];
@@ -117,7 +117,7 @@ static int fix_timer(MDB_txn *txn, const struct views *v, const char *unit,
                                     "fix_provisional", &b)))
             return rc;
     }
-    return timer_arm(txn, v, key, "movein.fix_overdue", ids, due);
+    return timer_arm(txn, v, seq, key, "movein.fix_overdue", ids, due);
 }
 
 static int apply_step(MDB_txn *txn, const struct views *v,
@@ -145,13 +145,13 @@ static int apply_step(MDB_txn *txn, const struct views *v,
     case EV_MOVEIN_INSPECTED:
         rc = copy_keys(txn, v, ev, unit, insp_k), step = "inspection";
         if (!rc)
-            rc = fix_timer(txn, v, unit, ev);
+            rc = fix_timer(txn, v, ev->seq, unit, ev);
         break;
     case EV_MOVEIN_FIX_OVERDUE: /* reported: not a step */
         if ((rc = proj_update_field(txn, v->dbi[DB_MOVEINS], unit, strlen(unit),
                                     "fix_overdue", codec_get(ev->data, "due"))))
             return rc;
-        return fix_timer(txn, v, unit, NULL);
+        return fix_timer(txn, v, ev->seq, unit, NULL);
     case EV_MOVEIN_KEYS_HANDED:
         rc = copy_keys(txn, v, ev, unit, keys_k), step = "keys";
         break;
@@ -189,7 +189,7 @@ static int apply_moved_out(MDB_txn *txn, const struct views *v,
     int rc = mdb_del(txn, v->dbi[DB_MOVEINS], &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc || (rc = fix_timer(txn, v, unit, NULL)))
+    if (rc || (rc = fix_timer(txn, v, ev->seq, unit, NULL)))
         return rc;
     return log_step(txn, v, ev, unit, "moved_out");
 }

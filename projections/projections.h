@@ -34,7 +34,8 @@
     X(TAKINGS, "takings")       /* fees.c: day \0 desk \0 method */            \
     X(CHASE, "fee_chase")       /* fees.c: unit \0 seq -> start/ext/notice */  \
     X(TIMERS, "timers")         /* timers.c: due \0 key -> {cmd, body} */      \
-    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due */                     \
+    X(TIMER_KEYS, "timer_keys") /* timers.c: key -> due, seq armed */          \
+    X(TIMER_LOG, "timer_log")   /* timers.c: due seq key -> armed, cleared */  \
     X(COMPLAINTS, "complaints") /* complaints.c: id -> record */               \
     X(OPEN_CMP, "open_complaints") /* complaints.c: id -> nil, while open */   \
     X(CASE_LOG, "case_log")        /* timeline.c: case id \0 seq -> entry */   \
@@ -145,23 +146,38 @@ uint64_t proj_key_get_u64(const unsigned char *p);
  * with body". Projections set and clear them while applying events, so
  * they survive restarts and replay rebuilds them; the server fires due ones
  * through the normal pipeline (actor "system"), and the fired command's
- * events clear them. key names the timer ("C12:missed_reply"). */
-int timer_set(MDB_txn *txn, const struct views *v, int64_t due, const char *key,
-              const char *cmd, const struct cw *body);
-int timer_clear(MDB_txn *txn, const struct views *v, const char *key);
+ * events clear them. key names the timer ("C12:missed_reply"). seq is the
+ * event being applied: timer_log remembers which event armed and which
+ * cleared each timer. */
+int timer_set(MDB_txn *txn, const struct views *v, uint64_t seq, int64_t due,
+              const char *key, const char *cmd, const struct cw *body);
+int timer_clear(MDB_txn *txn, const struct views *v, uint64_t seq,
+                const char *key);
 /* The timer "<id>:<rule>" of a case, at due, running cmd with body
  * {id_key: id, rule, due}; due 0 clears it. Complaints and work orders
  * derive their timers from their records with this. */
-int timer_move(MDB_txn *txn, const struct views *v, const char *id_key,
-               const char *id, const char *rule, const char *cmd, int64_t due);
+int timer_move(MDB_txn *txn, const struct views *v, uint64_t seq,
+               const char *id_key, const char *id, const char *rule,
+               const char *cmd, int64_t due);
 /* The timer key at due running cmd with body {ids[0]: ids[1], ...,
  * due}: ids are key/value string pairs ending with NULL (the record the
  * deadline belongs to); due 0 clears it. The register's own deadlines
  * (renovation, release pass, move-in) are armed with this. */
-int timer_arm(MDB_txn *txn, const struct views *v, const char *key,
-              const char *cmd, const char *const *ids, int64_t due);
+int timer_arm(MDB_txn *txn, const struct views *v, uint64_t seq,
+              const char *key, const char *cmd, const char *const *ids,
+              int64_t due);
 /* Clears every timer whose key starts with prefix ("C12:"). */
-int timer_clear_prefix(MDB_txn *txn, const struct views *v, const char *prefix);
+int timer_clear_prefix(MDB_txn *txn, const struct views *v, uint64_t seq,
+                       const char *prefix);
+/* Calls fn(ctx, due, entry) for every timer that was live once the event
+ * at seq as_of had been applied (armed at or before it, not cleared by
+ * then) and is due in [from, to), by due time; entry is {key, cmd, body,
+ * cleared} and valid during the call. fn returns >0 to stop, <0 for an
+ * error (returned). */
+typedef int (*timer_live_fn)(void *ctx, int64_t due,
+                             const msgpack_object *entry);
+int timer_each_live(MDB_txn *txn, const struct views *v, int64_t from,
+                    int64_t to, uint64_t as_of, timer_live_fn fn, void *ctx);
 /* The earliest timer: 0 and t filled (release t->doc), or MDB_NOTFOUND. */
 int timer_first_after(MDB_txn *txn, const struct views *v, int64_t after_due,
                       const char *after_key, struct timer *t);

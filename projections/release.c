@@ -37,8 +37,8 @@ static int set_str(MDB_txn *txn, const struct views *v, const char *pass,
 
 /* The pass's expiry timer "<pass>:expiry", armed from the request's
  * expires_due (R-REL-04), cleared by use or expiry (data NULL). */
-static int arm_expiry(MDB_txn *txn, const struct views *v, const char *pass,
-                      const msgpack_object *data)
+static int arm_expiry(MDB_txn *txn, const struct views *v, uint64_t seq,
+                      const char *pass, const msgpack_object *data)
 {
     const char *ids[] = {"pass", pass, NULL};
     char key[PASS_ID_MAX + 8];
@@ -47,7 +47,7 @@ static int arm_expiry(MDB_txn *txn, const struct views *v, const char *pass,
     if (data)
         codec_get_int(data, "expires_due", &due);
     snprintf(key, sizeof(key), "%s:expiry", pass);
-    return timer_arm(txn, v, key, "release.expire", ids, due);
+    return timer_arm(txn, v, seq, key, "release.expire", ids, due);
 }
 
 static int apply_requested(MDB_txn *txn, const struct views *v,
@@ -77,7 +77,7 @@ static int apply_requested(MDB_txn *txn, const struct views *v,
     if (!strcmp(state, "pending") &&
         (rc = put_nil(txn, v->dbi[DB_PENDING_PASSES], pass, pl)))
         return rc;
-    return arm_expiry(txn, v, pass, ev->data);
+    return arm_expiry(txn, v, ev->seq, pass, ev->data);
 }
 
 int proj_release_apply(MDB_txn *txn, const struct views *v,
@@ -106,13 +106,13 @@ int proj_release_apply(MDB_txn *txn, const struct views *v,
                                     "expired", codec_get(ev->data, "due"))) ||
             (rc = del_key(txn, v->dbi[DB_PENDING_PASSES], pass, strlen(pass))))
             return rc;
-        return arm_expiry(txn, v, pass, NULL);
+        return arm_expiry(txn, v, ev->seq, pass, NULL);
     default: /* EV_PASS_USED */
         if ((rc = set_str(txn, v, pass, "state", "used")) ||
             (rc = proj_update_field(txn, v->dbi[DB_PASSES], pass, strlen(pass),
                                     "use", ev->data)))
             return rc;
-        return arm_expiry(txn, v, pass, NULL);
+        return arm_expiry(txn, v, ev->seq, pass, NULL);
     }
 }
 

@@ -144,15 +144,16 @@ int64_t ren_timer_due(const struct ren_rec *r, enum ren_timer t)
 
 /* Arms (due != 0) or clears the timer key running cmd with {renovation,
  * [violation,] due}. */
-static int arm(MDB_txn *txn, const struct views *v, const char *key,
-               const char *cmd, const char *id, const char *viol, int64_t due)
+static int arm(MDB_txn *txn, const struct views *v, uint64_t seq,
+               const char *key, const char *cmd, const char *id,
+               const char *viol, int64_t due)
 {
     const char *ids[] = {"renovation", id, viol ? "violation" : NULL, viol,
                          NULL};
-    return timer_arm(txn, v, key, cmd, ids, due);
+    return timer_arm(txn, v, seq, key, cmd, ids, due);
 }
 
-static int sync_timers(MDB_txn *txn, const struct views *v,
+static int sync_timers(MDB_txn *txn, const struct views *v, uint64_t seq,
                        const struct ren_rec *before, const struct ren_rec *r)
 {
     char key[RKEY_MAX];
@@ -163,7 +164,7 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
         if (due == ren_timer_due(before, (enum ren_timer)t))
             continue;
         snprintf(key, sizeof(key), "%s:%s", r->id, timer_rules[t]);
-        if ((rc = arm(txn, v, key, timer_cmds[t], r->id, NULL, due)))
+        if ((rc = arm(txn, v, seq, key, timer_cmds[t], r->id, NULL, due)))
             return rc;
     }
     return 0;
@@ -221,7 +222,7 @@ static int apply_filed(MDB_txn *txn, const struct views *v,
     r.completed_on = r.refund_from = r.refunded_on = DATE_NONE;
     if ((rc = write_rec(txn, v, &r)))
         return rc;
-    return sync_timers(txn, v, &before, &r);
+    return sync_timers(txn, v, ev->seq, &before, &r);
 }
 
 static int put_sub(MDB_txn *txn, const struct views *v, enum proj_db db,
@@ -323,8 +324,8 @@ static int apply_violation(MDB_txn *txn, const struct views *v,
     cw_release(&w);
     snprintf(tkey, sizeof(tkey), "%s/%s:deadline", r->id, viol);
     if (rc == 0)
-        rc =
-            arm(txn, v, tkey, "renovation.violation_overdue", r->id, viol, due);
+        rc = arm(txn, v, ev->seq, tkey, "renovation.violation_overdue", r->id,
+                 viol, due);
     return rc;
 }
 
@@ -386,7 +387,7 @@ static int apply_update(MDB_txn *txn, const struct views *v,
     }
     if (rc || (rc = write_rec(txn, v, &r)))
         return rc;
-    return sync_timers(txn, v, &before, &r);
+    return sync_timers(txn, v, ev->seq, &before, &r);
 }
 
 int proj_renovation_apply(MDB_txn *txn, const struct views *v,

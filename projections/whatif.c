@@ -173,7 +173,8 @@ static int fire_due(struct run *w, int64_t until)
         prev_due = t.due;
         snprintf(prev, sizeof(prev), "%s", t.key);
         if (again) {
-            rc = timer_clear(w->pipe.batch.txn, w->views, t.key);
+            rc = timer_clear(w->pipe.batch.txn, w->views,
+                             w->pipe.batch.next_seq - 1, t.key);
             codec_doc_release(&t.doc);
             if (rc)
                 return lmdb_fail(w->e, "timers", rc);
@@ -195,7 +196,8 @@ static int fire_due(struct run *w, int64_t until)
             /* a refused timer would come back at once: deskd skips it
              * until restart, the replay clears it */
             if (!ok)
-                rc = timer_clear(w->pipe.batch.txn, w->views, t.key);
+                rc = timer_clear(w->pipe.batch.txn, w->views,
+                                 w->pipe.batch.next_seq - 1, t.key);
         }
         codec_doc_release(&t.doc);
         if (rc)

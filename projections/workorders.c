@@ -261,7 +261,7 @@ int workorders_get(MDB_txn *txn, const struct views *v, const char *id,
     return case_get(txn, v, &kind, id, 0, w);
 }
 
-static int sync_timers(MDB_txn *txn, const struct views *v,
+static int sync_timers(MDB_txn *txn, const struct views *v, uint64_t seq,
                        const struct workorder *before,
                        const struct workorder *after)
 {
@@ -271,7 +271,7 @@ static int sync_timers(MDB_txn *txn, const struct views *v,
 
         if (d1 == wo_timer_due(before, (enum wo_rule)r))
             continue;
-        rc = timer_move(txn, v, "order", after->id, wo_rule_names[r],
+        rc = timer_move(txn, v, seq, "order", after->id, wo_rule_names[r],
                         "workorder.escalate", d1);
         if (rc)
             return rc;
@@ -308,7 +308,7 @@ int proj_workorders_apply(MDB_txn *txn, const struct views *v,
     w = before;
     wo_fold(&w, ev->type, ev->data, ev->occurred_at);
     if ((rc = case_put(txn, v, &kind, &w)) ||
-        (rc = sync_timers(txn, v, &before, &w)))
+        (rc = sync_timers(txn, v, ev->seq, &before, &w)))
         return rc;
     if ((ev->type == EV_WO_LOGGED ||
          (before.state == WS_CLOSED) != (w.state == WS_CLOSED)) &&

@@ -20,6 +20,7 @@
 #include "../core/version.h"
 #include "curvecli.h"
 #include "follow.h"
+#include "sheet.h"
 
 #define DEFAULT_CMD_EP "tcp://127.0.0.1:7700"
 #define DEFAULT_PUB_EP "tcp://127.0.0.1:7701"
@@ -151,6 +152,8 @@ static void help(FILE *f, const char *only)
                 "[key=value ...] [--json BODY]\n"
                 "       deskctl query NAME [key=value ...]\n"
                 "       deskctl tail [--events EP] [--from SEQ] [--count N]\n"
+                "       deskctl handover --from TIME --to TIME [--desk D] "
+                "[--next-to TIME] [--raw]\n"
                 "       deskctl help [CMD] | --protocol-md [EXAMPLES.json] | "
                 "--man-commands | --version\n"
                 "       deskctl keygen [BASE]   (CURVE key pair; BASE.key, "
@@ -416,6 +419,67 @@ static int send_command(void *ctx, const struct opts *o, const char *cmd,
     return ok ? 0 : 1;
 }
 
+/* deskctl handover --from T --to T [--desk D] [--next-to T] [--raw]:
+ * query.handover for the desk (the envelope's desk too), printed as a
+ * sheet; --raw (or a refusal) prints the reply as JSON like any command. */
+static int handover(void *ctx, struct opts *o, int argc, char **argv)
+{
+    static const struct option hopts[] = {
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"desk", required_argument, NULL, 'd'},
+        {"next-to", required_argument, NULL, 'n'},
+        {"raw", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0}};
+    const char *from = NULL, *to = NULL, *next_to = NULL;
+    json_t *body, *env, *reply;
+    int c, ok, raw = 0;
+
+    while ((c = getopt_long(argc, argv, "+", hopts, NULL)) != -1) {
+        if (c == 'f')
+            from = optarg;
+        else if (c == 't')
+            to = optarg;
+        else if (c == 'd')
+            o->desk = optarg;
+        else if (c == 'n')
+            next_to = optarg;
+        else if (c == 'r')
+            raw = 1;
+        else
+            return 2;
+    }
+    if (!from || !to || optind < argc) {
+        fprintf(stderr, "usage: deskctl handover --from TIME --to TIME "
+                        "[--desk D] [--next-to TIME] [--raw]\n");
+        return 2;
+    }
+    body = json_object();
+    json_object_set_new(body, "from", json_string(from));
+    json_object_set_new(body, "to", json_string(to));
+    if (next_to)
+        json_object_set_new(body, "next_to", json_string(next_to));
+    if (o->desk)
+        json_object_set_new(body, "desk", json_string(o->desk));
+    env = envelope(o, "query.handover", body);
+    reply = call(ctx, o, env);
+    json_decref(env);
+    if (!reply) {
+        fprintf(stderr, "deskctl: no reply from %s within %d ms\n", o->cmd_ep,
+                o->timeout_ms);
+        return 2;
+    }
+    ok = json_is_true(json_object_get(reply, "ok"));
+    if (raw || !ok) {
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+    } else {
+        sheet_print(stdout, json_object_get(reply, "result"));
+    }
+    json_decref(reply);
+    return ok ? 0 : 1;
+}
+
 struct tail_ctx {
     const struct opts *o;
     long long printed;
@@ -587,6 +651,9 @@ int main(int argc, char **argv)
                 o.cmd_ep = optarg;
         }
         rc = tail(ctx, &o);
+    } else if (!strcmp(argv[optind], "handover")) {
+        optind++;
+        rc = handover(ctx, &o, argc, argv);
     } else if (!strcmp(argv[optind], "query") && optind + 1 < argc) {
         char name[CMD_NAME_MAX + 8];
         snprintf(name, sizeof(name), "query.%s", argv[optind + 1]);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "desk.h"
 #include "harness.h"
@@ -62,6 +63,7 @@ static void sale(const char *d, int quantity, const char *method, char pay[24])
 
 static char sheet_before[8192];
 static char complaint[24];
+static char ho_owner[24]; /* owner of HO/1-101 */
 
 /* R-GEN-04: one shift at desk front-1, with another desk's sale and a
  * sale after the shift that must stay off its sheet. */
@@ -72,6 +74,7 @@ static void test_handover_sheet(void **state)
     (void)state;
 
     desk_estate("HO", "residence", "", owner);
+    snprintf(ho_owner, sizeof(ho_owner), "%s", owner);
     sale("front-1", 10, "cash", pay);   /* 500 cash */
     sale("front-1", 4, "pos", pay);     /* 200 pos */
     sale("front-1", 6, "cash", voided); /* 300 cash, voided below */
@@ -122,6 +125,12 @@ static void test_handover_sheet(void **state)
     assert_string_equal(h_reply_str(&r, "result.cards_issued.0"), "HO-1");
     assert_string_equal(h_reply_str(&r, "result.cards_lost.0"), "HO-1");
     assert_int_equal(json_array_size(h_reply_get(&r, "result.escalations")), 0);
+    /* R-CMP-04: the phone complaint's reply is due by 18:00, in the next
+     * shift [16:00, 24:00) */
+    assert_string_equal(h_reply_str(&r, "result.deadlines_next.0.due"),
+                        "2026-03-02T18:00:00+08:00");
+    assert_string_equal(h_reply_str(&r, "result.deadlines_next.0.about.rule"),
+                        "missed_reply");
     dump = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
     assert_non_null(dump);
     snprintf(sheet_before, sizeof(sheet_before), "%s", dump);
@@ -231,6 +240,281 @@ static void test_handover_replay(void **state)
     rebuild_equals_live(&srv);
 }
 
+#define SHIFT2                                                                 \
+    "\"from\":\"2026-03-05T10:00:00+08:00\",\"to\":"                           \
+    "\"2026-03-05T15:00:00+08:00\""
+
+#define HOUSEHOLD                                                              \
+    "\"documents\":[\"handover_notice\",\"owner_id\",\"family_ids\","          \
+    "\"info_card\",\"photos\",\"bank_card\"]"
+
+/* Starts the move-in of estate code's unit 1-101 (a new estate) at
+ * front-1 up to its inspection, failed with fix-by day fix_by or passed
+ * (fix_by NULL). */
+static void movein_to_inspection(const char *code, const char *fix_by)
+{
+    char owner[24], body[512];
+    struct h_reply r;
+
+    desk_estate(code, "residence", DESK_ID_NO, owner);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"%s/1-101\",\"applicant\":\"%s\",\"applicant_type\":"
+             "\"household\"," HOUSEHOLD "}",
+             code, owner);
+    at(&r, "front-1", "clerk1", "movein.start", body);
+    done(&r);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"%s/1-101\",\"agreements\":[\"service_agreement\","
+             "\"covenant\"]}",
+             code);
+    at(&r, "front-1", "clerk1", "movein.sign", body);
+    done(&r);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"%s/1-101\",\"water\":\"1\",\"electricity\":\"2\"}",
+             code);
+    at(&r, "front-1", "clerk1", "movein.meters", body);
+    done(&r);
+    if (fix_by)
+        snprintf(body, sizeof(body),
+                 "{\"unit\":\"%s/1-101\",\"result\":\"failed\",\"items\":"
+                 "[\"门锁\"],\"deadline\":\"%s\"}",
+                 code, fix_by);
+    else
+        snprintf(body, sizeof(body),
+                 "{\"unit\":\"%s/1-101\",\"result\":\"passed\"}", code);
+    at(&r, "front-1", "clerk1", "movein.inspect", body);
+    done(&r);
+}
+
+/* Logs a repair at front-1, dispatches it and completes it as a leak
+ * (R-WO-03: return visit within 3 days); its id goes to id. */
+static void repair_done(char id[24])
+{
+    char body[256];
+    struct h_reply r;
+
+    at(&r, "front-1", "clerk1", "workorder.log",
+       "{\"kind\":\"repair\",\"unit\":\"HO/1-101\",\"text\":\"厨房漏水\"}");
+    snprintf(id, 24, "%s", h_reply_str(&r, "events.0.data.order"));
+    done(&r);
+    snprintf(body, sizeof(body),
+             "{\"order\":\"%s\",\"to\":\"张师傅\",\"emergency\":true}", id);
+    at(&r, "front-1", "clerk1", "workorder.dispatch", body);
+    done(&r);
+    snprintf(body, sizeof(body),
+             "{\"order\":\"%s\",\"summary\":\"换管\",\"category\":\"leak\"}",
+             id);
+    at(&r, "front-1", "clerk1", "workorder.complete", body);
+    done(&r);
+}
+
+static char sheet2[16384], complaint2[24], order2[24], pass2[24];
+
+/* What the next shift inherits (docs/HANDOVER.md): on 2026-03-05 (a
+ * Thursday) from 10:00 to 15:00 a phone complaint (R-CMP-04: reply the
+ * same day, by the 18:00 close), a goods-release pass for today (R-REL-04:
+ * expires at the next working day's opening, Friday 08:30), a failed
+ * move-in inspection to be fixed by today (R-MOV-02: overdue at Friday
+ * 08:30), a move-in with 3 keys handed over and a move-out with 3 keys
+ * back (R-MOV-02, R-MOV-04), and a leak repaired and waiting for its
+ * return visit (R-WO-03). The next shift is as long as this one unless
+ * next_to says otherwise. */
+static void test_handover_next_shift(void **state)
+{
+    char body[512];
+    struct h_reply r;
+    json_t *row;
+    (void)state;
+
+    clock_to("2026-03-05T10:00:00+08:00");
+    at(&r, "front-1", "clerk1", "complaint.receive",
+       "{\"channel\":\"phone\",\"unit\":\"HO/1-101\",\"name\":\"李\","
+       "\"contact\":\"13812345678\",\"what\":\"噪音\",\"wants\":\"处理\"}");
+    snprintf(complaint2, sizeof(complaint2), "%s",
+             h_reply_str(&r, "events.0.data.complaint"));
+    done(&r);
+    snprintf(body, sizeof(body),
+             "{\"unit\":\"HO/1-101\",\"applicant\":\"%s\",\"items\":"
+             "{\"sofa\":1}}",
+             ho_owner);
+    at(&r, "front-1", "clerk1", "release.request", body);
+    snprintf(pass2, sizeof(pass2), "%s", h_reply_str(&r, "events.0.data.pass"));
+    done(&r);
+    movein_to_inspection("HQ", "2026-03-05");
+    movein_to_inspection("HP", NULL);
+    at(&r, "front-1", "clerk1", "movein.keys",
+       "{\"unit\":\"HP/1-101\",\"keys\":3}");
+    done(&r);
+    clock_to("2026-03-05T11:00:00+08:00");
+    at(&r, "front-1", "lead1", "unit.move_out",
+       "{\"unit\":\"HP/1-101\",\"water\":\"5\",\"electricity\":\"6\","
+       "\"keys_returned\":3}");
+    done(&r);
+    repair_done(order2);
+
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\"," SHIFT2 "}");
+    assert_string_equal(h_reply_str(&r, "result.next_to"),
+                        "2026-03-05T20:00:00+08:00");
+    /* only the complaint's reply deadline falls in [15:00, 20:00) */
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.deadlines_next")),
+                     1);
+    assert_string_equal(h_reply_str(&r, "result.deadlines_next.0.due"),
+                        "2026-03-05T18:00:00+08:00");
+    assert_string_equal(h_reply_str(&r, "result.deadlines_next.0.cmd"),
+                        "complaint.escalate");
+    assert_string_equal(
+        h_reply_str(&r, "result.deadlines_next.0.about.complaint"), complaint2);
+    assert_string_equal(h_reply_str(&r, "result.deadlines_next.0.about.rule"),
+                        "missed_reply");
+    /* keys out and back */
+    assert_string_equal(h_reply_str(&r, "result.keys_handed.0.unit"),
+                        "HP/1-101");
+    assert_int_equal(h_reply_int(&r, "result.keys_handed.0.keys", -1), 3);
+    assert_string_equal(h_reply_str(&r, "result.keys_returned.0.unit"),
+                        "HP/1-101");
+    assert_int_equal(h_reply_int(&r, "result.keys_returned.0.keys", -1), 3);
+    assert_string_equal(h_reply_str(&r, "result.release_passes.0"), pass2);
+    /* the leak: done at 11:00, visit within 3 days */
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.return_visits")),
+                     1);
+    assert_string_equal(h_reply_str(&r, "result.return_visits.0.order"),
+                        order2);
+    assert_string_equal(h_reply_str(&r, "result.return_visits.0.visit_due"),
+                        "2026-03-08T11:00:00+08:00");
+    {
+        char *dump = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
+        assert_non_null(dump);
+        snprintf(sheet2, sizeof(sheet2), "%s", dump);
+        free(dump);
+    }
+    done(&r);
+
+    /* a next shift until Friday noon also inherits the pass's expiry and
+     * the move-in fix, both at Friday's 08:30 opening */
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\"," SHIFT2
+       ",\"next_to\":\"2026-03-06T12:00:00+08:00\"}");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.deadlines_next")),
+                     3);
+    row = h_reply_get(&r, "result.deadlines_next.1");
+    assert_string_equal(json_string_value(json_object_get(row, "due")),
+                        "2026-03-06T08:30:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(row, "cmd")),
+                        "release.expire");
+    row = h_reply_get(&r, "result.deadlines_next.2");
+    assert_string_equal(json_string_value(json_object_get(row, "due")),
+                        "2026-03-06T08:30:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(row, "cmd")),
+                        "movein.fix_overdue");
+    done(&r);
+
+    /* bad windows write nothing and say why */
+    refused("invalid", "next_to", "clerk1", "query.handover",
+            "{" SHIFT2 ",\"next_to\":\"2026-03-05T15:00:00+08:00\"}");
+    refused("invalid", "next shift", "clerk1", "query.handover",
+            "{" SHIFT2 ",\"next_to\":\"2026-04-15T15:00:00+08:00\"}");
+
+    /* the handover, at the end of the shift, records the counts */
+    clock_to("2026-03-05T15:00:00+08:00");
+    at(&r, "front-1", "clerk1", "shift.handover",
+       "{" SHIFT2 ",\"incoming\":\"lead1\",\"cash_counted\":0}");
+    assert_int_equal(h_reply_int(&r, "events.0.data.deadlines_next", -1), 1);
+    assert_int_equal(h_reply_int(&r, "events.0.data.keys_handed", -1), 1);
+    assert_int_equal(h_reply_int(&r, "events.0.data.keys_returned", -1), 1);
+    assert_int_equal(h_reply_int(&r, "events.0.data.return_visits", -1), 1);
+    done(&r);
+}
+
+/* The next shift's deadlines and return visits are read as they stood at
+ * the end of the shift: replying to the complaint, using the pass and
+ * visiting the repair later change nothing on the sheet, and rebuilding
+ * the tables from the log gives the same timer history. */
+static void test_handover_next_shift_replay(void **state)
+{
+    char body[256], *now;
+    struct h_reply r;
+    (void)state;
+
+    clock_to("2026-03-05T16:00:00+08:00");
+    snprintf(body, sizeof(body), "{\"complaint\":\"%s\",\"text\":\"已联系\"}",
+             complaint2);
+    at(&r, "front-1", "clerk1", "complaint.reply", body);
+    done(&r);
+    snprintf(body, sizeof(body), "{\"order\":\"%s\",\"result\":\"satisfied\"}",
+             order2);
+    at(&r, "front-1", "clerk1", "workorder.visit", body);
+    done(&r);
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\"," SHIFT2 "}");
+    now = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
+    assert_non_null(now);
+    assert_string_equal(now, sheet2);
+    free(now);
+    done(&r);
+    /* the live view moved on: no reply deadline is left */
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\",\"from\":\"2026-03-05T15:00:00+08:00\","
+       "\"to\":\"2026-03-05T17:00:00+08:00\"}");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.deadlines_next")),
+                     0);
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.return_visits")),
+                     0);
+    done(&r);
+    rebuild_equals_live(&srv);
+}
+
+/* deskctl handover prints the first shift's sheet for people (cash to
+ * hand over in fen with its yuan, R-GEN-04) and, with --raw, the same
+ * result as the query. */
+static void test_deskctl_handover(void **state)
+{
+    const char *tools = getenv("DESKD_TOOLS") ? getenv("DESKD_TOOLS") : "build";
+    char cmdline[4096], line[512], *raw;
+    int cash = 0, shift = 0, lost = 0;
+    json_error_t je;
+    json_t *reply;
+    FILE *p;
+    (void)state;
+
+    snprintf(cmdline, sizeof(cmdline),
+             "%s/deskctl -e %s -a clerk1 handover --desk front-1 --from "
+             "2026-03-02T08:00:00+08:00 --to 2026-03-02T16:00:00+08:00",
+             tools, srv.cmd_ep);
+    p = popen(cmdline, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof(line), p)) {
+        cash += !strcmp(line, "Cash to hand over: 500 fen (5.00 yuan)\n");
+        shift += strstr(line, "desk front-1") != NULL;
+        lost += !strcmp(line, "Cards reported lost: 1  HO-1\n");
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(cash, 1);
+    assert_int_equal(shift, 1);
+    assert_int_equal(lost, 1);
+
+    snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+             " --raw");
+    p = popen(cmdline, "r");
+    assert_non_null(p);
+    reply = json_loadf(p, 0, &je);
+    assert_int_equal(pclose(p), 0);
+    assert_non_null(reply);
+    raw = json_dumps(json_object_get(reply, "result"), JSON_SORT_KEYS);
+    assert_string_equal(raw, sheet_before);
+    free(raw);
+    json_decref(reply);
+
+    /* a missing --to is a usage error (2), nothing sent */
+    snprintf(cmdline, sizeof(cmdline),
+             "%s/deskctl -e %s -a clerk1 handover --from "
+             "2026-03-02T08:00:00+08:00 2>/dev/null",
+             tools, srv.cmd_ep);
+    p = popen(cmdline, "r");
+    assert_non_null(p);
+    assert_int_equal(WEXITSTATUS(pclose(p)), 2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -249,6 +533,9 @@ int main(void)
         cmocka_unit_test(test_handover_sheet),
         cmocka_unit_test(test_handover_command),
         cmocka_unit_test(test_handover_replay),
+        cmocka_unit_test(test_handover_next_shift),
+        cmocka_unit_test(test_handover_next_shift_replay),
+        cmocka_unit_test(test_deskctl_handover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
