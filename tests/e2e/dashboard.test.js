@@ -6,7 +6,8 @@
 // overdue buckets, a complaint escalated by the manual clock (R-CMP-07) with
 // its badge and countdown, the stock-take (R-CMP-06), the category chart
 // (R-CMP-11) and a card expiring this month (R-CARD-05), with no contact
-// data on the page (R-GEN-02). Writes a screenshot to
+// data on the page (R-GEN-02), and the current shift's handover sheet
+// (docs/HANDOVER.md). Writes a screenshot to
 // $E2E_OUT/dashboard.png. Exits non-zero on any failure.
 'use strict';
 
@@ -177,7 +178,7 @@ async function main() {
                                { timeout: WAIT_MS });
     // every panel has its query and data: no "暂无数据" anywhere
     for (const q of ['calendar', 'complaints_open', 'overdue', 'card_expiry',
-                     'stocktake', 'complaint_report'])
+                     'stocktake', 'complaint_report', 'handover'])
       await page.waitForSelector('[data-query="' + q + '"][data-state="ok"]',
                                  { timeout: WAIT_MS });
     const none = await page.$$eval('.panel .empty', l => l.map(e =>
@@ -210,6 +211,22 @@ async function main() {
     await page.waitForFunction(
       () => document.querySelector('[data-query="overdue"]').textContent
         .includes('合计 2 户'), null, { timeout: WAIT_MS });
+    // 交接班 of the shift 08:00-16:00 (docs/HANDOVER.md): cash 165.75 +
+    // 445.00 taken since 08:00 (R-GEN-04), two cards issued, three
+    // complaints received; the lift's reply due 18:00 is handed to the
+    // next shift (16:00-24:00)
+    const hoTile = k => '[data-query="handover"] .tile[data-key="' + k +
+      '"] .n';
+    await page.waitForFunction(sel => {
+      const t = document.querySelector(sel);
+      return t && t.textContent === '¥610.75';
+    }, hoTile('cash_expected'), { timeout: WAIT_MS });
+    const ho = await panel(page, 'handover');
+    if ((await page.textContent(hoTile('received'))) !== '3' ||
+        !ho.includes('06-01 08:00 – 06-01 16:00') || !ho.includes('发卡 2') ||
+        !(await page.$('[data-query="handover"] tr[data-key="' + desk.lift +
+                       ':missed_reply"]')))
+      throw new Error('handover panel: ' + ho);
 
     // complaints: all three open, the lift's reply due at 18:00 today
     const row = id => '[data-query="complaints_open"] tr[data-complaint="' +

@@ -15,6 +15,11 @@ const TICKER_START = 10;    // recent events shown on load
 const REFRESH_DELAY = 300;  // ms after an event before the panels reload
 const REPORT_MONTHS = 6;    // months in the category chart
 const MS_DAY = 86400000;
+const MS_HOUR = 3600000;
+// 交接班: shifts of SHIFT_HOURS from SHIFT_START o'clock on the server's
+// clock (08:00-16:00, 16:00-24:00, 00:00-08:00); 24 is a multiple of it
+const SHIFT_START = 8;
+const SHIFT_HOURS = 8;
 
 const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
@@ -433,8 +438,96 @@ function renderReport(el, reports) {
   el.innerHTML = svg + legend + kpi;
 }
 
+// What a timer of the next shift will do (cmd of deadlines_next)
+const DEADLINE_CMDS = {
+  'complaint.escalate': '投诉时限', 'complaint.auto_close': '投诉自动关闭',
+  'workorder.escalate': '工单时限', 'renovation.expire_term': '装修到期',
+  'renovation.passes_overdue': '出入证交回', 'release.expire': '放行条过期',
+  'renovation.violation_overdue': '违规整改期限',
+  'movein.fix_overdue': '入伙整改期限',
+};
+const METHOD_NAMES = { cash: '现金', debit: '刷卡', transfer: '转账', pos: 'POS' };
+
+// ms (UTC) as ISO 8601 in the server's time zone
+function serverIso(ms) {
+  const off = serverOffset || 0, a = Math.abs(off);
+  return new Date(ms + off * 60000).toISOString().slice(0, 19) +
+    (off < 0 ? '-' : '+') + String(Math.trunc(a / 60)).padStart(2, '0') +
+    ':' + String(a % 60).padStart(2, '0');
+}
+
+// The current shift [from, to) on the server's clock; ?desk= on the page
+// keeps one desk's sheet, else every desk's.
+function handoverParams() {
+  const off = (serverOffset || 0) * 60000, local = serverNow() + off;
+  const day = Math.floor(local / MS_DAY) * MS_DAY;
+  const k = Math.floor((local - day - SHIFT_START * MS_HOUR) /
+                       (SHIFT_HOURS * MS_HOUR));
+  const from = day + (SHIFT_START + k * SHIFT_HOURS) * MS_HOUR - off;
+  const p = { from: serverIso(from),
+              to: serverIso(from + SHIFT_HOURS * MS_HOUR) };
+  const desk = new URLSearchParams(location.search).get('desk');
+  if (desk) p.desk = desk;
+  return p;
+}
+
+// 交接班 (docs/HANDOVER.md): the current shift's sheet so far, money in
+// integer fen shown as yuan (R-GEN-04); the deadlines the next shift
+// inherits, keys, cards, passes and the return visits waiting (R-WO-03).
+function renderHandover(el, res) {
+  if (!res || !res.money) return empty(el);
+  const m = res.money, len = k => (res[k] || []).length;
+  const tiles = [['cash_expected', '应交现金', yuan(m.cash_expected)],
+                 ['paid', '收款 ' + m.payments + ' 笔', yuan(m.paid_fen)],
+                 ['received', '受理投诉', res.complaints_received],
+                 ['open', '未结投诉', len('complaints_open')],
+                 ['escalations', '升级', len('escalations')],
+                 ['next', '下一班时限', len('deadlines_next')],
+                 ['visits', '待回访', len('return_visits')]];
+  let html = '<div class="tiles wide">';
+  for (const [k, label, v] of tiles)
+    html += '<div class="tile' + (k === 'escalations' && v ? ' bad' : '') +
+      '" data-key="' + k + '"><div class="n">' + esc(v) + '</div><div>' +
+      esc(label) + '</div></div>';
+  html += '</div><p class="meta">班次 ' + esc(shortTime(res.from)) + ' – ' +
+    esc(shortTime(res.to)) + ' · ' + esc(res.desk || '全部前台') + '　净收 ' +
+    Object.keys(METHOD_NAMES).map(k => METHOD_NAMES[k] + ' ' +
+      yuan((m.net_by_method || {})[k])).join(' · ') +
+    (m.voids ? '　作废 ' + m.voids + ' 笔 ' + yuan(m.voided_fen) : '') + '</p>';
+  const next = res.deadlines_next || [];
+  if (next.length) {
+    html += '<table class="handover"><tr><th>下一班时限（至 ' +
+      esc(shortTime(res.next_to)) + '）</th><th>事项</th><th>对象</th></tr>';
+    for (const d of next) {
+      const a = d.about || {};
+      const what = (DEADLINE_CMDS[d.cmd] || d.cmd) +
+        (a.rule ? '·' + (RULE_NAMES[a.rule] || a.rule) : '');
+      const who = a.complaint || a.order || a.renovation || a.pass || a.unit ||
+        '';
+      html += '<tr data-key="' + esc(d.key) + '"><td>' + esc(shortTime(d.due)) +
+        '</td><td>' + esc(what) + '</td><td>' + esc(who) +
+        (a.violation ? ' / ' + esc(a.violation) : '') + '</td></tr>';
+    }
+    html += '</table>';
+  } else {
+    html += '<p class="meta">下一班（至 ' + esc(shortTime(res.next_to)) +
+      '）无到期时限</p>';
+  }
+  const visits = res.return_visits || [];
+  if (visits.length)
+    html += '<p class="meta">待回访：' + visits.map(v => esc(v.order) + ' ' +
+      esc(v.unit) + '（' + esc(shortTime(v.visit_due)) + ' 前）').join('、') +
+      '</p>';
+  const keys = (k) => (res[k] || []).reduce((n, r) => n + (r.keys || 0), 0);
+  html += '<p class="meta">发卡 ' + len('cards_issued') + ' · 挂失 ' +
+    len('cards_lost') + ' · 钥匙发出 ' + keys('keys_handed') + ' 把 · 收回 ' +
+    keys('keys_returned') + ' 把 · 放行条 ' + len('release_passes') + '</p>';
+  el.innerHTML = html;
+}
+
 const PANELS = [
   { query: 'calendar', render: renderCalendar },
+  { query: 'handover', render: renderHandover, params: handoverParams },
   { query: 'overdue', render: renderOverdue },
   { query: 'card_expiry', render: renderCards, params: cardParams },
   { query: 'stocktake', render: renderStocktake,
