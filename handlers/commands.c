@@ -1215,7 +1215,9 @@ const struct cmd_spec cmd_table[] = {
      "\"previous_until\":\"2026-12-31\"}"},
     {"unit.move_out",
      "Move-out: final meters, fees settled or waived by a lead, cards and "
-     "keys returned; the link ends and the unit becomes vacant (R-MOV-04)",
+     "keys returned; the link ends and the unit becomes vacant; a renovation "
+     "deposit still held is refunded or withheld with the reason (R-MOV-04, "
+     "R-REN-05)",
      DESK, 0, f_unit_move_out, hdl_unit_move_out,
      "{\"unit\":\"HY/3-1201\",\"person\":\"P5\",\"role\":\"tenant\","
      "\"water\":\"131.20\",\"electricity\":\"4120.00\",\"keys_returned\":"

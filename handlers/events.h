@@ -86,7 +86,8 @@
     X(CALENDAR_RELOADED, "calendar.reloaded")                                  \
     X(UNIT_MOVED_OUT, "unit.moved_out")                                        \
     X(SHIFT_HANDED_OVER, "shift.handed_over")                                  \
-    X(SHIFT_HANDOVER_ACKED, "shift.handover_acknowledged")
+    X(SHIFT_HANDOVER_ACKED, "shift.handover_acknowledged")                     \
+    X(REN_DEPOSIT_WITHHELD, "renovation.deposit_withheld")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -234,6 +234,12 @@ int hdl_ren_inspect(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_rectify(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_complete(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e);
+/* R-MOV-04 with R-REN-05: at move-out, the deposit still held for the
+ * unit's open renovation is refunded when renovation.refund would refund
+ * it (the same code), else recorded as withheld with the condition that
+ * failed (renovation.deposit_withheld; it stays held for a later
+ * renovation.refund). 0 and nothing written when no deposit is held. */
+int ren_settle_deposit(struct hctx *h, const char *unit, struct err *e);
 int hdl_ren_expire_term(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_passes_overdue(struct hctx *h, const struct args *a, struct err *e);
 int hdl_ren_violation_overdue(struct hctx *h, const struct args *a,

@@ -179,5 +179,7 @@ int hdl_unit_move_out(struct hctx *h, const struct args *a, struct err *e)
         return rc;
     if (role && (rc = end_link(h, unit, person, role, from)))
         return rc;
-    return set_vacant(h, unit, state);
+    if ((rc = set_vacant(h, unit, state)))
+        return rc;
+    return ren_settle_deposit(h, unit, e);
 }

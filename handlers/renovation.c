@@ -524,25 +524,83 @@ static int refund_ok(struct hctx *h, const struct ren_rec *r, struct err *e)
     return 0;
 }
 
-int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e)
+/* The one refund of a deposit (renovation.refund and unit.move_out): the
+ * whole amount held, when every condition holds; else the refusal in e
+ * and nothing written. */
+static int refund(struct hctx *h, const struct ren_rec *r, struct err *e)
 {
-    struct ren_rec r;
     struct cw *w;
-    int rc = need_open_ren(h, a, &r, e);
+    int rc = refund_ok(h, r, e);
 
-    if (rc || (rc = refund_ok(h, &r, e)))
+    if (rc)
         return rc;
     w = hctx_data_begin(h);
     cw_map(w, 8);
-    cw_kstr(w, "renovation", r.id);
-    cw_kstr(w, "unit", r.unit);
-    cw_kint(w, "amount", r.owner_paid + r.contractor_paid);
-    cw_kstr(w, "owner", r.owner);
-    cw_kint(w, "owner_amount", r.owner_paid);
-    cw_kstr(w, "in_charge", r.in_charge);
-    cw_kint(w, "contractor_amount", r.contractor_paid);
+    cw_kstr(w, "renovation", r->id);
+    cw_kstr(w, "unit", r->unit);
+    cw_kint(w, "amount", r->owner_paid + r->contractor_paid);
+    cw_kstr(w, "owner", r->owner);
+    cw_kint(w, "owner_amount", r->owner_paid);
+    cw_kstr(w, "in_charge", r->in_charge);
+    cw_kint(w, "contractor_amount", r->contractor_paid);
     cw_kdate(w, "date", hdl_today(h));
-    return emit(h, EV_REN_DEPOSIT_REFUNDED, "renovation:%s", r.id);
+    return emit(h, EV_REN_DEPOSIT_REFUNDED, "renovation:%s", r->id);
+}
+
+int hdl_ren_refund(struct hctx *h, const struct args *a, struct err *e)
+{
+    struct ren_rec r;
+    int rc = need_open_ren(h, a, &r, e);
+
+    return rc ? rc : refund(h, &r, e);
+}
+
+/* The deposit stays held: who paid what, and why it is not refunded
+ * (the R-REN-05 condition that failed, as renovation.refund words it). */
+static int withhold(struct hctx *h, const struct ren_rec *r,
+                    const struct err *why)
+{
+    struct cw *w = hctx_data_begin(h);
+
+    cw_map(w, 7);
+    cw_kstr(w, "renovation", r->id);
+    cw_kstr(w, "unit", r->unit);
+    cw_kint(w, "amount", r->owner_paid + r->contractor_paid);
+    cw_kint(w, "owner_amount", r->owner_paid);
+    cw_kint(w, "contractor_amount", r->contractor_paid);
+    cw_kstr(w, "reason", why->msg);
+    cw_kdate(w, "date", hdl_today(h));
+    return emit(h, EV_REN_DEPOSIT_WITHHELD, "renovation:%s", r->id);
+}
+
+int ren_settle_deposit(struct hctx *h, const char *unit, struct err *e)
+{
+    struct unit_busy b = {unit, ""};
+    struct err why = {0};
+    struct ren_rec r;
+    int rc;
+
+    if (ren_each(h->txn, h->v, find_open, &b) < 0)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "renovation lookup failed");
+    if (!b.id[0])
+        return 0;
+    if (ren_get(h->txn, h->v, b.id, &r))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "renovation '%s' unreadable",
+                       b.id);
+    if (r.owner_paid + r.contractor_paid <= 0)
+        return 0;
+    rc = refund_ok(h, &r, &why);
+    if (rc == 0 && !cmd_role_allows(h->op, ROLE_LEADS))
+        rc = err_set(&why, ERR_RULE, "renovation",
+                     "R-REN-05: a cs_lead or manager refunds the deposit "
+                     "(renovation.refund)");
+    if (rc == ERR_RULE)
+        return withhold(h, &r, &why);
+    if (rc) {
+        *e = why;
+        return rc;
+    }
+    return refund(h, &r, e);
 }
 
 /* ---- timers (actor system) ---- */

@@ -60,7 +60,7 @@ static void complaints(FILE *f, const json_t *r)
 
     fprintf(f, "\nComplaints received: %lld; still open at the end: %zu\n",
             num(r, "complaints_received"), json_array_size(open));
-    json_array_foreach(open, i, c)
+    for (i = 0; i < json_array_size(open) && (c = json_array_get(open, i)); i++)
         fprintf(f, "  %-8s %-14s %-10s next deadline %s (%s)\n",
                 str(c, "complaint"), str(c, "unit"), str(c, "state"),
                 str(c, "next_deadline"), str(c, "next_rule"));
@@ -73,7 +73,7 @@ static void fired(FILE *f, const char *title, const json_t *rows)
     size_t i;
 
     fprintf(f, "%s: %zu\n", title, json_array_size(rows));
-    json_array_foreach(rows, i, e)
+    for (i = 0; i < json_array_size(rows) && (e = json_array_get(rows, i)); i++)
         fprintf(f, "  %s  %-30s %-14s %s\n", str(e, "at"), str(e, "type"),
                 str(e, "id"), str(e, "rule"));
 }
@@ -85,7 +85,7 @@ static void next_deadlines(FILE *f, const json_t *r)
 
     fprintf(f, "Deadlines in the next shift (until %s): %zu\n",
             str(r, "next_to"), json_array_size(rows));
-    json_array_foreach(rows, i, d)
+    for (i = 0; i < json_array_size(rows) && (d = json_array_get(rows, i)); i++)
         fprintf(f, "  %s  %-28s %s\n", str(d, "due"), str(d, "cmd"),
                 str(d, "key"));
 }
@@ -96,8 +96,9 @@ static void ids(FILE *f, const char *title, const json_t *rows)
     size_t i;
 
     fprintf(f, "%s: %zu", title, json_array_size(rows));
-    json_array_foreach(rows, i, v)
-        fprintf(f, "%s%s", i ? ", " : "  ", json_string_value(v));
+    for (i = 0; i < json_array_size(rows) && (v = json_array_get(rows, i)); i++)
+        fprintf(f, "%s%s", i ? ", " : "  ",
+                json_is_string(v) ? json_string_value(v) : "-");
     fputc('\n', f);
 }
 
@@ -107,7 +108,7 @@ static void keys(FILE *f, const char *title, const json_t *rows)
     size_t i;
 
     fprintf(f, "%s: %zu\n", title, json_array_size(rows));
-    json_array_foreach(rows, i, k)
+    for (i = 0; i < json_array_size(rows) && (k = json_array_get(rows, i)); i++)
         fprintf(f, "  %s  %-14s %lld key(s)\n", str(k, "at"), str(k, "unit"),
                 num(k, "keys"));
 }
@@ -119,7 +120,7 @@ static void visits(FILE *f, const json_t *r)
 
     fprintf(f, "Work orders waiting for a return visit: %zu\n",
             json_array_size(rows));
-    json_array_foreach(rows, i, o)
+    for (i = 0; i < json_array_size(rows) && (o = json_array_get(rows, i)); i++)
         fprintf(f, "  %-8s %-12s %-14s %-10s visit due %s\n", str(o, "order"),
                 str(o, "kind"), str(o, "unit"), str(o, "assignee"),
                 str(o, "visit_due"));
@@ -134,8 +135,7 @@ void sheet_print(FILE *f, const json_t *r)
     fprintf(f, "Shift %s to %s: %lld event(s)", str(r, "from"), str(r, "to"),
             num(r, "events"));
     if (num(r, "events"))
-        fprintf(f, ", seq %lld..%lld", num(r, "first_seq"),
-                num(r, "last_seq"));
+        fprintf(f, ", seq %lld..%lld", num(r, "first_seq"), num(r, "last_seq"));
     fputc('\n', f);
     money_block(f, json_object_get(r, "money"));
     complaints(f, r);

@@ -299,6 +299,119 @@ static void test_mov_04_move_out(void **state)
 }
 
 /* Replaying the log gives move-in tables identical to the live ones. */
+/* Files a self-managed renovation of estate code's unit 1-101 (owner
+ * owner) from 2026-03-10 to 2026-06-09 and takes its 2000-yuan deposit
+ * (R-REN-03: 200000 fen, the owner doing it himself); its id goes to id.
+ * passed: the completion inspection passes on 2026-03-10 (R-REN-05: the
+ * refund is due 7 working days later, 2026-03-19). */
+static void renovation_with_deposit(const char *code, const char *owner,
+                                    bool passed, char id[24])
+{
+    struct h_reply r;
+
+    OK(&r, "clerk1", "renovation.file",
+       "{\"unit\":\"%s/1-101\",\"applicant\":\"%s\",\"self\":true,"
+       "\"items\":[\"walls\"],\"documents\":[\"drawings\",\"worker_list\"],"
+       "\"start\":\"2026-03-10\",\"end\":\"2026-06-09\"}",
+       code, owner);
+    snprintf(id, 24, "%s", h_reply_str(&r, "events.0.data.renovation"));
+    done(&r);
+    OK(&r, "clerk1", "renovation.pay_deposit",
+       "{\"renovation\":\"%s\",\"party\":\"owner\",\"book\":\"MR1\","
+       "\"method\":\"cash\"}",
+       id);
+    done(&r);
+    if (passed) {
+        OK(&r, "clerk1", "renovation.complete",
+           "{\"renovation\":\"%s\",\"result\":\"passed\"}", id);
+        assert_string_equal(h_reply_str(&r, "events.0.data.refund_from"),
+                            "2026-03-19");
+        done(&r);
+    }
+}
+
+#define MOVE_OUT_ANY                                                           \
+    "{\"unit\":\"%s/1-101\",\"water\":\"1\",\"electricity\":\"1\","            \
+    "\"keys_returned\":0}"
+
+/* R-MOV-04 with R-REN-05: the only deposit the domain knows is the
+ * renovation's (R-REN-03). A move-out settles the one still held for the
+ * unit: refunded, by the same code as renovation.refund, when that
+ * command would refund it and a lead moves the person out; else recorded
+ * as withheld with the reason, the deposit staying held for a later
+ * renovation.refund. Amounts in integer fen (R-GEN-04); a refused
+ * move-out writes nothing, deposit events included. */
+static void test_mov_04_move_out_settles_deposit(void **state)
+{
+    char own_r[24], own_s[24], own_t[24], ren_r[24], ren_s[24], ren_t[24];
+    struct h_reply r;
+    (void)state;
+
+    clock_to("2026-03-10T10:00:00+08:00");
+    desk_estate("MR", "residence", DESK_ID_NO, own_r);
+    desk_estate("MS", "residence", DESK_ID_NO, own_s);
+    desk_estate("MT", "residence", DESK_ID_NO, own_t);
+    renovation_with_deposit("MR", own_r, false, ren_r);
+    renovation_with_deposit("MS", own_s, true, ren_s);
+    renovation_with_deposit("MT", own_t, true, ren_t);
+
+    /* in progress: withheld, the reason is the refund's own refusal */
+    refused("invalid", NULL, "clerk1", "unit.move_out",
+            "{\"unit\":\"MR/1-101\",\"person\":\"%s\",\"water\":\"1\","
+            "\"electricity\":\"1\",\"keys_returned\":0}",
+            own_r);
+    OK(&r, "clerk1", "unit.move_out", MOVE_OUT_ANY, "MR");
+    assert_int_equal(r.nevents, 3);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "unit.moved_out");
+    assert_string_equal(h_reply_str(&r, "events.2.type"),
+                        "renovation.deposit_withheld");
+    assert_string_equal(h_reply_str(&r, "events.2.data.renovation"), ren_r);
+    assert_int_equal(h_reply_int(&r, "events.2.data.amount", 0), 200000);
+    assert_int_equal(h_reply_int(&r, "events.2.data.owner_amount", 0), 200000);
+    assert_non_null(
+        strstr(h_reply_str(&r, "events.2.data.reason"), "R-REN-05"));
+    assert_non_null(
+        strstr(h_reply_str(&r, "events.2.data.reason"), "has not passed"));
+    done(&r);
+
+    /* refund due (2026-03-19) but a clerk moves out: withheld for a lead */
+    clock_to("2026-03-19T10:00:00+08:00");
+    OK(&r, "clerk1", "unit.move_out", MOVE_OUT_ANY, "MS");
+    assert_string_equal(h_reply_str(&r, "events.2.type"),
+                        "renovation.deposit_withheld");
+    assert_non_null(
+        strstr(h_reply_str(&r, "events.2.data.reason"), "cs_lead or manager"));
+    done(&r);
+    /* still held: the lead's renovation.refund pays it later */
+    OK(&r, "lead1", "renovation.refund", "{\"renovation\":\"%s\"}", ren_s);
+    assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 200000);
+    done(&r);
+
+    /* a lead's move-out refunds it: the very event renovation.refund
+     * writes, and the renovation is closed */
+    OK(&r, "lead1", "unit.move_out", MOVE_OUT_ANY, "MT");
+    assert_int_equal(r.nevents, 3);
+    assert_string_equal(h_reply_str(&r, "events.2.type"),
+                        "renovation.deposit_refunded");
+    assert_string_equal(h_reply_str(&r, "events.2.data.renovation"), ren_t);
+    assert_int_equal(h_reply_int(&r, "events.2.data.amount", 0), 200000);
+    assert_int_equal(h_reply_int(&r, "events.2.data.owner_amount", 0), 200000);
+    assert_int_equal(h_reply_int(&r, "events.2.data.contractor_amount", -1), 0);
+    assert_string_equal(h_reply_str(&r, "events.2.data.owner"), own_t);
+    done(&r);
+    refused("conflict", "refunded", "lead1", "renovation.refund",
+            "{\"renovation\":\"%s\"}", ren_t);
+
+    /* MR's deposit is still held after its move-out; MT's is not */
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"MR/\"}");
+    assert_int_equal(h_reply_int(&r, "result.deposits_held", 0), 200000);
+    assert_string_equal(h_reply_str(&r, "result.deposits.0.renovation"), ren_r);
+    done(&r);
+    OK(&r, "clerk1", "query.renovations", "{\"unit\":\"MT/\"}");
+    assert_int_equal(h_reply_int(&r, "result.deposits_held", -1), 0);
+    done(&r);
+}
+
 static void test_mov_rebuild_equals_live(void **state)
 {
     (void)state;
@@ -325,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_mov_02_checklist),
         cmocka_unit_test(test_mov_03_transfer),
         cmocka_unit_test(test_mov_04_move_out),
+        cmocka_unit_test(test_mov_04_move_out_settles_deposit),
         cmocka_unit_test(test_mov_rebuild_equals_live),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

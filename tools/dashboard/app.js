@@ -72,6 +72,9 @@ const TYPE_NAMES = {
   'renovation.violation_overdue': '违规逾期未整改',
   'release.expired': '放行条过期未用',
   'movein.fix_overdue': '入伙整改逾期',
+  'unit.moved_out': '迁出',
+  'renovation.deposit_refunded': '装修押金退还',
+  'renovation.deposit_withheld': '装修押金暂不退还',
 };
 // those of them that report a missed deadline: a 逾期 badge in the ticker
 const DEADLINE_TYPES = new Set(['renovation.term_expired',
