@@ -437,8 +437,10 @@ static void open_write(struct open_ctx *o, const struct complaint *c)
     o->n++;
 }
 
-/* Complaints received in the shift and not closed at its end, as they
- * stood then (so a replay, or a later reading, gives the same list). */
+/* Complaints received in the shift and not closed at its end, as the log
+ * up to the shift's last event had them (so a replay, or a later reading,
+ * gives the same list, even when a timer for a deadline inside the shift
+ * fired only after it). */
 static int open_complaints(const struct sheet *s, struct cw *w, uint32_t *n,
                            struct err *e)
 {
@@ -446,8 +448,8 @@ static int open_complaints(const struct sheet *s, struct cw *w, uint32_t *n,
 
     for (uint32_t i = 0; i < s->n_cmp; i++) {
         struct complaint c;
-        int rc =
-            complaints_get_as_of(s->h->txn, s->h->v, s->cmp[i], s->to - 1, &c);
+        int rc = complaints_get_at_seq(s->h->txn, s->h->v, s->cmp[i],
+                                       s->end_seq, &c);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)
@@ -542,14 +544,14 @@ static int visit_row(void *ctx, const void *rec)
     return 0;
 }
 
-/* Work orders waiting for a return visit at the end of the shift, as they
- * stood then (like the open complaints). */
+/* Work orders waiting for a return visit at the end of the shift, as the
+ * log up to its last event had them (like the open complaints). */
 static int return_visits(const struct sheet *s, struct cw *w, uint32_t *n,
                          struct err *e)
 {
     struct visit_ctx c = {s->h->cfg->cal.offset_min, w, 0};
     int rc =
-        workorders_each_as_of(s->h->txn, s->h->v, s->to - 1, visit_row, &c);
+        workorders_each_at_seq(s->h->txn, s->h->v, s->end_seq, visit_row, &c);
 
     *n = c.n;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "work orders: %s",

@@ -629,6 +629,12 @@ int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
     return case_get(txn, v, &kind, id, cutoff, c);
 }
 
+int complaints_get_at_seq(MDB_txn *txn, const struct views *v, const char *id,
+                          uint64_t seq, struct complaint *c)
+{
+    return case_get_seq(txn, v, &kind, id, seq, c);
+}
+
 int complaints_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           complaints_fn fn, void *ctx)
 {

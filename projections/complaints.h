@@ -102,6 +102,10 @@ int complaints_get(MDB_txn *txn, const struct views *v, const char *id,
  * MDB_NOTFOUND when it was not yet recorded. */
 int complaints_get_as_of(MDB_txn *txn, const struct views *v, const char *id,
                          int64_t cutoff, struct complaint *c);
+/* Complaint id as it stood once the event at seq had been applied (the
+ * log up to seq, case_get_seq): 0 and c filled, or MDB_NOTFOUND. */
+int complaints_get_at_seq(MDB_txn *txn, const struct views *v, const char *id,
+                          uint64_t seq, struct complaint *c);
 /* fn gets a const struct complaint *. */
 typedef case_fn complaints_fn;
 /* Open complaints in id order. fn returns >0 to stop, <0 for an error. */

@@ -39,10 +39,17 @@ int timeline_each(MDB_txn *txn, const struct views *v, const char *id,
     return proj_each(txn, v->dbi[DB_CASE_LOG], id, strlen(id) + 1, fn, ctx);
 }
 
+/* Where a past state is cut: by business time (seq 0), or after the event
+ * at seq whatever its business time (the log as it stood then). */
+struct cut {
+    int64_t at;
+    uint64_t seq;
+};
+
 struct fold_ctx {
     timeline_fold_fn fold;
     void *state;
-    int64_t cutoff;
+    struct cut cut;
     bool seen;
 };
 
@@ -52,25 +59,34 @@ static int fold_entry(void *ctx, const msgpack_object *e)
     const msgpack_object *data = codec_get(e, "data");
     const char *type;
     size_t tl;
-    int64_t at = 0;
+    int64_t at = 0, seq = 0;
 
     codec_get_int(e, "occurred", &at);
-    if (at > f->cutoff || !data || codec_get_str(e, "type", &type, &tl))
+    codec_get_int(e, "seq", &seq);
+    if ((f->cut.seq ? (uint64_t)seq > f->cut.seq : at > f->cut.at) || !data ||
+        codec_get_str(e, "type", &type, &tl))
         return 0;
     f->fold(f->state, ev_type_parse(type, tl), data, at);
     f->seen = true;
     return 0;
 }
 
-int timeline_fold(MDB_txn *txn, const struct views *v, const char *id,
-                  int64_t cutoff, timeline_fold_fn fold, void *state,
-                  bool *seen)
+static int fold_cut(MDB_txn *txn, const struct views *v, const char *id,
+                    struct cut cut, timeline_fold_fn fold, void *state,
+                    bool *seen)
 {
-    struct fold_ctx f = {fold, state, cutoff, false};
+    struct fold_ctx f = {fold, state, cut, false};
     int rc = timeline_each(txn, v, id, fold_entry, &f);
 
     *seen = f.seen;
     return rc;
+}
+
+int timeline_fold(MDB_txn *txn, const struct views *v, const char *id,
+                  int64_t cutoff, timeline_fold_fn fold, void *state,
+                  bool *seen)
+{
+    return fold_cut(txn, v, id, (struct cut){cutoff, 0}, fold, state, seen);
 }
 
 static int64_t rec_time(const void *rec, size_t off)
@@ -94,8 +110,11 @@ int case_put(MDB_txn *txn, const struct views *v, const struct case_kind *k,
     return rc;
 }
 
-int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
-             const char *id, int64_t cutoff, void *rec)
+/* case_get and case_get_seq: a cut by seq always folds the timeline (the
+ * record's times are business times and do not tell the seq). */
+static int get_cut(MDB_txn *txn, const struct views *v,
+                   const struct case_kind *k, const char *id, struct cut cut,
+                   void *rec)
 {
     char key[KEY_MAX];
     struct codec_doc d;
@@ -110,19 +129,34 @@ int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
         return rc;
     rc = k->dec(d.obj, rec);
     codec_doc_release(&d);
-    if (rc || !cutoff || rec_time(rec, k->updated_off) <= cutoff)
+    if (rc ||
+        (!cut.seq && (!cut.at || rec_time(rec, k->updated_off) <= cut.at)))
         return rc ? rc
-               : cutoff && rec_time(rec, k->recorded_off) > cutoff
+               : cut.at && rec_time(rec, k->recorded_off) > cut.at
                    ? MDB_NOTFOUND
                    : 0;
     memset(rec, 0, k->size);
-    if ((rc = timeline_fold(txn, v, key, cutoff, k->fold, rec, &seen)))
+    if ((rc = fold_cut(txn, v, key, cut, k->fold, rec, &seen)))
         return rc;
     return seen && ((const char *)rec)[k->id_off] ? 0 : MDB_NOTFOUND;
 }
 
-int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
-              MDB_dbi index, int64_t cutoff, void *rec, case_fn fn, void *ctx)
+int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+             const char *id, int64_t cutoff, void *rec)
+{
+    return get_cut(txn, v, k, id, (struct cut){cutoff, 0}, rec);
+}
+
+int case_get_seq(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+                 const char *id, uint64_t seq, void *rec)
+{
+    return seq ? get_cut(txn, v, k, id, (struct cut){0, seq}, rec)
+               : MDB_NOTFOUND;
+}
+
+static int each_cut(MDB_txn *txn, const struct views *v,
+                    const struct case_kind *k, MDB_dbi index, struct cut cut,
+                    void *rec, case_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     MDB_val key, val;
@@ -137,7 +171,7 @@ int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
             continue;
         memcpy(id, key.mv_data, key.mv_size);
         id[key.mv_size] = '\0';
-        if (case_get(txn, v, k, id, cutoff, rec))
+        if (get_cut(txn, v, k, id, cut, rec))
             continue;
         if ((rc = fn(ctx, rec))) {
             rc = rc > 0 ? 0 : rc;
@@ -146,4 +180,18 @@ int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+              MDB_dbi index, int64_t cutoff, void *rec, case_fn fn, void *ctx)
+{
+    return each_cut(txn, v, k, index, (struct cut){cutoff, 0}, rec, fn, ctx);
+}
+
+int case_each_seq(MDB_txn *txn, const struct views *v,
+                  const struct case_kind *k, MDB_dbi index, uint64_t seq,
+                  void *rec, case_fn fn, void *ctx)
+{
+    return seq ? each_cut(txn, v, k, index, (struct cut){0, seq}, rec, fn, ctx)
+               : 0;
 }

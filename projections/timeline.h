@@ -46,6 +46,13 @@ int case_put(MDB_txn *txn, const struct views *v, const struct case_kind *k,
 int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
              const char *id, int64_t cutoff, void *rec);
 
+/* The same as it stood once the event at seq had been applied, whatever
+ * the business times of later events (a timer fired late records its
+ * event after seq with an earlier occurred_at): a function of the log up
+ * to seq. MDB_NOTFOUND when it did not exist then (always for seq 0). */
+int case_get_seq(MDB_txn *txn, const struct views *v, const struct case_kind *k,
+                 const char *id, uint64_t seq, void *rec);
+
 /* Calls fn with every case whose id is a key of index (the records, or a
  * set such as the open ones), in key order, as it stood at cutoff (0:
  * now). rec is a buffer of k->size bytes. fn returns >0 to stop, <0 for an
@@ -53,5 +60,10 @@ int case_get(MDB_txn *txn, const struct views *v, const struct case_kind *k,
 typedef int (*case_fn)(void *ctx, const void *rec);
 int case_each(MDB_txn *txn, const struct views *v, const struct case_kind *k,
               MDB_dbi index, int64_t cutoff, void *rec, case_fn fn, void *ctx);
+/* The same, each case as it stood once the event at seq had been applied
+ * (case_get_seq); none for seq 0. */
+int case_each_seq(MDB_txn *txn, const struct views *v,
+                  const struct case_kind *k, MDB_dbi index, uint64_t seq,
+                  void *rec, case_fn fn, void *ctx);
 
 #endif

@@ -333,3 +333,11 @@ int workorders_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
     return case_each(txn, v, &kind, v->dbi[DB_WORK_ORDERS], cutoff, &w, fn,
                      ctx);
 }
+
+int workorders_each_at_seq(MDB_txn *txn, const struct views *v, uint64_t seq,
+                           workorders_fn fn, void *ctx)
+{
+    struct workorder w;
+    return case_each_seq(txn, v, &kind, v->dbi[DB_WORK_ORDERS], seq, &w, fn,
+                         ctx);
+}

@@ -61,5 +61,9 @@ int workorders_each_open(MDB_txn *txn, const struct views *v, workorders_fn fn,
 /* Every work order logged by cutoff, as it stood at cutoff. */
 int workorders_each_as_of(MDB_txn *txn, const struct views *v, int64_t cutoff,
                           workorders_fn fn, void *ctx);
+/* Every work order as it stood once the event at seq had been applied
+ * (the log up to seq, case_each_seq). */
+int workorders_each_at_seq(MDB_txn *txn, const struct views *v, uint64_t seq,
+                           workorders_fn fn, void *ctx);
 
 #endif

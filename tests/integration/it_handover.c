@@ -515,6 +515,53 @@ static void test_deskctl_handover(void **state)
     assert_int_equal(WEXITSTATUS(pclose(p)), 2);
 }
 
+/* A timer that fires after the shift for a deadline inside it (deskd was
+ * stopped, or the clock jumped) records its escalation with occurred_at
+ * = the deadline but after `to`: the sheet stays what the log up to `to`
+ * says. A phone complaint at 09:00 on Friday 2026-03-06 (R-CMP-04: reply
+ * by 18:00); the shift runs to 19:00; the clock jumps to 20:00 and the
+ * missed reply escalates (R-CMP-07); the sheet read before and after is
+ * byte-identical, the complaint still at level 0 with its 18:00
+ * deadline. */
+static void test_handover_late_timer(void **state)
+{
+    char *before, *after, id[24], body[128];
+    struct h_reply r;
+    (void)state;
+
+    clock_to("2026-03-06T09:00:00+08:00");
+    at(&r, "front-1", "clerk1", "complaint.receive",
+       "{\"channel\":\"phone\",\"unit\":\"HO/1-101\",\"name\":\"赵\","
+       "\"contact\":\"13812345678\",\"what\":\"漏水\",\"wants\":\"维修\"}");
+    snprintf(id, sizeof(id), "%s", h_reply_str(&r, "events.0.data.complaint"));
+    done(&r);
+#define SHIFT3                                                                 \
+    "{\"desk\":\"front-1\",\"from\":\"2026-03-06T09:00:00+08:00\",\"to\":"     \
+    "\"2026-03-06T19:00:00+08:00\"}"
+    at(&r, "front-1", "clerk1", "query.handover", SHIFT3);
+    assert_string_equal(h_reply_str(&r, "result.complaints_open.0.complaint"),
+                        id);
+    assert_string_equal(
+        h_reply_str(&r, "result.complaints_open.0.next_deadline"),
+        "2026-03-06T18:00:00+08:00");
+    before = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
+    done(&r);
+
+    clock_to("2026-03-06T20:00:00+08:00");
+    snprintf(body, sizeof(body), "{\"complaint\":\"%s\"}", id);
+    at(&r, "front-1", "clerk1", "query.complaint", body);
+    assert_true(h_reply_int(&r, "result.complaint.level", 0) >= 1);
+    done(&r);
+    at(&r, "front-1", "clerk1", "query.handover", SHIFT3);
+    after = json_dumps(h_reply_get(&r, "result"), JSON_SORT_KEYS);
+    done(&r);
+    assert_non_null(before);
+    assert_non_null(after);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -536,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_handover_next_shift),
         cmocka_unit_test(test_handover_next_shift_replay),
         cmocka_unit_test(test_deskctl_handover),
+        cmocka_unit_test(test_handover_late_timer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
