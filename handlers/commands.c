@@ -828,8 +828,9 @@ const struct cmd_spec cmd_table[] = {
      ROLE_MANAGER | ROLE_ADMIN, 0, f_fee_waive, hdl_fee_waive,
      "{\"bill\":\"B17\",\"reason\":\"first late payment\"}"},
     {"fee.assess_late",
-     "Assess late fees where a policy is configured (R-FEE-08)", LEADS, 0,
-     f_fee_assess_late, hdl_fee_assess_late, "{\"estate\":\"HY\"}"},
+     "Assess late fees where a policy is configured; every run is recorded "
+     "(fee.late_fee_run), also one that charges nothing (R-FEE-08)",
+     LEADS, 0, f_fee_assess_late, hdl_fee_assess_late, "{\"estate\":\"HY\"}"},
     {"query.overdue",
      "Overdue list: amount, oldest due, days, bucket, stage, extension; as "
      "of any date (R-FEE-06, R-FEE-07)",

@@ -87,7 +87,8 @@
     X(UNIT_MOVED_OUT, "unit.moved_out")                                        \
     X(SHIFT_HANDED_OVER, "shift.handed_over")                                  \
     X(SHIFT_HANDOVER_ACKED, "shift.handover_acknowledged")                     \
-    X(REN_DEPOSIT_WITHHELD, "renovation.deposit_withheld")
+    X(REN_DEPOSIT_WITHHELD, "renovation.deposit_withheld")                     \
+    X(LATE_FEE_RUN, "fee.late_fee_run")
 
 enum ev_type {
     EV_UNKNOWN = 0,

@@ -431,6 +431,7 @@ struct late_ctx {
     const char *for_bill;
     int64_t assessed;
     int rc;
+    int64_t bills, charged; /* of the whole run, fen */
 };
 
 static int sum_late(void *ctx, const struct bill *b)
@@ -488,6 +489,8 @@ static int late_one(void *ctx, const struct bill *b)
     cw_kint(w, "daily_bp", p->daily_bp);
     cw_kint(w, "cap_bp", p->cap_bp);
     cw_kint(w, "previously", c->assessed);
+    c->bills++;
+    c->charged += total - c->assessed;
     c->rc = emit(h, EV_LATE_FEE_ASSESSED, "unit:%s", b->unit);
     return c->rc ? -1 : 0;
 }
@@ -502,12 +505,21 @@ static int late_unit(void *ctx, const msgpack_object *u)
                                c->day >= hdl_today(c->h), late_one, c);
 }
 
+/* R-FEE-08: one late-fee run of an estate on a day. Every run is
+ * recorded, last, by fee.late_fee_run {estate, date, bills, amount}, also
+ * one that charged nothing: what-if (projections/whatif.c) runs each run
+ * of the log again under another policy, and a run left out of the log
+ * could not be. */
 int hdl_fee_assess_late(struct hctx *h, const struct args *a, struct err *e)
 {
     char estate[UNIT_KEY_MAX], prefix[UNIT_KEY_MAX + 1];
     struct late_ctx c = {
-        h, arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h),
-        NULL, 0, 0};
+        h,    arg_has(a, "date") ? (int32_t)arg_int(a, "date") : hdl_today(h),
+        NULL, 0,
+        0,    0,
+        0};
+    struct codec_doc d;
+    struct cw *w;
 
     arg_copy(a, "estate", estate, sizeof(estate));
     if (h->cfg->fees.nlate == 0)
@@ -516,11 +528,18 @@ int hdl_fee_assess_late(struct hctx *h, const struct args *a, struct err *e)
                        "default)");
     if (c.day > hdl_today(h))
         return err_set(e, ERR_INVALID, "date", "'date' is in the future");
+    if (units_get_estate(h->txn, h->v, estate, &d))
+        return err_set(e, ERR_NOT_FOUND, "estate",
+                       "estate '%s' is not registered", estate);
+    codec_doc_release(&d);
     snprintf(prefix, sizeof(prefix), "%s/", estate);
     if (units_each_unit(h->txn, h->v, prefix, late_unit, &c) || c.rc)
         return err_set(e, ERR_UNAVAILABLE, NULL, "late-fee run failed");
-    if (h->nev == 0)
-        return err_set(e, ERR_CONFLICT, NULL,
-                       "no late fee is due in '%s' on that day", estate);
-    return 0;
+    w = hctx_data_begin(h);
+    cw_map(w, 4);
+    cw_kstr(w, "estate", estate);
+    cw_kdate(w, "date", c.day);
+    cw_kint(w, "bills", c.bills);
+    cw_kint(w, "amount", c.charged);
+    return emit(h, EV_LATE_FEE_RUN, "estate:%s", estate);
 }

@@ -300,16 +300,33 @@ static void intake_again(struct run *w, const msgpack_object *d)
     w->r->rewritten++;
 }
 
+/* Whether a fee.assess_late reply charged anything. */
+static bool charged(const msgpack_object *reply)
+{
+    const msgpack_object *evs = codec_get(reply, "events");
+
+    for (uint32_t i = 0;
+         evs && evs->type == MSGPACK_OBJECT_ARRAY && i < evs->via.array.size;
+         i++)
+        if (codec_obj_is_str(codec_get(&evs->via.array.ptr[i], "type"),
+                             ev_type_name(EV_LATE_FEE_ASSESSED)))
+            return true;
+    return false;
+}
+
 /* A late-fee run of the log run again: fee.assess_late for the same
  * estate and day, by the same operator at the same time. One run wrote
- * one event per bill: the first of them runs it, the rest are skipped. */
+ * one event per bill and, since runs are recorded, a fee.late_fee_run
+ * last (the only one when it charged nothing): the first event of the
+ * command runs it, the rest are skipped. A log written before runs were
+ * recorded has no trace of a run that charged nothing. */
 static int late_again(struct run *w, const struct event *ev, const char *cmd_id,
                       size_t cmd_id_len)
 {
     char unit[64], actor[64];
     const msgpack_object *day = codec_get(ev->data, "date");
     struct codec_doc d;
-    bool ok = false;
+    bool ok = false, any = false;
     int rc;
 
     if (strlen(w->last_rerun) == cmd_id_len &&
@@ -317,7 +334,10 @@ static int late_again(struct run *w, const struct event *ev, const char *cmd_id,
         return 0;
     snprintf(w->last_rerun, sizeof(w->last_rerun), "%.*s", (int)cmd_id_len,
              cmd_id);
-    codec_copy_str(ev->data, "unit", unit, sizeof(unit));
+    if (ev->type == EV_LATE_FEE_RUN)
+        codec_copy_str(ev->data, "estate", unit, sizeof(unit));
+    else
+        codec_copy_str(ev->data, "unit", unit, sizeof(unit));
     unit[strcspn(unit, "/")] = '\0';
     snprintf(actor, sizeof(actor), "%.*s", (int)ev->actor_len, ev->actor);
     advance(w, ev->recorded_at);
@@ -339,10 +359,11 @@ static int late_again(struct run *w, const struct event *ev, const char *cmd_id,
         return lmdb_fail(w->e, "fee.assess_late", rc);
     if (!codec_doc_parse(&d, cw_data(&w->reply), cw_len(&w->reply), NULL)) {
         codec_get_bool(d.obj, "ok", &ok);
+        any = ok && charged(d.obj);
         codec_doc_release(&d);
     }
     w->r->reruns++;
-    if (!ok)
+    if (!any)
         w->r->rerun_refused++;
     w->in_batch++;
     return 0;
@@ -375,7 +396,10 @@ static int one(struct run *w, const struct event *ev, const char *cmd_id,
         return rc;
     if (again && timer_made(ev, cmd_id, n)) {
         w->r->dropped++;
-    } else if (again && ev->type == EV_LATE_FEE_ASSESSED && desk_made(ev)) {
+    } else if (again &&
+               (ev->type == EV_LATE_FEE_ASSESSED ||
+                ev->type == EV_LATE_FEE_RUN) &&
+               desk_made(ev)) {
         rc = late_again(w, ev, cmd_id, n);
     } else if (again && ev->type == EV_COMPLAINT_RECEIVED) {
         intake_again(w, ev->data);

@@ -41,7 +41,7 @@ struct whatif_report {
     uint64_t dropped;       /* timer-driven system events left to the timers */
     uint64_t rewritten;     /* complaint intakes with deadlines worked again */
     uint64_t reruns;        /* late-fee runs run again */
-    uint64_t rerun_refused; /* of which refused (nothing due) */
+    uint64_t rerun_refused; /* of which charged nothing (or refused) */
     uint64_t timers;        /* timers fired in the replay */
 };
 

@@ -397,18 +397,37 @@ static void test_fee_08_late_fees_and_waivers(void **state)
     OK(&r, "lead1", "fee.bill_run",
        "{\"estate\":\"FF\",\"period\":\"2026-03\"}");
     done(&r);
-    refused_fee("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    /* nothing due yet: the run is recorded all the same, charging
+     * nothing (what-if runs it again under another policy) */
+    OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    assert_int_equal(r.nevents, 1);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "fee.late_fee_run");
+    assert_string_equal(h_reply_str(&r, "events.0.stream"), "estate:FF");
+    assert_int_equal(h_reply_int(&r, "events.0.data.bills", -1), 0);
+    assert_int_equal(h_reply_int(&r, "events.0.data.amount", -1), 0);
+    done(&r);
+    refused_fee("not_found", "lead1", "fee.assess_late",
+                "{\"estate\":\"NOPE\"}");
     clock_to("2026-04-24T09:00:00+08:00"); /* 40 days after the due date */
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     assert_string_equal(h_reply_str(&r, "events.0.type"),
                         "fee.late_fee_assessed");
+    /* the run, last: one bill, its amount in fen (R-GEN-04) */
+    assert_int_equal(r.nevents, 2);
+    assert_string_equal(h_reply_str(&r, "events.1.type"), "fee.late_fee_run");
+    assert_int_equal(h_reply_int(&r, "events.1.data.bills", -1), 1);
+    assert_int_equal(h_reply_int(&r, "events.1.data.amount", -1), 125);
     /* 10 days past the 30-day grace x 5 bp x 25,000 fen */
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 125);
     assert_int_equal(h_reply_int(&r, "events.0.data.days", 0), 10);
     assert_int_equal(h_reply_int(&r, "events.0.data.principal", 0), 25000);
     snprintf(late, sizeof(late), "%s", h_reply_str(&r, "events.0.data.bill"));
     done(&r);
-    refused_fee("conflict", "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    /* the same day again: nothing more is due, nothing charged twice */
+    OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    assert_int_equal(r.nevents, 1);
+    assert_int_equal(h_reply_int(&r, "events.0.data.bills", -1), 0);
+    done(&r);
     clock_to("2026-05-04T09:00:00+08:00");
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 125);

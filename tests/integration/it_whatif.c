@@ -60,8 +60,10 @@ static void receive(const char *what)
 
 /* The history every test reads: an estate with one 90 m² residence billed
  * for January (22,500 fen, due 01-15), two complaints by letter (C1 on
- * 01-05, C2 on 01-09, both left open) and one late-fee run on 02-24; the
- * clock then runs to the end of March, firing every escalation. */
+ * 01-05, C2 on 01-09, both left open), a late-fee run on 02-10 that
+ * charges nothing (26 days past due, 30 of grace) but is recorded, and one
+ * on 02-24; the clock then runs to the end of March, firing every
+ * escalation. */
 static void history(void)
 {
     struct h_reply r;
@@ -76,6 +78,12 @@ static void history(void)
     clock_to("2026-01-09T10:00:00+08:00");
     receive("电梯异响");
     clock_to("2026-01-13T23:59:59+08:00");
+    clock_to("2026-02-10T09:00:00+08:00");
+    OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
+    assert_int_equal(r.nevents, 1);
+    assert_string_equal(h_reply_str(&r, "events.0.type"), "fee.late_fee_run");
+    assert_int_equal(h_reply_int(&r, "events.0.data.bills", -1), 0);
+    done(&r);
     clock_to("2026-02-24T09:00:00+08:00");
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"FF\"}");
     /* 40 days past due, 30 of grace: 22500 x 5 bp x 10 days = 112.5 */
@@ -173,9 +181,11 @@ static void test_whatif_manager_after_7_days(void **state)
     assert_string_equal(fp1, fp2);
 }
 
-/* A late fee after 15 days of grace instead of 30: the 02-24 run charges
- * 22500 x 5 bp x 25 days = 281.25 -> 281 fen instead of 112, 169 more;
- * the escalations of the quarter are the same as really fired. */
+/* A late fee after 15 days of grace instead of 30: the 02-10 run, which
+ * really charged nothing, charges 22500 x 5 bp x 11 days = 123.75 -> 123
+ * fen; the 02-24 run brings it up to 22500 x 5 bp x 25 days = 281.25 ->
+ * 281 fen (158 more) instead of 112: 169 more in all, in two bills; the
+ * escalations of the quarter are the same as really fired. */
 static void test_whatif_late_fee_after_15_days(void **state)
 {
     char out[8192];
@@ -188,7 +198,9 @@ static void test_whatif_late_fee_after_15_days(void **state)
     assert_int_equal(num(j, "actual", "late_fee_fen", NULL), 112);
     assert_int_equal(num(j, "whatif", "late_fee_fen", NULL), 281);
     assert_int_equal(num(j, "actual", "late_fee_bills", NULL), 1);
-    assert_int_equal(num(j, "whatif", "late_fee_bills", NULL), 1);
+    assert_int_equal(num(j, "whatif", "late_fee_bills", NULL), 2);
+    assert_int_equal(num(j, "replay", "late_fee_runs", NULL), 2);
+    assert_int_equal(num(j, "replay", "late_fee_runs_empty", NULL), 0);
     same_escalations(j, NULL);
     assert_int_equal(num(j, "actual", "complaint_escalations", "open_10d"), 2);
     assert_int_equal(num(j, "actual", "complaint_escalations", "open_15d"), 2);
@@ -217,6 +229,33 @@ static void test_whatif_late_fee_after_15_days(void **state)
     assert_non_null(strstr(out, "281"));
     assert_non_null(strstr(out, "+169"));
     assert_non_null(strstr(out, "overdue on 2026-03-31, total (fen)"));
+}
+
+/* R-FEE-08: the run of 02-10 that charged nothing is in the log
+ * (fee.late_fee_run), so what-if runs it again: with 15 days of grace it
+ * charges 22500 x 5 bp x 11 days = 123.75 -> 123 fen by 02-20, where
+ * really nothing was charged; under the real policy it stays empty. */
+static void test_whatif_reruns_an_empty_late_fee_run(void **state)
+{
+    json_t *j;
+    (void)state;
+
+    j = whatif(
+        "2026-02-01", "2026-02-20",
+        "--set 'fees.late_fee.property_fee=grace=15 daily_bp=5 cap_bp=1000'");
+    assert_int_equal(num(j, "actual", "late_fee_fen", NULL), 0);
+    assert_int_equal(num(j, "whatif", "late_fee_fen", NULL), 123);
+    assert_int_equal(num(j, "whatif", "late_fee_bills", NULL), 1);
+    assert_int_equal(num(j, "replay", "late_fee_runs", NULL), 1);
+    assert_int_equal(num(j, "replay", "late_fee_runs_empty", NULL), 0);
+    json_decref(j);
+    j = whatif(
+        "2026-02-01", "2026-02-20",
+        "--set 'fees.late_fee.property_fee=grace=30 daily_bp=5 cap_bp=1000'");
+    assert_int_equal(num(j, "whatif", "late_fee_fen", NULL), 0);
+    assert_int_equal(num(j, "replay", "late_fee_runs", NULL), 1);
+    assert_int_equal(num(j, "replay", "late_fee_runs_empty", NULL), 1);
+    json_decref(j);
 }
 
 /* An unknown key, a bad value, a setting whatif does not decide again and
@@ -286,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whatif_manager_after_7_days),
         cmocka_unit_test(test_whatif_late_fee_after_15_days),
+        cmocka_unit_test(test_whatif_reruns_an_empty_late_fee_run),
         cmocka_unit_test(test_whatif_refuses_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

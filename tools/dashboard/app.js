@@ -46,6 +46,7 @@ const TYPE_NAMES = {
   'fee.extension_granted': '缓交批准',
   'fee.notice_delivered': '催缴通知',
   'fee.late_fee_assessed': '滞纳金',
+  'fee.late_fee_run': '滞纳金核算',
   'fee.waived': '减免',
   'complaint.received': '受理投诉',
   'complaint.classified': '投诉定级',
