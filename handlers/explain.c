@@ -12,7 +12,7 @@
 
 #include "handlers.h"
 
-#define WHY_WHAT_MAX 512   /* bytes of one entry's "what" */
+#define WHY_WHAT_MAX 512    /* bytes of one entry's "what" */
 #define WHY_CAL_DAYS_MAX 92 /* days a calendar fact walks, about a quarter */
 
 bool hdl_explain(const struct args *a)

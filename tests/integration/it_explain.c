@@ -109,7 +109,8 @@ static void test_explain_overdue_amount(void **state)
     (void)state;
 
     desk_estate("EX", "residence", "", owner);
-    OK(&r, "lead1", "fee.bill_run", "{\"estate\":\"EX\",\"period\":\"2026-03\"}");
+    OK(&r, "lead1", "fee.bill_run",
+       "{\"estate\":\"EX\",\"period\":\"2026-03\"}");
     assert_int_equal(r.nevents, 1);
     bill = h_reply_int(&r, "events.0.seq", 0);
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 22500);
@@ -125,7 +126,8 @@ static void test_explain_overdue_amount(void **state)
        "{\"unit\":\"EX/1-101\",\"amount\":1000,\"method\":\"cash\","
        "\"book\":\"EX1\"}");
     paid2 = h_reply_int(&r, "events.0.seq", 0);
-    snprintf(pay2, sizeof(pay2), "%s", h_reply_str(&r, "events.0.data.payment"));
+    snprintf(pay2, sizeof(pay2), "%s",
+             h_reply_str(&r, "events.0.data.payment"));
     done(&r);
     OK(&r, "lead1", "fee.void_payment",
        "{\"payment\":\"%s\",\"reason\":\"wrong unit\"}", pay2);
@@ -157,8 +159,7 @@ static void test_explain_overdue_amount(void **state)
                                           "daily_bp=5 cap_bp=1000"));
     expect_entry(l, 7, 0, "rule", "R-FEE-06", WHY_NONE);
     for (size_t i = 0; i < json_array_size(l); i++)
-        sum += json_integer_value(
-            json_object_get(json_array_get(l, i), "fen"));
+        sum += json_integer_value(json_object_get(json_array_get(l, i), "fen"));
     assert_int_equal(sum, 12562);
     /* the stage: 41 days after the oldest due date */
     assert_string_equal(h_reply_str(&r, "result.units.0.stage"),
@@ -173,8 +174,8 @@ static void test_explain_overdue_amount(void **state)
     row = h_reply_get(&r, "result.units.0");
     json_object_del(row, "why");
     assert_null(h_reply_get(&plain, "result.units.0.why"));
-    assert_true(json_equal(h_reply_get(&r, "result"),
-                           h_reply_get(&plain, "result")));
+    assert_true(
+        json_equal(h_reply_get(&r, "result"), h_reply_get(&plain, "result")));
     done(&plain);
     done(&r);
 }
@@ -193,9 +194,9 @@ static void test_explain_overdue_as_of(void **state)
     assert_int_equal(h_reply_int(&r, "result.units.0.amount", 0), 12500);
     l = h_reply_get(&r, "result.units.0.why.amount");
     assert_int_equal(json_array_size(l), 5);
-    assert_int_equal(json_integer_value(
-                         json_object_get(json_array_get(l, 1), "fen")),
-                     -10000);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(l, 1), "fen")),
+        -10000);
     assert_non_null(strstr(what_of(l, 4), "16 days on 2026-03-31 (1-30)"));
     done(&r);
     overdue(&r, "2026-03-18", true);
@@ -296,7 +297,8 @@ static void test_explain_complaint_level_and_deadlines(void **state)
     expect_entry(l, 0, received, "complaint.received", "R-CMP-04", WHY_NONE);
     assert_non_null(strstr(what_of(l, 0), "channel letter"));
     expect_entry(l, 1, 0, "config", "R-CMP-04", WHY_NONE);
-    assert_string_equal(what_of(l, 1), "[complaints] reply.letter = workdays:2");
+    assert_string_equal(what_of(l, 1),
+                        "[complaints] reply.letter = workdays:2");
     expect_entry(l, 2, 0, "calendar", "R-CMP-04", WHY_NONE);
     assert_non_null(strstr(what_of(l, 2), "08:30-18:00 on working days"));
     expect_entry(l, 3, 0, "calendar", "R-CMP-04", WHY_NONE);
