@@ -170,6 +170,28 @@ struct why_bill_ctx {
     const char *bill;
 };
 
+/* A waiver names who approved it and why (R-FEE-08); the reason is
+ * free text and leaves masked like the rest of the result (R-GEN-02). */
+static int why_waiver(struct why_bill_ctx *b, const struct settlement *s,
+                      const char *day)
+{
+    char approver[32] = "", reason[256] = "";
+    struct codec_doc d;
+    struct event ev;
+    int rc = hdl_event_get(b->y->h, s->seq, &d, &ev);
+
+    if (rc)
+        return rc;
+    codec_copy_str(ev.data, "approver", approver, sizeof(approver));
+    codec_copy_str(ev.data, "reason", reason, sizeof(reason));
+    why_entry(b->y, s->seq, ev_type_name(ev.type), ev.occurred_at,
+              settle_rule(s->kind), -s->amount,
+              "waiver of %lld fen on %s approved by %s (dated %s): %s",
+              (long long)s->amount, b->bill, approver, day, reason);
+    codec_doc_release(&d);
+    return 0;
+}
+
 /* A line that settled (or, voided, unsettled) the bill: takes from what
  * it owes. */
 static int why_settlement(void *ctx, const struct settlement *s)
@@ -178,6 +200,8 @@ static int why_settlement(void *ctx, const struct settlement *s)
     char day[DATE_STR_MAX];
 
     date_format(s->occ, day);
+    if (!strcmp(s->kind, "waiver"))
+        return why_waiver(b, s, day);
     if (!strcmp(s->kind, "void"))
         return why_event(b->y, s->seq, settle_rule(s->kind), -s->amount,
                          "payment %s voided: %lld fen of %s owed again "

@@ -20,6 +20,7 @@
 
 static struct h_server srv;
 static struct h_client cli;
+static char late_bill[24]; /* the late fee the first fee test assesses */
 
 static int stop(void **state)
 {
@@ -136,6 +137,8 @@ static void test_explain_overdue_amount(void **state)
     clock_to("2026-04-24T09:00:00+08:00");
     OK(&r, "lead1", "fee.assess_late", "{\"estate\":\"EX\"}");
     late = h_reply_int(&r, "events.0.seq", 0);
+    snprintf(late_bill, sizeof(late_bill), "%s",
+             h_reply_str(&r, "events.0.data.bill"));
     assert_int_equal(h_reply_int(&r, "events.0.data.amount", 0), 62);
     done(&r);
     clock_to("2026-04-25T09:00:00+08:00");
@@ -205,6 +208,36 @@ static void test_explain_overdue_as_of(void **state)
     assert_int_equal(json_array_size(l), 2);
     expect_entry(l, 0, h_reply_int(&r, "result.units.0.why.amount.0.seq", 0),
                  "fee.billed", "R-FEE-02", 22500);
+    done(&r);
+}
+
+/* A waiver in the explanation names its approver and reason (R-FEE-08);
+ * the reason is free text, masked on the way out like every result
+ * (R-GEN-02): the phone number typed into it shows as 138****5678. */
+static void test_explain_waiver_masked(void **state)
+{
+    struct h_reply r;
+    int64_t waived, sum = 0;
+    json_t *l;
+    size_t i;
+    (void)state;
+
+    OK(&r, "mgr1", "fee.waive",
+       "{\"bill\":\"%s\",\"amount\":20,\"reason\":\"业主来电13812345678说明\"}",
+       late_bill);
+    waived = h_reply_int(&r, "events.0.seq", 0);
+    done(&r);
+    overdue(&r, NULL, true);
+    assert_int_equal(h_reply_int(&r, "result.units.0.amount", 0), 12542);
+    l = h_reply_get(&r, "result.units.0.why.amount");
+    assert_int_equal(json_array_size(l), 9);
+    expect_entry(l, 7, waived, "fee.waived", "R-FEE-08", -20);
+    assert_non_null(strstr(what_of(l, 7), "approved by mgr1"));
+    assert_non_null(strstr(what_of(l, 7), "业主来电138****5678说明"));
+    assert_null(strstr(h_reply_text(&r), "13812345678"));
+    for (i = 0; i < json_array_size(l); i++)
+        sum += json_integer_value(json_object_get(json_array_get(l, i), "fen"));
+    assert_int_equal(sum, 12542);
     done(&r);
 }
 
@@ -337,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_explain_overdue_amount),
         cmocka_unit_test(test_explain_overdue_as_of),
         cmocka_unit_test(test_explain_ill_typed),
+        cmocka_unit_test(test_explain_waiver_masked),
     };
     const struct CMUnitTest complaints[] = {
         cmocka_unit_test(test_explain_complaint_level_and_deadlines),
