@@ -467,9 +467,11 @@ static const struct field f_query_work_orders[] = {
     {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
     {"kind", FT_ENUM, 0, 0, 0, wo_kinds, "one kind"},
     {"overdue", FT_BOOL, 0, 0, 0, NULL, "only those past a deadline"},
+    EXPLAIN_FIELD,
     {NULL}};
 
-static const struct field f_query_work_order[] = {WO_REF, {NULL}};
+static const struct field f_query_work_order[] = {
+    WO_REF, EXPLAIN_FIELD, {NULL}};
 #define PASS_REF                                                               \
     {                                                                          \
         "pass", FT_ID, F_REQ, 1, 23, NULL, "pass id, e.g. R120"                \

@@ -109,29 +109,28 @@ struct why_ctx {
     int rc;
 };
 
-static int why_escalation(void *ctx, const msgpack_object *e)
+static const char *escalation_rule(const char *rule)
 {
-    struct why_ctx *x = ctx;
-    const msgpack_object *d = codec_get(e, "data");
-    char rule[24] = "", notify[48] = "", due[TS_STR_MAX] = "";
-    int64_t seq = 0, at = 0, tier = 0;
-
-    if (!codec_obj_is_str(codec_get(e, "type"),
-                          ev_type_name(EV_COMPLAINT_ESCALATED)))
-        return 0;
-    codec_get_int(e, "seq", &seq);
-    codec_get_int(e, "occurred", &at);
-    codec_copy_str(d, "rule", rule, sizeof(rule));
-    codec_copy_str(d, "notify", notify, sizeof(notify));
-    codec_copy_str(d, "due", due, sizeof(due));
-    codec_get_int(d, "tier", &tier);
-    why_entry(x->y, (uint64_t)seq, ev_type_name(EV_COMPLAINT_ESCALATED), at,
-              "R-CMP-07", WHY_NO_FEN,
-              "%s: tier %lld (%s), deadline %s, told %s", rule, (long long)tier,
-              tier > 0 && tier < 4 ? level_names[tier] : "no tier", due,
-              notify);
-    return 0;
+    (void)rule;
+    return "R-CMP-07";
 }
+
+static int escalation_tier(const msgpack_object *d)
+{
+    int64_t tier = 0;
+    codec_get_int(d, "tier", &tier);
+    return (int)tier;
+}
+
+static const struct why_tiers cmp_tiers = {
+    EV_COMPLAINT_ESCALATED,
+    escalation_rule,
+    escalation_tier,
+    level_names,
+    3,
+    "tier 1 cs_lead (missed_reply, missed_re_reply, update_due, "
+    "visit_due), 2 manager (open_10d), 3 branch_gm (open_15d); major and "
+    "hot go to quality and raise no tier"};
 
 /* The value an event of type t (data d) gives the deadline of rule r, in
  * *due: whether it sets one. */
@@ -294,20 +293,13 @@ static int cmp_why(struct hctx *h, const struct complaint *c)
 {
     struct cw *w = h->result;
     struct why y;
-    struct why_ctx x = {.y = &y};
     int rule, rc;
     int64_t next = cmp_next_deadline(c, &rule);
 
     cw_str(w, "why");
     cw_map(w, next ? 3 : 2);
     why_begin(&y, h, "level");
-    rc = timeline_each(h->txn, h->v, c->id, why_escalation, &x);
-    why_fact(&y, "rule", "R-CMP-07",
-             "level = the highest tier escalated: %d (%s); tier 1 cs_lead "
-             "(missed_reply, missed_re_reply, update_due, visit_due), 2 "
-             "manager (open_10d), 3 branch_gm (open_15d); major and hot go "
-             "to quality and raise no tier",
-             c->level, c->level ? level_names[c->level] : "none");
+    rc = why_escalations(&y, c->id, c->level, &cmp_tiers);
     why_end(&y);
     if (!rc)
         rc = why_deadline(h, c, "reply_due", RULE_MISSED_REPLY, c->reply_due);

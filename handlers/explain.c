@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../projections/timeline.h"
 #include "handlers.h"
 
 #define WHY_WHAT_MAX 512    /* bytes of one entry's "what" */
@@ -166,4 +167,46 @@ void why_calendar(struct why *y, const char *rule, const struct deadline *d,
              "from the day of the start to the deadline's day: working days "
              "%s; not working (weekend or holiday) %s",
              work[0] ? work : "none", off_days[0] ? off_days : "none");
+}
+
+struct esc_ctx {
+    struct why *y;
+    const struct why_tiers *t;
+};
+
+static int esc_entry(void *ctx, const msgpack_object *e)
+{
+    struct esc_ctx *x = ctx;
+    const msgpack_object *d = codec_get(e, "data");
+    char rule[24] = "", notify[48] = "", due[TS_STR_MAX] = "";
+    int64_t seq = 0, at = 0;
+    int tier;
+
+    if (!d ||
+        !codec_obj_is_str(codec_get(e, "type"), ev_type_name(x->t->escalated)))
+        return 0;
+    codec_get_int(e, "seq", &seq);
+    codec_get_int(e, "occurred", &at);
+    codec_copy_str(d, "rule", rule, sizeof(rule));
+    codec_copy_str(d, "notify", notify, sizeof(notify));
+    codec_copy_str(d, "due", due, sizeof(due));
+    tier = x->t->tier(d);
+    why_entry(x->y, (uint64_t)seq, ev_type_name(x->t->escalated), at,
+              x->t->rule_id(rule), WHY_NO_FEN,
+              "%s: tier %d (%s), deadline %s, told %s", rule, tier,
+              tier > 0 && tier <= x->t->top ? x->t->names[tier] : "no tier",
+              due, notify);
+    return 0;
+}
+
+int why_escalations(struct why *y, const char *id, int level,
+                    const struct why_tiers *t)
+{
+    struct esc_ctx x = {y, t};
+    int rc = timeline_each(y->h->txn, y->h->v, id, esc_entry, &x);
+
+    why_fact(y, "rule", t->rule_id(""),
+             "level = the highest tier escalated: %d (%s); %s", level,
+             level > 0 && level <= t->top ? t->names[level] : "none", t->scale);
+    return rc;
 }

@@ -83,6 +83,22 @@ void why_fact(struct why *y, const char *kind, const char *rule,
  * writer only: h->cal; see struct hctx). */
 void why_calendar(struct why *y, const char *rule, const struct deadline *d,
                   int64_t from, int64_t due);
+/* How a kind of case escalates: its escalation event, the rule id of an
+ * escalation by rule name ("" for the level rule itself), the tier an
+ * escalation event's data gives, the names of tiers 1..top and the scale
+ * in words. */
+struct why_tiers {
+    enum ev_type escalated;
+    const char *(*rule_id)(const char *rule);
+    int (*tier)(const msgpack_object *data);
+    const char *const *names;
+    int top;
+    const char *scale;
+};
+/* Every escalation event in the timeline of case id, then the rule that
+ * makes level the highest tier. 0 or an MDB_* error. */
+int why_escalations(struct why *y, const char *id, int level,
+                    const struct why_tiers *t);
 /* Event seq as logged: *ev points into doc (release it). 0, MDB_NOTFOUND
  * or an error. */
 int hdl_event_get(struct hctx *h, uint64_t seq, struct codec_doc *doc,

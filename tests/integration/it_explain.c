@@ -1,7 +1,8 @@
 /* tests/integration/it_explain.c - "why" for a figure (issue 16, item 3):
  * explain=true on query.overdue (R-FEE-02, R-FEE-03, R-FEE-04, R-FEE-06,
- * R-FEE-07, R-FEE-08) and on the complaint queries (R-CMP-04, R-CMP-07)
- * against a real deskd with a manual clock. The expected explanations are
+ * R-FEE-07, R-FEE-08), on the complaint queries (R-CMP-04, R-CMP-07) and
+ * on the work-order queries (R-WO-01) against a real deskd with a manual
+ * clock. The expected explanations are
  * worked out by hand below; every seq they name is checked against the
  * event log.read serves at that seq. */
 #include <setjmp.h>
@@ -254,8 +255,10 @@ static void test_explain_ill_typed(void **state)
 
 /* ---- complaints ---- */
 
+/* The seqs of the escalation events (type) of case id (data key), as
+ * log.read serves them. */
 struct escalations {
-    const char *id;
+    const char *type, *key, *id;
     int64_t seq[8];
     int n;
 };
@@ -265,9 +268,9 @@ static int collect_escalation(json_t *ev, void *arg)
     struct escalations *x = arg;
     json_t *d = json_object_get(ev, "data");
 
-    if (!strcmp(json_string_value(json_object_get(ev, "type")),
-                "complaint.escalated") &&
-        !strcmp(json_string_value(json_object_get(d, "complaint")), x->id) &&
+    if (!strcmp(json_string_value(json_object_get(ev, "type")), x->type) &&
+        json_is_string(json_object_get(d, x->key)) &&
+        !strcmp(json_string_value(json_object_get(d, x->key)), x->id) &&
         x->n < 8)
         x->seq[x->n++] = json_integer_value(json_object_get(ev, "seq"));
     return 0;
@@ -295,7 +298,7 @@ static int start_complaints(void **state)
 static void test_explain_complaint_level_and_deadlines(void **state)
 {
     struct h_reply r;
-    struct escalations x = {0};
+    struct escalations x = {"complaint.escalated", "complaint", NULL, {0}, 0};
     int64_t received;
     char id[24];
     json_t *l;
@@ -364,6 +367,61 @@ static void test_explain_complaint_level_and_deadlines(void **state)
     done(&r);
 }
 
+/* ---- work orders ---- */
+
+static int start_workorders(void **state)
+{
+    struct h_opts o = {.manual_start = "2026-11-23T10:00:00+08:00"};
+    (void)state;
+    return desk_start(&srv, &cli, &o);
+}
+
+/* R-WO-01: a message the desk cannot solve is referred, which escalates at
+ * once to the lead and the department head (unsolved, tier 2); 3 days on
+ * it is stale (tier 1). Its level, 2, is explained by exactly those two
+ * escalations, in log order. */
+static void test_explain_work_order_level(void **state)
+{
+    struct escalations x = {"workorder.escalated", "order", NULL, {0}, 0};
+    struct h_reply r;
+    char id[24];
+    json_t *l;
+    (void)state;
+
+    OK(&r, "clerk1", "workorder.log",
+       "{\"kind\":\"message\",\"text\":\"要求开发商修外墙\"}");
+    snprintf(id, sizeof(id), "%s", h_reply_str(&r, "events.0.data.order"));
+    done(&r);
+    OK(&r, "clerk1", "workorder.refer",
+       "{\"order\":\"%s\",\"reason\":\"开发商责任\"}", id);
+    done(&r);
+    clock_to("2026-11-26T10:00:00+08:00");
+    x.id = id;
+    assert_true(h_log_all(&cli, collect_escalation, &x) > 0);
+    assert_int_equal(x.n, 2);
+
+    OK(&r, "clerk1", "query.work_order", "{\"order\":\"%s\",\"explain\":true}",
+       id);
+    assert_int_equal(h_reply_int(&r, "result.order.level", 0), 2);
+    l = h_reply_get(&r, "result.order.why.level");
+    assert_int_equal(json_array_size(l), 3);
+    expect_entry(l, 0, x.seq[0], "workorder.escalated", "R-WO-01", WHY_NONE);
+    assert_non_null(
+        strstr(what_of(l, 0), "unsolved: tier 2 (cs_lead, dept_head)"));
+    expect_entry(l, 1, x.seq[1], "workorder.escalated", "R-WO-01", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "stale: tier 1 (cs_lead)"));
+    expect_entry(l, 2, 0, "rule", "R-WO-01", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 2), "highest tier escalated: 2"));
+    done(&r);
+    OK(&r, "clerk1", "query.work_orders", "{\"explain\":true}");
+    assert_int_equal(
+        json_array_size(h_reply_get(&r, "result.items.0.why.level")), 3);
+    done(&r);
+    OK(&r, "clerk1", "query.work_orders", "{}");
+    assert_null(h_reply_get(&r, "result.items.0.why"));
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest fees[] = {
@@ -375,6 +433,10 @@ int main(void)
     const struct CMUnitTest complaints[] = {
         cmocka_unit_test(test_explain_complaint_level_and_deadlines),
     };
+    const struct CMUnitTest workorders[] = {
+        cmocka_unit_test(test_explain_work_order_level),
+    };
     int failed = cmocka_run_group_tests(fees, start_fees, stop);
-    return failed + cmocka_run_group_tests(complaints, start_complaints, stop);
+    failed += cmocka_run_group_tests(complaints, start_complaints, stop);
+    return failed + cmocka_run_group_tests(workorders, start_workorders, stop);
 }
