@@ -166,6 +166,9 @@ struct hctx {
     const struct views *v;
     struct log *log;
     const struct config *cfg;
+    /* cfg->cal where its days may be read: the writer's thread. NULL on
+     * the HTTP thread, where a calendar reload replaces them. */
+    const struct calendar *cal;
     struct clock *clk;
     int64_t now; /* recorded_at of this command's events */
     const struct operator* op;

@@ -38,6 +38,21 @@ int deadline_parse(const char *s, struct deadline *d)
     return -1;
 }
 
+void deadline_format(const struct deadline *d, char buf[DEADLINE_STR_MAX])
+{
+    static const char *const names[] = {[DL_NOW] = "0",
+                                        [DL_SAME_DAY] = "same_day",
+                                        [DL_WORKDAY_END] = "workday_end",
+                                        [DL_WORKDAYS] = "workdays",
+                                        [DL_HOURS] = "hours",
+                                        [DL_DAYS] = "days"};
+
+    if (d->kind == DL_WORKDAYS || d->kind == DL_HOURS || d->kind == DL_DAYS)
+        snprintf(buf, DEADLINE_STR_MAX, "%s:%d", names[d->kind], d->n);
+    else
+        snprintf(buf, DEADLINE_STR_MAX, "%s", names[d->kind]);
+}
+
 int64_t deadline_apply(const struct deadline *d, const struct calendar *c,
                        int64_t from)
 {

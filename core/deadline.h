@@ -26,6 +26,9 @@ struct deadline {
 
 /* Returns 0 or -1. */
 int deadline_parse(const char *s, struct deadline *d);
+/* The rule as the config states it ("workdays:2", "same_day"). */
+#define DEADLINE_STR_MAX 24
+void deadline_format(const struct deadline *d, char buf[DEADLINE_STR_MAX]);
 int64_t deadline_apply(const struct deadline *d, const struct calendar *c,
                        int64_t from);
 /* Whether due = deadline_apply(d, c, from) is provisional (R-GEN-05): the

@@ -271,6 +271,7 @@ static int run(struct pipeline *p, const struct envelope *env,
     h->v = p->views;
     h->log = p->log;
     h->cfg = p->cfg;
+    h->cal = &p->cfg->cal; /* the writer's: a reload runs on this thread */
     h->clk = p->clk;
     h->now = clock_now(p->clk);
     h->op = op;

@@ -9,6 +9,13 @@
 #define AREA_MAX 10000000 /* hundredths of m²: 100,000 m² */
 #define NAME_MAX_B 64     /* bytes of a person's or place's name */
 #define CODE_MAX_B 16     /* bytes of an estate/building/room code */
+/* Queries whose figures can say why (handlers/explain.c). */
+#define EXPLAIN_FIELD                                                          \
+    {                                                                          \
+        "explain", FT_BOOL, 0, 0, 0, NULL,                                     \
+            "true: list beside each figure the events (by seq) and rule ids "  \
+            "that produced it"                                                 \
+    }
 
 static const struct field f_estate_register[] = {
     {"code", FT_ID, F_REQ, 1, CODE_MAX_B, NULL, "estate code, e.g. HY"},
@@ -167,6 +174,7 @@ static const struct field f_query_overdue[] = {
     {"estate", FT_ID, 0, 1, CODE_MAX_B, NULL, "estate code"},
     {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
     {"as_of", FT_DATE, 0, 0, 0, NULL, "the list as it stood that day"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_query_statement[] = {
@@ -293,9 +301,11 @@ static const struct field f_query_complaints_open[] = {
     {"category", FT_INT, 0, 1, 8, NULL, "category 1-8"},
     {"handler", FT_ID, 0, 1, 31, NULL, "handler"},
     {"overdue", FT_BOOL, 0, 0, 0, NULL, "only those past a deadline"},
+    EXPLAIN_FIELD,
     {NULL}};
 
-static const struct field f_query_complaint[] = {CMP_REF, {NULL}};
+static const struct field f_query_complaint[] = {
+    CMP_REF, EXPLAIN_FIELD, {NULL}};
 
 static const struct field f_query_stocktake[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"}, {NULL}};
@@ -457,9 +467,11 @@ static const struct field f_query_work_orders[] = {
     {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
     {"kind", FT_ENUM, 0, 0, 0, wo_kinds, "one kind"},
     {"overdue", FT_BOOL, 0, 0, 0, NULL, "only those past a deadline"},
+    EXPLAIN_FIELD,
     {NULL}};
 
-static const struct field f_query_work_order[] = {WO_REF, {NULL}};
+static const struct field f_query_work_order[] = {
+    WO_REF, EXPLAIN_FIELD, {NULL}};
 #define PASS_REF                                                               \
     {                                                                          \
         "pass", FT_ID, F_REQ, 1, 23, NULL, "pass id, e.g. R120"                \

@@ -40,7 +40,9 @@ struct open_ctx {
     char estate[24], building[24], handler[32];
     int category;
     bool overdue_only;
+    bool explain; /* each row says why (explain=true) */
     uint32_t n;
+    int rc;
 };
 
 static bool reply_overdue(const struct complaint *c, int64_t now)
@@ -77,13 +79,242 @@ static void cmp_kprov(struct cw *w, const struct complaint *c)
     cw_array_close(w, at, n);
 }
 
+/* ---- explain=true: why a level, why a deadline ---- */
+
+/* The DOMAIN.md rule a deadline rule implements. */
+static const char *deadline_rule_id(int r)
+{
+    switch (r) {
+    case RULE_MISSED_REPLY:
+    case RULE_MISSED_RE_REPLY:
+        return "R-CMP-04";
+    case RULE_UPDATE_DUE:
+        return "R-CMP-06";
+    case RULE_VISIT_DUE:
+        return "R-CMP-08";
+    default:
+        return "R-CMP-07";
+    }
+}
+
+/* Where the timeline is walked for one figure. */
+struct why_ctx {
+    struct why *y;
+    int rule;    /* the deadline rule looked for */
+    int64_t due; /* its deadline */
+    uint64_t seq;
+    char type[40];
+    int64_t at, from;
+    char channel[16];
+    int rc;
+};
+
+static const char *escalation_rule(const char *rule)
+{
+    (void)rule;
+    return "R-CMP-07";
+}
+
+static int escalation_tier(const msgpack_object *d)
+{
+    int64_t tier = 0;
+    codec_get_int(d, "tier", &tier);
+    return (int)tier;
+}
+
+static const struct why_tiers cmp_tiers = {
+    EV_COMPLAINT_ESCALATED,
+    escalation_rule,
+    escalation_tier,
+    level_names,
+    3,
+    "tier 1 cs_lead (missed_reply, missed_re_reply, update_due, "
+    "visit_due), 2 manager (open_10d), 3 branch_gm (open_15d); major and "
+    "hot go to quality and raise no tier"};
+
+/* The value an event of type t (data d) gives the deadline of rule r, in
+ * *due: whether it sets one. */
+static bool sets_deadline(int r, enum ev_type t, const msgpack_object *d,
+                          int64_t *due)
+{
+    const msgpack_object *dl = codec_get(d, "deadlines");
+    const char *key = NULL;
+
+    *due = 0;
+    if (t == EV_COMPLAINT_RECEIVED) {
+        key = r == RULE_MISSED_REPLY ? "reply"
+              : r == RULE_OPEN_10D   ? "open_10d"
+              : r == RULE_OPEN_15D   ? "open_15d"
+              : r == RULE_UPDATE_DUE ? "update_due"
+                                     : NULL;
+        return key && dl && !codec_get_int(dl, key, due);
+    }
+    if (r == RULE_MISSED_RE_REPLY && t == EV_COMPLAINT_REPLIED)
+        key = "re_reply_by";
+    else if (r == RULE_VISIT_DUE && t == EV_COMPLAINT_HANDLED)
+        key = "visit_due";
+    else if (r == RULE_UPDATE_DUE &&
+             (t == EV_COMPLAINT_REPLIED || t == EV_COMPLAINT_UPDATED ||
+              t == EV_COMPLAINT_REOPENED))
+        key = "next_update_due";
+    else if (r == RULE_UPDATE_DUE && t == EV_COMPLAINT_ESCALATED &&
+             codec_obj_is_str(codec_get(d, "rule"),
+                              cmp_rule_names[RULE_UPDATE_DUE]))
+        key = "next_due";
+    return key && !codec_get_int(d, key, due) && *due;
+}
+
+/* Remembers the last event that set the deadline shown, and the instant
+ * its rule counted from. */
+static int find_setter(void *ctx, const msgpack_object *e)
+{
+    struct why_ctx *x = ctx;
+    const msgpack_object *d = codec_get(e, "data");
+    const char *type;
+    size_t tl;
+    int64_t due, seq = 0, rec = 0;
+    enum ev_type t;
+
+    if (!d || codec_get_str(e, "type", &type, &tl))
+        return 0;
+    t = ev_type_parse(type, tl);
+    if (!sets_deadline(x->rule, t, d, &due) || due != x->due)
+        return 0;
+    codec_get_int(e, "seq", &seq);
+    codec_get_int(e, "occurred", &x->at);
+    codec_get_int(e, "recorded", &rec);
+    x->seq = (uint64_t)seq;
+    snprintf(x->type, sizeof(x->type), "%.*s", (int)tl, type);
+    x->channel[0] = '\0';
+    if (t == EV_COMPLAINT_RECEIVED) {
+        codec_get_int(d, "received_at", &x->from);
+        codec_copy_str(d, "channel", x->channel, sizeof(x->channel));
+    } else if (t == EV_COMPLAINT_ESCALATED) { /* the window's boundary */
+        x->from = x->at - (cmp_rule_over(RULE_UPDATE_DUE) ? 1 : 0);
+    } else {
+        x->from = rec; /* the handler counts from when it was recorded */
+    }
+    return 0;
+}
+
+/* The setting a deadline rule was computed with; NULL for the agreed
+ * re-reply (not computed). */
+static const struct deadline *rule_setting(const struct hctx *h,
+                                           const struct why_ctx *x, char *name,
+                                           size_t cap)
+{
+    const struct complaint_settings *cs = &h->cfg->cmp;
+
+    if (x->rule == RULE_MISSED_REPLY) {
+        for (int ch = 0; ch < CH_COUNT; ch++)
+            if (!strcmp(cmp_channel_names[ch], x->channel)) {
+                snprintf(name, cap, "reply.%s", x->channel);
+                return &cs->reply[ch];
+            }
+        return NULL;
+    }
+    if (x->rule == RULE_MISSED_RE_REPLY)
+        return NULL;
+    snprintf(name, cap, "escalate.%s", cmp_rule_names[x->rule]);
+    return &cs->rule[x->rule].after;
+}
+
+/* The settings and calendar behind deadline x->due of rule x->rule. */
+static void why_setting(struct hctx *h, struct why_ctx *x, const char *rid)
+{
+    char name[48], rule[DEADLINE_STR_MAX], now[TS_STR_MAX];
+    const struct deadline *d = rule_setting(h, x, name, sizeof(name));
+    int64_t again;
+
+    if (!d) {
+        why_fact(x->y, "config", rid,
+                 "agreed with the complainant, not computed: at most "
+                 "re_reply_max_workdays = %d working days away",
+                 h->cfg->cmp.re_reply_max_workdays);
+        return;
+    }
+    deadline_format(d, rule);
+    why_fact(x->y, "config", rid, "[complaints] %s = %s%s%s", name, rule,
+             x->rule == RULE_MISSED_REPLY ? "" : ", ",
+             x->rule == RULE_MISSED_REPLY ? ""
+                                          : h->cfg->cmp.rule[x->rule].notify);
+    why_calendar(x->y, rid, d, x->from, x->due);
+    if (cmp_rule_over((enum cmp_rule)x->rule))
+        why_fact(x->y, "rule", rid,
+                 "a \"more than\" threshold: the escalation fires 1 ms after "
+                 "the deadline, never at it");
+    if (!h->cal)
+        return;
+    again = deadline_apply(d, h->cal, x->from);
+    if (again != x->due) {
+        ts_format(again, h->cfg->cal.offset_min, now);
+        why_fact(x->y, "rule", rid,
+                 "with today's settings and calendar it would be %s; the "
+                 "recorded deadline stands (never recomputed)",
+                 now);
+    }
+}
+
+/* key: [the event that set deadline due of rule r, the setting and the
+ * calendar facts it was computed with]. */
+static int why_deadline(struct hctx *h, const struct complaint *c,
+                        const char *key, int r, int64_t due)
+{
+    struct why y;
+    struct why_ctx x = {.y = &y, .rule = r, .due = due};
+    const char *rid = deadline_rule_id(r);
+    char when[TS_STR_MAX], from[TS_STR_MAX];
+    int rc;
+
+    why_begin(&y, h, key);
+    rc = timeline_each(h->txn, h->v, c->id, find_setter, &x);
+    ts_format(due, h->cfg->cal.offset_min, when);
+    if (!rc && x.seq) {
+        ts_format(x.from, h->cfg->cal.offset_min, from);
+        why_entry(&y, x.seq, x.type, x.at, rid, WHY_NO_FEN,
+                  "sets the %s deadline %s, counted from %s%s%s",
+                  cmp_rule_names[r], when, from,
+                  x.channel[0] ? ", channel " : "", x.channel);
+        why_setting(h, &x, rid);
+    } else {
+        why_fact(&y, "rule", rid, "no event of the complaint sets %s", when);
+    }
+    if (c->prov & (1u << r))
+        why_fact(&y, "calendar", "R-GEN-05",
+                 "computed past the working calendar's coverage: "
+                 "provisional");
+    why_end(&y);
+    return rc;
+}
+
+/* "why": {"level": the escalations and the tier rule, "reply_due",
+ * "next_deadline" (when there is one): the deadline's sources}. */
+static int cmp_why(struct hctx *h, const struct complaint *c)
+{
+    struct cw *w = h->result;
+    struct why y;
+    int rule, rc;
+    int64_t next = cmp_next_deadline(c, &rule);
+
+    cw_str(w, "why");
+    cw_map(w, next ? 3 : 2);
+    why_begin(&y, h, "level");
+    rc = why_escalations(&y, c->id, c->level, &cmp_tiers);
+    why_end(&y);
+    if (!rc)
+        rc = why_deadline(h, c, "reply_due", RULE_MISSED_REPLY, c->reply_due);
+    if (!rc && next)
+        rc = why_deadline(h, c, "next_deadline", rule, next);
+    return rc;
+}
+
 static void open_row(struct open_ctx *o, const struct complaint *c)
 {
     struct cw *w = o->h->result;
     int off = o->h->cfg->cal.offset_min, rule;
     int64_t next = cmp_next_deadline(c, &rule), now = o->h->now;
 
-    cw_map(w, 24);
+    cw_map(w, 24 + (o->explain ? 1 : 0));
     cw_kstr(w, "complaint", c->id);
     cw_kstr(w, "state", cmp_state_names[c->state]);
     cw_kstr(w, "channel", c->channel);
@@ -111,6 +342,8 @@ static void open_row(struct open_ctx *o, const struct complaint *c)
     cw_kint(w, "people", c->people);
     cw_kint(w, "reopen_count", c->reopen_count);
     cmp_kprov(w, c);
+    if (o->explain && !o->rc)
+        o->rc = cmp_why(o->h, c);
 }
 
 static int open_each(void *ctx, const void *rec)
@@ -146,11 +379,13 @@ int hdl_query_complaints_open(struct hctx *h, const struct args *a,
         arg_copy(a, "handler", o.handler, sizeof(o.handler));
     o.category = arg_has(a, "category") ? (int)arg_int(a, "category") : 0;
     o.overdue_only = arg_has(a, "overdue") && arg_int(a, "overdue");
+    o.explain = hdl_explain(a);
     cw_map(w, 3);
     cw_kts(w, "now", h->now, h->cfg->cal.offset_min);
     cw_str(w, "items");
     at = cw_array_open(w);
     rc = complaints_each_open(h->txn, h->v, open_each, &o);
+    rc = rc ? rc : o.rc;
     cw_array_close(w, at, o.n);
     cw_kint(w, "count", o.n);
     h->has_result = true;
@@ -163,7 +398,7 @@ int hdl_query_complaints_open(struct hctx *h, const struct args *a,
 
 int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e)
 {
-    struct open_ctx o = {.h = h};
+    struct open_ctx o = {.h = h, .explain = hdl_explain(a)};
     char id[CMP_ID_MAX];
     struct complaint c;
     int rc;
@@ -175,6 +410,9 @@ int hdl_query_complaint(struct hctx *h, const struct args *a, struct err *e)
     cw_map(h->result, 8);
     cw_str(h->result, "complaint");
     open_row(&o, &c);
+    if (o.rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "explanation: %s",
+                       mdb_strerror(o.rc));
     cw_kstr(h->result, "validity", c.validity);
     cw_kstr(h->result, "cause", c.cause);
     cw_kint(h->result, "times", c.times);

@@ -2,8 +2,10 @@
  * the overdue list with aging buckets and chase stages (R-FEE-06), as of
  * any date (R-FEE-07); the unit statement; the daily takings; the
  * large-debtor list for manager visits. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../core/rates.h"
 #include "../projections/fees.h"
 #include "../projections/units.h"
 #include "handlers.h"
@@ -64,6 +66,7 @@ struct overdue_ctx {
     int32_t asof;
     int64_t asof_end;
     bool live;
+    bool explain; /* each row says why (explain=true) */
     const char *prefix;
     size_t plen;
     int64_t min_amount; /* large-debtor list: at least this */
@@ -151,6 +154,212 @@ static void write_bills(struct overdue_ctx *c, const struct row *r)
     }
 }
 
+/* ---- explain=true: why a row owes what it owes ---- */
+
+/* The rule each kind of settlement line follows. */
+static const char *settle_rule(const char *kind)
+{
+    return !strcmp(kind, "payment")      ? "R-FEE-03"
+           : !strcmp(kind, "void")       ? "R-FEE-04"
+           : !strcmp(kind, "prepayment") ? "R-FEE-05"
+                                         : "R-FEE-08"; /* waiver */
+}
+
+struct why_bill_ctx {
+    struct why *y;
+    const char *bill;
+};
+
+/* A waiver names who approved it and why (R-FEE-08); the reason is
+ * free text and leaves masked like the rest of the result (R-GEN-02). */
+static int why_waiver(struct why_bill_ctx *b, const struct settlement *s,
+                      const char *day)
+{
+    char approver[32] = "", reason[256] = "";
+    struct codec_doc d;
+    struct event ev;
+    int rc = hdl_event_get(b->y->h, s->seq, &d, &ev);
+
+    if (rc)
+        return rc;
+    codec_copy_str(ev.data, "approver", approver, sizeof(approver));
+    codec_copy_str(ev.data, "reason", reason, sizeof(reason));
+    why_entry(b->y, s->seq, ev_type_name(ev.type), ev.occurred_at,
+              settle_rule(s->kind), -s->amount,
+              "waiver of %lld fen on %s approved by %s (dated %s): %s",
+              (long long)s->amount, b->bill, approver, day, reason);
+    codec_doc_release(&d);
+    return 0;
+}
+
+/* A line that settled (or, voided, unsettled) the bill: takes from what
+ * it owes. */
+static int why_settlement(void *ctx, const struct settlement *s)
+{
+    struct why_bill_ctx *b = ctx;
+    char day[DATE_STR_MAX];
+
+    date_format(s->occ, day);
+    if (!strcmp(s->kind, "waiver"))
+        return why_waiver(b, s, day);
+    if (!strcmp(s->kind, "void"))
+        return why_event(b->y, s->seq, settle_rule(s->kind), -s->amount,
+                         "payment %s voided: %lld fen of %s owed again "
+                         "(dated %s)",
+                         s->ref, (long long)-s->amount, b->bill, day);
+    return why_event(b->y, s->seq, settle_rule(s->kind), -s->amount,
+                     "%s %s settles %lld fen of %s (dated %s)", s->kind, s->ref,
+                     (long long)s->amount, b->bill, day);
+}
+
+/* The late fee's own inputs, as the run recorded them (R-FEE-08), and
+ * the policy configured now. */
+static void why_late_fee(struct why *y, const struct bill *b,
+                         const struct event *ev)
+{
+    int64_t principal = 0, days = 0, daily = 0, cap = 0, before = 0;
+    int32_t run = DATE_NONE, grace = 0;
+    const struct late_policy *p;
+    struct bill base;
+    const char *s;
+    size_t n;
+
+    codec_get_int(ev->data, "principal", &principal);
+    codec_get_int(ev->data, "days", &days);
+    codec_get_int(ev->data, "daily_bp", &daily);
+    codec_get_int(ev->data, "cap_bp", &cap);
+    codec_get_int(ev->data, "previously", &before);
+    if (!codec_get_str(ev->data, "date", &s, &n))
+        date_parse(s, n, &run);
+    if (fees_get_bill(y->h->txn, y->h->v, b->period, &base)) {
+        base.item[0] = '\0';
+        base.due = run;
+    }
+    grace = (int32_t)(run - base.due - days);
+    why_entry(y, ev->seq, ev_type_name(ev->type), ev->occurred_at, "R-FEE-08",
+              b->amount,
+              "late fee %s on %s: %lld fen unpaid x %lld bp a day x %lld "
+              "days past %d days' grace / 10000, at most %lld bp of the "
+              "principal; %lld fen assessed before, %lld fen now",
+              b->id, b->period, (long long)principal, (long long)daily,
+              (long long)days, grace, (long long)cap, (long long)before,
+              (long long)b->amount);
+    if (!base.item[0])
+        return;
+    if ((p = rates_late(&y->h->cfg->fees, base.item)))
+        why_fact(y, "config", "R-FEE-08",
+                 "[fees] late_fee.%s = grace=%d daily_bp=%d cap_bp=%d "
+                 "(the policy now)",
+                 base.item, p->grace_days, p->daily_bp, p->cap_bp);
+    else
+        why_fact(y, "config", "R-FEE-08",
+                 "no late-fee policy for %s now (off by default)", base.item);
+}
+
+/* One listed bill: its own event (what it charged), each line that
+ * settled it by the day, and what it owes then (R-FEE-06). */
+static int why_one_bill(struct overdue_ctx *c, struct why *y,
+                        const struct row_bill *rb)
+{
+    struct why_bill_ctx bc = {y, rb->id};
+    struct codec_doc d;
+    struct event ev;
+    struct bill b;
+    char due[DATE_STR_MAX], day[DATE_STR_MAX];
+    int64_t rate = 0, days = (int64_t)c->asof - rb->due;
+    int rc;
+
+    if ((rc = fees_get_bill(c->h->txn, c->h->v, rb->id, &b)) ||
+        (rc = hdl_event_get(c->h, strtoull(rb->id + 1, NULL, 10), &d, &ev)))
+        return rc;
+    date_format(b.due, due);
+    if (ev.type == EV_LATE_FEE_ASSESSED) {
+        why_late_fee(y, &b, &ev);
+    } else {
+        char rated[64] = "";
+        const char *basis;
+        size_t bl;
+        if (!codec_get_int(ev.data, "rate", &rate) &&
+            !codec_get_str(ev.data, "basis", &basis, &bl))
+            snprintf(rated, sizeof(rated),
+                     " (rate %lld fen per %.*s, R-FEE-01)", (long long)rate,
+                     (int)bl, basis);
+        why_entry(y, ev.seq, ev_type_name(ev.type), ev.occurred_at, "R-FEE-02",
+                  b.amount, "bill %s: %s %s, %lld fen due %s%s", b.id, b.item,
+                  b.period, (long long)b.amount, due, rated);
+    }
+    codec_doc_release(&d);
+    if ((rc = fees_each_settlement(c->h->txn, c->h->v, rb->id, c->asof,
+                                   c->asof_end, why_settlement, &bc)))
+        return rc;
+    date_format(c->asof, day);
+    why_fact(y, "rule", "R-FEE-06",
+             "%s was due %s, overdue from the next day: %lld days on %s "
+             "(%s), owing %lld fen",
+             rb->id, due, (long long)days, day, bucket(days),
+             (long long)rb->owed);
+    return 0;
+}
+
+static int why_chase(void *ctx, uint64_t seq, const msgpack_object *e)
+{
+    struct why *y = ctx;
+    const msgpack_object *d = codec_get(e, "data");
+    char until[16] = "", stage_s[16] = "", deadline[16] = "";
+
+    if (codec_obj_is_str(codec_get(e, "kind"), "extension")) {
+        codec_copy_str(d, "until", until, sizeof(until));
+        return why_event(y, seq, "R-FEE-06", WHY_NO_FEN,
+                         "hardship extension until %s: the stage shows "
+                         "extension until then",
+                         until);
+    }
+    if (!codec_obj_is_str(codec_get(e, "kind"), "notice"))
+        return 0; /* the fee start: not about being overdue */
+    codec_copy_str(d, "stage", stage_s, sizeof(stage_s));
+    codec_copy_str(d, "deadline", deadline, sizeof(deadline));
+    return why_event(y, seq, "R-FEE-06", WHY_NO_FEN, "%s notice delivered%s%s",
+                     stage_s, deadline[0] ? ", deadline " : "", deadline);
+}
+
+/* "why": {"amount": the bills and what settled them, summing to the
+ * amount; "stage": the aging rule, extensions and notices}. */
+static int write_why(struct overdue_ctx *c, const struct row *r,
+                     const struct chase *ch, int64_t days)
+{
+    struct cw *w = c->h->result;
+    char oldest[DATE_STR_MAX], day[DATE_STR_MAX];
+    struct why y;
+    int rc = 0;
+
+    cw_str(w, "why");
+    cw_map(w, 2);
+    why_begin(&y, c->h, "amount");
+    for (int i = 0; i < r->nbills && !rc; i++)
+        rc = why_one_bill(c, &y, &r->bills[i]);
+    if (r->nbills == OVERDUE_ROW_BILLS && r->amount > row_listed(r))
+        why_fact(&y, "rule", "R-FEE-06",
+                 "only the oldest %d bills are listed and explained",
+                 OVERDUE_ROW_BILLS);
+    why_end(&y);
+    date_format(r->oldest, oldest);
+    date_format(c->asof, day);
+    why_begin(&y, c->h, "stage");
+    why_fact(&y, "rule", "R-FEE-06",
+             "oldest overdue bill due %s: %lld days overdue on %s, bucket "
+             "%s; stage by days: 1-30 reminder, 31-60 first_notice, 61-90 "
+             "second_notice, over 90 legal",
+             oldest, (long long)days, day, bucket(days));
+    if (!rc)
+        rc = fees_each_chase(c->h->txn, c->h->v, r->unit, c->asof_end,
+                             why_chase, &y);
+    if (ch->extension_until != DATE_NONE && ch->extension_until >= c->asof)
+        why_fact(&y, "rule", "R-FEE-06",
+                 "an extension covers %s: the stage is extension", day);
+    why_end(&y);
+    return rc;
+}
+
 static void write_row(struct overdue_ctx *c, const struct row *r,
                       int64_t unit_total)
 {
@@ -159,7 +368,7 @@ static void write_row(struct overdue_ctx *c, const struct row *r,
     int64_t days = (int64_t)c->asof - r->oldest;
 
     fees_chase(c->h->txn, c->h->v, r->unit, c->asof_end, &ch);
-    cw_map(w, 13);
+    cw_map(w, 13 + (c->explain ? 1 : 0));
     cw_kstr(w, "unit", r->unit);
     cw_kstr(w, "payer", r->payer);
     cw_kint(w, "amount", r->amount);
@@ -183,6 +392,8 @@ static void write_row(struct overdue_ctx *c, const struct row *r,
     cw_kbool(w, "more_bills",
              r->nbills == OVERDUE_ROW_BILLS && r->amount > row_listed(r));
     write_bills(c, r);
+    if (c->explain && !c->rc)
+        c->rc = write_why(c, r, &ch, days);
     c->n++;
     c->total += r->amount;
     add_group(c, r->unit, r->amount);
@@ -285,6 +496,7 @@ static int overdue(struct hctx *h, const struct args *a, int64_t min_amount,
     c->min_amount = min_amount;
     c->asof = hdl_today(h);
     c->live = !arg_has(a, "as_of") || arg_int(a, "as_of") >= c->asof;
+    c->explain = hdl_explain(a);
     if (arg_has(a, "as_of"))
         c->asof = (int32_t)arg_int(a, "as_of");
     c->asof_end = ts_of_date(c->asof + 1, 0, h->cfg->cal.offset_min) - 1;

@@ -49,6 +49,61 @@ uint32_t hdl_kprov(struct cw *w, const struct hdl_prov *p);
  * of every report (docs/COMPLAINTS.md, R-CMP-11). */
 void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den);
 
+/* ---- explanations (explain.c; docs/FEES.md, docs/COMPLAINTS.md) ----
+ * A query given explain=true writes, beside a figure, the list of what
+ * produced it: entries {seq, type, at, rule, what} and "fen" when the
+ * entry adds to (or takes from) an amount. seq and at are nil in a fact no
+ * event carries (type "rule", "config" or "calendar"). */
+#define WHY_NO_FEN INT64_MIN /* the entry moves no amount */
+struct why {
+    struct hctx *h;
+    size_t at; /* the open array in h->result */
+    uint32_t n;
+};
+/* Whether the query was given explain=true (its table entry has the
+ * field). */
+bool hdl_explain(const struct args *a);
+/* Writes key to the open map h->result and opens its entry list. */
+void why_begin(struct why *y, struct hctx *h, const char *key);
+void why_end(struct why *y);
+/* An entry of event seq, its type and business time (at) given. */
+void why_entry(struct why *y, uint64_t seq, const char *type, int64_t at,
+               const char *rule, int64_t fen, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* An entry of event seq, its type and business time read from the log.
+ * 0, or MDB_NOTFOUND / an MDB_* error (nothing written). */
+int why_event(struct why *y, uint64_t seq, const char *rule, int64_t fen,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A fact no event carries: a setting ("config"), the working calendar
+ * ("calendar"), how the rule derives the figure ("rule"). */
+void why_fact(struct why *y, const char *kind, const char *rule,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The calendar facts a deadline of rule d from `from` to due rests on:
+ * desk hours, and the working and rest days between the two days (on the
+ * writer only: h->cal; see struct hctx). */
+void why_calendar(struct why *y, const char *rule, const struct deadline *d,
+                  int64_t from, int64_t due);
+/* How a kind of case escalates: its escalation event, the rule id of an
+ * escalation by rule name ("" for the level rule itself), the tier an
+ * escalation event's data gives, the names of tiers 1..top and the scale
+ * in words. */
+struct why_tiers {
+    enum ev_type escalated;
+    const char *(*rule_id)(const char *rule);
+    int (*tier)(const msgpack_object *data);
+    const char *const *names;
+    int top;
+    const char *scale;
+};
+/* Every escalation event in the timeline of case id, then the rule that
+ * makes level the highest tier. 0 or an MDB_* error. */
+int why_escalations(struct why *y, const char *id, int level,
+                    const struct why_tiers *t);
+/* Event seq as logged: *ev points into doc (release it). 0, MDB_NOTFOUND
+ * or an error. */
+int hdl_event_get(struct hctx *h, uint64_t seq, struct codec_doc *doc,
+                  struct event *ev);
+
 /* Today's local date per the server clock. */
 int32_t hdl_today(const struct hctx *h);
 

@@ -363,7 +363,9 @@ struct wo_list {
     char unit_prefix[64]; /* "estate/building-" */
     const char *kind;
     bool overdue;
+    bool explain; /* each row says why (explain=true) */
     uint32_t n;
+    int rc;
 };
 
 static bool wo_overdue(const struct workorder *w, int64_t now)
@@ -393,12 +395,58 @@ static void wo_kprov(struct cw *cw, const struct workorder *w)
     cw_array_close(cw, at, n);
 }
 
-static void wo_row(struct hctx *h, const struct workorder *w)
+/* ---- explain=true: why a level ---- */
+
+static const char *const wo_level_names[] = {"", "cs_lead",
+                                             "cs_lead, dept_head"};
+
+/* R-WO-01: followed until closed (stale), what the desk cannot solve goes
+ * to the lead and the department head (unsolved); R-WO-03: the return
+ * visit and the notice to the repairer. */
+static const char *wo_rule_id(const char *rule)
+{
+    return !strcmp(rule, "visit_due") || !strcmp(rule, "notice_due")
+               ? "R-WO-03"
+               : "R-WO-01";
+}
+
+static int wo_tier(const msgpack_object *d)
+{
+    return codec_obj_is_str(codec_get(d, "rule"), wo_rule_names[WOR_UNSOLVED])
+               ? 2
+               : 1;
+}
+
+static const struct why_tiers wo_tiers = {
+    EV_WO_ESCALATED,
+    wo_rule_id,
+    wo_tier,
+    wo_level_names,
+    2,
+    "tier 1 cs_lead (stale, visit_due, notice_due), 2 cs_lead and "
+    "dept_head (unsolved)"};
+
+/* "why": {"level": the escalations and the tier rule}. */
+static int wo_why(struct hctx *h, const struct workorder *w)
+{
+    struct why y;
+    int rc;
+
+    cw_str(h->result, "why");
+    cw_map(h->result, 1);
+    why_begin(&y, h, "level");
+    rc = why_escalations(&y, w->id, w->level, &wo_tiers);
+    why_end(&y);
+    return rc;
+}
+
+/* The row of w; explain adds "why". 0 or an MDB_* error. */
+static int wo_row(struct hctx *h, const struct workorder *w, bool explain)
 {
     struct cw *cw = h->result;
     int off = h->cfg->cal.offset_min;
 
-    cw_map(cw, 18);
+    cw_map(cw, 18 + (explain ? 1 : 0));
     cw_kstr(cw, "order", w->id);
     cw_kstr(cw, "kind", w->kind);
     cw_kstr(cw, "state", wo_state_names[w->state]);
@@ -420,6 +468,7 @@ static void wo_row(struct hctx *h, const struct workorder *w)
         cw_knil(cw, "visit_due");
     cw_kstr(cw, "visit_result", w->visit_result);
     wo_kprov(cw, w);
+    return explain ? wo_why(h, w) : 0;
 }
 
 static int list_each(void *ctx, const void *rec)
@@ -432,7 +481,8 @@ static int list_each(void *ctx, const void *rec)
         (l->kind && strcmp(w->kind, l->kind)) ||
         (l->overdue && !wo_overdue(w, l->h->now)))
         return 0;
-    wo_row(l->h, w);
+    if (!l->rc)
+        l->rc = wo_row(l->h, w, l->explain);
     l->n++;
     return 0;
 }
@@ -456,10 +506,12 @@ int hdl_query_work_orders(struct hctx *h, const struct args *a, struct err *e)
         return err_set(e, ERR_INVALID, "building", "estate/building too long");
     l.kind = arg_has(a, "kind") ? wo_kinds[arg_int(a, "kind")] : NULL;
     l.overdue = flag(a, "overdue");
+    l.explain = hdl_explain(a);
     cw_map(h->result, 2);
     cw_str(h->result, "items");
     at = cw_array_open(h->result);
     rc = workorders_each_open(h->txn, h->v, list_each, &l);
+    rc = rc ? rc : l.rc;
     cw_array_close(h->result, at, l.n);
     cw_kint(h->result, "count", l.n);
     h->has_result = true;
@@ -480,9 +532,9 @@ int hdl_query_work_order(struct hctx *h, const struct args *a, struct err *e)
                        "work order '%s' does not exist", id);
     cw_map(h->result, 2);
     cw_str(h->result, "order");
-    wo_row(h, &w);
+    rc = wo_row(h, &w, hdl_explain(a));
     cw_str(h->result, "timeline");
-    rc = hdl_timeline(h, id);
+    rc = rc ? rc : hdl_timeline(h, id);
     h->has_result = true;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timeline: %s",
                         mdb_strerror(rc))

@@ -427,34 +427,57 @@ int proj_fees_apply(MDB_txn *txn, const struct views *v, const struct event *ev)
 
 /* ---- reads ---- */
 
-int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
-                       int32_t asof, int64_t asof_end, int64_t *settled)
+int fees_each_settlement(MDB_txn *txn, const struct views *v, const char *bill,
+                         int32_t asof, int64_t asof_end, fees_settlement_fn fn,
+                         void *ctx)
 {
     size_t pl = strlen(bill) + 1;
     MDB_cursor *cur;
     MDB_val k = {pl, (void *)bill}, val;
     int rc = mdb_cursor_open(txn, v->dbi[DB_ALLOCS], &cur);
 
-    *settled = 0;
     if (rc)
         return rc;
     for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        struct settlement s = {0};
         struct codec_doc d;
-        int64_t amt = 0, occ = 0, rec = 0;
+        int64_t occ = 0;
         if (k.mv_size != pl + 10 || memcmp(k.mv_data, bill, pl))
             break;
         if (codec_doc_parse_trusted(&d, val.mv_data, val.mv_size, NULL))
             continue;
-        codec_get_int(d.obj, "amount", &amt);
+        s.seq = proj_key_get_u64((unsigned char *)k.mv_data + pl);
+        codec_get_int(d.obj, "amount", &s.amount);
         codec_get_int(d.obj, "occ", &occ);
-        codec_get_int(d.obj, "rec", &rec);
+        codec_get_int(d.obj, "rec", &s.rec);
+        codec_copy_str(d.obj, "kind", s.kind, sizeof(s.kind));
+        codec_copy_str(d.obj, "ref", s.ref, sizeof(s.ref));
         codec_doc_release(&d);
-        if (rec <= asof_end && occ <= asof)
-            *settled += amt;
+        s.occ = (int32_t)occ;
+        if (s.rec > asof_end || occ > asof)
+            continue;
+        if ((rc = fn(ctx, &s))) {
+            rc = rc > 0 ? 0 : rc;
+            break;
+        }
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int add_settled(void *ctx, const struct settlement *s)
+{
+    *(int64_t *)ctx += s->amount;
+    return 0;
+}
+
+int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
+                       int32_t asof, int64_t asof_end, int64_t *settled)
+{
+    *settled = 0;
+    return fees_each_settlement(txn, v, bill, asof, asof_end, add_settled,
+                                settled);
 }
 
 const char *const fees_bucket_names[FEES_BUCKETS] = {"1-30", "31-60", "61-90",
@@ -593,31 +616,14 @@ int fees_get_payment(MDB_txn *txn, const struct views *v, const char *id,
     return proj_get(txn, v->dbi[DB_PAYMENTS], id, strlen(id), doc);
 }
 
-static void chase_entry(struct chase *c, const msgpack_object *e)
-{
-    const msgpack_object *d = codec_get(e, "data");
-    if (codec_obj_is_str(codec_get(e, "kind"), "start")) {
-        c->start = data_day(d, "start");
-    } else if (codec_obj_is_str(codec_get(e, "kind"), "extension")) {
-        c->extension_until = data_day(d, "until");
-    } else {
-        codec_copy_str(d, "stage", c->notice, sizeof(c->notice));
-        c->notice_day = data_day(d, "date");
-        c->notice_deadline = data_day(d, "deadline"); /* the last notice's */
-    }
-}
-
-int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
-               int64_t asof_end, struct chase *c)
+int fees_each_chase(MDB_txn *txn, const struct views *v, const char *unit,
+                    int64_t asof_end, fees_chase_fn fn, void *ctx)
 {
     size_t pl = strlen(unit) + 1;
     MDB_cursor *cur;
     MDB_val k = {pl, (void *)unit}, val;
     int rc = mdb_cursor_open(txn, v->dbi[DB_CHASE], &cur);
 
-    c->start = c->extension_until = c->notice_day = c->notice_deadline =
-        DATE_NONE;
-    c->notice[0] = '\0';
     if (rc)
         return rc;
     for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); rc == 0;
@@ -629,12 +635,44 @@ int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
         if (codec_doc_parse_trusted(&d, val.mv_data, val.mv_size, NULL))
             continue;
         codec_get_int(d.obj, "rec", &rec);
-        if (rec <= asof_end)
-            chase_entry(c, d.obj);
+        rc = rec <= asof_end
+                 ? fn(ctx, proj_key_get_u64((unsigned char *)k.mv_data + pl),
+                      d.obj)
+                 : 0;
         codec_doc_release(&d);
+        if (rc) {
+            rc = rc > 0 ? 0 : rc;
+            break;
+        }
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int chase_entry(void *ctx, uint64_t seq, const msgpack_object *e)
+{
+    struct chase *c = ctx;
+    const msgpack_object *d = codec_get(e, "data");
+    (void)seq;
+    if (codec_obj_is_str(codec_get(e, "kind"), "start")) {
+        c->start = data_day(d, "start");
+    } else if (codec_obj_is_str(codec_get(e, "kind"), "extension")) {
+        c->extension_until = data_day(d, "until");
+    } else {
+        codec_copy_str(d, "stage", c->notice, sizeof(c->notice));
+        c->notice_day = data_day(d, "date");
+        c->notice_deadline = data_day(d, "deadline"); /* the last notice's */
+    }
+    return 0;
+}
+
+int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
+               int64_t asof_end, struct chase *c)
+{
+    c->start = c->extension_until = c->notice_day = c->notice_deadline =
+        DATE_NONE;
+    c->notice[0] = '\0';
+    return fees_each_chase(txn, v, unit, asof_end, chase_entry, c);
 }
 
 int fees_each_line(MDB_txn *txn, const struct views *v, const char *unit,

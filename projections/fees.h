@@ -29,6 +29,26 @@ struct bill {
 int fees_get_bill(MDB_txn *txn, const struct views *v, const char *id,
                   struct bill *b);
 
+/* One settlement line of a bill: what event seq added to what settled it
+ * (negative: a void puts it back), of which kind ("payment",
+ * "prepayment", "waiver", "void"), the payment or bill it names (ref),
+ * its business day (occ) and its recording time (rec, ms). */
+struct settlement {
+    uint64_t seq;
+    int64_t amount;
+    int32_t occ;
+    int64_t rec;
+    char kind[16];
+    char ref[BILL_ID_MAX];
+};
+/* Calls fn with each settlement line of bill recorded by asof_end (ms)
+ * with a business day on or before asof, in log order: the lines
+ * fees_settled_as_of sums. fn returns >0 to stop, <0 on error. */
+typedef int (*fees_settlement_fn)(void *ctx, const struct settlement *s);
+int fees_each_settlement(MDB_txn *txn, const struct views *v, const char *bill,
+                         int32_t asof, int64_t asof_end, fees_settlement_fn fn,
+                         void *ctx);
+
 /* What was settled on bill as known at the end of day asof_end (ms,
  * recorded time) with a business date on or before asof (day). */
 int fees_settled_as_of(MDB_txn *txn, const struct views *v, const char *bill,
@@ -85,6 +105,13 @@ struct chase {
 };
 int fees_chase(MDB_txn *txn, const struct views *v, const char *unit,
                int64_t asof_end, struct chase *c);
+/* The chase entries of a unit recorded by asof_end, in log order: fn gets
+ * the seq of the event and the entry {kind ("start", "extension",
+ * "notice"), rec, data (the event's)}. fn returns >0 to stop, <0 on
+ * error. fees_chase folds these. */
+typedef int (*fees_chase_fn)(void *ctx, uint64_t seq, const msgpack_object *e);
+int fees_each_chase(MDB_txn *txn, const struct views *v, const char *unit,
+                    int64_t asof_end, fees_chase_fn fn, void *ctx);
 
 /* Statement lines of a unit in order: calls fn with each stored line. */
 typedef int (*fees_line_fn)(void *ctx, const msgpack_object *line);

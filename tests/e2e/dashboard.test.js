@@ -264,6 +264,33 @@ async function main() {
     if (!ticker.includes('升级 → 客服主管'))
       throw new Error('ticker without the escalation: ' + ticker);
 
+    // why? (explain=true over HTTP): the lift's level is explained by its
+    // one escalation (R-CMP-07), whose seq log.read confirms
+    await page.click(row(desk.lift) + ' a.why[data-figure="level"]');
+    await page.waitForSelector('#why[data-state="ok"][data-key="' + desk.lift +
+                               '"]', { timeout: WAIT_MS });
+    const whySeqs = await page.$$eval('#why tr[data-seq]',
+                                      l => l.map(r => r.dataset.seq));
+    const whyLevel = await page.textContent('#why');
+    const escEv = whySeqs.length === 1 && ctl(ep, 'admin', 'log.read',
+      'from=' + whySeqs[0], 'limit=1').result.events[0];
+    if (!escEv || escEv.type !== 'complaint.escalated' ||
+        escEv.data.complaint !== desk.lift || !whyLevel.includes('R-CMP-07') ||
+        !whyLevel.includes('投诉升级'))
+      throw new Error('why level: ' + whyLevel);
+    // ... and 1201's overdue amount by its two bills of 30,125 fen
+    // (120.50 m2 x 250 fen = ¥301.25, R-FEE-02), summing to its ¥602.50
+    await page.click('[data-query="overdue"] li[data-unit="HY/3-1201"] a.why');
+    await page.waitForSelector('#why[data-state="ok"][data-figure="amount"]',
+                               { timeout: WAIT_MS });
+    const fens = await page.$$eval('#why table:first-of-type tr[data-fen]',
+                                   l => l.map(r => Number(r.dataset.fen)));
+    const whyAmount = await page.textContent('#why');
+    if (JSON.stringify(fens) !== '[30125,30125]' ||
+        !whyAmount.includes('R-FEE-02') || !whyAmount.includes('R-FEE-06') ||
+        !whyAmount.includes('¥301.25'))
+      throw new Error('why amount: ' + JSON.stringify(fens) + ' ' + whyAmount);
+
     // stock-take of 2026-06-01: three taken in today (intake counts on the
     // day the desk logs it, so the letter dated 05-20 is one of them),
     // three open, the letter open more than 3 days

@@ -62,6 +62,23 @@ static void test_cmp04_rules_on_2026_dates(void **state)
     expect("0", "2026-09-30T10:00:00+08:00", "2026-09-30T10:00:00+08:00");
 }
 
+/* deadline_format gives back what deadline_parse read: the setting an
+ * explanation names (explain=true, R-CMP-04). */
+static void test_format_round_trips(void **state)
+{
+    static const char *const rules[] = {"0",          "same_day", "workday_end",
+                                        "workdays:2", "hours:24", "days:10",
+                                        NULL};
+    (void)state;
+    for (int i = 0; rules[i]; i++) {
+        struct deadline d;
+        char buf[DEADLINE_STR_MAX];
+        assert_int_equal(deadline_parse(rules[i], &d), 0);
+        deadline_format(&d, buf);
+        assert_string_equal(buf, rules[i]);
+    }
+}
+
 static void test_parse_refuses_bad_rules(void **state)
 {
     static const char *const bad[] = {"",        "workdays:",   "workdays:0",
@@ -121,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_cmp04_rules_on_2026_dates),
         cmocka_unit_test(test_gen05_provisional_past_coverage),
         cmocka_unit_test(test_parse_refuses_bad_rules),
+        cmocka_unit_test(test_format_round_trips),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -20,6 +20,7 @@ const MS_HOUR = 3600000;
 // clock (08:00-16:00, 16:00-24:00, 00:00-08:00); 24 is a multiple of it
 const SHIFT_START = 8;
 const SHIFT_HOURS = 8;
+const OVERDUE_LISTED = 5;   // largest debts listed, each with "why"
 
 const TYPE_NAMES = {
   'clock.advanced': '时钟调整',
@@ -293,9 +294,12 @@ function renderComplaints(el, res) {
       esc(STATE_NAMES[c.state] || c.state) + '</td><td>' +
       esc(shortTime(c.received)) + '</td><td>' +
       (c.next_deadline ? esc(shortTime(c.next_deadline)) +
-        (rule ? ' <small>' + esc(rule) + '</small>' : '') : '—') +
+        (rule ? ' <small>' + esc(rule) + '</small>' : '') +
+        whyLink('complaint', c.complaint, 'next_deadline') : '—') +
       '</td><td>' + (c.next_deadline ? countdown(c.next_deadline) : '—') +
-      '</td><td class="badges">' + complaintBadges(c) + '</td></tr>';
+      '</td><td class="badges">' + complaintBadges(c) +
+      (c.level ? whyLink('complaint', c.complaint, 'level') : '') +
+      '</td></tr>';
   }
   el.innerHTML = html + '</table>';
   const n = document.getElementById('complaints-count');
@@ -319,6 +323,14 @@ function renderOverdue(el, res) {
       esc(label) + '</div><div class="n">' + by[k].n + '</div><div class="amt">' +
       yuan(by[k].amount) + '</div></div>';
   html += '</div><p>合计 ' + list.length + ' 户，' + yuan(res.total) + '</p>';
+  // the largest debts, each with the events behind its amount
+  const top = list.slice().sort((a, b) => b.amount - a.amount)
+    .slice(0, OVERDUE_LISTED);
+  html += '<ul class="debts">' + top.map(u => '<li data-unit="' +
+    esc(u.unit) + '">' + esc(u.unit) + ' <b>' + yuan(u.amount) + '</b> ' +
+    esc(u.days_overdue) + '天' +
+    whyLink('overdue', u.unit + '|' + u.payer, 'amount') + '</li>').join('') +
+    '</ul>';
   // R-FEE-06: the deadline a second notice set, per unit
   const dl = list.filter(u => u.notice_deadline);
   if (dl.length)
@@ -528,6 +540,83 @@ function renderHandover(el, res) {
     keys('keys_returned') + ' 把 · 放行条 ' + len('release_passes') + '</p>';
   el.innerHTML = html;
 }
+
+// ---- why: the events and rules behind a figure (explain=true) ----
+
+const FIGURE_NAMES = {
+  amount: '欠费金额', stage: '催缴阶段', level: '升级级别',
+  reply_due: '首次回复时限', next_deadline: '下一时限',
+};
+
+function whyLink(kind, key, figure) {
+  return ' <a href="#" class="why" data-why="' + esc(kind) + '" data-key="' +
+    esc(key) + '" data-figure="' + esc(figure) + '">为什么?</a>';
+}
+
+// The rows of one explanation: event (seq, type, time) or fact, rule id,
+// what, and the amount it adds or takes.
+function whyTable(list) {
+  let html = '<table class="why-list"><tr><th>事件</th><th>类型</th>' +
+    '<th>时间</th><th>规则</th><th>说明</th><th>金额</th></tr>';
+  for (const e of list || [])
+    html += '<tr' + (e.seq != null ? ' data-seq="' + esc(e.seq) + '"' : '') +
+      (e.fen != null ? ' data-fen="' + esc(e.fen) + '"' : '') + '><td>' + (e.seq != null ? '#' + esc(e.seq) : '—') + '</td><td>' +
+      esc(TYPE_NAMES[e.type] || ({ rule: '规则', config: '配置',
+                                   calendar: '工作日历' })[e.type] || e.type) +
+      '</td><td>' + esc(e.at ? shortTime(e.at) : '') + '</td><td>' +
+      esc(e.rule) + '</td><td>' + esc(e.what) + '</td><td class="num">' +
+      (e.fen != null ? yuan(e.fen) : '') + '</td></tr>';
+  return html + '</table>';
+}
+
+// Fetches the figure's query with explain=true over HTTP and shows why.
+async function showWhy(kind, key, figure) {
+  const box = document.getElementById('why');
+  const body = box.querySelector('.body');
+  let why = null, title = key;
+  box.hidden = false;
+  box.dataset.state = 'loading';
+  if (kind === 'overdue') {
+    const [unit, payer] = key.split('|');
+    const m = /^([^/]+)\/(.+)-[^-]+$/.exec(unit);
+    const r = await query('overdue', m ? { estate: m[1], building: m[2],
+                                           explain: true } : { explain: true });
+    const row = r.ok && (r.result.units || []).find(u => u.unit === unit &&
+                                                    u.payer === payer);
+    why = row && row.why;
+    title = unit;
+  } else {
+    const r = await query('complaint', { complaint: key, explain: true });
+    why = r.ok && r.result.complaint && r.result.complaint.why;
+  }
+  box.dataset.key = key;
+  box.dataset.figure = figure;
+  box.querySelector('.what').textContent = title + ' · ' +
+    (FIGURE_NAMES[figure] || figure);
+  if (!why || !why[figure]) {
+    box.dataset.state = 'error';
+    return empty(body, '暂无说明');
+  }
+  let html = whyTable(why[figure]);
+  if (figure === 'next_deadline' && why.reply_due && why.reply_due !== why[figure])
+    html += '<h3>' + esc(FIGURE_NAMES.reply_due) + '</h3>' +
+      whyTable(why.reply_due);
+  if (figure === 'amount' && why.stage)
+    html += '<h3>' + esc(FIGURE_NAMES.stage) + '</h3>' + whyTable(why.stage);
+  body.innerHTML = html;
+  box.dataset.state = 'ok';
+}
+
+document.addEventListener('click', e => {
+  const a = e.target.closest && e.target.closest('a.why');
+  if (a) {
+    e.preventDefault();
+    showWhy(a.dataset.why, a.dataset.key, a.dataset.figure);
+  } else if (e.target.closest && e.target.closest('#why .close')) {
+    e.preventDefault();
+    document.getElementById('why').hidden = true;
+  }
+});
 
 const PANELS = [
   { query: 'calendar', render: renderCalendar },
