@@ -336,12 +336,24 @@ void mask_msgpack(struct cw *w, const msgpack_object *o)
 
 bool mask_may_need(const char *p, size_t n)
 {
-    if (memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
-        memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14))
-        return true;
-    for (int i = 0; text_keys[i]; i++)
-        if (memmem(p, n, text_keys[i], strlen(text_keys[i])))
+    /* Masking goes by key, and every key is a msgpack string: look only at
+     * string headers (fixstr, str8, str16) and ask pii_of about what follows.
+     * One pass; a header byte inside other data only costs a lookup. */
+    const unsigned char *u = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) {
+        size_t len, at;
+        if (u[i] >= 0xa4 && u[i] <= 0xbf) {
+            len = u[i] & 0x1f, at = i + 1;
+        } else if (u[i] == 0xd9 && i + 1 < n) {
+            len = u[i + 1], at = i + 2;
+        } else if (u[i] == 0xda && i + 2 < n) {
+            len = (size_t)u[i + 1] << 8 | u[i + 2], at = i + 3;
+        } else {
+            continue;
+        }
+        if (len <= n - at && pii_of(p + at, len) != PII_NONE)
             return true;
+    }
     return false;
 }
 
