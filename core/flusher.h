@@ -27,17 +27,17 @@ struct flusher {
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* the thread waits here for work */
     pthread_cond_t done; /* flusher_wait waits here */
-    int efd;      /* eventfd: readable when something below changed */
+    int efd;             /* eventfd: readable when something below changed */
     struct metrics_hist *commit_us; /* each log commit's time, or NULL */
-    int wait_us;  /* after a commit, wait this long for a job before a
-                     sync of its own (config sync_wait_us) */
+    int wait_us; /* after a commit, wait this long for a job before a
+                    sync of its own (config sync_wait_us) */
     /* under mu */
     struct log_job *queue, *queue_last; /* handed, not yet taken */
-    bool busy;          /* a write or sync is under way */
-    uint64_t committed; /* last seq in the log's committed txns */
-    uint64_t durable;   /* last seq whose meta page is flushed */
-    int failed;         /* the code of a failed log write; jobs handed
-                           after it are dropped until flusher_clear */
+    bool busy;                          /* a write or sync is under way */
+    uint64_t committed;    /* last seq in the log's committed txns */
+    uint64_t durable;      /* last seq whose meta page is flushed */
+    int failed;            /* the code of a failed log write; jobs handed
+                              after it are dropped until flusher_clear */
     uint64_t failed_first; /* first seq that was not written */
     struct err failed_err;
     bool sync_failed; /* a flush failed: nothing's state is known */
