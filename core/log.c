@@ -430,6 +430,8 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
     rc = open_log_dbs(l, e);
     if (!rc)
         rc = open_derived(l, dir, l->map_size, e);
+    if (!rc && l->denv && !mdb_env_info(l->denv, &info))
+        l->dmap_size = info.me_mapsize;
     if (rc)
         log_close(l);
     return rc;
@@ -456,37 +458,96 @@ void log_batch_init(struct log_batch *b, struct log *l, int offset_min)
     b->log = l;
     b->offset_min = offset_min;
     cw_init(&b->bodies);
+    cw_init(&b->recs);
+    l->writer = b;
+    /* the head: past the log's last event (see head_reset) */
+    b->next_seq = l->last_seq + 1;
+    memcpy(b->hash, l->last_hash, LOG_HASH_LEN);
+    b->last_recorded_at = l->last_recorded_at;
+}
+
+static void job_free(struct log_job *j)
+{
+    cw_release(&j->recs);
+    free(j);
 }
 
 void log_batch_release(struct log_batch *b)
 {
-    if (b->txn)
+    if (b->txn || b->ltxn || b->inflight)
         log_batch_abort(b);
+    while (b->spare) {
+        struct log_job *j = b->spare;
+        b->spare = j->next;
+        job_free(j);
+    }
     cw_release(&b->bodies);
+    cw_release(&b->recs);
     free(b->off);
     free(b->type);
     free(b->hashes);
     b->off = NULL;
     b->type = NULL;
     b->hashes = NULL;
+    if (b->log && b->log->writer == b)
+        b->log->writer = NULL;
+}
+
+/* The head back at the log's last committed event. */
+static void head_reset(struct log_batch *b)
+{
+    b->next_seq = b->log->last_seq + 1;
+    memcpy(b->hash, b->log->last_hash, LOG_HASH_LEN);
+    b->last_recorded_at = b->log->last_recorded_at;
+}
+
+/* The segment's read view of the log; held off log_write's map growth
+ * (LMDB may not remap under an open txn) until the segment ends. */
+static int view_begin(struct log_batch *b, struct err *e)
+{
+    int rc;
+    pthread_rwlock_rdlock(&b->log->grow_lock);
+    if ((rc = mdb_txn_begin(b->log->env, NULL, MDB_RDONLY, &b->ltxn))) {
+        b->ltxn = NULL;
+        pthread_rwlock_unlock(&b->log->grow_lock);
+        return mdb_fail(e, rc, "begin log read txn");
+    }
+    return 0;
+}
+
+static void view_end(struct log_batch *b)
+{
+    if (!b->ltxn)
+        return;
+    mdb_txn_abort(b->ltxn);
+    b->ltxn = NULL;
+    pthread_rwlock_unlock(&b->log->grow_lock);
 }
 
 int log_batch_begin(struct log_batch *b, struct err *e)
 {
-    int rc = mdb_txn_begin(b->log->denv, NULL, 0, &b->txn);
-    if (rc) {
-        b->txn = NULL;
-        return mdb_fail(e, rc, "begin derived write txn");
+    int rc;
+    DESK_ASSERT(!b->ltxn);
+    if (!b->txn) {
+        DESK_ASSERT(!b->inflight);
+        if ((rc = mdb_txn_begin(b->log->denv, NULL, 0, &b->txn))) {
+            b->txn = NULL;
+            return mdb_fail(e, rc, "begin derived write txn");
+        }
+        head_reset(b);
+        b->segments = 0;
+        b->txn_events = 0;
     }
-    if ((rc = mdb_txn_begin(b->log->env, NULL, 0, &b->ltxn))) {
-        mdb_txn_abort(b->txn);
-        b->txn = b->ltxn = NULL;
-        return mdb_fail(e, rc, "begin write txn");
+    if ((rc = view_begin(b, e))) {
+        if (!b->inflight && !b->segments) {
+            mdb_txn_abort(b->txn);
+            b->txn = NULL;
+        }
+        return rc;
     }
-    b->next_seq = b->log->last_seq + 1;
-    memcpy(b->hash, b->log->last_hash, LOG_HASH_LEN);
-    b->last_recorded_at = b->log->last_recorded_at;
+    b->seg_first = b->next_seq;
     cw_reset(&b->bodies);
+    cw_reset(&b->recs);
     b->nevents = 0;
     return 0;
 }
@@ -499,54 +560,227 @@ static int put_applied(MDB_txn *dtxn, const struct log *l, uint64_t seq)
     return mdb_put(dtxn, l->meta, &k, &v, 0);
 }
 
-int log_batch_commit(struct log_batch *b, struct err *e)
+/* One log record: kind, key (8 bytes big-endian), value length (4, host
+ * order), then the value, given in two parts. */
+#define REC_EVENT 'e'
+#define REC_CMD 'c'
+#define REC_HEAD 13
+static void rec_add(struct cw *w, char kind, uint64_t key, const void *a,
+                    size_t alen, const void *b, size_t blen)
+{
+    unsigned char h[REC_HEAD];
+    uint32_t n = (uint32_t)(alen + blen);
+    h[0] = (unsigned char)kind;
+    put_be64(h + 1, key);
+    memcpy(h + 9, &n, 4);
+    cw_raw(w, h, REC_HEAD);
+    cw_raw(w, a, alen);
+    if (blen)
+        cw_raw(w, b, blen);
+}
+
+/* Walks the records of w: fn for each; stops at a nonzero return. */
+struct rec {
+    char kind;
+    uint64_t key;
+    const char *val;
+    size_t len;
+};
+static bool rec_next(const struct cw *w, size_t *at, struct rec *r)
+{
+    const unsigned char *p = (const unsigned char *)cw_data(w) + *at;
+    uint32_t n;
+    if (*at + REC_HEAD > cw_len(w))
+        return false;
+    memcpy(&n, p + 9, 4);
+    r->kind = (char)p[0];
+    r->key = get_be64(p + 1);
+    r->val = (const char *)p + REC_HEAD;
+    r->len = n;
+    *at += REC_HEAD + n;
+    return true;
+}
+
+static bool recs_find(const struct cw *w, uint64_t seq, const char **val,
+                      size_t *len)
+{
+    struct rec r;
+    size_t at = 0;
+    while (rec_next(w, &at, &r))
+        if (r.kind == REC_EVENT && r.key == seq) {
+            *val = r.val;
+            *len = r.len;
+            return true;
+        }
+    return false;
+}
+
+int log_write(struct log *l, const struct log_job *first, struct err *e)
+{
+    MDB_txn *txn;
+    int rc;
+again:
+    if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)))
+        return mdb_fail(e, rc, "begin write txn"), rc;
+    for (const struct log_job *j = first; j && !rc; j = j->qnext) {
+        struct rec r;
+        size_t at = 0;
+        while (!rc && rec_next(&j->recs, &at, &r)) {
+            unsigned char kb[8];
+            MDB_val k = {8, kb}, v = {r.len, (void *)r.val};
+            put_be64(kb, r.key);
+            rc = mdb_put(txn, r.kind == REC_EVENT ? l->events : l->commands, &k,
+                         &v, MDB_APPEND);
+        }
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+    } else {
+        rc = mdb_txn_commit(txn);
+    }
+    if (rc == MDB_MAP_FULL) { /* from a put or the commit itself */
+        size_t want;
+        int grc;
+        pthread_rwlock_wrlock(&l->grow_lock);
+        want = l->map_size * 2;
+        grc = mdb_env_set_mapsize(l->env, want);
+        if (!grc)
+            l->map_size = want;
+        pthread_rwlock_unlock(&l->grow_lock);
+        if (!grc) {
+            __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
+            diag_info("log map grown to %zu MiB", want >> 20);
+            goto again;
+        }
+    }
+    return rc ? (mdb_fail(e, rc, "commit"), rc) : 0;
+}
+
+void log_batch_seal(struct log_batch *b, struct log_job **job)
+{
+    struct log_job *j;
+    msgpack_sbuffer t;
+    view_end(b);
+    *job = NULL;
+    if (b->nevents == 0)
+        return;
+    if ((j = b->spare)) {
+        b->spare = j->next;
+    } else {
+        j = calloc(1, sizeof(*j));
+        DESK_ASSERT(j); /* a few dozen bytes */
+        cw_init(&j->recs);
+    }
+    /* the records move to the job; the job's old buffer serves the next
+     * segment (each packer keeps pointing at its own sbuffer) */
+    t = j->recs.sb;
+    j->recs.sb = b->recs.sb;
+    b->recs.sb = t;
+    cw_reset(&b->recs);
+    j->next = j->qnext = NULL;
+    j->first_seq = b->seg_first;
+    j->last_seq = b->next_seq - 1;
+    memcpy(j->hash, b->hash, LOG_HASH_LEN);
+    j->last_recorded_at = b->last_recorded_at;
+    if (b->inflight_last)
+        b->inflight_last->next = j;
+    else
+        b->inflight = j;
+    b->inflight_last = j;
+    b->segments++;
+    b->txn_events += b->nevents;
+    *job = j;
+}
+
+void log_batch_drop_segment(struct log_batch *b)
+{
+    view_end(b);
+    cw_reset(&b->bodies);
+    cw_reset(&b->recs);
+    b->nevents = 0;
+}
+
+void log_batch_logged(struct log_batch *b, uint64_t seq)
+{
+    struct log *l = b->log;
+    while (b->inflight && b->inflight->last_seq <= seq) {
+        struct log_job *j = b->inflight;
+        l->last_seq = j->last_seq;
+        memcpy(l->last_hash, j->hash, LOG_HASH_LEN);
+        l->last_recorded_at = j->last_recorded_at;
+        b->inflight = j->next;
+        if (!b->inflight)
+            b->inflight_last = NULL;
+        cw_reset(&j->recs);
+        j->next = b->spare;
+        b->spare = j;
+    }
+}
+
+int log_batch_commit_derived(struct log_batch *b, struct err *e)
 {
     struct log *l = b->log;
     int rc = 0;
-
-    /* Derived state names the last seq it holds, in its own txn. */
-    if (b->nevents && (rc = put_applied(b->txn, l, b->next_seq - 1))) {
-        log_batch_abort(b);
-        mdb_fail(e, rc, "derived state");
-        return rc;
-    }
-    /* The log first: a failed log commit leaves derived state as if the
-     * batch never happened, so it is never ahead of the log. */
-    rc = mdb_txn_commit(b->ltxn);
-    b->ltxn = NULL;
-    if (rc) {
+    DESK_ASSERT(!b->inflight && !b->ltxn);
+    if (!b->txn)
+        return 0;
+    if (b->txn_events && (rc = put_applied(b->txn, l, b->next_seq - 1))) {
         mdb_txn_abort(b->txn);
-        b->txn = NULL;
-        mdb_fail(e, rc, "commit");
-        return rc; /* MDB_MAP_FULL here too: the caller grows and retries */
+    } else {
+        rc = mdb_txn_commit(b->txn); /* no flush (MDB_NOSYNC) */
     }
-    l->last_seq = b->next_seq - 1;
-    memcpy(l->last_hash, b->hash, LOG_HASH_LEN);
-    l->last_recorded_at = b->last_recorded_at;
-    rc = mdb_txn_commit(b->txn); /* no flush (MDB_NOSYNC) */
     b->txn = NULL;
     if (rc) {
-        /* The batch is in the log; derived state catches up from it
-         * before anything else is decided (log_catch_up). */
+        /* the events are in the log: derived state catches up from it
+         * before anything else is decided (log_catch_up) */
         l->derived_behind = true;
         diag_warn("derived state not committed (%s): it catches up from "
                   "the log before the next command",
                   mdb_strerror(rc));
-    } else if (b->nevents) {
-        l->applied_seq = l->last_seq;
+        return mdb_fail(e, rc, "derived commit");
     }
+    if (b->txn_events)
+        l->applied_seq = b->next_seq - 1;
+    return 0;
+}
+
+int log_batch_commit(struct log_batch *b, struct err *e)
+{
+    struct log_job *j;
+    int rc;
+
+    DESK_ASSERT(!b->inflight);
+    log_batch_seal(b, &j);
+    /* The log first: a failed log commit leaves derived state as if the
+     * batch never happened, so it is never ahead of the log. */
+    if (j && (rc = log_write(b->log, j, e))) {
+        log_batch_abort(b);
+        return rc;
+    }
+    if (j)
+        log_batch_logged(b, j->last_seq);
+    log_batch_commit_derived(b, e);
     return 0;
 }
 
 void log_batch_abort(struct log_batch *b)
 {
-    if (b->ltxn)
-        mdb_txn_abort(b->ltxn);
+    view_end(b);
     if (b->txn)
         mdb_txn_abort(b->txn);
-    b->txn = b->ltxn = NULL;
+    b->txn = NULL;
+    while (b->inflight) {
+        struct log_job *j = b->inflight;
+        b->inflight = j->next;
+        cw_reset(&j->recs);
+        j->next = b->spare;
+        b->spare = j;
+    }
+    b->inflight_last = NULL;
     cw_reset(&b->bodies);
+    cw_reset(&b->recs);
     b->nevents = 0;
+    head_reset(b);
 }
 
 void log_batch_body(const struct log_batch *b, size_t i, const char **body,
@@ -640,22 +874,13 @@ const char *log_batch_type(const struct log_batch *b, size_t i)
     return b->type[i];
 }
 
-static int put_event(struct log_batch *b, size_t at)
+/* Hashes body at and adds its log record to the segment's. */
+static void put_event(struct log_batch *b, size_t at)
 {
     const char *body = cw_data(&b->bodies) + at;
     size_t len = cw_len(&b->bodies) - at;
-    unsigned char key[8];
-    MDB_val k = {8, key}, v = {LOG_HASH_LEN + len, NULL};
-    int rc;
-
-    put_be64(key, b->next_seq);
-    rc = mdb_put(b->ltxn, b->log->events, &k, &v, MDB_APPEND | MDB_RESERVE);
-    if (rc)
-        return rc;
     log_hash(body, len, b->hash);
-    memcpy(v.mv_data, b->hash, LOG_HASH_LEN);
-    memcpy((char *)v.mv_data + LOG_HASH_LEN, body, len);
-    return 0;
+    rec_add(&b->recs, REC_EVENT, b->next_seq, b->hash, LOG_HASH_LEN, body, len);
 }
 
 int log_append(struct log_batch *b, const struct log_event_in *in,
@@ -676,8 +901,7 @@ int log_append(struct log_batch *b, const struct log_event_in *in,
         return rc;
     version++;
     encode_body(b, in, version);
-    if ((rc = put_event(b, at)))
-        return rc;
+    put_event(b, at);
     put_be64(vbuf, version);
     if ((rc = mdb_put(b->txn, b->log->streams, &sk, &sv, 0)))
         return rc;
@@ -726,19 +950,38 @@ int log_cmd_put(MDB_txn *txn, const struct log *l, const char *id, size_t len,
 int log_batch_cmd(struct log_batch *b, const char *id, size_t len,
                   const struct log_cmd_rec *rec)
 {
-    unsigned char kb[8], vb[LOG_HASH_LEN + 4 + LOG_CMD_ID_MAX];
+    unsigned char vb[LOG_HASH_LEN + 4 + LOG_CMD_ID_MAX];
     uint32_t n = htobe32(rec->nevents);
-    MDB_val k = {8, kb}, v = {LOG_HASH_LEN + 4 + len, vb};
-    int rc;
 
     DESK_ASSERT(len <= LOG_CMD_ID_MAX);
-    put_be64(kb, rec->first_seq);
     memcpy(vb, rec->fp, LOG_HASH_LEN);
     memcpy(vb + LOG_HASH_LEN, &n, 4);
     memcpy(vb + LOG_HASH_LEN + 4, id, len);
-    if ((rc = mdb_put(b->ltxn, b->log->commands, &k, &v, MDB_APPEND)))
-        return rc;
+    rec_add(&b->recs, REC_CMD, rec->first_seq, vb, LOG_HASH_LEN + 4 + len, NULL,
+            0);
     return log_cmd_put(b->txn, b->log, id, len, rec);
+}
+
+/* An event of the writer's that is not in the log yet: in this segment
+ * or in a job in flight. */
+static int pending_get(const struct log_batch *b, uint64_t seq,
+                       const unsigned char **hash, const char **body,
+                       size_t *len)
+{
+    const char *val = NULL;
+    size_t n = 0;
+    bool found = seq >= b->seg_first && recs_find(&b->recs, seq, &val, &n);
+    for (const struct log_job *j = b->inflight; !found && j; j = j->next)
+        if (seq >= j->first_seq && seq <= j->last_seq)
+            found = recs_find(&j->recs, seq, &val, &n);
+    if (!found)
+        return MDB_NOTFOUND;
+    if (n <= LOG_HASH_LEN)
+        return ERR_UNAVAILABLE;
+    *hash = (const unsigned char *)val;
+    *body = val + LOG_HASH_LEN;
+    *len = n - LOG_HASH_LEN;
+    return 0;
 }
 
 int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
@@ -750,6 +993,8 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
 
     put_be64(key, seq);
     rc = mdb_get(txn, l->events, &k, &v);
+    if (rc == MDB_NOTFOUND && l->writer && l->writer->ltxn == txn)
+        return pending_get(l->writer, seq, hash, body, len);
     if (rc)
         return rc;
     if (v.mv_size <= LOG_HASH_LEN)
@@ -784,18 +1029,19 @@ int log_sync(struct log *l, struct err *e)
 
 int log_grow(struct log *l, struct err *e)
 {
-    size_t want = l->map_size * 2;
-    int rc;
+    size_t want;
+    int rc = 0;
     pthread_rwlock_wrlock(&l->grow_lock);
-    rc = mdb_env_set_mapsize(l->env, want);
-    if (!rc && l->denv)
+    want = l->dmap_size * 2;
+    if (l->denv)
         rc = mdb_env_set_mapsize(l->denv, want);
+    if (!rc)
+        l->dmap_size = want;
     pthread_rwlock_unlock(&l->grow_lock);
     if (rc)
         return mdb_fail(e, rc, "grow map");
-    l->map_size = want;
-    l->grows++;
-    diag_info("map grown to %zu MiB", want >> 20);
+    __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
+    diag_info("derived state's map grown to %zu MiB", want >> 20);
     return 0;
 }
 

@@ -50,6 +50,8 @@
 #define LOG_CMD_ID_MAX 64   /* bytes in a command id (wire contract) */
 #define LOG_READERS_MAX 126 /* concurrent read txns (LMDB default) */
 
+struct log_batch;
+
 struct log {
     MDB_env *env;  /* the log */
     MDB_env *denv; /* derived state; NULL on a read-only open of a data
@@ -68,15 +70,20 @@ struct log {
     char ddir[PATH_MAX]; /* the derived env's directory */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
-    size_t map_size;          /* bytes, current, of each environment */
+    size_t map_size;          /* bytes, current, of the log's map */
+    size_t dmap_size;         /* and of derived state's */
     bool readonly;
-    uint64_t grows; /* map resizes since open */
+    uint64_t grows; /* map resizes since open (atomic: log_write's thread
+                       adds to it too) */
     /* Long walks of this log (log_catch_up, log_verify) report here;
      * NULL (the default) is silent. Not owned. */
     struct progress *progress;
     /* Held shared by snapshots (log_snapshot_begin) of other threads and
      * exclusively by log_grow: LMDB may not remap under an open txn. */
     pthread_rwlock_t grow_lock;
+    /* The writer's batch, whose view of the log (its ltxn) log_get
+     * completes with the records not yet committed. */
+    const struct log_batch *writer;
 };
 
 /* Opens (creating if needed, unless readonly) the log in dir and its
@@ -129,35 +136,84 @@ struct log_event_in {
     size_t data_len;
 };
 
-/* A batch's two write transactions and what it appended so far. */
+/* What one segment appended to the log, in the order the log stores it,
+ * handed to whoever commits the log (log_write: the flusher thread in
+ * deskd, the caller itself in log_batch_commit). */
+struct log_job {
+    struct log_job *next;  /* on the batch's list of jobs in flight */
+    struct log_job *qnext; /* on a committer's queue */
+    struct cw recs;        /* records: see rec_add in log.c */
+    uint64_t first_seq, last_seq;
+    unsigned char hash[LOG_HASH_LEN]; /* of last_seq */
+    int64_t last_recorded_at;
+};
+
+/* The writer's batch. Derived state is one write txn (txn) that lives
+ * across segments: each segment (a group of commands, a timer turn)
+ * appends events, whose log records are sealed into a job and committed
+ * to the log by another thread while the next segment runs. txn is
+ * committed (unflushed) only when every job sealed from it is in the log
+ * (log_batch_commit_derived), so derived state is never ahead of the
+ * log; it is aborted, and derived state caught up from the log, when a
+ * job fails. log_batch_begin / log_batch_commit keep the simple form: one
+ * segment, its log commit and the derived commit, in the caller's thread. */
 struct log_batch {
     struct log *log;
-    MDB_txn *txn;  /* derived: what handlers read and projections write */
-    MDB_txn *ltxn; /* the log: events and commands */
-    uint64_t next_seq;
+    MDB_txn *txn;      /* derived: what handlers read and projections write */
+    MDB_txn *ltxn;     /* the log, read-only: with log_get it also finds the
+                          records of jobs in flight and of this segment */
+    uint64_t next_seq; /* the head: past every event appended */
     unsigned char hash[LOG_HASH_LEN];
     int64_t last_recorded_at;
-    struct cw bodies;  /* encoded bodies of the events appended */
-    size_t *off;       /* body i at bodies[off[i]] */
-    const char **type; /* type i (static strings from the event table) */
+    uint64_t seg_first; /* first seq of this segment */
+    struct cw recs;     /* this segment's log records */
+    struct cw bodies;   /* encoded bodies of this segment's events */
+    size_t *off;        /* body i at bodies[off[i]] */
+    const char **type;  /* type i (static strings from the event table) */
     unsigned char (*hashes)[LOG_HASH_LEN]; /* hash i (stored with body i) */
     size_t nevents, cap;
+    struct log_job *inflight, *inflight_last; /* sealed, not yet logged */
+    struct log_job *spare;                    /* for reuse */
+    unsigned segments; /* sealed into txn since it began */
+    uint64_t txn_events;
     int offset_min; /* local offset for recorded_at strings */
 };
 
 void log_batch_init(struct log_batch *b, struct log *l, int offset_min);
 void log_batch_release(struct log_batch *b);
-/* Begins the write txns; forgets previously appended bodies. */
+/* Begins a segment: the derived txn unless one is open, and a read view
+ * of the log; forgets the previous segment's bodies. */
 int log_batch_begin(struct log_batch *b, struct err *e);
-/* Commits the log (one flush: data pages; see the top of this file), then
- * derived state (no flush). On success the log's last_seq/last_hash
- * advance. When the log commit fails both txns are gone, nothing was
- * written, and the raw MDB_* or errno code is returned (MDB_MAP_FULL can
- * come from the commit itself: grow and run the batch again). When only
- * the derived commit fails the batch stands (it is in the log) and
- * derived_behind is set. */
+/* Commits the segment to the log in this thread (one flush: data pages;
+ * see the top of this file), then derived state (no flush). No job may
+ * be in flight. On success the log's last_seq/last_hash advance. When the
+ * log commit fails the derived txn is aborted, nothing was written, and
+ * the raw MDB_* or errno code is returned. When only the derived commit
+ * fails the batch stands (it is in the log) and derived_behind is set. */
 int log_batch_commit(struct log_batch *b, struct err *e);
+/* Aborts the segment and the derived txn, and forgets every job in
+ * flight (whoever commits the log must be done with them): the head
+ * returns to the log's last committed event. */
 void log_batch_abort(struct log_batch *b);
+/* Ends the segment: its records become *job (NULL when it appended
+ * nothing), on the list of jobs in flight, for log_write. The derived
+ * txn stays open. */
+void log_batch_seal(struct log_batch *b, struct log_job **job);
+/* Ends the segment and forgets what it appended (its derived writes stay
+ * in the txn: abort that next, once no job is read any more). */
+void log_batch_drop_segment(struct log_batch *b);
+/* The jobs in flight through seq are in the log: last_seq, last_hash and
+ * last_recorded_at advance, the jobs are forgotten. */
+void log_batch_logged(struct log_batch *b, uint64_t seq);
+/* Commits the derived txn with its applied_seq (no flush). Only when no
+ * job is in flight (everything in it is in the log). A failed commit sets
+ * derived_behind. */
+int log_batch_commit_derived(struct log_batch *b, struct err *e);
+/* Writes jobs (first, then qnext...) to the log in one txn and commits it
+ * (NOMETASYNC: data pages flushed, meta page written). Touches only the
+ * log environment: any thread, one at a time; grows the log's map when
+ * it is full. 0, or the raw MDB_* / errno code with e set. */
+int log_write(struct log *l, const struct log_job *first, struct err *e);
 
 /* Appends one event. body and body_len point into b->bodies (valid until the
  * next append or log_batch_begin). Returns 0, an MDB_* error (MDB_MAP_FULL
@@ -191,8 +247,10 @@ int log_batch_cmd(struct log_batch *b, const char *id, size_t len,
                   const struct log_cmd_rec *rec);
 
 /* Reads the record of seq: hash and body point into the txn's pages (valid
- * until the txn ends; don't free). MDB_NOTFOUND if absent; ERR_UNAVAILABLE
- * if the record is too short to be one. */
+ * until the txn ends; don't free). Through the writer's view (a batch's
+ * ltxn) it also finds the events of jobs in flight and of the segment
+ * being built (valid until the segment ends). MDB_NOTFOUND if absent;
+ * ERR_UNAVAILABLE if the record is too short to be one. */
 int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
             const unsigned char **hash, const char **body, size_t *len);
 
@@ -203,7 +261,8 @@ const char *log_why(const struct log *l, int rc);
 /* Makes everything committed to the log durable (flushes the last meta
  * page). */
 int log_sync(struct log *l, struct err *e);
-/* Doubles both maps (no txn may be open in this process). */
+/* Doubles derived state's map (no derived txn may be open in this
+ * process); the log's grows in log_write. */
 int log_grow(struct log *l, struct err *e);
 /* Begins a read txn on the log (events, commands), adopting a map grown by
  * another process. */

@@ -5,32 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool ends_with(const char *s, size_t n, const char *tail)
-{
-    size_t t = strlen(tail);
-    return n >= t && !memcmp(s + n - t, tail, t);
-}
-
-/* Keys whose values are free text typed at the desk. */
-static const char *const text_keys[] = {
-    "what",    "wants",   "issue",   "note",    "notes",   "text",
-    "reason",  "summary", "problem", "needs",   "actions", "remark",
-    "remarks", "reply",   "result",  "comment", "detail",  NULL};
+/* Personal keys by name, with their lengths (pii_of runs on every string
+ * of every event published: a length compare first). */
+#define KEY(s, kind)                                                           \
+    {                                                                          \
+        s, sizeof(s) - 1, kind                                                 \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+    enum pii kind;
+} named_keys[] = {
+    /* free text typed at the desk */
+    KEY("what", PII_TEXT), KEY("wants", PII_TEXT), KEY("issue", PII_TEXT),
+    KEY("note", PII_TEXT), KEY("notes", PII_TEXT), KEY("text", PII_TEXT),
+    KEY("reason", PII_TEXT), KEY("summary", PII_TEXT), KEY("problem", PII_TEXT),
+    KEY("needs", PII_TEXT), KEY("actions", PII_TEXT), KEY("remark", PII_TEXT),
+    KEY("remarks", PII_TEXT), KEY("reply", PII_TEXT), KEY("result", PII_TEXT),
+    KEY("comment", PII_TEXT), KEY("detail", PII_TEXT),
+    /* structured */
+    KEY("id_no", PII_ID), KEY("emergency_name", PII_NAME),
+    KEY("contact", PII_PHONE), /* a complainant's */
+};
+#undef KEY
 
 enum pii pii_of(const char *key, size_t len)
 {
-    for (int i = 0; text_keys[i]; i++)
-        if (strlen(text_keys[i]) == len && !memcmp(key, text_keys[i], len))
-            return PII_TEXT;
-    if (len == 5 && !memcmp(key, "id_no", 5))
-        return PII_ID;
-    if (len == 14 && !memcmp(key, "emergency_name", 14))
-        return PII_NAME;
-    if (ends_with(key, len, "phone") ||
-        (len == 7 && !memcmp(key, "contact", 7))) /* a complainant's */
+    if (len < 4)
+        return PII_NONE;
+    if (key[len - 1] == 'e' && len >= 5 && !memcmp(key + len - 5, "phone", 5))
         return PII_PHONE;
-    if (ends_with(key, len, "phones"))
+    if (key[len - 1] == 's' && len >= 6 && !memcmp(key + len - 6, "phones", 6))
         return PII_PHONES;
+    if (len > 14) /* the longest named key */
+        return PII_NONE;
+    for (size_t i = 0; i < sizeof(named_keys) / sizeof(named_keys[0]); i++)
+        if (named_keys[i].len == len && key[0] == named_keys[i].name[0] &&
+            !memcmp(key, named_keys[i].name, len))
+            return named_keys[i].kind;
     return PII_NONE;
 }
 
@@ -336,12 +348,24 @@ void mask_msgpack(struct cw *w, const msgpack_object *o)
 
 bool mask_may_need(const char *p, size_t n)
 {
-    if (memmem(p, n, "id_no", 5) || memmem(p, n, "phone", 5) ||
-        memmem(p, n, "contact", 7) || memmem(p, n, "emergency_name", 14))
-        return true;
-    for (int i = 0; text_keys[i]; i++)
-        if (memmem(p, n, text_keys[i], strlen(text_keys[i])))
+    /* Masking goes by key, and every key is a msgpack string: look only at
+     * string headers (fixstr, str8, str16) and ask pii_of about what follows.
+     * One pass; a header byte inside other data only costs a lookup. */
+    const unsigned char *u = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) {
+        size_t len, at;
+        if (u[i] >= 0xa4 && u[i] <= 0xbf) {
+            len = u[i] & 0x1f, at = i + 1;
+        } else if (u[i] == 0xd9 && i + 1 < n) {
+            len = u[i + 1], at = i + 2;
+        } else if (u[i] == 0xda && i + 2 < n) {
+            len = (size_t)u[i + 1] << 8 | u[i + 2], at = i + 3;
+        } else {
+            continue;
+        }
+        if (len <= n - at && pii_of(p + at, len) != PII_NONE)
             return true;
+    }
     return false;
 }
 

@@ -29,7 +29,7 @@ struct metrics {
     /* start-up catch-up: 1 while it runs; events replayed of total */
     _Atomic uint64_t catching_up, catch_up_done, catch_up_total;
     struct metrics_hist batch;  /* commands per batch */
-    struct metrics_hist commit; /* log_batch_commit, microseconds */
+    struct metrics_hist commit; /* log commits (log_write), microseconds */
     /* the HTTP thread's own */
     _Atomic uint64_t sse_clients, sse_dropped, http_requests;
 };

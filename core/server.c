@@ -1,13 +1,19 @@
-/* core/server.c - the server loop: drains waiting commands into one write
- * transaction (group commit), commits, and replies only once the batch is
- * durable. Holds the only write txn; timers and signals run on the same
- * libevent loop, so domain code never takes a lock.
+/* core/server.c - the server loop: drains waiting commands into segments
+ * of one long derived write txn (group commit), hands each segment's log
+ * records to the flusher thread (core/flusher.c), and replies only once
+ * the log holds them durably. Timers and signals run on the same libevent
+ * loop, so domain code never takes a lock.
  *
- * Durability with one flush per batch: the log is opened MDB_NOMETASYNC, so
- * a commit flushes the batch's data pages and writes its meta page without
- * a flush. The replies of batch N are held until the meta page of N is on
- * disk: either the commit of batch N+1 (its flush covers the whole file) or,
- * when nothing else is waiting, an explicit log_sync(). */
+ * Durability with one flush per commit: the log is opened MDB_NOMETASYNC,
+ * so a commit flushes its data pages and writes its meta page without a
+ * flush. The replies of a segment wait until the meta page of the commit
+ * that holds it is on disk: the next commit's flush covers it or, when no
+ * job is waiting, the flusher's own log_sync(). Meanwhile the next
+ * segments are decided on derived state, which holds them uncommitted:
+ * its txn is committed (unflushed) only when every segment in it is in
+ * the log, so derived state is never ahead of the log; a failed log
+ * write aborts it, fails every reply decided after the failed job, and
+ * derived state catches up from the log. */
 #include "server.h"
 
 #include "mask.h"
@@ -46,14 +52,56 @@ static void outbox_init(struct outbox *o)
     cw_init(&o->bodies);
 }
 
+/* An outbox from the free list (or a new one); NULL when out of memory. */
+static struct outbox *box_get(void)
+{
+    struct outbox *o = srv.free_box;
+    if (o) {
+        srv.free_box = o->next;
+    } else if ((o = malloc(sizeof(*o)))) {
+        outbox_init(o);
+    } else {
+        return NULL;
+    }
+    o->next = NULL;
+    o->n = o->nev = 0;
+    o->need = 0;
+    cw_reset(&o->replies);
+    cw_reset(&o->bodies);
+    return o;
+}
+
+static void box_put(struct outbox *o)
+{
+    o->next = srv.free_box;
+    srv.free_box = o;
+}
+
+/* Queues a decided segment's outbox: it is answered once the log is
+ * durable through the head it was decided at (its own events and every
+ * earlier one it may have read). */
+static void box_queue(struct outbox *o)
+{
+    o->need = srv.pipe.batch.next_seq - 1;
+    o->next = NULL;
+    if (srv.q_last)
+        srv.q_last->next = o;
+    else
+        srv.q_first = o;
+    srv.q_last = o;
+}
+
 static void outbox_release(struct outbox *o)
 {
+    for (size_t i = 0; i < o->n; i++) /* unanswered: stopped by a fault */
+        bus_msg_release(&o->msg[i]);
     cw_release(&o->replies);
     cw_release(&o->bodies);
     free(o->msg);
     free(o->reply_off);
     free(o->ev_off);
     free(o->ev_type);
+    free(o);
 }
 
 /* Copies the loop's counters where other threads read them. */
@@ -92,13 +140,6 @@ static void outbox_flush(struct outbox *o)
     o->n = 0;
     o->nev = 0;
     cw_reset(&o->replies);
-    cw_reset(&o->bodies);
-}
-
-/* Forgets the events taken for publication: their batch did not commit. */
-static void outbox_drop_events(struct outbox *o)
-{
-    o->nev = 0;
     cw_reset(&o->bodies);
 }
 
@@ -178,11 +219,41 @@ static const char *msg_operator(const struct bus_msg *m)
     return op && m->user[0] && !strcmp(op, m->user) ? m->user : "";
 }
 
+/* How much one derived txn may hold before the loop stops deciding new
+ * segments until it can be committed (readers over HTTP see it then). */
+#define DERIVED_TXN_SEGMENTS 8
+#define DERIVED_TXN_EVENTS 4096
+
+static bool derived_full(void)
+{
+    const struct log_batch *b = &srv.pipe.batch;
+    return b->txn && (b->segments >= DERIVED_TXN_SEGMENTS ||
+                      b->txn_events >= DERIVED_TXN_EVENTS);
+}
+
+static void settle(bool wait);
+
+/* Ends derived state's txn between segments: once nothing is in flight
+ * it is committed; a txn that cannot be (a job failed) was aborted by
+ * settle. */
+static void derived_close(void)
+{
+    if (!srv.pipe.batch.txn)
+        return;
+    settle(true);
+    if (srv.pipe.batch.txn) { /* in flight still: cannot be (settle waited) */
+        log_batch_abort(&srv.pipe.batch);
+        srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
+    }
+}
+
 /* Brings derived state up to the log (growing the maps if need be). */
 static int catch_up(struct err *e)
 {
     uint64_t grows = srv.log.grows;
-    int rc = log_catch_up(&srv.log, derived_ops.apply, srv.views, e);
+    int rc;
+    derived_close();
+    rc = log_catch_up(&srv.log, derived_ops.apply, srv.views, e);
     srv.stats.map_grows += srv.log.grows - grows;
     return rc;
 }
@@ -206,12 +277,52 @@ static int derived_ready(struct err *e)
     return ERR_UNAVAILABLE;
 }
 
-/* Runs the batch's commands in one txn; on MDB_MAP_FULL grows the map and
- * runs them all again, so no command is refused for it. */
+/* A segment that cannot finish (a full map, a failed write to derived
+ * state): its writes are in the one derived txn, so that txn goes, once
+ * the log holds everything sealed before; derived state then catches up
+ * from the log. */
+static void abandon(void)
+{
+    struct log_batch *b = &srv.pipe.batch;
+    log_batch_drop_segment(b);
+    settle(true);
+    log_batch_abort(b);
+    srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
+}
+
+/* Ends a decided segment: its events go out with the outbox, its log
+ * records to the flusher. */
+static int seal(struct outbox *o, struct err *e)
+{
+    struct log_batch *b = &srv.pipe.batch;
+    struct log_job *j;
+    if (outbox_take_events(o, b)) {
+        abandon();
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    }
+    log_batch_seal(b, &j);
+    if (j)
+        flusher_push(&srv.fl, j);
+    return 0;
+}
+
+/* After a full derived map: grow it and catch up, so the segment runs
+ * again on derived state that holds the whole log. */
+static int regrow(struct err *e)
+{
+    int rc;
+    abandon();
+    srv.stats.map_grows++;
+    if ((rc = log_grow(&srv.log, e)))
+        return rc;
+    return catch_up(e);
+}
+
+/* Runs the batch's commands as one segment; on MDB_MAP_FULL grows the map
+ * and runs them all again, so no command is refused for it. */
 static int execute(struct outbox *o, struct err *e)
 {
     struct log_batch *b = &srv.pipe.batch;
-    uint64_t t0;
     int rc;
     if (srv.catching_up) /* queries too: derived state is partial */
         return derived_ready(e);
@@ -239,105 +350,118 @@ retry:
             break;
     }
     if (rc == MDB_MAP_FULL) {
-        log_batch_abort(b);
-        srv.stats.map_grows++;
-        if ((rc = log_grow(&srv.log, e)))
+        if ((rc = regrow(e)))
             return rc;
         goto retry;
     }
     if (rc) {
-        log_batch_abort(b);
+        abandon();
         return err_set(e, ERR_UNAVAILABLE, NULL,
                        "batch failed: %s; nothing was written",
                        mdb_strerror(rc));
     }
-    if (outbox_take_events(o, b)) {
-        log_batch_abort(b);
-        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
-    }
-    t0 = metrics_now_us();
-    rc = log_batch_commit(b, e);
-    if (rc == 0)
-        metrics_observe(&srv.metrics.commit, metrics_commit_bounds,
-                        METRICS_COMMIT_N, metrics_now_us() - t0);
-    if (rc == MDB_MAP_FULL) {
-        srv.stats.map_grows++;
-        if ((rc = log_grow(&srv.log, e)))
-            return rc;
-        goto retry;
-    }
-    if (rc) /* ENOSPC, EIO: the txn is gone, the last commit stands */
-        return err_set(e, ERR_UNAVAILABLE, NULL,
-                       "the log could not be written (%s%s); nothing of "
-                       "this batch was written, retry later",
-                       mdb_strerror(rc), log_why(&srv.log, rc));
-    return 0;
+    return seal(o, e);
 }
 
-static void release_held(void)
+/* Sends the replies and events of every queued outbox the log now holds
+ * durably, in the order they were decided. */
+static void answer_durable(uint64_t durable)
 {
-    outbox_flush(srv.held);
+    struct outbox *o;
+    while ((o = srv.q_first) && o->need <= durable) {
+        srv.q_first = o->next;
+        if (!srv.q_first)
+            srv.q_last = NULL;
+        outbox_flush(o);
+        box_put(o);
+    }
 }
 
-/* Makes the held batch durable if nothing else will, then replies. */
-static void settle_held(void)
+/* A log write failed: nothing from its first seq on was written. Every
+ * outbox decided after that point is answered with the failure instead
+ * (its events never happened); earlier ones still wait to be durable. */
+static void fail_from(uint64_t first, int code, const struct err *why)
 {
     struct err e = {0};
-    if (!srv.held->n && !srv.held->nev)
-        return;
-    srv.stats.syncs++;
-    if (log_sync(&srv.log, &e)) {
-        /* The batch is committed but the disk did not confirm it, and
-         * after a failed flush the page cache is no longer a witness of
-         * what is on disk. Stop without answering: a restart reads what
-         * is really there, and the desks retry with the same ids (a
-         * command that made it is answered as a duplicate). */
-        diag_warn("%s: stopping without answering batch of %zu commands "
-                  "(their outcome is unknown; retry with the same ids)",
-                  e.msg, srv.held->n);
-        _exit(EXIT_SYNC_FAILED);
-    }
-    release_held();
+    err_set(&e, ERR_UNAVAILABLE, NULL,
+            "the log could not be written (%s%s); nothing of this batch "
+            "was written, retry later",
+            code > 0 || code < -30800 ? mdb_strerror(code) : why->msg,
+            log_why(&srv.log, code));
+    diag_warn("%s", e.msg);
+    for (struct outbox *o = srv.q_first; o; o = o->next)
+        if (o->need >= first) {
+            outbox_fail_all(o, &e);
+            o->need = first - 1;
+        }
 }
 
-/* One batch: execute, commit, release the previous batch (now durable),
- * hold this one. */
-static void one_batch(void)
+/* Takes the flusher's news (waiting for it to be idle when wait): jobs
+ * committed leave the batch's in-flight list; a failed job fails what was
+ * decided after it and ends derived state's txn (caught up before the
+ * next command); derived state's txn is committed once nothing in it is
+ * in flight; durable outboxes are answered. */
+static void settle(bool wait)
 {
-    struct outbox *o = srv.cur;
+    struct log_batch *b = &srv.pipe.batch;
+    struct flusher_state st;
+    struct err e = {0};
+
+    if (!srv.fl.started)
+        return;
+    if (wait)
+        flusher_wait(&srv.fl, &st);
+    else
+        flusher_state(&srv.fl, &st);
+    srv.stats.commits = st.commits;
+    srv.stats.syncs = st.syncs;
+    if (st.sync_failed) {
+        /* The log is committed but the disk did not confirm it, and after
+         * a failed flush the page cache is no longer a witness of what
+         * is on disk. Stop without answering: a restart reads what is
+         * really there, and the desks retry with the same ids (a command
+         * that made it is answered as a duplicate). */
+        diag_warn("%s: stopping without answering (the outcome of the "
+                  "commands waiting is unknown; retry with the same ids)",
+                  st.err.msg);
+        _exit(EXIT_SYNC_FAILED);
+    }
+    log_batch_logged(b, st.committed);
+    if (st.failed) {
+        if (!wait) /* the flusher may still read the dropped jobs */
+            flusher_wait(&srv.fl, &st);
+        fail_from(st.failed_first, st.failed, &st.err);
+        log_batch_abort(b); /* its txn, and the jobs never written */
+        srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
+        flusher_clear(&srv.fl);
+    }
+    if (b->txn && !b->inflight && !b->ltxn)
+        log_batch_commit_derived(b, &e);
+    answer_durable(st.durable);
+    if (!srv.q_first && st.durable >= srv.log.last_seq)
+        metrics_durable(&srv.metrics, st.durable);
+    if (srv.deferred && !derived_full()) { /* serve() stopped for it */
+        srv.deferred = false;
+        event_active(srv.kick, EV_TIMEOUT, 0);
+    }
+}
+
+/* One batch: execute, hand its log records over, queue its replies. */
+static void one_batch(struct outbox *o)
+{
     struct err e = {0};
     int rc = execute(o, &e);
 
     if (rc)
         outbox_fail_all(o, &e); /* while the frames are still held */
-    for (size_t i = 0; i < o->n; i++)
-        bus_msg_body_done(&o->msg[i]);
     srv.stats.batches++;
     metrics_observe(&srv.metrics.batch, metrics_batch_bounds, METRICS_BATCH_N,
                     o->n);
     if (o->n > srv.stats.max_batch)
         srv.stats.max_batch = o->n;
-    if (rc) {
-        if (!srv.catching_up) /* that is logged by its progress */
-            diag_warn("%s", e.msg);
-        settle_held();
-        outbox_flush(o);
-        return;
-    }
-    srv.stats.commits++;
-    if (o->nev == 0) {
-        /* Nothing written (queries, refusals, duplicates): LMDB skipped
-         * the flush, so this commit made nothing durable. The held batch
-         * gets its own flush first (a duplicate here may repeat one of its
-         * replies), then this batch is answered at once. */
-        srv.stats.empty_commits++;
-        settle_held();
-        outbox_flush(o);
-        return;
-    }
-    release_held(); /* this commit's flush made the held meta page durable */
-    srv.cur = srv.held;
-    srv.held = o;
+    if (rc && !srv.catching_up) /* that is logged by its progress */
+        diag_warn("%s", e.msg);
+    box_queue(o);
 }
 
 /* A failed timer is skipped by key and due time together: re-armed for
@@ -385,7 +509,7 @@ static int fire_one(struct timer *t, struct cw *reply)
     return 0;
 }
 
-/* Fires every timer due by now, in due order, as one batch. */
+/* Fires every timer due by now, in due order, as one segment. */
 static int fire_due(struct outbox *o, int64_t now, int *fired, struct err *e)
 {
     struct log_batch *b = &srv.pipe.batch;
@@ -421,30 +545,17 @@ retry:
         codec_doc_release(&t.doc);
     }
     if (rc == MDB_MAP_FULL) {
-        log_batch_abort(b);
-        if ((rc = log_grow(&srv.log, e)))
+        if ((rc = regrow(e)))
             return rc;
         after[0] = '\0';
         goto retry;
     }
-    if (rc || *fired == 0 || b->nevents == 0 || outbox_take_events(o, b)) {
-        log_batch_abort(b);
-        outbox_drop_events(o);
-        return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
-                            mdb_strerror(rc))
-                  : 0;
+    if (rc) {
+        abandon();
+        return err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
+                       mdb_strerror(rc));
     }
-    rc = log_batch_commit(b, e);
-    if (rc == MDB_MAP_FULL && !log_grow(&srv.log, e)) {
-        outbox_drop_events(o); /* the commit itself was too big: again */
-        after[0] = '\0';
-        goto retry;
-    }
-    if (rc) { /* nothing was written: nothing may be published */
-        outbox_drop_events(o);
-        return ERR_UNAVAILABLE;
-    }
-    return 0;
+    return seal(o, e); /* nothing fired, or all refused: no job */
 }
 
 /* Timers run off the server clock: after every turn of the loop, once a
@@ -459,20 +570,19 @@ static void run_timers(void)
 
     if (srv.catching_up) /* due times are not all known yet */
         return;
-    calendar_watch(); /* may swap the outboxes: o is taken after */
-    o = srv.cur;
-    o->n = 0;
+    calendar_watch();
+    if (derived_full() || !(o = box_get()))
+        return; /* the next turn */
     if (fire_due(o, clock_now(&srv.clk), &fired, &e)) {
         diag_warn("%s", e.msg);
+        box_put(o);
         return;
     }
-    if (o->nev == 0)
+    if (o->nev == 0) {
+        box_put(o);
         return;
-    srv.stats.commits++;
-    release_held();
-    srv.cur = srv.held;
-    srv.held = o;
-    settle_held();
+    }
+    box_queue(o);
     if (fired >= srv.cfg.batch_max)
         event_active(srv.kick, EV_TIMEOUT, 0);
 }
@@ -481,37 +591,56 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     run_timers();
+    settle(false);
     publish_stats();
+    if (bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
+}
+
+/* The flusher committed or flushed something. */
+static void on_flushed(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    settle(false);
+    /* replies sent here may have consumed the ZMQ_FD edge, as in serve() */
+    if (!srv.deferred && bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
 static void serve(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     for (int round = 0; round < SERVE_ROUNDS; round++) {
-        /* A held batch becomes durable with the next commit's flush: give
-         * the clients just answered a moment to send, rather than paying a
-         * flush of its own. */
-        if (srv.held->n && !srv.stopping &&
-            !bus_wait(&srv.bus, srv.cfg.sync_wait_us))
+        struct outbox *o;
+        if (derived_full()) {
+            settle(false);
+            if (derived_full()) { /* on_flushed calls again */
+                srv.deferred = true;
+                break;
+            }
+        }
+        if (!(o = box_get()))
             break;
-        if (drain(srv.cur) == 0)
+        if (drain(o) == 0) {
+            box_put(o);
             break;
-        one_batch();
+        }
+        one_batch(o);
     }
-    settle_held();
+    settle(false);
     run_timers();
     /* Edge-triggered ZMQ_FD: sends may have consumed the edge. */
-    if (bus_readable(&srv.bus))
+    if (!srv.deferred && bus_readable(&srv.bus))
         event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
-/* Runs one command deskd gives itself (actor system) as a batch of its
+/* Runs one command deskd gives itself (actor system) as a segment of its
  * own, published like any other. */
 int server_system_command(const char *cmd, const char *own_id,
                           const struct cw *body, struct err *e)
 {
-    struct outbox *o = srv.cur;
     struct log_batch *b = &srv.pipe.batch;
+    struct outbox *o;
     struct codec_doc d;
     char id[LOG_CMD_ID_MAX + 1];
     int rc;
@@ -525,43 +654,40 @@ int server_system_command(const char *cmd, const char *own_id,
     if ((rc = derived_ready(e)) ||
         (rc = codec_doc_parse_trusted(&d, cw_data(body), cw_len(body), e)))
         return rc;
-    o->n = 0;
+    if (!(o = box_get())) {
+        codec_doc_release(&d);
+        return err_set(e, ERR_UNAVAILABLE, NULL, "out of memory");
+    }
 retry:
     cw_reset(&o->replies);
     if ((rc = log_batch_begin(b, e)))
-        goto out_release_doc;
+        goto out;
     rc = pipe_exec_system(&srv.pipe, id, cmd, d.obj, &o->replies);
     if (rc == MDB_MAP_FULL) {
-        log_batch_abort(b);
-        if ((rc = log_grow(&srv.log, e)))
-            goto out_release_doc;
+        if ((rc = regrow(e)))
+            goto out;
         goto retry;
     }
-    if (rc == 0 && b->nevents == 0 && own_id) { /* done before */
-        log_batch_abort(b);
-        goto out_release_doc;
+    if (rc) {
+        abandon();
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "%s: %s; nothing written", cmd,
+                     mdb_strerror(rc));
+        goto out;
     }
-    if (rc || b->nevents == 0 || outbox_take_events(o, b)) {
-        log_batch_abort(b);
-        outbox_drop_events(o);
-        rc = err_set(e, ERR_UNAVAILABLE, NULL, "%s: nothing written", cmd);
-        goto out_release_doc;
+    if (b->nevents == 0) { /* done before (own_id), or refused */
+        seal(o, e);
+        rc = own_id ? 0
+                    : err_set(e, ERR_UNAVAILABLE, NULL, "%s: nothing written",
+                              cmd);
+        goto out;
     }
-    rc = log_batch_commit(b, e);
-    if (rc == MDB_MAP_FULL && !log_grow(&srv.log, e)) {
-        outbox_drop_events(o);
-        goto retry;
-    }
-    if (rc) { /* nothing was written: nothing may be published */
-        outbox_drop_events(o);
-        goto out_release_doc;
-    }
-    srv.stats.commits++;
-    release_held();
-    srv.cur = srv.held;
-    srv.held = o;
-    settle_held();
-out_release_doc:
+    if ((rc = seal(o, e)))
+        goto out;
+    box_queue(o);
+    o = NULL;
+out:
+    if (o)
+        box_put(o);
     codec_doc_release(&d);
     return rc;
 }
@@ -607,7 +733,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                   (unsigned long long)(srv.log.applied_seq - srv.catch_up_from),
                   (unsigned long long)(srv.log.last_seq - srv.catch_up_from));
     srv.stopping = 1;
-    serve(-1, 0, NULL); /* commit and answer what is already queued */
+    serve(-1, 0, NULL); /* decide what is already queued */
+    settle(true);       /* and answer it once it is durable */
     event_base_loopbreak(srv.base);
 }
 
@@ -759,13 +886,16 @@ int server_open(struct err *e)
     clock_init(&srv.clk, srv.cfg.clock_manual, srv.cfg.manual_start);
     clock_observe(&srv.clk, srv.log.last_recorded_at);
     pipe_init(&srv.pipe, &srv.log, &srv.cfg, &srv.clk, srv.views);
-    outbox_init(&srv.box[0]);
-    outbox_init(&srv.box[1]);
-    srv.cur = &srv.box[0];
-    srv.held = &srv.box[1];
     srv.base = event_base_new();
     if (!srv.base)
         return err_set(e, ERR_UNAVAILABLE, NULL, "event_base_new failed");
+    if ((rc = flusher_start(&srv.fl, &srv.log, srv.cfg.sync_wait_us,
+                            &srv.metrics.commit, e)))
+        return rc;
+    srv.flushed_ev =
+        event_new(srv.base, srv.fl.efd, EV_READ | EV_PERSIST, on_flushed, NULL);
+    if (!srv.flushed_ev || event_add(srv.flushed_ev, NULL))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
     if ((rc = catch_up_start(e)))
         return rc;
     if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
@@ -834,14 +964,28 @@ void server_close(void)
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
     }
+    settle(true); /* everything decided is answered (or failed) */
+    flusher_stop(&srv.fl);
+    if (srv.flushed_ev)
+        event_free(srv.flushed_ev);
+    srv.flushed_ev = NULL;
     http_stop(srv.http); /* its feed lives in the bus's context */
     srv.http = NULL;
     bus_close(&srv.bus);
     if (srv.base)
         event_base_free(srv.base);
     pipe_release(&srv.pipe);
-    outbox_release(&srv.box[0]);
-    outbox_release(&srv.box[1]);
+    while (srv.q_first) {
+        struct outbox *o = srv.q_first;
+        srv.q_first = o->next;
+        outbox_release(o);
+    }
+    srv.q_last = NULL;
+    while (srv.free_box) {
+        struct outbox *o = srv.free_box;
+        srv.free_box = o->next;
+        outbox_release(o);
+    }
     log_close(&srv.log);
     if (srv.views)
         derived_ops.free_views(srv.views);

@@ -9,13 +9,14 @@
 #include "bus.h"
 #include "clock.h"
 #include "config.h"
+#include "flusher.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
 
-/* Replies and events of one committed batch, waiting until the batch is
- * durable (see serve() in server.c). */
+/* Replies and events of one decided segment, waiting until the log holds
+ * it durably (see the top of server.c). */
 struct outbox {
     struct bus_msg *msg;
     size_t *reply_off;
@@ -25,7 +26,9 @@ struct outbox {
     size_t *ev_off;
     const char **ev_type;
     size_t nev, ev_cap;
-    uint64_t last_seq; /* of the events held here */
+    uint64_t last_seq;   /* of the events held here */
+    uint64_t need;       /* answered once the log is durable through it */
+    struct outbox *next; /* queued, or on the free list */
 };
 
 struct server_stats {
@@ -47,8 +50,12 @@ struct server {
     struct bus bus;
     struct event_base *base;
     struct event *sig_int, *sig_term, *sig_hup, *kick, *tick;
-    struct outbox box[2]; /* the batch being built and the one held */
-    struct outbox *cur, *held;
+    struct flusher fl; /* commits the log (core/flusher.c) */
+    struct event *flushed_ev;
+    struct outbox *q_first, *q_last; /* decided, waiting to be durable */
+    struct outbox *free_box;
+    bool deferred; /* derived state's txn is full: serve() waits for the
+                      flusher (on_flushed) before deciding more */
     struct server_stats stats;
     char timer_skip[TIMER_SKIP_MAX][96];
     int64_t timer_skip_due[TIMER_SKIP_MAX];

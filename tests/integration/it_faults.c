@@ -165,11 +165,39 @@ static void test_disk_full(void **state)
  * room: the log commit fails, and derived state must be as if the refused
  * batch never happened: it holds exactly the log (applied seq = last seq)
  * and equals a replay of it. */
+/* A deskd whose log is on a small disk (mnt, ballast taken) and whose
+ * derived state is on a roomy one of its own (der). */
+static void log_disk_start(char *mnt, char *data, char *der, struct h_server *s)
+{
+    struct h_opts o = {0};
+    if (!mkdtemp(mnt) || mount("tmpfs", mnt, "tmpfs", 0, "size=" TMPFS_SIZE)) {
+        fprintf(stderr, "it_faults: SKIPPED log-full test: cannot mount a "
+                        "tmpfs; run as root with CAP_SYS_ADMIN\n");
+        rmdir(mnt);
+        skip();
+    }
+    snprintf(data, H_PATH_MAX, "%s/var", mnt);
+    snprintf(der, H_PATH_MAX + 16, "%s/derived", data);
+    assert_int_equal(mkdir(data, 0750), 0);
+    assert_int_equal(mkdir(der, 0750), 0);
+    assert_int_equal(mount("tmpfs", der, "tmpfs", 0, "size=64m"), 0);
+    assert_int_equal(ballast(mnt, true), 0);
+    o.data_dir = data;
+    assert_int_equal(h_server_start_opts(s, &o), 0);
+}
+
+static void log_disk_end(const char *mnt, const char *der, struct h_server *s)
+{
+    h_server_cleanup(s);
+    umount2(der, MNT_DETACH);
+    umount2(mnt, MNT_DETACH);
+    rmdir(mnt);
+}
+
 static void test_failed_log_commit_leaves_derived_untouched(void **state)
 {
     char mnt[] = "/tmp/deskd-logfull-XXXXXX", data[H_PATH_MAX],
          der[H_PATH_MAX + 16];
-    struct h_opts o = {0};
     struct h_server s;
     struct h_client c;
     struct h_reply r;
@@ -179,20 +207,7 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
     int64_t before, i, ok = 0;
     (void)state;
 
-    if (!mkdtemp(mnt) || mount("tmpfs", mnt, "tmpfs", 0, "size=" TMPFS_SIZE)) {
-        fprintf(stderr, "it_faults: SKIPPED log-full test: cannot mount a "
-                        "tmpfs; run as root with CAP_SYS_ADMIN\n");
-        rmdir(mnt);
-        skip();
-    }
-    snprintf(data, sizeof(data), "%s/var", mnt);
-    snprintf(der, sizeof(der), "%s/derived", data);
-    assert_int_equal(mkdir(data, 0750), 0);
-    assert_int_equal(mkdir(der, 0750), 0);
-    assert_int_equal(mount("tmpfs", der, "tmpfs", 0, "size=64m"), 0);
-    assert_int_equal(ballast(mnt, true), 0);
-    o.data_dir = data;
-    assert_int_equal(h_server_start_opts(&s, &o), 0);
+    log_disk_start(mnt, data, der, &s);
     assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
     for (i = 1; i < FILL_MAX; i++) {
         assert_int_equal(filler(&c, &r, (int)i), 0);
@@ -227,10 +242,111 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
     assert_int_equal(h_server_stop(&s), 0);
     assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
     assert_true(rr.identical);
-    h_server_cleanup(&s);
-    umount2(der, MNT_DETACH);
-    umount2(mnt, MNT_DETACH);
-    rmdir(mnt);
+    log_disk_end(mnt, der, &s);
+}
+
+#define PIPE_MAX 2000 /* commands sent in the pipelined test */
+#define PIPE_DEPTH 64 /* in flight at once */
+
+/* One filler with the id "p<i>", sent without waiting for its reply. */
+static void send_filler(struct h_client *c, int i)
+{
+    char id[16], note[TEXT_BYTES + 16];
+    struct cw w;
+    snprintf(id, sizeof(id), "p%d", i);
+    snprintf(note, sizeof(note), "%d %s", i, text);
+    cw_init(&w);
+    cw_map(&w, 4);
+    cw_kstr(&w, "id", id);
+    cw_kstr(&w, "cmd", "workorder.log");
+    cw_kstr(&w, "actor", "clerk1");
+    cw_str(&w, "body");
+    cw_map(&w, 2);
+    cw_kstr(&w, "kind", "repair");
+    cw_kstr(&w, "text", note);
+    assert_int_equal(h_send_raw(c, cw_data(&w), cw_len(&w)), 0);
+    cw_release(&w);
+}
+
+/* Issue 14, with the flusher: while a log write is under way the writer
+ * already decides the next commands on derived state. When the log's
+ * disk fills with many commands in flight, every command decided after
+ * the failed write must fail too (it may have read what never got
+ * written), nothing answered ok may be missing from the log, and derived
+ * state must equal a replay of the log. Once there is space, sending every
+ * command again writes exactly the failed ones; the others are duplicates
+ * of what the log holds. */
+static void test_failed_log_write_fails_what_came_after_it(void **state)
+{
+    char mnt[] = "/tmp/deskd-logfull-XXXXXX", data[H_PATH_MAX],
+         der[H_PATH_MAX + 16];
+    static bool acked[PIPE_MAX];
+    struct h_server s;
+    struct h_client c;
+    struct h_reply r;
+    struct fingerprint fp;
+    struct rebuild_report rr;
+    struct err e = {0};
+    int sent = 0, got = 0, ok = 0, failed = 0, dups = 0, fresh = 0;
+    (void)state;
+
+    log_disk_start(mnt, data, der, &s);
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    memset(acked, 0, sizeof(acked));
+    while (sent < PIPE_DEPTH)
+        send_filler(&c, sent++);
+    while (got < sent) {
+        int i;
+        assert_int_equal(h_recv(&c, &r), 0);
+        got++;
+        assert_int_equal(sscanf(r.id, "p%d", &i), 1);
+        if (r.ok) {
+            acked[i] = true;
+            ok++;
+        } else {
+            assert_string_equal(r.code, "unavailable");
+            failed++;
+        }
+        h_reply_release(&r);
+        if (sent < PIPE_MAX && !failed)
+            send_filler(&c, sent++);
+    }
+    if (!failed)
+        fail_msg("%d commands fitted on a %s disk", PIPE_MAX, TMPFS_SIZE);
+    fprintf(stderr, "pipelined on a full log disk: %d ok, %d refused\n", ok,
+            failed);
+    /* what was acknowledged is exactly what the log holds */
+    assert_int_equal(h_log_count(&c), ok);
+    assert_int_equal(proj_fingerprint(s.data_dir, &fp, &e), 0);
+    assert_int_equal((int64_t)fp.last_seq, ok);
+    assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
+    if (!rr.identical)
+        fail_msg("derived state differs from the log: %s", rr.first_diff);
+
+    /* space again: the same commands, one at a time */
+    assert_int_equal(ballast(mnt, false), 0);
+    for (int i = 0; i < sent; i++) {
+        bool dup;
+        send_filler(&c, i);
+        assert_int_equal(h_recv(&c, &r), 0);
+        if (!r.ok)
+            fail_msg("p%d again: %s", i, h_reply_text(&r));
+        dup = h_reply_get(&r, "duplicate") != NULL;
+        if (dup != acked[i])
+            fail_msg("p%d: acknowledged %d, duplicate now %d", i, acked[i],
+                     dup);
+        dups += dup;
+        fresh += !dup;
+        h_reply_release(&r);
+    }
+    assert_int_equal(dups, ok);
+    assert_int_equal(fresh, failed);
+    assert_int_equal(h_log_count(&c), sent);
+    h_client_close(&c);
+    assert_int_equal(h_server_stop(&s), 0);
+    assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
+    assert_true(rr.identical);
+    log_disk_end(mnt, der, &s);
 }
 
 static int64_t last_seq(struct h_client *c)
@@ -364,6 +480,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_failed_log_commit_leaves_derived_untouched),
+        cmocka_unit_test(test_failed_log_write_fails_what_came_after_it),
         cmocka_unit_test(test_hostile_peers_do_not_stop_the_desks),
         cmocka_unit_test(test_oversized_frames),
     };

@@ -196,7 +196,8 @@ static void test_map_grows(void **state)
         assert_int_equal(rc, 0);
     }
     log_batch_release(&b);
-    assert_true(grows >= 5);
+    /* the log's map grows in log_write itself, derived state's here */
+    assert_true(l.grows >= 5);
     assert_int_equal(log_verify(&l, &n, &bad, &e), 0);
     assert_int_equal(n, 20000);
     log_close(&l);

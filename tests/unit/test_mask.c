@@ -95,6 +95,56 @@ static void test_gen02_which_keys(void **state)
     assert_int_equal(pii_of("issue", 5), PII_TEXT);
 }
 
+static bool may_need(void (*build)(struct cw *))
+{
+    struct cw w;
+    bool r;
+    cw_init(&w);
+    build(&w);
+    r = mask_may_need(cw_data(&w), cw_len(&w));
+    cw_release(&w);
+    return r;
+}
+
+static void nested_phone(struct cw *w)
+{
+    cw_map(w, 2);
+    cw_kstr(w, "unit", "3-1-201");
+    cw_str(w, "data");
+    cw_map(w, 1);
+    cw_kstr(w, "owner_phone", "13812345678");
+}
+
+static void long_key_phone(struct cw *w) /* a str8 key */
+{
+    cw_map(w, 1);
+    cw_kstr(w, "the_second_emergency_contact_of_the_owner_phone", "1");
+}
+
+static void free_text(struct cw *w)
+{
+    cw_map(w, 1);
+    cw_kstr(w, "note", "门禁卡");
+}
+
+static void words_in_values_only(struct cw *w)
+{
+    cw_map(w, 2);
+    cw_kstr(w, "name", "phone note id_no contact 电话号码 what");
+    cw_kstr(w, "reasons", "noted"); /* not a personal key */
+}
+
+/* R-GEN-02: a body is decoded for masking when one of its keys is
+ * personal; words inside values do not count (masking goes by key). */
+static void test_gen02_may_need(void **state)
+{
+    (void)state;
+    assert_true(may_need(nested_phone));
+    assert_true(may_need(long_key_phone));
+    assert_true(may_need(free_text));
+    assert_false(may_need(words_in_values_only));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_gen02_utf8_never_split),
         cmocka_unit_test(test_gen02_which_keys),
         cmocka_unit_test(test_gen02_free_text),
+        cmocka_unit_test(test_gen02_may_need),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

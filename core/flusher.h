@@ -1,0 +1,77 @@
+/* core/flusher.h - the thread that owns the log's write txns: it commits
+ * the jobs the writer seals (log_write: one flush of their data pages,
+ * their meta page written unflushed) and, when no job is waiting, flushes
+ * the last meta page (log_sync). The writer keeps deciding the next
+ * commands on derived state meanwhile; it learns through an eventfd what
+ * is committed and what is durable, and answers only what is durable.
+ *
+ * Durability is LMDB's own protocol, unchanged (ARCHITECTURE.md
+ * principle 4): a commit's flush covers the meta page of the commit
+ * before it, so after commit N durable = committed N-1; after a sync,
+ * durable = committed. */
+#ifndef DESKD_FLUSHER_H
+#define DESKD_FLUSHER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "log.h"
+#include "metrics.h"
+
+struct flusher {
+    struct log *log;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* the thread waits here for work */
+    pthread_cond_t done; /* flusher_wait waits here */
+    int efd;             /* eventfd: readable when something below changed */
+    struct metrics_hist *commit_us; /* each log commit's time, or NULL */
+    int wait_us; /* after a commit, wait this long for a job before a
+                    sync of its own (config sync_wait_us) */
+    /* under mu */
+    struct log_job *queue, *queue_last; /* handed, not yet taken */
+    bool busy;                          /* a write or sync is under way */
+    uint64_t committed;    /* last seq in the log's committed txns */
+    uint64_t durable;      /* last seq whose meta page is flushed */
+    int failed;            /* the code of a failed log write; jobs handed
+                              after it are dropped until flusher_clear */
+    uint64_t failed_first; /* first seq that was not written */
+    struct err failed_err;
+    bool sync_failed; /* a flush failed: nothing's state is known */
+    struct err sync_err;
+    bool stop;
+    uint64_t commits, syncs;
+};
+
+/* Starts the thread; committed and durable begin at the log's last_seq.
+ * commit_us (or NULL) gets each log commit's time. */
+int flusher_start(struct flusher *f, struct log *l, int wait_us,
+                  struct metrics_hist *commit_us, struct err *e);
+/* Stops the thread once every handed job is committed and durable. */
+void flusher_stop(struct flusher *f);
+/* Hands a sealed job over (the writer keeps it on its batch's in-flight
+ * list; the flusher only reads it). */
+void flusher_push(struct flusher *f, struct log_job *j);
+
+struct flusher_state {
+    uint64_t committed, durable;
+    int failed; /* 0, or the code; failed_first and err then tell */
+    uint64_t failed_first;
+    struct err err;
+    bool sync_failed;
+    bool idle; /* nothing queued or under way */
+    uint64_t commits, syncs;
+};
+/* The current state (and consumes the eventfd's count). */
+void flusher_state(struct flusher *f, struct flusher_state *s);
+/* Waits until nothing is queued or under way, and (unless a write failed)
+ * everything committed is durable; then as flusher_state. */
+void flusher_wait(struct flusher *f, struct flusher_state *s);
+/* After the writer handled a failed write: new jobs are taken again,
+ * starting at seq next (the log's last_seq + 1). */
+void flusher_clear(struct flusher *f);
+
+#endif
