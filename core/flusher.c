@@ -18,19 +18,34 @@ static void wake_writer(struct flusher *f)
     pthread_cond_broadcast(&f->done);
 }
 
-/* Waits (mu held) up to wait_us for a job. */
+/* Waits (mu held) for a job rather than flushing the last meta page on its
+ * own: up to wait_us, and while the writer is deciding a segment (its job
+ * comes next, and that job's commit flushes the meta page too) up to
+ * DECIDING_WAIT_US. */
+#define DECIDING_WAIT_US 2000
 static void wait_for_job(struct flusher *f)
 {
     struct timespec until;
+    int us = f->wait_us > DECIDING_WAIT_US || !f->deciding ? f->wait_us
+                                                           : DECIDING_WAIT_US;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)f->wait_us * 1000;
+    until.tv_nsec += (long)us * 1000;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
     }
-    while (!f->queue && !f->stop &&
+    while (!f->queue && !f->stop && (f->deciding || f->wait_us > 0) &&
            pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
         ;
+}
+
+void flusher_deciding(struct flusher *f, bool deciding)
+{
+    pthread_mutex_lock(&f->mu);
+    f->deciding = deciding;
+    if (!deciding)
+        pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void *run(void *arg)
@@ -50,7 +65,7 @@ static void *run(void *arg)
             wake_writer(f);
             continue;
         }
-        if (!f->queue && need_sync && f->wait_us > 0)
+        if (!f->queue && need_sync && (f->wait_us > 0 || f->deciding))
             wait_for_job(f);
         if (f->queue) {
             jobs = f->queue;

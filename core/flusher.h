@@ -43,6 +43,7 @@ struct flusher {
     bool sync_failed; /* a flush failed: nothing's state is known */
     struct err sync_err;
     bool stop;
+    bool deciding; /* the writer is deciding a segment (flusher_deciding) */
     uint64_t commits, syncs;
 };
 
@@ -70,6 +71,11 @@ void flusher_state(struct flusher *f, struct flusher_state *s);
 /* Waits until nothing is queued or under way, and (unless a write failed)
  * everything committed is durable; then as flusher_state. */
 void flusher_wait(struct flusher *f, struct flusher_state *s);
+/* The writer is deciding a segment of commands (true) or done with it
+ * (false): while it is, the flusher waits a little for its job instead of
+ * a flush of its own, since that job's commit flushes the last meta page
+ * as well. */
+void flusher_deciding(struct flusher *f, bool deciding);
 /* After the writer handled a failed write: new jobs are taken again,
  * starting at seq next (the log's last_seq + 1). */
 void flusher_clear(struct flusher *f);

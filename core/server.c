@@ -625,7 +625,9 @@ static void serve(evutil_socket_t fd, short what, void *arg)
             box_put(o);
             break;
         }
+        flusher_deciding(&srv.fl, true);
         one_batch(o);
+        flusher_deciding(&srv.fl, false);
     }
     settle(false);
     run_timers();
