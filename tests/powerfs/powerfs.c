@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -721,6 +722,50 @@ static const struct fuse_operations pfs_ops = {
     .statfs = pfs_statfs,
 };
 
+/* fuse_main's steps, but an ECONNABORTED from /dev/fuse at the unmount
+ * ends cleanly: the kernel gives it to a thread that took a request off
+ * the queue (a late release, say) just as the unmount shut the connection,
+ * and libfuse 3.14 counts it as an error (fuse_main exits 8), which made
+ * about one unmount in 400 look like a crashed powerfs. */
+static int serve(int argc, char **argv)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts opts;
+    struct fuse *fuse;
+    int rc = 1;
+
+    if (fuse_parse_cmdline(&args, &opts))
+        return 1;
+    if (!opts.mountpoint) {
+        fprintf(stderr, "powerfs: no mount point\n");
+        goto out_args;
+    }
+    if (!(fuse = fuse_new(&args, &pfs_ops, sizeof(pfs_ops), NULL)))
+        goto out_args;
+    if (fuse_mount(fuse, opts.mountpoint))
+        goto out_fuse;
+    if (fuse_daemonize(opts.foreground) ||
+        fuse_set_signal_handlers(fuse_get_session(fuse)))
+        goto out_unmount;
+    rc = opts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, 0);
+    if (rc == -ECONNABORTED) {
+        fprintf(stderr, "powerfs: connection ended with ECONNABORTED at "
+                        "the unmount (a kernel race): a clean exit\n");
+        rc = 0;
+    }
+    if (rc)
+        fprintf(stderr, "powerfs: the FUSE loop failed: %d\n", rc);
+    fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+    fuse_unmount(fuse);
+out_fuse:
+    fuse_destroy(fuse);
+out_args:
+    free(opts.mountpoint);
+    fuse_opt_free_args(&args);
+    return rc ? 8 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -739,5 +784,5 @@ int main(int argc, char **argv)
     if (getenv("POWERFS_FSYNC_DELAY_US"))
         fsync_delay_us = atol(getenv("POWERFS_FSYNC_DELAY_US"));
     argv[1] = argv[0];
-    return fuse_main(argc - 1, argv + 1, &pfs_ops, NULL);
+    return serve(argc - 1, argv + 1);
 }
