@@ -212,6 +212,46 @@ static void test_dsync_write_is_durable_at_once(void **state)
     assert_memory_equal(got + 2 * PAGE, "sync", 4);
 }
 
+/* A file unlinked, or replaced by a rename, while a program has it open
+ * is still that program's file: it reads back what it wrote (held, never
+ * flushed) and sees its size, as with a real page cache; a cut loses it
+ * with the name. */
+static void test_open_file_keeps_its_writes_after_unlink(void **state)
+{
+    unsigned char got[PAGE + 10], ours[PAGE + 10];
+    int fd;
+    (void)state;
+    NEED_FUSE();
+    assert_int_equal(fresh(), 0);
+    memset(ours, 'w', sizeof(ours));
+    for (int how = 0; how < 2; how++) {
+        fd = open(path("u"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, ours, sizeof(ours), 0),
+                         (ssize_t)sizeof(ours));
+        if (how == 0)
+            assert_int_equal(unlink(path("u")), 0);
+        else {
+            char from[PFS_PATH_MAX];
+            put("v", 0, "other", 5, 0);
+            sync_file("v");
+            snprintf(from, sizeof(from), "%s", path("v"));
+            assert_int_equal(rename(from, path("u")), 0);
+        }
+        memset(got, 0, sizeof(got));
+        assert_int_equal(pread(fd, got, sizeof(got), 0), (ssize_t)sizeof(got));
+        assert_memory_equal(got, ours, sizeof(ours));
+        /* more writes to it are held and read back as well */
+        assert_int_equal(pwrite(fd, "x", 1, 3), 1);
+        assert_int_equal(pread(fd, got, 5, 0), 5);
+        assert_memory_equal(got, "wwwxw", 5);
+        close(fd);
+    }
+    cut_and_remount("cut");
+    assert_int_equal(slurp("u", got, sizeof(got)), 5);
+    assert_memory_equal(got, "other", 5);
+}
+
 /* Torn cut of 8 rewritten pages: each is old or new, one is new for its
  * first 1-7 sectors and old after; the seed decides. */
 static void test_torn_cut_tears_one_page(void **state)
@@ -591,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_dead_disk_acknowledges_nothing),
         cmocka_unit_test(test_mmap_write_durable_after_msync),
         cmocka_unit_test(test_dsync_write_is_durable_at_once),
+        cmocka_unit_test(test_open_file_keeps_its_writes_after_unlink),
         cmocka_unit_test(test_torn_cut_tears_one_page),
         cmocka_unit_test(test_random_sequences_match_a_disk_model),
     };
