@@ -741,7 +741,7 @@ static const struct fuse_operations pfs_ops = {
  * ends cleanly: the kernel gives it to a thread that took a request off
  * the queue (a late release, say) just as the unmount shut the connection,
  * and libfuse 3.14 counts it as an error (fuse_main exits 8), which made
- * about one unmount in 400 look like a crashed powerfs. */
+ * one unmount in several hundred look like a crashed powerfs. */
 static int serve(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
