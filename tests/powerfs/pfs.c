@@ -184,6 +184,22 @@ long pfs_held(struct pfs *p)
     return n;
 }
 
+/* The end of powerfs's log on stderr: a failed test says why it failed
+ * even though its temporary directory is removed. */
+static void show_log(const struct pfs *p)
+{
+    char buf[2048];
+    size_t n;
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return;
+    if (fseek(f, -(long)sizeof(buf), SEEK_END))
+        rewind(f);
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    fprintf(stderr, "pfs: the end of %s:\n%.*s", p->log, (int)n, buf);
+}
+
 int pfs_unmount(struct pfs *p)
 {
     int status, rc = -1;
@@ -205,9 +221,11 @@ int pfs_unmount(struct pfs *p)
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             p->pid = 0;
             /* a sanitizer report, a crash: see its log */
-            if (!WIFEXITED(status) || WEXITSTATUS(status))
-                return fail("powerfs ended with status %d; see %s", status,
-                            p->log);
+            if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+                fail("powerfs ended with status %d", status);
+                show_log(p);
+                return -1;
+            }
             return rc;
         }
         sleep_ms(PFS_POLL_MS);

@@ -34,14 +34,16 @@
  * (including LMDB's read-only shared map of its data file) sees its own
  * writes. The writeback cache is off, so every write reaches this process;
  * attribute and entry caching are off, so sizes come from here. Held state
- * follows the backing inode (a rename keeps it). Test code: one lock
- * serialises everything. */
+ * follows the backing inode (a rename keeps it); a file unlinked or renamed
+ * over while open keeps it until its last release, as a page cache would.
+ * Test code: one lock serialises everything. */
 #define FUSE_USE_VERSION 31
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -72,6 +74,7 @@ struct file {
     ino_t ino;
     int fd;           /* our own descriptor of the backing file */
     off_t size;       /* the size the running system sees */
+    int opens;        /* open file handles: an unlinked file lives on */
     struct page **pg; /* sorted by idx */
     size_t n, cap;
     struct file *next;
@@ -377,16 +380,26 @@ static int open_backing(const char *path, int flags, mode_t mode,
         pthread_mutex_unlock(&mu);
         return -errno;
     }
+    if ((flags & O_TRUNC) && ftruncate(fd, 0)) {
+        int rc = -errno;
+        close(fd);
+        pthread_mutex_unlock(&mu);
+        return rc;
+    }
+    /* held state from the open on, so that a file unlinked while open keeps
+     * it (see forget_name) */
+    if (!(f = file_get(fd))) {
+        close(fd);
+        pthread_mutex_unlock(&mu);
+        return -ENOMEM;
+    }
+    f->opens++;
     if (flags & O_TRUNC) {
         /* metadata: durable at once; held pages go with the old data */
-        if ((f = file_of_fd(fd)))
-            file_drop(f);
-        if (ftruncate(fd, 0)) {
-            int rc = -errno;
-            close(fd);
-            pthread_mutex_unlock(&mu);
-            return rc;
-        }
+        for (size_t i = 0; i < f->n; i++)
+            free(f->pg[i]);
+        f->n = 0;
+        f->size = 0;
     }
     pthread_mutex_unlock(&mu);
     fi->fh = (uint64_t)fd | (flags & O_DSYNC ? PFS_SYNC_BIT : 0);
@@ -553,9 +566,10 @@ static int pfs_release(const char *path, struct fuse_file_info *fi)
     if (fi->fh == PFS_CTL_FH)
         return 0;
     pthread_mutex_lock(&mu);
-    /* an unlinked file's held pages can never reach a name */
-    if (!fstat(fd, &st) && st.st_nlink == 0 &&
-        (f = file_find(st.st_dev, st.st_ino)))
+    /* an unlinked file's held pages can never reach a name: they go with
+     * its last open handle */
+    if (!fstat(fd, &st) && (f = file_find(st.st_dev, st.st_ino)) &&
+        --f->opens <= 0 && st.st_nlink == 0)
         file_drop(f);
     pthread_mutex_unlock(&mu);
     close(fd);
@@ -602,7 +616,9 @@ out:
 }
 
 /* Held pages of a name about to disappear (unlink, rename over it) go
- * with it once no link is left. Memory only: held state keeps its own
+ * with it once no link is left, unless the file is open: then a program
+ * still reads its own writes through it, as from a page cache, and the
+ * last release drops them. Memory only: held state keeps its own
  * descriptor, so the inode (and its number) lives on until it is dropped,
  * and no new file can inherit its pages. */
 static void forget_name(const char *path)
@@ -611,7 +627,7 @@ static void forget_name(const char *path)
     struct file *f;
     if (!fstatat(back, rel(path), &st, AT_SYMLINK_NOFOLLOW) &&
         S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-        (f = file_find(st.st_dev, st.st_ino)))
+        (f = file_find(st.st_dev, st.st_ino)) && f->opens <= 0)
         file_drop(f);
 }
 
@@ -721,6 +737,50 @@ static const struct fuse_operations pfs_ops = {
     .statfs = pfs_statfs,
 };
 
+/* fuse_main's steps, but an ECONNABORTED from /dev/fuse at the unmount
+ * ends cleanly: the kernel gives it to a thread that took a request off
+ * the queue (a late release, say) just as the unmount shut the connection,
+ * and libfuse 3.14 counts it as an error (fuse_main exits 8), which made
+ * one unmount in several hundred look like a crashed powerfs. */
+static int serve(int argc, char **argv)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts opts;
+    struct fuse *fuse;
+    int rc = 1;
+
+    if (fuse_parse_cmdline(&args, &opts))
+        return 1;
+    if (!opts.mountpoint) {
+        fprintf(stderr, "powerfs: no mount point\n");
+        goto out_args;
+    }
+    if (!(fuse = fuse_new(&args, &pfs_ops, sizeof(pfs_ops), NULL)))
+        goto out_args;
+    if (fuse_mount(fuse, opts.mountpoint))
+        goto out_fuse;
+    if (fuse_daemonize(opts.foreground) ||
+        fuse_set_signal_handlers(fuse_get_session(fuse)))
+        goto out_unmount;
+    rc = opts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, 0);
+    if (rc == -ECONNABORTED) {
+        fprintf(stderr, "powerfs: connection ended with ECONNABORTED at "
+                        "the unmount (a kernel race): a clean exit\n");
+        rc = 0;
+    }
+    if (rc)
+        fprintf(stderr, "powerfs: the FUSE loop failed: %d\n", rc);
+    fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+    fuse_unmount(fuse);
+out_fuse:
+    fuse_destroy(fuse);
+out_args:
+    free(opts.mountpoint);
+    fuse_opt_free_args(&args);
+    return rc ? 8 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -739,5 +799,5 @@ int main(int argc, char **argv)
     if (getenv("POWERFS_FSYNC_DELAY_US"))
         fsync_delay_us = atol(getenv("POWERFS_FSYNC_DELAY_US"));
     argv[1] = argv[0];
-    return fuse_main(argc - 1, argv + 1, &pfs_ops, NULL);
+    return serve(argc - 1, argv + 1);
 }
