@@ -41,7 +41,6 @@ bool checkpoint_due(struct checkpointer *c, uint64_t applied_seq,
 /* Asks the thread for one (unless one is under way). Never waits. */
 void checkpoint_request(struct checkpointer *c);
 /* The seq of the last checkpoint and how many were written. */
-void checkpoint_state(struct checkpointer *c, uint64_t *seq,
-                      uint64_t *taken);
+void checkpoint_state(struct checkpointer *c, uint64_t *seq, uint64_t *taken);
 
 #endif

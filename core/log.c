@@ -593,11 +593,17 @@ static int restore_copy(const struct log *l, const char *ddir, const char **why)
     in = open(from, O_RDONLY);
     out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0640);
     if (in >= 0 && out >= 0) {
-        while ((n = read(in, buf, CKPT_COPY_BUF)) > 0)
-            if (write(out, buf, (size_t)n) != n) {
-                n = -1;
-                break;
-            }
+        /* in the kernel when it can; else through buf */
+        bool copied = false;
+        while ((n = copy_file_range(in, NULL, out, NULL, CKPT_COPY_BUF * 64,
+                                    0)) > 0)
+            copied = true;
+        if (n < 0 && !copied)
+            while ((n = read(in, buf, CKPT_COPY_BUF)) > 0)
+                if (write(out, buf, (size_t)n) != n) {
+                    n = -1;
+                    break;
+                }
         rc = n == 0 ? 0 : -1;
     }
     *why = strerror(errno);

@@ -7,8 +7,10 @@
 #   1. kill -9 and start as after a reboot (another DESKD_BOOT_ID): deskd
 #      restores the checkpoint and replays the tail;
 #   2. kill -9, the checkpoint removed, the same: it replays the whole log.
-# Each line: ms from start until deskd logs "ready", and the log's events
-# per second of that. Env: RECOVERY_EVENTS (N, default 1,000,000; 0 skips),
+# Each twice: with deskd's files in the page cache (as after kill -9), and
+# cold (their cache flushed and dropped, as after a real reboot). Each
+# line: ms from start until deskd's endpoints say ready, the log's events
+# per second of that, and what deskd replayed. Env: RECOVERY_EVENTS (N, default 1,000,000; 0 skips),
 # RECOVERY_TAIL (TAIL, default 50,000).
 set -euo pipefail
 BUILD=${1:-build}
@@ -55,25 +57,47 @@ GEN=$("$HERE/$BUILD/deskbench" -e "$EP" -n "$N" --pipeline 1000 --room-prefix ''
 until [ -f "$TMP/var/derived.ckpt/checkpoint" ]; do sleep 0.05; done
 CK=$(awk '/^seq /{print $2}' "$TMP/var/derived.ckpt/checkpoint")
 CKLINE=$(grep 'checkpoint of seq' "$TMP/deskd.log" | tail -1)
+CKSIZE=$(du -sh "$TMP/var/derived.ckpt/data.mdb" | cut -f1)
 crash
 
-recover() { # boot id -> "ms replayed-line"
+recover() { # boot id -> "ms|what deskd replayed"
   local t0 t1
   t0=$(ms)
   DESKD_BOOT_ID="$1" start
   t1=$(ms)
-  echo "$((t1 - t0)) ms; $(grep -o 'replaying [0-9]* events ([0-9.]*)' "$TMP/deskd.log" | tail -1); $(grep -o 'replaying: .*' "$TMP/deskd.log" | tail -1)"
+  echo "$((t1 - t0))|$(grep -o 'replaying [0-9]* events ([0-9.]*)' "$TMP/deskd.log" | tail -1); $(grep -o 'replaying: .*' "$TMP/deskd.log" | tail -1)"
   crash
 }
-log "recovery: from the checkpoint"
-WITH=$(recover bench-boot-1)
-log "recovery: from the whole log"
+show() { # "ms|replayed" -> a line
+  echo "${1%%|*} ms, $(rate "${1%%|*}") events/s; ${1#*|}"
+}
+rate() { awk -v n="$LAST" -v ms="$1" 'BEGIN{printf "%.0f", ms ? n * 1000 / ms : 0}'; }
+# What an OS crash leaves in memory: nothing. The page cache of deskd's own
+# files only (flushed first, then dropped), so the rest of the machine is
+# left alone.
+cold() {
+  for f in "$TMP"/var/data.mdb "$TMP"/var/derived/data.mdb "$TMP"/var/derived.ckpt/data.mdb; do
+    [ -f "$f" ] || continue
+    sync "$f"; dd if="$f" iflag=nocache count=0 status=none
+  done
+}
+warm() { cat "$TMP"/var/data.mdb "$TMP"/var/derived.ckpt/data.mdb > /dev/null 2>&1 || true; }
+log "recovery: from the checkpoint (files in the page cache)"
+warm; W_WITH=$(recover bench-boot-1)
+log "recovery: from the checkpoint (cold)"
+cold; C_WITH=$(recover bench-boot-2)
 rm -rf "$TMP/var/derived.ckpt"
-WITHOUT=$(recover bench-boot-2)
+log "recovery: from the whole log (in the page cache)"
+warm; W_WITHOUT=$(recover bench-boot-3)
+log "recovery: from the whole log (cold)"
+cold; C_WITHOUT=$(recover bench-boot-4)
 
-echo "# recovery bench $(date -u +%FT%TZ), $(nproc) cpu, $N events written"
+LAST=$(grep -o '\.\.[0-9]*)' <<< "$W_WITH" | tr -d '.)')
+echo "# recovery bench $(date -u +%FT%TZ), $(nproc) cpu, $N events written, log ends at $LAST"
 echo "generate (deskbench --pipeline 1000): $GEN"
 echo "checkpoint at seq $CK: ${CKLINE#deskd info: }"
-echo "sizes: log $(du -sh "$TMP/var/data.mdb" | cut -f1), derived $(du -sh "$TMP/var/derived/data.mdb" | cut -f1)"
-echo "OS crash, checkpoint restored + tail: $WITH"
-echo "OS crash, whole log replayed:         $WITHOUT"
+echo "sizes: log $(du -sh "$TMP/var/data.mdb" | cut -f1), derived $(du -sh "$TMP/var/derived/data.mdb" | cut -f1), checkpoint $CKSIZE"
+echo "OS crash, checkpoint + tail, warm: $(show "$W_WITH")"
+echo "OS crash, whole log, warm:         $(show "$W_WITHOUT")"
+echo "OS crash, checkpoint + tail, cold: $(show "$C_WITH")"
+echo "OS crash, whole log, cold:         $(show "$C_WITHOUT")"

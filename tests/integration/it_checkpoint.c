@@ -27,11 +27,11 @@
 #include "../../projections/rebuild.h"
 #include "harness.h"
 
-#define CKPT_EVERY 300   /* checkpoint_events of the test deskd */
-#define FIRST 400        /* commands before the kill: one checkpoint */
-#define TAIL 120         /* commands after it */
-#define POLL_US 20000    /* between looks at a file */
-#define POLL_MAX 30000   /* looks before giving up (a hung deskd) */
+#define CKPT_EVERY 300    /* checkpoint_events of the test deskd */
+#define FIRST 400         /* commands before the kill: one checkpoint */
+#define TAIL 120          /* commands after it */
+#define POLL_US 20000     /* between looks at a file */
+#define POLL_MAX 30000    /* looks before giving up (a hung deskd) */
 #define LOG_MAX (1 << 20) /* bytes of deskd.log read */
 /* Commands answered while a checkpoint holds its read txn: each commit
  * meanwhile takes fresh pages (the txn pins the freed ones), so the map
