@@ -97,6 +97,8 @@ void cfg_init(struct config *c)
     c->batch_max = 1024;
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
+    c->checkpoint_events = 200000;
+    c->checkpoint_interval_s = 3600;
     c->pub_hwm = 10000;
     cal_init(&c->cal);
     c->cal_warn_days = 60;
@@ -228,6 +230,18 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         if (parse_long(v, 0, 100000, &n))
             return bad(st, "deskd", k, "not a time in 0..100000 us", v);
         c->sync_wait_us = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "checkpoint_events")) {
+        if (parse_long(v, 0, 1000000000, &n))
+            return bad(st, "deskd", k, "not a count in 0..1000000000", v);
+        c->checkpoint_events = n;
+        return 1;
+    }
+    if (!strcmp(k, "checkpoint_interval_s")) {
+        if (parse_long(v, 0, 604800, &n))
+            return bad(st, "deskd", k, "not a time in 0..604800 s", v);
+        c->checkpoint_interval_s = n;
         return 1;
     }
     if (!strcmp(k, "frame_max")) {

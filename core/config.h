@@ -216,6 +216,11 @@ struct config {
     int frame_max;    /* bytes in one command frame */
     int sync_wait_us; /* wait this long for a next batch before an explicit
                          flush of the held one (0 = flush at once) */
+    /* checkpoints of derived state (log_checkpoint): after this many
+     * events applied since the last one, or this many seconds since it
+     * (and at least one event); 0 turns either trigger off */
+    long checkpoint_events;
+    long checkpoint_interval_s;
     bool clock_manual;
     int64_t manual_start; /* ms; 0 = the real time at start */
     char calendar_path[PATH_MAX];

@@ -332,6 +332,323 @@ static void remove_derived(const char *ddir)
     }
 }
 
+bool log_derived_roomy(const struct log *l)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!l->denv || mdb_env_info(l->denv, &info) || mdb_env_stat(l->denv, &st))
+        return true;
+    return (size_t)(info.me_last_pgno + 1) * st.ms_psize <= l->dmap_size / 2;
+}
+
+static int read_begin(MDB_env *env, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(env, 0);
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
+    }
+    return rc;
+}
+
+/* Checkpoints of derived state (log_checkpoint, and open_derived restores
+ * them): data_dir/derived.ckpt holds a copy of derived/data.mdb taken in
+ * one read txn, and a record of what it holds. */
+#define CKPT_SUFFIX ".ckpt"
+#define CKPT_TMP_SUFFIX ".ckpt.tmp"
+#define CKPT_RECORD "checkpoint"
+#define CKPT_HEAD "deskd derived-state checkpoint"
+#define CKPT_COPY_BUF (1 << 20) /* bytes per read while restoring */
+
+static void ckpt_path(const struct log *l, const char *suffix, char *out)
+{
+    snprintf(out, PATH_CAP, "%s%s", l->ddir, suffix);
+}
+
+/* Flushes a file or a directory; 0 or -1 with errno. */
+static int fsync_path(const char *path, bool dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY), rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    if (close(fd))
+        rc = -1;
+    return rc;
+}
+
+/* Removes a checkpoint directory and what is in it (no sub-directories). */
+static void remove_ckpt_dir(const char *dir)
+{
+    char path[PATH_CAP];
+    struct dirent *d;
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    while ((d = readdir(dh)))
+        if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+            path_in(path, dir, d->d_name);
+            unlink(path);
+        }
+    closedir(dh);
+    rmdir(dir);
+}
+
+/* The applied_seq a copy of derived state in dir holds. */
+static int copy_applied_seq(const char *dir, uint64_t *seq)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v;
+    int rc = mdb_env_create(&env);
+    if (rc)
+        return rc;
+    mdb_env_set_maxdbs(env, LOG_DBS_MAX);
+    rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0640);
+    if (!rc && !(rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))) {
+        if (!(rc = mdb_dbi_open(txn, "derived_meta", 0, &meta)) &&
+            !(rc = mdb_get(txn, meta, &k, &v)))
+            rc = v.mv_size == 8 ? 0 : MDB_CORRUPTED;
+        if (!rc)
+            *seq = get_be64(v.mv_data);
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
+/* The hash the log holds for seq (MDB_NOTFOUND past its end); committed
+ * records only (log_get would look at the writer's batch). Any thread. */
+static int log_hash_at(struct log *l, uint64_t seq,
+                       unsigned char out[LOG_HASH_LEN])
+{
+    MDB_txn *txn;
+    unsigned char key[8];
+    MDB_val k = {8, key}, v;
+    int rc;
+    put_be64(key, seq);
+    pthread_rwlock_rdlock(&l->grow_lock);
+    if (!(rc = read_begin(l->env, &txn))) {
+        if (!(rc = mdb_get(txn, l->events, &k, &v)))
+            rc = v.mv_size > LOG_HASH_LEN ? 0 : MDB_CORRUPTED;
+        if (!rc)
+            memcpy(out, v.mv_data, LOG_HASH_LEN);
+        mdb_txn_abort(txn);
+    }
+    pthread_rwlock_unlock(&l->grow_lock);
+    return rc;
+}
+
+/* Writes dir/checkpoint and flushes it. */
+static int write_ckpt_record(const char *dir, uint64_t seq,
+                             const unsigned char hash[LOG_HASH_LEN])
+{
+    char path[PATH_CAP], hex[2 * LOG_HASH_LEN + 1];
+    FILE *f;
+    int ok;
+    path_in(path, dir, CKPT_RECORD);
+    sodium_bin2hex(hex, sizeof(hex), hash, LOG_HASH_LEN);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    ok = fprintf(f, "%s\nseq %llu\nhash %s\n", CKPT_HEAD,
+                 (unsigned long long)seq, hex) > 0 &&
+         fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int log_checkpoint(struct log *l, uint64_t *seq, struct err *e)
+{
+    char tmp[PATH_CAP], dst[PATH_CAP], path[PATH_CAP], parent[PATH_CAP];
+    unsigned char hash[LOG_HASH_LEN];
+    const char *step;
+    int rc;
+
+    DESK_ASSERT(!l->readonly && l->denv);
+    *seq = 0;
+    ckpt_path(l, CKPT_TMP_SUFFIX, tmp);
+    ckpt_path(l, CKPT_SUFFIX, dst);
+    remove_ckpt_dir(tmp); /* left by a stop in the middle of one */
+    if (mkdir(tmp, 0750))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "checkpoint: mkdir '%s': %s",
+                       tmp, strerror(errno));
+    /* One read txn (mdb_env_copy2's own): a committed state. The map may
+     * not grow under it. */
+    pthread_rwlock_rdlock(&l->grow_lock);
+    rc = mdb_env_copy2(l->denv, tmp, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&l->grow_lock);
+    if (rc) {
+        step = mdb_strerror(rc);
+        goto fail;
+    }
+    if ((rc = copy_applied_seq(tmp, seq))) {
+        step = mdb_strerror(rc);
+        goto fail;
+    }
+    if (*seq == 0) { /* nothing applied yet: nothing to keep */
+        remove_ckpt_dir(tmp);
+        return 0;
+    }
+    /* Derived state is committed only after the log: the log holds it. */
+    if ((rc = log_hash_at(l, *seq, hash))) {
+        step = "its last event is not in the log";
+        goto fail;
+    }
+    path_in(path, tmp, "data.mdb");
+    if (write_ckpt_record(tmp, *seq, hash) || fsync_path(path, false) ||
+        fsync_path(tmp, true)) {
+        step = strerror(errno);
+        goto fail;
+    }
+    /* Into place atomically: the first one by rename, the next ones by
+     * exchanging it with the previous one, which then goes. */
+    if (rename(tmp, dst) &&
+        !((errno == ENOTEMPTY || errno == EEXIST) &&
+          renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_EXCHANGE) == 0)) {
+        step = strerror(errno);
+        goto fail;
+    }
+    remove_ckpt_dir(tmp);
+    snprintf(parent, sizeof(parent), "%s", l->ddir);
+    *strrchr(parent, '/') = '\0';
+    if (fsync_path(parent, true)) {
+        step = strerror(errno);
+        return err_set(e, ERR_UNAVAILABLE, NULL, "checkpoint: flush '%s': %s",
+                       parent, step);
+    }
+    return 0;
+fail:
+    remove_ckpt_dir(tmp);
+    return err_set(e, ERR_UNAVAILABLE, NULL, "checkpoint into '%s': %s", tmp,
+                   step);
+}
+
+int log_checkpoint_check(struct log *l, uint64_t *seq, char *why, size_t cap)
+{
+    char path[PATH_CAP], line[160], hex[2 * LOG_HASH_LEN + 1] = "";
+    unsigned char want[LOG_HASH_LEN], have[LOG_HASH_LEN];
+    unsigned long long s = 0;
+    bool head = false, got_seq = false;
+    FILE *f;
+    int rc;
+
+    *seq = 0;
+    ckpt_path(l, CKPT_SUFFIX, path);
+    path_in(path, path, CKPT_RECORD);
+    if (!(f = fopen(path, "r"))) {
+        snprintf(why, cap, "there is none");
+        return ERR_NOT_FOUND;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strcmp(line, CKPT_HEAD))
+            head = true;
+        else if (sscanf(line, "seq %llu", &s) == 1)
+            got_seq = true;
+        else
+            sscanf(line, "hash %64s", hex);
+    }
+    fclose(f);
+    if (!head || !got_seq || s == 0 ||
+        sodium_hex2bin(want, sizeof(want), hex, strlen(hex), NULL, NULL,
+                       NULL) ||
+        strlen(hex) != 2 * LOG_HASH_LEN) {
+        snprintf(why, cap, "its record '%s' is unreadable", path);
+        return ERR_INVALID;
+    }
+    if (s > l->last_seq) {
+        snprintf(why, cap,
+                 "it holds events up to seq %llu and the log ends at %llu "
+                 "(a power cut took the log's unflushed tail, or the log "
+                 "came from elsewhere)",
+                 s, (unsigned long long)l->last_seq);
+        return ERR_INVALID;
+    }
+    if ((rc = log_hash_at(l, s, have)) || memcmp(want, have, LOG_HASH_LEN)) {
+        snprintf(why, cap,
+                 "its event %llu is not the log's (it belongs to another "
+                 "history)",
+                 s);
+        return ERR_INVALID;
+    }
+    *seq = s;
+    return 0;
+}
+
+/* Copies the checkpoint's data.mdb into ddir (which holds no derived
+ * state now); the checkpoint stays. 0 or -1 with *why set. */
+static int restore_copy(const struct log *l, const char *ddir, const char **why)
+{
+    char from[PATH_CAP], to[PATH_CAP];
+    char *buf = malloc(CKPT_COPY_BUF);
+    ssize_t n = 0;
+    int in, out, rc = -1;
+
+    ckpt_path(l, CKPT_SUFFIX, from);
+    path_in(from, from, "data.mdb");
+    path_in(to, ddir, "data.mdb");
+    *why = "out of memory";
+    if (!buf)
+        return -1;
+    in = open(from, O_RDONLY);
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    if (in >= 0 && out >= 0) {
+        /* in the kernel when it can; else through buf */
+        bool copied = false;
+        while ((n = copy_file_range(in, NULL, out, NULL, CKPT_COPY_BUF * 64,
+                                    0)) > 0)
+            copied = true;
+        if (n < 0 && !copied)
+            while ((n = read(in, buf, CKPT_COPY_BUF)) > 0)
+                if (write(out, buf, (size_t)n) != n) {
+                    n = -1;
+                    break;
+                }
+        rc = n == 0 ? 0 : -1;
+    }
+    *why = strerror(errno);
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out))
+        rc = -1;
+    free(buf);
+    if (rc)
+        unlink(to);
+    return rc;
+}
+
+/* After derived state was discarded: restores the checkpoint when it
+ * belongs to this log; its seq, or 0 (*refused: there was one, and the
+ * log says why it is not used). */
+static uint64_t restore_checkpoint(struct log *l, const char *ddir,
+                                   bool *refused)
+{
+    char why[256];
+    const char *copy_why;
+    uint64_t seq;
+    int rc = log_checkpoint_check(l, &seq, why, sizeof(why));
+
+    *refused = rc != ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc) {
+        diag_warn("derived state: the checkpoint in '%s%s' is not used: %s",
+                  ddir, CKPT_SUFFIX, why);
+        return 0;
+    }
+    if (restore_copy(l, ddir, &copy_why)) {
+        diag_warn("derived state: the checkpoint in '%s%s' cannot be "
+                  "copied: %s",
+                  ddir, CKPT_SUFFIX, copy_why);
+        return 0;
+    }
+    *refused = false;
+    diag_info("derived state: restored the checkpoint of seq %llu from "
+              "'%s%s'; the log is replayed past it",
+              (unsigned long long)seq, ddir, CKPT_SUFFIX);
+    return seq;
+}
+
 /* Opens dir/derived; a writer first decides whether to keep it. */
 static int open_derived(struct log *l, const char *dir, size_t map_size,
                         struct err *e)
@@ -357,26 +674,38 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
                        strerror(errno));
     boot_id(boot, sizeof(boot));
     why = distrust(ddir, boot);
+    /* Attempts: what is there (when trusted), the checkpoint (once), and
+     * an empty env that the whole log is replayed into. */
     for (int attempt = 0;; attempt++) {
+        bool fresh = why && !strcmp(why, "there is none yet"), refused = false;
+        l->restored_seq = 0;
         if (why) {
-            if (strcmp(why, "there is none yet"))
-                diag_warn("derived state in '%s' is discarded: %s; it is "
-                          "rebuilt from the log",
-                          ddir, why);
+            if (!fresh)
+                diag_warn("derived state in '%s' is discarded: %s", ddir, why);
             remove_derived(ddir);
             l->rebuilt = true;
+            if (!l->ckpt_tried) {
+                l->ckpt_tried = true;
+                l->restored_seq = restore_checkpoint(l, ddir, &refused);
+            }
+            if (!l->restored_seq && (!fresh || refused))
+                diag_info("derived state: rebuilt from the whole log");
         }
         rc = env_open(&l->denv, "derived state", ddir, map_size,
                       MDB_NOSYNC | MDB_NOMETASYNC, e);
         if (!rc)
             rc = open_derived_dbs(l, e);
-        if (!rc && l->applied_seq > l->last_seq) {
+        if (!rc && l->restored_seq && l->applied_seq != l->restored_seq) {
+            why = "the checkpoint's copy does not hold the seq its record "
+                  "names";
+            rc = -1;
+        } else if (!rc && l->applied_seq > l->last_seq) {
             why = "it is ahead of the log";
             rc = -1;
         } else if (rc) {
             why = "it does not open";
         }
-        if (!rc || attempt)
+        if (!rc || attempt == 2)
             break;
         if (l->denv)
             mdb_env_close(l->denv);
@@ -1043,16 +1372,6 @@ int log_grow(struct log *l, struct err *e)
     __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
     diag_info("derived state's map grown to %zu MiB", want >> 20);
     return 0;
-}
-
-static int read_begin(MDB_env *env, MDB_txn **txn)
-{
-    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        mdb_env_set_mapsize(env, 0);
-        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn);
-    }
-    return rc;
 }
 
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e)

@@ -29,7 +29,11 @@
  * write, and start-up replays the log past applied_seq (log_catch_up).
  * Dirty with another boot's id (an OS crash or power cut: an unflushed
  * LMDB file may be torn), a derived env that does not open, or one ahead
- * of the log is discarded and rebuilt from the log. */
+ * of the log is discarded. Then its checkpoint (log_checkpoint:
+ * data_dir/derived.ckpt, a flushed copy of one committed state with the
+ * seq and log hash it holds) is copied in when it belongs to this log
+ * (that seq is in the log, with that hash) and the log is replayed past
+ * it; otherwise derived state is rebuilt from the whole log. */
 #ifndef DESKD_LOG_H
 #define DESKD_LOG_H
 
@@ -66,8 +70,11 @@ struct log {
     /* A derived commit failed after its log commit: derived state lags
      * the log and must catch up before the next command is decided. */
     bool derived_behind;
-    bool rebuilt;        /* log_open discarded derived state (see above) */
-    char ddir[PATH_MAX]; /* the derived env's directory */
+    bool rebuilt;          /* log_open discarded derived state (see above) */
+    uint64_t restored_seq; /* and restored its checkpoint of this seq (0:
+                              none; the whole log is replayed) */
+    bool ckpt_tried;       /* log_open looked for a checkpoint */
+    char ddir[PATH_MAX];   /* the derived env's directory */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
     size_t map_size;          /* bytes, current, of the log's map */
@@ -116,6 +123,23 @@ int log_catch_up(struct log *l, log_derive_fn fn, void *ctx, struct err *e);
 uint64_t log_catch_up_begin(struct log *l);
 int log_catch_up_step(struct log *l, log_derive_fn fn, void *ctx, uint64_t max,
                       struct err *e);
+
+/* Writes a checkpoint of derived state to data_dir/derived.ckpt: a copy
+ * taken in one read txn (mdb_env_copy2, compacted) into
+ * derived.ckpt.tmp, its record (the applied_seq it holds, the log's hash
+ * of that event), both flushed, then renamed into place (the previous
+ * checkpoint goes). Any thread but while it copies log_grow waits (the
+ * map may not move under the copy's read txn); the writer's loop goes
+ * on. *seq is what the copy holds (0: nothing applied yet, nothing
+ * kept). */
+int log_checkpoint(struct log *l, uint64_t *seq, struct err *e);
+/* Whether at most half of derived state's map is in use: room for what
+ * the writer commits while a checkpoint copies (its read txn pins the
+ * pages those commits free, and the map cannot grow under it). */
+bool log_derived_roomy(const struct log *l);
+/* Whether the checkpoint in data_dir/derived.ckpt belongs to this log:
+ * 0 and *seq, or ERR_NOT_FOUND (none) or ERR_INVALID, with why. */
+int log_checkpoint_check(struct log *l, uint64_t *seq, char *why, size_t cap);
 
 /* Opens (creating, in a write txn) a named sub-db. */
 int log_dbi(MDB_txn *txn, const char *name, bool create, MDB_dbi *out,

@@ -587,11 +587,38 @@ static void run_timers(void)
         event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
+/* Asks for a checkpoint of derived state when one is due. Its copy runs
+ * on a thread of its own in a read txn, while this loop goes on; the
+ * commits meanwhile cannot reuse the pages that txn pins, and the map
+ * cannot grow before it ends (a full map would hold the writer until
+ * then). So the map gets room first: at most half of it in use. */
+static void checkpoint_tick(void)
+{
+    struct err e = {0};
+    if (srv.catching_up || srv.log.derived_behind ||
+        !checkpoint_due(&srv.ckpt, srv.log.applied_seq,
+                        (uint64_t)srv.cfg.checkpoint_events,
+                        srv.cfg.checkpoint_interval_s))
+        return;
+    if (!log_derived_roomy(&srv.log)) {
+        derived_close(); /* log_grow: no derived txn open */
+        if (srv.log.derived_behind)
+            return;
+        srv.stats.map_grows++;
+        if (log_grow(&srv.log, &e)) {
+            diag_warn("%s; no checkpoint now", e.msg);
+            return;
+        }
+    }
+    checkpoint_request(&srv.ckpt);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     run_timers();
     settle(false);
+    checkpoint_tick();
     publish_stats();
     if (bus_readable(&srv.bus))
         event_active(srv.kick, EV_TIMEOUT, 0);
@@ -894,6 +921,9 @@ int server_open(struct err *e)
     if ((rc = flusher_start(&srv.fl, &srv.log, srv.cfg.sync_wait_us,
                             &srv.metrics.commit, e)))
         return rc;
+    if (srv.cfg.checkpoint_events || srv.cfg.checkpoint_interval_s)
+        if ((rc = checkpoint_start(&srv.ckpt, &srv.log, e)))
+            return rc;
     srv.flushed_ev =
         event_new(srv.base, srv.fl.efd, EV_READ | EV_PERSIST, on_flushed, NULL);
     if (!srv.flushed_ev || event_add(srv.flushed_ev, NULL))
@@ -968,6 +998,7 @@ void server_close(void)
     }
     settle(true); /* everything decided is answered (or failed) */
     flusher_stop(&srv.fl);
+    checkpoint_stop(&srv.ckpt); /* after the copy under way */
     if (srv.flushed_ev)
         event_free(srv.flushed_ev);
     srv.flushed_ev = NULL;

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "bus.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "config.h"
 #include "flusher.h"
@@ -50,7 +51,8 @@ struct server {
     struct bus bus;
     struct event_base *base;
     struct event *sig_int, *sig_term, *sig_hup, *kick, *tick;
-    struct flusher fl; /* commits the log (core/flusher.c) */
+    struct flusher fl;        /* commits the log (core/flusher.c) */
+    struct checkpointer ckpt; /* checkpoints derived state */
     struct event *flushed_ev;
     struct outbox *q_first, *q_last; /* decided, waiting to be durable */
     struct outbox *free_box;

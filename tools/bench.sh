@@ -5,7 +5,8 @@
 # group commit and its NOMETASYNC variant from ../shared/baselines, and
 # Redis 7 XADD with appendfsync always. Prints one table with ratios.
 # Env: SECS (10 per row), ROUNDS (1), SHARED (../shared), AUDIT_EVENTS
-# (1000000; tools/bench_audit.sh, run last).
+# (1000000; tools/bench_audit.sh), RECOVERY_EVENTS (1000000;
+# tools/bench_recovery.sh, run last).
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${SECS:-10} ROUNDS=${ROUNDS:-1}
@@ -186,3 +187,4 @@ echo "complaints: $CMPS"
 echo "cards: $CARDS_OUT"
 bash "$HERE/tools/bench_sink.sh" "$BUILD"    # desksink into PostgreSQL
 bash "$HERE/tools/bench_audit.sh" "$BUILD"   # AUDIT_EVENTS=0 skips it
+bash "$HERE/tools/bench_recovery.sh" "$BUILD" # RECOVERY_EVENTS=0 skips it

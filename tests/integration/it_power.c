@@ -12,6 +12,10 @@
  * seq has no gaps, the hash chain verifies, every read model equals a
  * rebuild from the log.
  *
+ * Checkpoints of derived state are taken every 200 events here, and every
+ * other round waits for one before the next cut, so restarts restore one
+ * and replay the log past it, or refuse it and rebuild (the counts are
+ * printed).
  * POWER_ROUNDS (default 5) sets the number of cuts; `make torture-power`
  * runs 100. The last line it prints:
  *   power: N rounds, A acked, L lost, D duplicated, chain ok, rebuild equal
@@ -28,8 +32,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../powerfs/pfs.h"
 #include "crashload.h"
@@ -38,6 +44,11 @@
 #define IDS_MAX 2000000 /* commands over all rounds */
 
 static struct h_server srv;
+
+/* Checkpoints of derived state are taken often (every CKPT_EVENTS events,
+ * on the powerfs disk too), so restarts restore them: a cut may land while
+ * one is written, or leave one ahead of the log's durable end. */
+#define CKPT_EVENTS "200"
 static struct pfs fs;
 static long torn_cuts, held_pages; /* unflushed pages at the cuts */
 
@@ -83,6 +94,47 @@ static void slow_disk(void)
     setenv("POWERFS_FSYNC_DELAY_US", us, 1);
 }
 
+/* Lines of deskd.log (every start appends to it) that say text. */
+static int log_count(const struct h_server *s, const char *text)
+{
+    char line[1024];
+    int n = 0;
+    FILE *f = fopen(s->log_path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* The seq of the checkpoint in data_dir (0: none). */
+static unsigned long long ckpt_seq(const struct h_server *s)
+{
+    char path[2 * H_PATH_MAX], line[128];
+    unsigned long long seq = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/derived.ckpt/checkpoint", s->data_dir);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    while (fgets(line, sizeof(line), f) && sscanf(line, "seq %llu", &seq) != 1)
+        ;
+    fclose(f);
+    return seq;
+}
+
+/* Waits until deskd holds a checkpoint within CKPT_EVENTS of the log's
+ * end (events), so the next cut finds one; 0, or -1 if none comes. */
+static int wait_checkpoint(const struct h_server *s, int64_t events)
+{
+    for (int i = 0; i < 3000; i++) { /* a hung deskd: ~60 s */
+        if ((int64_t)ckpt_seq(s) + atoi(CKPT_EVENTS) > events)
+            return 0;
+        usleep(20000);
+    }
+    return -1;
+}
+
 static void test_power_cut_loses_nothing_acknowledged(void **state)
 {
     const char *env = getenv("POWER_ROUNDS");
@@ -121,7 +173,8 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
             good = false;
             break;
         }
-        if (cl_check(&srv, &r)) {
+        if (cl_check(&srv, &r) ||
+            (done % 2 && wait_checkpoint(&srv, r.events))) {
             fprintf(stderr,
                     "round %d: %lld events, %ld acknowledged lost, %ld "
                     "twice, %ld of %ld resends not duplicate, verify %d, "
@@ -141,6 +194,10 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
            "seq\n",
            torn_cuts, held_pages, cl_sent(), (long long)r.events, resent,
            resend_bad);
+    printf("power: restarts that restored a checkpoint: %d, refused one: "
+           "%d\n",
+           log_count(&srv, "restored the checkpoint of seq"),
+           log_count(&srv, "derived state: the checkpoint in"));
     printf("power: %d rounds, %zu acked, %ld lost, %ld duplicated, chain %s, "
            "rebuild %s\n",
            done, cl_acked(), r.lost, r.dup,
@@ -153,7 +210,10 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
 
 static int setup(void **state)
 {
-    struct h_opts o = {.real_clock = true, .map_size_mb = 1};
+    struct h_opts o = {.real_clock = true,
+                       .map_size_mb = 1,
+                       .extra_ini = "[deskd]\ncheckpoint_events = " CKPT_EVENTS
+                                    "\ncheckpoint_interval_s = 0\n"};
     char data[PFS_PATH_MAX];
     (void)state;
     if (pfs_unavailable())

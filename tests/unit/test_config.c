@@ -231,6 +231,31 @@ static void test_visit_settings_refused(void **state)
     refused_all(bad, sizeof(bad) / sizeof(*bad));
 }
 
+/* Checkpoints of derived state (issue 14): on by default, either trigger
+ * turned off with 0, nonsense refused. */
+static void test_checkpoint_settings(void **state)
+{
+    static const char *const bad[] = {
+        "[deskd]\ncheckpoint_events = -1\n",
+        "[deskd]\ncheckpoint_events = many\n",
+        "[deskd]\ncheckpoint_events = 2000000000\n",
+        "[deskd]\ncheckpoint_interval_s = 604801\n",
+        "[deskd]\ncheckpoint_interval_s = 1h\n"};
+    struct err e = {0};
+    (void)state;
+    cfg_init(cfg);
+    assert_int_equal(cfg->checkpoint_events, 200000);
+    assert_int_equal(cfg->checkpoint_interval_s, 3600);
+    assert_int_equal(cfg_parse(cfg,
+                               "[deskd]\ncheckpoint_events = 0\n"
+                               "checkpoint_interval_s = 60\n",
+                               "", &e),
+                     0);
+    assert_int_equal(cfg->checkpoint_events, 0);
+    assert_int_equal(cfg->checkpoint_interval_s, 60);
+    refused_all(bad, sizeof(bad) / sizeof(*bad));
+}
+
 static int parse(const char *text)
 {
     struct err e = {0};
@@ -483,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_visit_settings_defaults),
         cmocka_unit_test(test_visit_settings_override),
         cmocka_unit_test(test_visit_settings_refused),
+        cmocka_unit_test(test_checkpoint_settings),
         cmocka_unit_test(test_keys_map_to_operators),
         cmocka_unit_test(test_bad_keys_refused),
         cmocka_unit_test(test_curve_needs_secret_key),
