@@ -98,7 +98,7 @@ void cfg_init(struct config *c)
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
     c->checkpoint_events = 200000;
-    c->checkpoint_interval_s = 3600;
+    c->checkpoint_interval_s = 86400;
     c->pub_hwm = 10000;
     cal_init(&c->cal);
     c->cal_warn_days = 60;

@@ -245,7 +245,7 @@ static void test_checkpoint_settings(void **state)
     (void)state;
     cfg_init(cfg);
     assert_int_equal(cfg->checkpoint_events, 200000);
-    assert_int_equal(cfg->checkpoint_interval_s, 3600);
+    assert_int_equal(cfg->checkpoint_interval_s, 86400);
     assert_int_equal(cfg_parse(cfg,
                                "[deskd]\ncheckpoint_events = 0\n"
                                "checkpoint_interval_s = 60\n",
