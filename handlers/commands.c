@@ -738,6 +738,7 @@ static const struct field f_query_handover[] = {
      "end of the next shift, for its deadlines (default: to + the shift's "
      "length)"},
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only (default every desk)"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_shift_handover[] = {

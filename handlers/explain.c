@@ -21,23 +21,29 @@ bool hdl_explain(const struct args *a)
     return arg_has(a, "explain") && arg_int(a, "explain");
 }
 
-void why_begin(struct why *y, struct hctx *h, const char *key)
+void why_begin_in(struct why *y, struct hctx *h, struct cw *w, const char *key)
 {
     y->h = h;
+    y->w = w;
     y->n = 0;
-    cw_str(h->result, key);
-    y->at = cw_array_open(h->result);
+    cw_str(w, key);
+    y->at = cw_array_open(w);
+}
+
+void why_begin(struct why *y, struct hctx *h, const char *key)
+{
+    why_begin_in(y, h, h->result, key);
 }
 
 void why_end(struct why *y)
 {
-    cw_array_close(y->h->result, y->at, y->n);
+    cw_array_close(y->w, y->at, y->n);
 }
 
 static void entry(struct why *y, uint64_t seq, const char *type, int64_t at,
                   const char *rule, int64_t fen, const char *fmt, va_list ap)
 {
-    struct cw *w = y->h->result;
+    struct cw *w = y->w;
     char what[WHY_WHAT_MAX];
 
     vsnprintf(what, sizeof(what), fmt, ap);

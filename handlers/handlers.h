@@ -57,7 +57,8 @@ void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den);
 #define WHY_NO_FEN INT64_MIN /* the entry moves no amount */
 struct why {
     struct hctx *h;
-    size_t at; /* the open array in h->result */
+    struct cw *w; /* where the list is written (h->result by default) */
+    size_t at;    /* the open array in w */
     uint32_t n;
 };
 /* Whether the query was given explain=true (its table entry has the
@@ -65,6 +66,9 @@ struct why {
 bool hdl_explain(const struct args *a);
 /* Writes key to the open map h->result and opens its entry list. */
 void why_begin(struct why *y, struct hctx *h, const char *key);
+/* The same into w, a part of the result encoded apart (a list whose
+ * length is known only at its end, like the handover sheet's). */
+void why_begin_in(struct why *y, struct hctx *h, struct cw *w, const char *key);
 void why_end(struct why *y);
 /* An entry of event seq, its type and business time (at) given. */
 void why_entry(struct why *y, uint64_t seq, const char *type, int64_t at,
@@ -99,6 +103,17 @@ struct why_tiers {
  * makes level the highest tier. 0 or an MDB_* error. */
 int why_escalations(struct why *y, const char *id, int level,
                     const struct why_tiers *t);
+/* The rule id of a complaint's timer rule by name ("missed_reply":
+ * R-CMP-04, "auto_close": R-CMP-09, ...; complaint_queries.c) and of a
+ * work order's ("stale": R-WO-01, "visit_due": R-WO-03; workorders.c). */
+const char *cmp_timer_rule_id(const char *rule);
+const char *wo_rule_id(const char *rule);
+/* Writes to w key: [the event of complaint c that set deadline due of
+ * rule r, the setting and the calendar facts it was computed with]
+ * (complaint_queries.c). 0 or an MDB_* error. */
+struct complaint;
+int cmp_why_deadline(struct hctx *h, struct cw *w, const struct complaint *c,
+                     const char *key, int r, int64_t due);
 /* Event seq as logged: *ev points into doc (release it). 0, MDB_NOTFOUND
  * or an error. */
 int hdl_event_get(struct hctx *h, uint64_t seq, struct codec_doc *doc,
