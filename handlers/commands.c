@@ -507,7 +507,7 @@ static const struct field f_release_expire[] = {
     {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
     {NULL}};
 
-static const struct field f_query_pass[] = {PASS_REF, {NULL}};
+static const struct field f_query_pass[] = {PASS_REF, EXPLAIN_FIELD, {NULL}};
 
 static const struct field f_query_passes[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (default today)"},
@@ -642,6 +642,7 @@ static const struct field f_ren_refund[] = {
 static const struct field f_query_renovations[] = {
     {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
     {"as_of", FT_DATE, 0, 0, 0, NULL, "day to judge overdue and due (today)"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_query_renovation[] = {
@@ -687,7 +688,7 @@ static const struct field f_movein_keys[] = {
     {NULL}};
 
 static const struct field f_query_movein[] = {
-    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, {NULL}};
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, EXPLAIN_FIELD, {NULL}};
 
 static const struct field f_query_moveins[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},

@@ -175,6 +175,96 @@ void why_calendar(struct why *y, const char *rule, const struct deadline *d,
              work[0] ? work : "none", off_days[0] ? off_days : "none");
 }
 
+struct set_ctx {
+    enum ev_type type; /* EV_UNKNOWN: any */
+    const char *key, *str;
+    int64_t num;
+    uint64_t seq; /* the last event that matched */
+};
+
+/* Whether the event's data[key] is the value sought. */
+static int set_seen(void *ctx, uint64_t seq, const char *body, size_t len)
+{
+    struct set_ctx *x = ctx;
+    struct codec_doc d;
+    struct err e;
+    const msgpack_object *v;
+    int64_t n;
+
+    if (codec_doc_parse_trusted(&d, body, len, &e))
+        return ERR_UNAVAILABLE;
+    v = codec_get(codec_get(d.obj, "data"), x->key);
+    if (x->type != EV_UNKNOWN &&
+        !codec_obj_is_str(codec_get(d.obj, "type"), ev_type_name(x->type)))
+        v = NULL;
+    if (v && (x->str ? codec_obj_is_str(v, x->str)
+                     : !codec_get_int(codec_get(d.obj, "data"), x->key, &n) &&
+                           n == x->num))
+        x->seq = seq;
+    codec_doc_release(&d);
+    return 0;
+}
+
+int why_set_by(struct why *y, const char *stream, enum ev_type type,
+               const char *key, const char *str, int64_t num, const char *rule,
+               const char *fmt, ...)
+{
+    struct set_ctx x = {type, key, str, num, 0};
+    struct codec_doc d;
+    struct event ev;
+    bool scanned;
+    va_list ap;
+    int rc = log_stream_events(y->h->txn, y->h->ltxn, y->h->log, stream,
+                               strlen(stream), set_seen, &x, &scanned);
+
+    if (rc)
+        return rc;
+    if (!x.seq) {
+        why_fact(y, "rule", rule, "no event of %s sets it", stream);
+        return 0;
+    }
+    if ((rc = hdl_event_get(y->h, x.seq, &d, &ev)))
+        return rc;
+    va_start(ap, fmt);
+    entry(y, x.seq, ev_type_name(ev.type), ev.occurred_at, rule, WHY_NO_FEN,
+          fmt, ap);
+    va_end(ap);
+    codec_doc_release(&d);
+    return 0;
+}
+
+void why_day_due(struct why *y, const char *rule, int32_t day, int64_t due)
+{
+    const struct calendar *c = y->h->cal;
+    int off = y->h->cfg->cal.offset_min;
+    char d[DATE_STR_MAX], n[DATE_STR_MAX], when[TS_STR_MAX];
+    char off_days[WHY_WHAT_MAX / 2] = "";
+    int32_t next;
+    struct cal_hours hr;
+
+    date_format(day, d);
+    ts_format(due, off, when);
+    if (!c) { /* the HTTP thread: the days may change under it */
+        why_fact(y, "calendar", rule,
+                 "a deadline of a day (%s) passes at the next working day's "
+                 "opening: %s; the days counted are listed by the same "
+                 "query on the command socket",
+                 d, when);
+        return;
+    }
+    next = cal_add_workdays(c, day, 1);
+    hr = cal_hours_of(c, next);
+    date_format(next, n);
+    if (next - day > 1)
+        day_runs(c, day + 1, next - 1, false, off_days, sizeof(off_days));
+    why_fact(y, "calendar", rule,
+             "a deadline of a day (%s) passes at the next working day's "
+             "opening: %s at %02d:%02d (not working in between: %s), "
+             "recorded as %s",
+             d, n, hr.open / 60, hr.open % 60, off_days[0] ? off_days : "none",
+             when);
+}
+
 struct esc_ctx {
     struct why *y;
     const struct why_tiers *t;

@@ -87,6 +87,17 @@ void why_fact(struct why *y, const char *kind, const char *rule,
  * writer only: h->cal; see struct hctx). */
 void why_calendar(struct why *y, const char *rule, const struct deadline *d,
                   int64_t from, int64_t due);
+/* The last event of stream (e.g. "renovation:R12") of type (EV_UNKNOWN:
+ * any) whose data[key] is str (a string) or, with str NULL, the integer
+ * num: the event that set the figure, with rule and what. When none does,
+ * a fact says so. 0 or an error. */
+int why_set_by(struct why *y, const char *stream, enum ev_type type,
+               const char *key, const char *str, int64_t num, const char *rule,
+               const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+/* The calendar fact of a deadline given as a day (hdl_day_due): it passes
+ * at the next working day's opening (due), and the days not worked before
+ * it (on the writer only, like why_calendar). */
+void why_day_due(struct why *y, const char *rule, int32_t day, int64_t due);
 /* How a kind of case escalates: its escalation event, the rule id of an
  * escalation by rule name ("" for the level rule itself), the tier an
  * escalation event's data gives, the names of tiers 1..top and the scale

@@ -598,9 +598,34 @@ static void test_handover_explain_deadlines(void **state)
     l = h_reply_get(&r, "result.complaints_open.0.why.next_deadline");
     expect_entry(l, 0, complaint2_seq, "complaint.received", "R-CMP-04",
                  WHY_NONE);
+    done(&r);
+
+    /* the same deadlines in their own views (R-REL-04, R-MOV-02): the
+     * request and the failed inspection set them; a Thursday's deadline
+     * passes at Friday's 08:30 opening, nothing off in between */
+    OK(&r, "clerk1", "query.pass", "{\"pass\":\"%s\",\"explain\":true}", pass2);
+    l = h_reply_get(&r, "result.why.expires_due");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, pass2_seq, "release.requested", "R-REL-04", WHY_NONE);
+    expect_entry(l, 1, 0, "calendar", "R-REL-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-03-06 at 08:30 (not working "
+                                          "in between: none)"));
+    done(&r);
+    OK(&r, "clerk1", "query.pass", "{\"pass\":\"%s\"}", pass2);
+    assert_null(h_reply_get(&r, "result.why"));
+    done(&r);
+    OK(&r, "clerk1", "query.movein",
+       "{\"unit\":\"HQ/1-101\",\"explain\":true}");
+    l = h_reply_get(&r, "result.why.fix_due");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, fix_seq, "movein.inspected", "R-MOV-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-03-05"));
+    expect_entry(l, 1, 0, "calendar", "R-MOV-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-03-06 at 08:30"));
+    done(&r);
+
     /* the first (default) next shift's sheet with its why lists dropped
      * is the sheet without explain */
-    done(&r);
     at(&r, "front-1", "clerk1", "query.handover",
        "{\"desk\":\"front-1\",\"explain\":true," SHIFT2 "}");
     res = json_deep_copy(h_reply_get(&r, "result"));
