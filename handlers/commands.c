@@ -388,6 +388,7 @@ static const struct field f_query_card_expiry[] = {
     {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
     {"unit", FT_STR, 0, 1, 63, NULL, "one unit"},
     {"holder", FT_ID, 0, 1, 23, NULL, "one holder"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_query_cards[] = {

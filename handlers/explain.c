@@ -205,17 +205,27 @@ static int set_seen(void *ctx, uint64_t seq, const char *body, size_t len)
     return 0;
 }
 
+int why_find_set(struct hctx *h, const char *stream, enum ev_type type,
+                 const char *key, const char *str, int64_t num, uint64_t *seq)
+{
+    struct set_ctx x = {type, key, str, num, 0};
+    bool scanned;
+    int rc = log_stream_events(h->txn, h->ltxn, h->log, stream, strlen(stream),
+                               set_seen, &x, &scanned);
+
+    *seq = x.seq;
+    return rc;
+}
+
 int why_set_by(struct why *y, const char *stream, enum ev_type type,
                const char *key, const char *str, int64_t num, const char *rule,
                const char *fmt, ...)
 {
-    struct set_ctx x = {type, key, str, num, 0};
+    struct set_ctx x = {0};
     struct codec_doc d;
     struct event ev;
-    bool scanned;
     va_list ap;
-    int rc = log_stream_events(y->h->txn, y->h->ltxn, y->h->log, stream,
-                               strlen(stream), set_seen, &x, &scanned);
+    int rc = why_find_set(y->h, stream, type, key, str, num, &x.seq);
 
     if (rc)
         return rc;

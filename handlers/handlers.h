@@ -89,8 +89,12 @@ void why_calendar(struct why *y, const char *rule, const struct deadline *d,
                   int64_t from, int64_t due);
 /* The last event of stream (e.g. "renovation:R12") of type (EV_UNKNOWN:
  * any) whose data[key] is str (a string) or, with str NULL, the integer
- * num: the event that set the figure, with rule and what. When none does,
- * a fact says so. 0 or an error. */
+ * num: the event that set the figure (*seq, 0 when none). 0 or an
+ * error. */
+int why_find_set(struct hctx *h, const char *stream, enum ev_type type,
+                 const char *key, const char *str, int64_t num, uint64_t *seq);
+/* The same, writing the entry of the event found with rule and what;
+ * when none is, a fact says so. 0 or an error. */
 int why_set_by(struct why *y, const char *stream, enum ev_type type,
                const char *key, const char *str, int64_t num, const char *rule,
                const char *fmt, ...) __attribute__((format(printf, 8, 9)));
