@@ -56,6 +56,11 @@ static int why_term_end(struct list_ctx *c, const struct ren_rec *r)
              "time; on %s it is %s (the end %s %s)",
              day, r->end < c->day ? "overdue" : "not overdue", end,
              r->end < c->day ? "is past" : "is not past");
+    if (r->passes_out > 0)
+        why_fact(&y, "rule", "R-REN-04",
+                 "%d worker pass(es) still out: all are due back by the same "
+                 "end (renovation.passes_overdue when they are not)",
+                 (int)r->passes_out);
     why_end(&y);
     return rc;
 }

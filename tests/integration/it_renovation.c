@@ -282,17 +282,20 @@ static void test_ren_05_violation_completion_refund(void **state)
     assert_int_equal(h_reply_int(&r, "result.overdue_count", 0), 1);
     done(&r);
     /* explain=true: the end 05-31 (a Sunday) set by the filing (R-REN-02),
-     * passing at Monday 06-01 08:30; overdue on 06-15 */
+     * passing at Monday 06-01 08:30; overdue on 06-15; the two worker
+     * passes still out were due back by then (R-REN-04) */
     OK(&r, "clerk1", "query.renovations",
        "{\"unit\":\"RA/\",\"explain\":true}");
     l = h_reply_get(&r, "result.active.0.why.end");
-    assert_int_equal(json_array_size(l), 3);
+    assert_int_equal(json_array_size(l), 4);
     expect_entry(l, 0, ren_a_filed, "renovation.filed", "R-REN-02", WHY_NONE);
     assert_non_null(strstr(what_of(l, 0), "2026-05-31"));
     expect_entry(l, 1, 0, "calendar", "R-REN-02", WHY_NONE);
     assert_non_null(strstr(what_of(l, 1), "2026-06-01 at 08:30"));
     expect_entry(l, 2, 0, "rule", "R-REN-02", WHY_NONE);
     assert_non_null(strstr(what_of(l, 2), "on 2026-06-15 it is overdue"));
+    expect_entry(l, 3, 0, "rule", "R-REN-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 3), "2 worker pass(es) still out"));
     done(&r);
     refused("rule", "R-REN-02", "clerk1", "renovation.pass_issue",
             "{\"renovation\":\"%s\",\"pass\":\"W3\",\"worker\":\"Zhao\"}",
