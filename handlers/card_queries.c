@@ -79,7 +79,63 @@ struct expiry_ctx {
     bool exact; /* prefix is a whole unit */
     char holder[PERSON_ID_MAX];
     uint32_t n, total;
+    bool explain; /* explain=true: why.until on each row */
 };
+
+/* why.until of a card ending on until: the issue or renewal that set it
+ * (R-CARD-01: months by holder type, a parking card's months paid), the
+ * month rule from its anchor (R-CARD-03) and, when the run was cut
+ * short, the lease end (R-CARD-01). */
+static int why_until(struct expiry_ctx *c, const char *card, int32_t until)
+{
+    char stream[CARD_ID_MAX + 8], u[DATE_STR_MAX],
+        a[DATE_STR_MAX] = "", from[DATE_STR_MAX] = "", e[DATE_STR_MAX];
+    struct codec_doc d;
+    struct event ev;
+    struct why y;
+    uint64_t seq;
+    int64_t months = 0;
+    int32_t anchor, end;
+    int rc;
+
+    snprintf(stream, sizeof(stream), "card:%s", card);
+    date_format(until, u);
+    cw_str(c->h->result, "why");
+    cw_map(c->h->result, 1);
+    why_begin(&y, c->h, "until");
+    rc = why_find_set(c->h, stream, EV_UNKNOWN, "until", u, 0, &seq);
+    if (!rc && !seq)
+        why_fact(&y, "rule", "R-CARD-03", "no event of %s sets it", stream);
+    if (rc || !seq || (rc = hdl_event_get(c->h, seq, &d, &ev))) {
+        why_end(&y);
+        return rc;
+    }
+    codec_copy_str(ev.data, "anchor", a, sizeof(a));
+    codec_copy_str(ev.data, "from", from, sizeof(from));
+    codec_get_int(ev.data, "months", &months);
+    why_entry(&y, seq, ev_type_name(ev.type), ev.occurred_at, "R-CARD-01",
+              WHY_NO_FEN,
+              "valid from %s for %lld months counted from %s: "
+              "until %s",
+              from, (long long)months, a, u);
+    codec_doc_release(&d);
+    if (!date_parse(a, strlen(a), &anchor) && months > 0 && months < 1200) {
+        end = date_period_end(anchor, (int)months);
+        date_format(end, e);
+        why_fact(&y, "rule", "R-CARD-03",
+                 "%lld months from %s end the day before the same date "
+                 "%lld months later, or on that month's last day when it "
+                 "has no such date: %s",
+                 (long long)months, a, (long long)months, e);
+        if (end != until)
+            why_fact(&y, "rule", "R-CARD-01",
+                     "a tenant's card ends at the lease end when that is "
+                     "earlier: %s, not %s",
+                     u, e);
+    }
+    why_end(&y);
+    return 0;
+}
 
 static int expiry_row(void *ctx, const msgpack_object *p)
 {
@@ -100,7 +156,7 @@ static int expiry_row(void *ctx, const msgpack_object *p)
         return 0;
     if (codec_get_str(p, "until", &s, &n) || date_parse(s, n, &until))
         return 0;
-    cw_map(w, 10);
+    cw_map(w, 10 + (c->explain ? 1 : 0));
     cw_kobj(w, "card", codec_get(p, "card"));
     cw_kobj(w, "kind", codec_get(p, "kind"));
     cw_kstr(w, "unit", unit);
@@ -109,6 +165,11 @@ static int expiry_row(void *ctx, const msgpack_object *p)
     cw_kobj(w, "until", codec_get(p, "until"));
     cw_kint(w, "days_left", until - c->asof);
     c->n++;
+    if (c->explain) {
+        char card[CARD_ID_MAX];
+        codec_copy_str(p, "card", card, sizeof(card));
+        return why_until(c, card, until);
+    }
     return 0;
 }
 
@@ -138,7 +199,7 @@ static int expiry_filter(const struct args *a, struct expiry_ctx *c,
  * at the end of that day. */
 int hdl_query_card_expiry(struct hctx *h, const struct args *a, struct err *e)
 {
-    struct expiry_ctx c = {.h = h};
+    struct expiry_ctx c = {.h = h, .explain = hdl_explain(a)};
     int64_t days =
         arg_has(a, "days") ? arg_int(a, "days") : h->cfg->cards.expiry_days;
     int64_t asof_end;

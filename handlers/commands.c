@@ -388,6 +388,7 @@ static const struct field f_query_card_expiry[] = {
     {"building", FT_ID, 0, 1, CODE_MAX_B, NULL, "building (with estate)"},
     {"unit", FT_STR, 0, 1, 63, NULL, "one unit"},
     {"holder", FT_ID, 0, 1, 23, NULL, "one holder"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_query_cards[] = {
@@ -507,7 +508,7 @@ static const struct field f_release_expire[] = {
     {"due", FT_INT, F_REQ, 1, INT64_MAX, NULL, "deadline (ms)"},
     {NULL}};
 
-static const struct field f_query_pass[] = {PASS_REF, {NULL}};
+static const struct field f_query_pass[] = {PASS_REF, EXPLAIN_FIELD, {NULL}};
 
 static const struct field f_query_passes[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (default today)"},
@@ -642,6 +643,7 @@ static const struct field f_ren_refund[] = {
 static const struct field f_query_renovations[] = {
     {"unit", FT_STR, 0, 1, 63, NULL, "units starting with this (estate/)"},
     {"as_of", FT_DATE, 0, 0, 0, NULL, "day to judge overdue and due (today)"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_query_renovation[] = {
@@ -687,7 +689,7 @@ static const struct field f_movein_keys[] = {
     {NULL}};
 
 static const struct field f_query_movein[] = {
-    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, {NULL}};
+    {"unit", FT_STR, F_REQ, 1, 63, NULL, "unit"}, EXPLAIN_FIELD, {NULL}};
 
 static const struct field f_query_moveins[] = {
     {"date", FT_DATE, 0, 0, 0, NULL, "day (today)"},
@@ -738,6 +740,7 @@ static const struct field f_query_handover[] = {
      "end of the next shift, for its deadlines (default: to + the shift's "
      "length)"},
     {"desk", FT_STR, 0, 1, 32, NULL, "one desk only (default every desk)"},
+    EXPLAIN_FIELD,
     {NULL}};
 
 static const struct field f_shift_handover[] = {

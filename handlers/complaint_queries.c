@@ -255,10 +255,18 @@ static void why_setting(struct hctx *h, struct why_ctx *x, const char *rid)
     }
 }
 
-/* key: [the event that set deadline due of rule r, the setting and the
- * calendar facts it was computed with]. */
-static int why_deadline(struct hctx *h, const struct complaint *c,
-                        const char *key, int r, int64_t due)
+const char *cmp_timer_rule_id(const char *rule)
+{
+    if (!strcmp(rule, "auto_close"))
+        return "R-CMP-09";
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (!strcmp(rule, cmp_rule_names[r]))
+            return deadline_rule_id(r);
+    return "R-CMP-07";
+}
+
+int cmp_why_deadline(struct hctx *h, struct cw *w, const struct complaint *c,
+                     const char *key, int r, int64_t due)
 {
     struct why y;
     struct why_ctx x = {.y = &y, .rule = r, .due = due};
@@ -266,7 +274,7 @@ static int why_deadline(struct hctx *h, const struct complaint *c,
     char when[TS_STR_MAX], from[TS_STR_MAX];
     int rc;
 
-    why_begin(&y, h, key);
+    why_begin_in(&y, h, w, key);
     rc = timeline_each(h->txn, h->v, c->id, find_setter, &x);
     ts_format(due, h->cfg->cal.offset_min, when);
     if (!rc && x.seq) {
@@ -302,9 +310,10 @@ static int cmp_why(struct hctx *h, const struct complaint *c)
     rc = why_escalations(&y, c->id, c->level, &cmp_tiers);
     why_end(&y);
     if (!rc)
-        rc = why_deadline(h, c, "reply_due", RULE_MISSED_REPLY, c->reply_due);
+        rc = cmp_why_deadline(h, w, c, "reply_due", RULE_MISSED_REPLY,
+                              c->reply_due);
     if (!rc && next)
-        rc = why_deadline(h, c, "next_deadline", rule, next);
+        rc = cmp_why_deadline(h, w, c, "next_deadline", rule, next);
     return rc;
 }
 

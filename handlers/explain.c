@@ -21,23 +21,29 @@ bool hdl_explain(const struct args *a)
     return arg_has(a, "explain") && arg_int(a, "explain");
 }
 
-void why_begin(struct why *y, struct hctx *h, const char *key)
+void why_begin_in(struct why *y, struct hctx *h, struct cw *w, const char *key)
 {
     y->h = h;
+    y->w = w;
     y->n = 0;
-    cw_str(h->result, key);
-    y->at = cw_array_open(h->result);
+    cw_str(w, key);
+    y->at = cw_array_open(w);
+}
+
+void why_begin(struct why *y, struct hctx *h, const char *key)
+{
+    why_begin_in(y, h, h->result, key);
 }
 
 void why_end(struct why *y)
 {
-    cw_array_close(y->h->result, y->at, y->n);
+    cw_array_close(y->w, y->at, y->n);
 }
 
 static void entry(struct why *y, uint64_t seq, const char *type, int64_t at,
                   const char *rule, int64_t fen, const char *fmt, va_list ap)
 {
-    struct cw *w = y->h->result;
+    struct cw *w = y->w;
     char what[WHY_WHAT_MAX];
 
     vsnprintf(what, sizeof(what), fmt, ap);
@@ -167,6 +173,106 @@ void why_calendar(struct why *y, const char *rule, const struct deadline *d,
              "from the day of the start to the deadline's day: working days "
              "%s; not working (weekend or holiday) %s",
              work[0] ? work : "none", off_days[0] ? off_days : "none");
+}
+
+struct set_ctx {
+    enum ev_type type; /* EV_UNKNOWN: any */
+    const char *key, *str;
+    int64_t num;
+    uint64_t seq; /* the last event that matched */
+};
+
+/* Whether the event's data[key] is the value sought. */
+static int set_seen(void *ctx, uint64_t seq, const char *body, size_t len)
+{
+    struct set_ctx *x = ctx;
+    struct codec_doc d;
+    struct err e;
+    const msgpack_object *v;
+    int64_t n;
+
+    if (codec_doc_parse_trusted(&d, body, len, &e))
+        return ERR_UNAVAILABLE;
+    v = codec_get(codec_get(d.obj, "data"), x->key);
+    if (x->type != EV_UNKNOWN &&
+        !codec_obj_is_str(codec_get(d.obj, "type"), ev_type_name(x->type)))
+        v = NULL;
+    if (v && (x->str ? codec_obj_is_str(v, x->str)
+                     : !codec_get_int(codec_get(d.obj, "data"), x->key, &n) &&
+                           n == x->num))
+        x->seq = seq;
+    codec_doc_release(&d);
+    return 0;
+}
+
+int why_find_set(struct hctx *h, const char *stream, enum ev_type type,
+                 const char *key, const char *str, int64_t num, uint64_t *seq)
+{
+    struct set_ctx x = {type, key, str, num, 0};
+    bool scanned;
+    int rc = log_stream_events(h->txn, h->ltxn, h->log, stream, strlen(stream),
+                               set_seen, &x, &scanned);
+
+    *seq = x.seq;
+    return rc;
+}
+
+int why_set_by(struct why *y, const char *stream, enum ev_type type,
+               const char *key, const char *str, int64_t num, const char *rule,
+               const char *fmt, ...)
+{
+    struct set_ctx x = {0};
+    struct codec_doc d;
+    struct event ev;
+    va_list ap;
+    int rc = why_find_set(y->h, stream, type, key, str, num, &x.seq);
+
+    if (rc)
+        return rc;
+    if (!x.seq) {
+        why_fact(y, "rule", rule, "no event of %s sets it", stream);
+        return 0;
+    }
+    if ((rc = hdl_event_get(y->h, x.seq, &d, &ev)))
+        return rc;
+    va_start(ap, fmt);
+    entry(y, x.seq, ev_type_name(ev.type), ev.occurred_at, rule, WHY_NO_FEN,
+          fmt, ap);
+    va_end(ap);
+    codec_doc_release(&d);
+    return 0;
+}
+
+void why_day_due(struct why *y, const char *rule, int32_t day, int64_t due)
+{
+    const struct calendar *c = y->h->cal;
+    int off = y->h->cfg->cal.offset_min;
+    char d[DATE_STR_MAX], n[DATE_STR_MAX], when[TS_STR_MAX];
+    char off_days[WHY_WHAT_MAX / 2] = "";
+    int32_t next;
+    struct cal_hours hr;
+
+    date_format(day, d);
+    ts_format(due, off, when);
+    if (!c) { /* the HTTP thread: the days may change under it */
+        why_fact(y, "calendar", rule,
+                 "a deadline of a day (%s) passes at the next working day's "
+                 "opening: %s; the days counted are listed by the same "
+                 "query on the command socket",
+                 d, when);
+        return;
+    }
+    next = cal_add_workdays(c, day, 1);
+    hr = cal_hours_of(c, next);
+    date_format(next, n);
+    if (next - day > 1)
+        day_runs(c, day + 1, next - 1, false, off_days, sizeof(off_days));
+    why_fact(y, "calendar", rule,
+             "a deadline of a day (%s) passes at the next working day's "
+             "opening: %s at %02d:%02d (not working in between: %s), "
+             "recorded as %s",
+             d, n, hr.open / 60, hr.open % 60, off_days[0] ? off_days : "none",
+             when);
 }
 
 struct esc_ctx {

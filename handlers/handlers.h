@@ -57,7 +57,8 @@ void hdl_kpercent(struct cw *w, const char *key, uint64_t num, uint64_t den);
 #define WHY_NO_FEN INT64_MIN /* the entry moves no amount */
 struct why {
     struct hctx *h;
-    size_t at; /* the open array in h->result */
+    struct cw *w; /* where the list is written (h->result by default) */
+    size_t at;    /* the open array in w */
     uint32_t n;
 };
 /* Whether the query was given explain=true (its table entry has the
@@ -65,6 +66,9 @@ struct why {
 bool hdl_explain(const struct args *a);
 /* Writes key to the open map h->result and opens its entry list. */
 void why_begin(struct why *y, struct hctx *h, const char *key);
+/* The same into w, a part of the result encoded apart (a list whose
+ * length is known only at its end, like the handover sheet's). */
+void why_begin_in(struct why *y, struct hctx *h, struct cw *w, const char *key);
 void why_end(struct why *y);
 /* An entry of event seq, its type and business time (at) given. */
 void why_entry(struct why *y, uint64_t seq, const char *type, int64_t at,
@@ -83,6 +87,21 @@ void why_fact(struct why *y, const char *kind, const char *rule,
  * writer only: h->cal; see struct hctx). */
 void why_calendar(struct why *y, const char *rule, const struct deadline *d,
                   int64_t from, int64_t due);
+/* The last event of stream (e.g. "renovation:R12") of type (EV_UNKNOWN:
+ * any) whose data[key] is str (a string) or, with str NULL, the integer
+ * num: the event that set the figure (*seq, 0 when none). 0 or an
+ * error. */
+int why_find_set(struct hctx *h, const char *stream, enum ev_type type,
+                 const char *key, const char *str, int64_t num, uint64_t *seq);
+/* The same, writing the entry of the event found with rule and what;
+ * when none is, a fact says so. 0 or an error. */
+int why_set_by(struct why *y, const char *stream, enum ev_type type,
+               const char *key, const char *str, int64_t num, const char *rule,
+               const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+/* The calendar fact of a deadline given as a day (hdl_day_due): it passes
+ * at the next working day's opening (due), and the days not worked before
+ * it (on the writer only, like why_calendar). */
+void why_day_due(struct why *y, const char *rule, int32_t day, int64_t due);
 /* How a kind of case escalates: its escalation event, the rule id of an
  * escalation by rule name ("" for the level rule itself), the tier an
  * escalation event's data gives, the names of tiers 1..top and the scale
@@ -99,6 +118,17 @@ struct why_tiers {
  * makes level the highest tier. 0 or an MDB_* error. */
 int why_escalations(struct why *y, const char *id, int level,
                     const struct why_tiers *t);
+/* The rule id of a complaint's timer rule by name ("missed_reply":
+ * R-CMP-04, "auto_close": R-CMP-09, ...; complaint_queries.c) and of a
+ * work order's ("stale": R-WO-01, "visit_due": R-WO-03; workorders.c). */
+const char *cmp_timer_rule_id(const char *rule);
+const char *wo_rule_id(const char *rule);
+/* Writes to w key: [the event of complaint c that set deadline due of
+ * rule r, the setting and the calendar facts it was computed with]
+ * (complaint_queries.c). 0 or an MDB_* error. */
+struct complaint;
+int cmp_why_deadline(struct hctx *h, struct cw *w, const struct complaint *c,
+                     const char *key, int r, int64_t due);
 /* Event seq as logged: *ev points into doc (release it). 0, MDB_NOTFOUND
  * or an error. */
 int hdl_event_get(struct hctx *h, uint64_t seq, struct codec_doc *doc,

@@ -18,9 +18,20 @@
 #define HO_DAYS_MAX 31 /* longest window: one month */
 #define NMETH 4        /* pay_methods */
 
+/* A payment or a void counted in the money of the shift, kept for
+ * explain=true: fen is what it adds to its method's net (a void takes). */
+struct pay_line {
+    uint64_t seq;
+    int method;
+    bool voided;
+    int64_t fen;
+    char payment[24], unit[48];
+};
+
 /* What one shift's events add up to. */
 struct sheet {
-    const struct hctx *h;
+    struct hctx *h;
+    bool explain;                /* keep the money lines (explain=true) */
     int64_t from, to;            /* [from, to), ms */
     int64_t next_to;             /* the next shift is [to, next_to) */
     char desk[CMD_DESK_MAX + 1]; /* "" for every desk */
@@ -35,9 +46,11 @@ struct sheet {
     /* Complaints received in the window (ids). */
     char (*cmp)[CMP_ID_MAX];
     uint32_t n_cmp, cap_cmp;
+    struct pay_line *pays; /* explain only, in log order */
+    uint32_t n_pays, cap_pays;
 };
 
-static void sheet_init(struct sheet *s, const struct hctx *h)
+static void sheet_init(struct sheet *s, struct hctx *h)
 {
     memset(s, 0, sizeof(*s));
     s->h = h;
@@ -60,6 +73,7 @@ static void sheet_release(struct sheet *s)
     cw_release(&s->keys_out);
     cw_release(&s->keys_in);
     free(s->cmp);
+    free(s->pays);
 }
 
 static int method_index(const msgpack_object *o)
@@ -201,6 +215,34 @@ static int cmp_add(struct sheet *s, const msgpack_object *body)
     return 0;
 }
 
+/* Keeps, for explain=true, the payment (or void) in body of amount fen by
+ * method m. */
+static int pay_add(struct sheet *s, uint64_t seq, const msgpack_object *body,
+                   int m, int64_t fen, bool voided)
+{
+    const msgpack_object *data = codec_get(body, "data");
+    struct pay_line *p;
+
+    if (!s->explain)
+        return 0;
+    if (s->n_pays == s->cap_pays) {
+        uint32_t cap = s->cap_pays ? s->cap_pays * 2 : 16;
+        void *q = realloc(s->pays, cap * sizeof(*s->pays));
+        if (!q)
+            return ERR_UNAVAILABLE;
+        s->pays = q;
+        s->cap_pays = cap;
+    }
+    p = &s->pays[s->n_pays++];
+    p->seq = seq;
+    p->method = m;
+    p->voided = voided;
+    p->fen = voided ? -fen : fen;
+    codec_copy_str(data, "payment", p->payment, sizeof(p->payment));
+    codec_copy_str(data, "unit", p->unit, sizeof(p->unit));
+    return 0;
+}
+
 /* Whether the event was recorded at the sheet's desk (every desk when the
  * sheet names none). */
 static bool at_desk(const struct sheet *s, const msgpack_object *body)
@@ -256,19 +298,19 @@ static int sheet_event(struct sheet *s, uint64_t seq,
     case EV_FEE_PAID:
         m = method_index(codec_get(data, "method"));
         codec_get_int(data, "amount", &amount);
-        if (m >= 0) {
-            s->paid[m] += amount;
-            s->paid_n[m]++;
-        }
-        return 0;
+        if (m < 0)
+            return 0;
+        s->paid[m] += amount;
+        s->paid_n[m]++;
+        return pay_add(s, seq, body, m, amount, false);
     case EV_PAYMENT_VOIDED:
         m = method_index(codec_get(data, "method"));
         codec_get_int(data, "amount", &amount);
-        if (m >= 0) {
-            s->voided[m] += amount;
-            s->voided_n[m]++;
-        }
-        return 0;
+        if (m < 0)
+            return 0;
+        s->voided[m] += amount;
+        s->voided_n[m]++;
+        return pay_add(s, seq, body, m, amount, true);
     case EV_RECEIPT_ISSUED:
         s->receipts++;
         return 0;
@@ -383,15 +425,15 @@ static void counts(const struct sheet *s, int64_t *paid, int64_t *voided,
 
 /* {payments, paid_fen, voids, voided_fen, receipts, by_method,
  *  voided_by_method, net_by_method, cash_expected}: the money of the
- * shift, in fen (R-GEN-04). */
-static void money_write(struct cw *w, const struct sheet *s)
+ * shift, in fen (R-GEN-04); extra keys follow (the caller writes them). */
+static void money_write(struct cw *w, const struct sheet *s, uint32_t extra)
 {
     int64_t paid, voided, np, nv, net[NMETH];
 
     counts(s, &paid, &voided, &np, &nv);
     for (int i = 0; i < NMETH; i++)
         net[i] = s->paid[i] - s->voided[i];
-    cw_map(w, 9);
+    cw_map(w, 9 + extra);
     cw_kint(w, "payments", np);
     cw_kint(w, "paid_fen", paid);
     cw_kint(w, "voids", nv);
@@ -401,6 +443,71 @@ static void money_write(struct cw *w, const struct sheet *s)
     money_map(w, "voided_by_method", s->voided);
     money_map(w, "net_by_method", net);
     cw_kint(w, "cash_expected", cash_expected(s));
+}
+
+/* key: the payments of method m taken in the shift (R-FEE-03, +fen) and,
+ * with voids, those voided in it (R-FEE-04, -fen), in log order, then how
+ * they make the figure (R-GEN-04): their fen sum to it. */
+static int why_money(struct sheet *s, struct cw *w, const char *key, int m,
+                     bool voids, const char *figure)
+{
+    struct why y;
+    int64_t sum = 0;
+    int rc = 0;
+
+    why_begin_in(&y, s->h, w, key);
+    for (uint32_t i = 0; i < s->n_pays && !rc; i++) {
+        const struct pay_line *p = &s->pays[i];
+        if (p->method != m || (p->voided && !voids))
+            continue;
+        sum += p->fen;
+        if (p->voided)
+            rc = why_event(&y, p->seq, "R-FEE-04", p->fen,
+                           "payment %s of %s (%s, %lld fen) voided in the "
+                           "shift: taken back out",
+                           p->payment, p->unit, pay_methods[m],
+                           (long long)-p->fen);
+        else
+            rc = why_event(&y, p->seq, "R-FEE-03", p->fen,
+                           "payment %s of %s taken by %s: %lld fen", p->payment,
+                           p->unit, pay_methods[m], (long long)p->fen);
+    }
+    why_fact(&y, "rule", "R-GEN-04",
+             "%s: the fen above summed as integers, %lld fen", figure,
+             (long long)sum);
+    why_end(&y);
+    return rc;
+}
+
+/* money.why: {cash_expected, paid_by_method: {method: [...]},
+ * net_by_method: {method: [...]}}. */
+static int money_why(struct sheet *s, struct cw *w)
+{
+    char fig[96];
+    int rc;
+
+    cw_str(w, "why");
+    cw_map(w, 3);
+    if ((rc = why_money(s, w, "cash_expected", 0, true,
+                        "cash to hand over = cash taken - cash voided")))
+        return rc;
+    cw_str(w, "paid_by_method");
+    cw_map(w, NMETH);
+    for (int m = 0; m < NMETH && !rc; m++) {
+        snprintf(fig, sizeof(fig), "%s paid = the %s payments taken",
+                 pay_methods[m], pay_methods[m]);
+        rc = why_money(s, w, pay_methods[m], m, false, fig);
+    }
+    if (rc)
+        return rc;
+    cw_str(w, "net_by_method");
+    cw_map(w, NMETH);
+    for (int m = 0; m < NMETH && !rc; m++) {
+        snprintf(fig, sizeof(fig), "%s net = %s taken - %s voided",
+                 pay_methods[m], pay_methods[m], pay_methods[m]);
+        rc = why_money(s, w, pay_methods[m], m, true, fig);
+    }
+    return rc;
 }
 
 static void list_write(struct cw *w, const char *k, const struct cw *l,
@@ -419,12 +526,12 @@ struct open_ctx {
 
 /* A complaint of the shift still open at its end: {complaint, unit,
  * state, received, next_deadline, next_rule}. */
-static void open_write(struct open_ctx *o, const struct complaint *c)
+static int open_write(struct open_ctx *o, const struct complaint *c)
 {
     int rule, off = o->s->h->cfg->cal.offset_min;
     int64_t next = cmp_next_deadline(c, &rule);
 
-    cw_map(o->w, 6);
+    cw_map(o->w, 6 + (o->s->explain ? 1 : 0));
     cw_kstr(o->w, "complaint", c->id);
     cw_kstr(o->w, "unit", c->unit);
     cw_kstr(o->w, "state", cmp_state_names[c->state]);
@@ -435,6 +542,14 @@ static void open_write(struct open_ctx *o, const struct complaint *c)
         cw_knil(o->w, "next_deadline");
     cw_kstr(o->w, "next_rule", rule >= 0 ? cmp_rule_names[rule] : "");
     o->n++;
+    if (!o->s->explain)
+        return 0;
+    /* why.next_deadline: the event that set it, as query.complaint says */
+    cw_str(o->w, "why");
+    cw_map(o->w, next ? 1 : 0);
+    return next
+               ? cmp_why_deadline(o->s->h, o->w, c, "next_deadline", rule, next)
+               : 0;
 }
 
 /* Complaints received in the shift and not closed at its end, as the log
@@ -455,29 +570,80 @@ static int open_complaints(const struct sheet *s, struct cw *w, uint32_t *n,
         if (rc)
             return err_set(e, ERR_UNAVAILABLE, NULL, "complaint %s: %s",
                            s->cmp[i], mdb_strerror(rc));
-        if (c.state != CS_CLOSED)
-            open_write(&o, &c);
+        if (c.state != CS_CLOSED && (rc = open_write(&o, &c)))
+            return err_set(e, ERR_UNAVAILABLE, NULL, "complaint %s: %s",
+                           s->cmp[i], mdb_strerror(rc));
     }
     *n = o.n;
     return 0;
 }
 
 struct next_ctx {
+    const struct sheet *s;
     int off;
     struct cw *w;
     uint32_t n;
 };
 
+/* The rule id of a deadline by its timer's command and rule. */
+static const char *timer_rule_id(const msgpack_object *entry)
+{
+    static const struct {
+        const char *cmd, *rule;
+    } by_cmd[] = {
+        {"renovation.expire_term", "R-REN-02"},
+        {"renovation.passes_overdue", "R-REN-04"},
+        {"renovation.violation_overdue", "R-REN-05"},
+        {"release.expire", "R-REL-04"},
+        {"movein.fix_overdue", "R-MOV-02"},
+    };
+    const msgpack_object *cmd = codec_get(entry, "cmd");
+    char rule[32] = "";
+
+    codec_copy_str(codec_get(entry, "body"), "rule", rule, sizeof(rule));
+    if (codec_obj_is_str(cmd, "complaint.escalate") ||
+        codec_obj_is_str(cmd, "complaint.auto_close"))
+        return cmp_timer_rule_id(rule);
+    if (codec_obj_is_str(cmd, "workorder.escalate"))
+        return wo_rule_id(rule);
+    for (size_t i = 0; i < sizeof(by_cmd) / sizeof(by_cmd[0]); i++)
+        if (codec_obj_is_str(cmd, by_cmd[i].cmd))
+            return by_cmd[i].rule;
+    return "";
+}
+
+/* why.due of a next deadline: the event that armed its timer (timer_log
+ * keeps its seq) and the timer's rule. */
+static int next_why(struct next_ctx *c, int64_t due, uint64_t armed,
+                    const msgpack_object *entry)
+{
+    struct why y;
+    char key[96] = "", cmd[48] = "", when[TS_STR_MAX];
+    int rc;
+
+    codec_copy_str(entry, "key", key, sizeof(key));
+    codec_copy_str(entry, "cmd", cmd, sizeof(cmd));
+    ts_format(due, c->off, when);
+    cw_str(c->w, "why");
+    cw_map(c->w, 1);
+    why_begin_in(&y, c->s->h, c->w, "due");
+    rc = why_event(&y, armed, timer_rule_id(entry), WHY_NO_FEN,
+                   "armed the timer %s: at %s deskd runs %s", key, when, cmd);
+    why_end(&y);
+    return rc;
+}
+
 /* A deadline of the next shift: {due, cmd, key, about} where about is the
  * timer's record (its ids and rule, without the due time). */
-static int next_row(void *ctx, int64_t due, const msgpack_object *entry)
+static int next_row(void *ctx, int64_t due, uint64_t armed,
+                    const msgpack_object *entry)
 {
     struct next_ctx *c = ctx;
     const msgpack_object *body = codec_get(entry, "body");
     uint32_t n = 0;
     size_t at;
 
-    cw_map(c->w, 4);
+    cw_map(c->w, 4 + (c->s->explain ? 1 : 0));
     cw_kts(c->w, "due", due, c->off);
     cw_kobj(c->w, "cmd", codec_get(entry, "cmd"));
     cw_kobj(c->w, "key", codec_get(entry, "key"));
@@ -495,6 +661,8 @@ static int next_row(void *ctx, int64_t due, const msgpack_object *entry)
     }
     cw_map_close(c->w, at, n);
     c->n++;
+    if (c->s->explain && next_why(c, due, armed, entry))
+        return -ERR_UNAVAILABLE;
     return 0;
 }
 
@@ -504,14 +672,14 @@ static int next_row(void *ctx, int64_t due, const msgpack_object *entry)
 static int next_deadlines(const struct sheet *s, struct cw *w, uint32_t *n,
                           struct err *e)
 {
-    struct next_ctx c = {s->h->cfg->cal.offset_min, w, 0};
+    struct next_ctx c = {s, s->h->cfg->cal.offset_min, w, 0};
     int rc = s->end_seq ? timer_each_live(s->h->txn, s->h->v, s->to, s->next_to,
                                           s->end_seq, next_row, &c)
                         : 0;
 
     *n = c.n;
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "timers: %s",
-                        mdb_strerror(rc))
+                        rc < 0 ? "the log cannot be read" : mdb_strerror(rc))
               : 0;
 }
 
@@ -599,6 +767,7 @@ int hdl_query_handover(struct hctx *h, const struct args *a, struct err *e)
     int off = h->cfg->cal.offset_min, rc;
 
     sheet_init(&s, h);
+    s.explain = hdl_explain(a);
     lists_init(&l);
     if ((rc = sheet_args(&s, a, "", e)) || (rc = lists_read(&l, &s, e)))
         goto out;
@@ -617,7 +786,11 @@ int hdl_query_handover(struct hctx *h, const struct args *a, struct err *e)
     list_write(w, "deadlines_fired", &s.fired, s.n_fired);
     list_write(w, "deadlines_next", &l.next, l.n_next);
     cw_str(w, "money");
-    money_write(w, &s);
+    money_write(w, &s, s.explain ? 1 : 0);
+    if (s.explain && (rc = money_why(&s, w))) {
+        rc = err_set(e, ERR_UNAVAILABLE, NULL, "the log cannot be read");
+        goto out;
+    }
     list_write(w, "cards_issued", &s.cards_issued, s.n_issued);
     list_write(w, "cards_lost", &s.cards_lost, s.n_lost);
     list_write(w, "keys_handed", &s.keys_out, s.n_keys_out);
@@ -668,7 +841,7 @@ int hdl_shift_handover(struct hctx *h, const struct args *a, struct err *e)
     cw_kts(w, "next_to", s.next_to, off);
     cw_kint(w, "deadlines_next", l.n_next);
     cw_str(w, "money");
-    money_write(w, &s);
+    money_write(w, &s, 0);
     cw_kint(w, "cash_counted", counted);
     cw_kint(w, "cash_difference", counted - cash_expected(&s));
     cw_kint(w, "passes", s.n_passes);

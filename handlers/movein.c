@@ -304,6 +304,38 @@ static void write_progress(struct cw *w, const msgpack_object *m)
     cw_kbool(w, "complete", done == 7);
 }
 
+/* why: {fix_due: the failed inspection that set the fix-by day
+ * (R-MOV-02) and when it passes} when the checklist has one. */
+static int movein_why(struct hctx *h, const char *unit, const msgpack_object *m)
+{
+    char stream[UNIT_KEY_MAX + 8], day[DATE_STR_MAX] = "", when[TS_STR_MAX];
+    int64_t due = 0;
+    int32_t d;
+    const char *s;
+    size_t n;
+    struct why y;
+    int rc;
+
+    codec_get_int(m, "fix_due", &due);
+    cw_str(h->result, "why");
+    cw_map(h->result, due ? 1 : 0);
+    if (!due)
+        return 0;
+    snprintf(stream, sizeof(stream), "movein:%s", unit);
+    codec_copy_str(m, "fix_by", day, sizeof(day));
+    ts_format(due, h->cfg->cal.offset_min, when);
+    why_begin(&y, h, "fix_due");
+    rc = why_set_by(&y, stream, EV_MOVEIN_INSPECTED, "fix_due", NULL, due,
+                    "R-MOV-02",
+                    "the inspection failed: the items are to be fixed by %s, "
+                    "overdue at %s",
+                    day, when);
+    if (!codec_get_str(m, "fix_by", &s, &n) && !date_parse(s, n, &d))
+        why_day_due(&y, "R-MOV-02", d, due);
+    why_end(&y);
+    return rc;
+}
+
 int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e)
 {
     char unit[UNIT_KEY_MAX];
@@ -313,11 +345,14 @@ int hdl_query_movein(struct hctx *h, const struct args *a, struct err *e)
 
     if (rc)
         return rc;
-    cw_map(w, 4);
+    cw_map(w, 4 + (hdl_explain(a) ? 1 : 0));
     cw_str(w, "checklist");
     cw_obj(w, d.obj);
     write_progress(w, d.obj);
+    rc = hdl_explain(a) ? movein_why(h, unit, d.obj) : 0;
     codec_doc_release(&d);
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "move-in lookup failed");
     h->has_result = true;
     return 0;
 }

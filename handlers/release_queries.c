@@ -1,6 +1,7 @@
 /* handlers/release_queries.c - what the desk and the gate read about
  * goods-release passes: one pass, the passes of a day with their state,
  * and the passes waiting for the owner's confirmation (R-REL-03/04). */
+#include <stdio.h>
 #include <string.h>
 
 #include "../projections/release.h"
@@ -24,17 +25,61 @@ static int write_pass(void *ctx, const msgpack_object *p)
     return 0;
 }
 
+/* why.expires_due of pass id (record p): the request that set it
+ * (R-REL-04: valid once, on its date) and the day it passes. */
+static int pass_why(struct hctx *h, const char *id, const msgpack_object *p)
+{
+    char stream[PASS_ID_MAX + 8], day[DATE_STR_MAX] = "", when[TS_STR_MAX];
+    int64_t due = 0;
+    int32_t d;
+    const char *s;
+    size_t n;
+    struct why y;
+    int rc;
+
+    snprintf(stream, sizeof(stream), "pass:%s", id);
+    codec_get_int(p, "expires_due", &due);
+    codec_copy_str(p, "date", day, sizeof(day));
+    ts_format(due, h->cfg->cal.offset_min, when);
+    cw_str(h->result, "why");
+    cw_map(h->result, 1);
+    why_begin(&y, h, "expires_due");
+    rc = why_set_by(&y, stream, EV_PASS_REQUESTED, "expires_due", NULL, due,
+                    "R-REL-04",
+                    "requests the pass for %s: used once, on that day; "
+                    "expired unused at %s",
+                    day, when);
+    if (due && !codec_get_str(p, "date", &s, &n) && !date_parse(s, n, &d))
+        why_day_due(&y, "R-REL-04", d, due);
+    why_end(&y);
+    return rc;
+}
+
 int hdl_query_pass(struct hctx *h, const struct args *a, struct err *e)
 {
     char id[PASS_ID_MAX];
     struct codec_doc d;
+    const msgpack_object *m;
+    int rc = 0;
 
     arg_copy(a, "pass", id, sizeof(id));
     if (release_get(h->txn, h->v, id, &d))
         return err_set(e, ERR_NOT_FOUND, "pass", "pass '%s' does not exist",
                        id);
-    cw_obj(h->result, d.obj);
+    m = d.obj;
+    if (!hdl_explain(a) || m->type != MSGPACK_OBJECT_MAP) {
+        cw_obj(h->result, m);
+    } else { /* the record and its why */
+        cw_map(h->result, m->via.map.size + 1);
+        for (uint32_t i = 0; i < m->via.map.size; i++) {
+            cw_obj(h->result, &m->via.map.ptr[i].key);
+            cw_obj(h->result, &m->via.map.ptr[i].val);
+        }
+        rc = pass_why(h, id, m);
+    }
     codec_doc_release(&d);
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "pass lookup failed");
     h->has_result = true;
     return 0;
 }

@@ -4,6 +4,7 @@
  * refunds due, violations past their rectification deadline (R-REN-02,
  * R-REN-03, R-REN-05); and one renovation with its passes and
  * violations. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../projections/renovation.h"
@@ -18,6 +19,7 @@ struct list_ctx {
     uint32_t n;
     int64_t total;
     size_t at;
+    bool explain; /* explain=true: a why beside each deadline */
 };
 
 static bool in_scope(const struct list_ctx *c, const struct ren_rec *r)
@@ -30,6 +32,39 @@ static bool active(const struct ren_rec *r)
     return r->refunded_on == DATE_NONE && strcmp(r->completion, "passed");
 }
 
+/* why.end of an active renovation: the filing or extension that set
+ * the end (R-REN-02), the day it passes, whether that makes it overdue. */
+static int why_term_end(struct list_ctx *c, const struct ren_rec *r)
+{
+    struct cw *w = c->h->result;
+    char stream[REN_ID_MAX + 16], end[DATE_STR_MAX], day[DATE_STR_MAX];
+    struct why y;
+    int rc;
+
+    snprintf(stream, sizeof(stream), "renovation:%s", r->id);
+    date_format(r->end, end);
+    date_format(c->day, day);
+    cw_str(w, "why");
+    cw_map(w, 1);
+    why_begin(&y, c->h, "end");
+    rc = why_set_by(&y, stream, EV_UNKNOWN, "end_due", NULL, r->end_due,
+                    "R-REN-02", "sets the term's end: %s", end);
+    if (r->end_due)
+        why_day_due(&y, "R-REN-02", r->end, r->end_due);
+    why_fact(&y, "rule", "R-REN-02",
+             "a term is at most 3 months, extended at most 3 months at a "
+             "time; on %s it is %s (the end %s %s)",
+             day, r->end < c->day ? "overdue" : "not overdue", end,
+             r->end < c->day ? "is past" : "is not past");
+    if (r->passes_out > 0)
+        why_fact(&y, "rule", "R-REN-04",
+                 "%d worker pass(es) still out: all are due back by the same "
+                 "end (renovation.passes_overdue when they are not)",
+                 (int)r->passes_out);
+    why_end(&y);
+    return rc;
+}
+
 static int row_active(void *ctx, const struct ren_rec *r)
 {
     struct list_ctx *c = ctx;
@@ -39,7 +74,7 @@ static int row_active(void *ctx, const struct ren_rec *r)
     c->total += r->end < c->day;
     if (c->n++ >= REN_ROWS_MAX)
         return 0;
-    cw_map(w, 8);
+    cw_map(w, 8 + (c->explain ? 1 : 0));
     cw_kstr(w, "renovation", r->id);
     cw_kstr(w, "unit", r->unit);
     cw_kstr(w, "owner", r->owner);
@@ -48,7 +83,7 @@ static int row_active(void *ctx, const struct ren_rec *r)
     cw_kdate(w, "end", r->end);
     cw_kbool(w, "overdue", r->end < c->day);
     cw_kint(w, "passes_out", r->passes_out);
-    return 0;
+    return c->explain ? why_term_end(c, r) : 0;
 }
 
 static int row_held(void *ctx, const struct ren_rec *r)
@@ -100,6 +135,38 @@ struct viol_ctx {
     const struct ren_rec *r;
 };
 
+/* why.deadline of a violation past its deadline: the inspection that
+ * found it and set the deadline (R-REN-05), the day it passed. */
+static int why_viol(struct viol_ctx *vc, const msgpack_object *m, int32_t dl)
+{
+    struct list_ctx *c = vc->c;
+    struct cw *w = c->h->result;
+    char stream[REN_ID_MAX + 16], viol[32] = "", notice[64] = "", kind[32] = "",
+                                  d[DATE_STR_MAX];
+    int64_t due = 0;
+    struct why y;
+    int rc;
+
+    snprintf(stream, sizeof(stream), "renovation:%s", vc->r->id);
+    codec_copy_str(m, "violation", viol, sizeof(viol));
+    codec_copy_str(m, "notice", notice, sizeof(notice));
+    codec_copy_str(m, "kind", kind, sizeof(kind));
+    codec_get_int(m, "deadline_due", &due);
+    date_format(dl, d);
+    cw_str(w, "why");
+    cw_map(w, 1);
+    why_begin(&y, c->h, "deadline");
+    rc = why_set_by(&y, stream, EV_REN_VIOLATION_FOUND, "violation", viol, 0,
+                    "R-REN-05",
+                    "violation %s (%s) found: rectification notice %s, "
+                    "rectify by %s",
+                    viol, kind, notice, d);
+    if (due)
+        why_day_due(&y, "R-REN-05", dl, due);
+    why_end(&y);
+    return rc;
+}
+
 static int row_viol(void *ctx, const msgpack_object *m)
 {
     struct viol_ctx *vc = ctx;
@@ -113,14 +180,14 @@ static int row_viol(void *ctx, const msgpack_object *m)
         codec_get_str(m, "deadline", &s, &n) || date_parse(s, n, &dl) ||
         dl >= vc->c->day || vc->c->n++ >= REN_ROWS_MAX)
         return 0;
-    cw_map(w, 6);
+    cw_map(w, 6 + (vc->c->explain ? 1 : 0));
     cw_kstr(w, "renovation", vc->r->id);
     cw_kstr(w, "unit", vc->r->unit);
     cw_kobj(w, "violation", codec_get(m, "violation"));
     cw_kobj(w, "kind", codec_get(m, "kind"));
     cw_kobj(w, "notice", codec_get(m, "notice"));
     cw_kobj(w, "deadline", codec_get(m, "deadline"));
-    return 0;
+    return vc->c->explain ? why_viol(vc, m, dl) : 0;
 }
 
 static int rows_viol(void *ctx, const struct ren_rec *r)
@@ -149,7 +216,7 @@ static int section(struct list_ctx *c, const char *key, ren_fn fn)
 int hdl_query_renovations(struct hctx *h, const struct args *a, struct err *e)
 {
     char prefix[64] = "";
-    struct list_ctx c = {h, 0, prefix, 0, 0, 0};
+    struct list_ctx c = {h, 0, prefix, 0, 0, 0, hdl_explain(a)};
     struct cw *w = h->result;
 
     c.day = arg_has(a, "as_of") ? (int32_t)arg_int(a, "as_of") : hdl_today(h);
@@ -184,7 +251,7 @@ static int write_doc(void *ctx, const msgpack_object *m)
 int hdl_query_renovation(struct hctx *h, const struct args *a, struct err *e)
 {
     char id[REN_ID_MAX];
-    struct list_ctx c = {h, 0, "", 0, 0, 0};
+    struct list_ctx c = {h, 0, "", 0, 0, 0, false};
     struct codec_doc d;
     struct cw *w = h->result;
     int rc;

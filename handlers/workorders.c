@@ -403,7 +403,7 @@ static const char *const wo_level_names[] = {"", "cs_lead",
 /* R-WO-01: followed until closed (stale), what the desk cannot solve goes
  * to the lead and the department head (unsolved); R-WO-03: the return
  * visit and the notice to the repairer. */
-static const char *wo_rule_id(const char *rule)
+const char *wo_rule_id(const char *rule)
 {
     return !strcmp(rule, "visit_due") || !strcmp(rule, "notice_due")
                ? "R-WO-03"

@@ -169,12 +169,12 @@ int timer_arm(MDB_txn *txn, const struct views *v, uint64_t seq,
 /* Clears every timer whose key starts with prefix ("C12:"). */
 int timer_clear_prefix(MDB_txn *txn, const struct views *v, uint64_t seq,
                        const char *prefix);
-/* Calls fn(ctx, due, entry) for every timer that was live once the event
- * at seq as_of had been applied (armed at or before it, not cleared by
- * then) and is due in [from, to), by due time; entry is {key, cmd, body,
- * cleared} and valid during the call. fn returns >0 to stop, <0 for an
- * error (returned). */
-typedef int (*timer_live_fn)(void *ctx, int64_t due,
+/* Calls fn(ctx, due, armed, entry) for every timer that was live once the
+ * event at seq as_of had been applied (armed at or before it, not cleared
+ * by then) and is due in [from, to), by due time; armed is the seq of the
+ * event that armed it, entry is {key, cmd, body, cleared} and valid during
+ * the call. fn returns >0 to stop, <0 for an error (returned). */
+typedef int (*timer_live_fn)(void *ctx, int64_t due, uint64_t armed,
                              const msgpack_object *entry);
 int timer_each_live(MDB_txn *txn, const struct views *v, int64_t from,
                     int64_t to, uint64_t as_of, timer_live_fn fn, void *ctx);

@@ -249,7 +249,7 @@ int timer_each_live(MDB_txn *txn, const struct views *v, int64_t from,
             continue;
         codec_get_int(d.obj, "cleared", &cleared);
         if (cleared == 0 || (uint64_t)cleared > as_of)
-            rc = fn(ctx, due, d.obj);
+            rc = fn(ctx, due, set, d.obj);
         codec_doc_release(&d);
         if (rc) {
             rc = rc > 0 ? 0 : rc;

@@ -227,6 +227,22 @@ async function main() {
         !(await page.$('[data-query="handover"] tr[data-key="' + desk.lift +
                        ':missed_reply"]')))
       throw new Error('handover panel: ' + ho);
+    // why? on the cash to hand over: the shift's cash payments (R-FEE-03),
+    // whose fen sum to it (R-GEN-04), each seq confirmed by log.read
+    await page.click('[data-query="handover"] .tile[data-key="cash_expected"]' +
+                     ' a.why');
+    await page.waitForSelector('#why[data-state="ok"]' +
+                               '[data-figure="cash_expected"]',
+                               { timeout: WAIT_MS });
+    const cash = await page.$$eval('#why tr[data-fen]', l => l.map(r =>
+      ({ seq: r.dataset.seq, fen: Number(r.dataset.fen) })));
+    const whyCash = await page.textContent('#why');
+    if (cash.reduce((n, e) => n + e.fen, 0) !== 61075 ||
+        !whyCash.includes('R-FEE-03') || !whyCash.includes('R-GEN-04') ||
+        !cash.every(e => ctl(ep, 'admin', 'log.read', 'from=' + e.seq,
+          'limit=1').result.events[0].type === 'fee.paid'))
+      throw new Error('why cash: ' + JSON.stringify(cash) + ' ' + whyCash);
+    await page.click('#why .close');
 
     // complaints: all three open, the lift's reply due at 18:00 today
     const row = id => '[data-query="complaints_open"] tr[data-complaint="' +

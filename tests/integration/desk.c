@@ -127,3 +127,43 @@ void rebuild_equals_live(const struct h_server *s)
              s->config);
     assert_int_equal(system(cmdline), 0);
 }
+
+void desk_log_type(int64_t seq, char type[48])
+{
+    struct h_reply r;
+
+    OK(&r, "admin", "log.read", "{\"from\":%lld,\"limit\":1}", (long long)seq);
+    assert_int_equal(h_reply_int(&r, "result.events.0.seq", -1), seq);
+    snprintf(type, 48, "%s", h_reply_str(&r, "result.events.0.type"));
+    done(&r);
+}
+
+void expect_entry(json_t *l, size_t i, int64_t seq, const char *type,
+                  const char *rule, int64_t fen)
+{
+    json_t *e = json_array_get(l, i), *f;
+    char logged[48];
+
+    assert_non_null(e);
+    if (seq) {
+        assert_int_equal(json_integer_value(json_object_get(e, "seq")), seq);
+        desk_log_type(seq, logged);
+        assert_string_equal(logged, type);
+        assert_true(json_is_string(json_object_get(e, "at")));
+    } else {
+        assert_true(json_is_null(json_object_get(e, "seq")));
+    }
+    assert_string_equal(json_string_value(json_object_get(e, "type")), type);
+    assert_string_equal(json_string_value(json_object_get(e, "rule")), rule);
+    assert_true(json_is_string(json_object_get(e, "what")));
+    f = json_object_get(e, "fen");
+    if (fen == WHY_NONE)
+        assert_null(f);
+    else
+        assert_int_equal(json_integer_value(f), fen);
+}
+
+const char *what_of(json_t *l, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(l, i), "what"));
+}

@@ -67,4 +67,16 @@ int desk_stop(struct h_server *s, struct h_client *c);
  * live ones, and the hash chain verifies (deskd --rebuild, --verify). */
 void rebuild_equals_live(const struct h_server *s);
 
+/* ---- explain=true (handlers/explain.c) ---- */
+/* The type of the event log.read serves at seq (copied to type). */
+void desk_log_type(int64_t seq, char type[48]);
+/* Entry i of "why" list l: its seq must be that of an event of type
+ * `type` (the log agrees), or nil when seq is 0; its rule must be rule;
+ * its fen fen (WHY_NONE: absent). */
+#define WHY_NONE INT64_MIN
+void expect_entry(json_t *l, size_t i, int64_t seq, const char *type,
+                  const char *rule, int64_t fen);
+/* The "what" of entry i of list l. */
+const char *what_of(json_t *l, size_t i);
+
 #endif

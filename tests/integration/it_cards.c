@@ -44,6 +44,14 @@ static const char *issued(struct h_reply *r, const char *field)
     return h_reply_str(r, path);
 }
 
+/* The seq of the card.issued (or card.renewed) event, the reply's last. */
+static int64_t issued_seq(struct h_reply *r)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "events.%zu.seq", r->nevents - 1);
+    return h_reply_int(r, path, 0);
+}
+
 static int64_t issued_int(struct h_reply *r, const char *field)
 {
     char path[64];
@@ -362,6 +370,8 @@ static void test_card_05_expiry_schedule_as_of(void **state)
 {
     char owner[24], tenant[24], *live, *later;
     struct h_reply r;
+    int64_t t_issued, o_issued, t_renewed;
+    json_t *l;
     (void)state;
 
     desk_estate("CD", "residence", DESK_ID_NO, owner);
@@ -372,11 +382,13 @@ static void test_card_05_expiry_schedule_as_of(void **state)
        "\"holder\":\"%s\",\"move_in\":true,\"docs\":[\"id\",\"lease\"]}",
        tenant);
     assert_string_equal(issued(&r, "until"), "2026-04-30");
+    t_issued = issued_seq(&r);
     done(&r);
     OK(&r, "clerk1", "card.issue",
        "{\"card\":\"CD-O\",\"kind\":\"access\",\"unit\":\"CD/1-101\","
        "\"holder\":\"%s\",\"move_in\":true}",
        owner);
+    o_issued = issued_seq(&r);
     done(&r);
     OK(&r, "clerk1", "query.card_expiry", "{\"estate\":\"CD\"}");
     assert_int_equal(h_reply_int(&r, "result.count", -1), 1);
@@ -395,6 +407,27 @@ static void test_card_05_expiry_schedule_as_of(void **state)
     OK(&r, "clerk1", "query.card_expiry",
        "{\"unit\":\"CD/1-101\",\"days\":800}");
     assert_int_equal(h_reply_int(&r, "result.count", -1), 2);
+    assert_null(h_reply_get(&r, "result.cards.0.why"));
+    done(&r);
+    /* explain=true (issue 16): the tenant's 12 months from 04-02 would end
+     * 2027-04-01 (R-CARD-03) but the lease ends 04-30 (R-CARD-01); the
+     * owner's 24 months end 2028-04-01 */
+    OK(&r, "clerk1", "query.card_expiry",
+       "{\"unit\":\"CD/1-101\",\"days\":800,\"explain\":true}");
+    assert_string_equal(h_reply_str(&r, "result.cards.0.card"), "CD-T");
+    l = h_reply_get(&r, "result.cards.0.why.until");
+    assert_int_equal(json_array_size(l), 3);
+    expect_entry(l, 0, t_issued, "card.issued", "R-CARD-01", WHY_NONE);
+    expect_entry(l, 1, 0, "rule", "R-CARD-03", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "12 months from 2026-04-02"));
+    assert_non_null(strstr(what_of(l, 1), "2027-04-01"));
+    expect_entry(l, 2, 0, "rule", "R-CARD-01", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 2), "2026-04-30, not 2027-04-01"));
+    assert_string_equal(h_reply_str(&r, "result.cards.1.card"), "CD-O");
+    l = h_reply_get(&r, "result.cards.1.why.until");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, o_issued, "card.issued", "R-CARD-01", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2028-04-01"));
     done(&r);
 
     /* renewing needs a longer lease first; then up to its end */
@@ -405,6 +438,22 @@ static void test_card_05_expiry_schedule_as_of(void **state)
     assert_string_equal(h_reply_str(&r, "events.0.data.from"), "2026-05-01");
     assert_string_equal(h_reply_str(&r, "events.0.data.until"), "2026-10-31");
     assert_int_equal(h_reply_int(&r, "events.0.data.fee", -1), 0);
+    t_renewed = issued_seq(&r);
+    done(&r);
+    /* the renewed end is the renewal's; as of 04-02 the old end is still
+     * the issue's */
+    OK(&r, "clerk1", "query.card_expiry",
+       "{\"unit\":\"CD/1-101\",\"days\":800,\"explain\":true}");
+    assert_string_equal(h_reply_str(&r, "result.cards.0.until"), "2026-10-31");
+    l = h_reply_get(&r, "result.cards.0.why.until");
+    expect_entry(l, 0, t_renewed, "card.renewed", "R-CARD-01", WHY_NONE);
+    done(&r);
+    OK(&r, "clerk1", "query.card_expiry",
+       "{\"unit\":\"CD/1-101\",\"days\":800,\"as_of\":\"2026-04-02\","
+       "\"explain\":true}");
+    assert_string_equal(h_reply_str(&r, "result.cards.0.until"), "2026-04-30");
+    l = h_reply_get(&r, "result.cards.0.why.until");
+    expect_entry(l, 0, t_issued, "card.issued", "R-CARD-01", WHY_NONE);
     done(&r);
     OK(&r, "clerk1", "query.card_expiry", "{\"estate\":\"CD\"}");
     assert_int_equal(h_reply_int(&r, "result.count", -1), 0);

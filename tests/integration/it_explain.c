@@ -29,51 +29,6 @@ static int stop(void **state)
     return desk_stop(&srv, &cli);
 }
 
-/* The type of the event log.read serves at seq (copied to type). */
-static void log_type(int64_t seq, char type[48])
-{
-    struct h_reply r;
-
-    OK(&r, "admin", "log.read", "{\"from\":%lld,\"limit\":1}", (long long)seq);
-    assert_int_equal(h_reply_int(&r, "result.events.0.seq", -1), seq);
-    snprintf(type, 48, "%s", h_reply_str(&r, "result.events.0.type"));
-    done(&r);
-}
-
-/* Entry i of list l: its seq must be that of an event of type `type`
- * (the log agrees), or nil when seq is 0; its rule must be rule; its fen
- * fen (WHY_NONE: absent). */
-#define WHY_NONE INT64_MIN
-static void expect_entry(json_t *l, size_t i, int64_t seq, const char *type,
-                         const char *rule, int64_t fen)
-{
-    json_t *e = json_array_get(l, i), *f;
-    char logged[48];
-
-    assert_non_null(e);
-    if (seq) {
-        assert_int_equal(json_integer_value(json_object_get(e, "seq")), seq);
-        log_type(seq, logged);
-        assert_string_equal(logged, type);
-        assert_true(json_is_string(json_object_get(e, "at")));
-    } else {
-        assert_true(json_is_null(json_object_get(e, "seq")));
-    }
-    assert_string_equal(json_string_value(json_object_get(e, "type")), type);
-    assert_string_equal(json_string_value(json_object_get(e, "rule")), rule);
-    assert_true(json_is_string(json_object_get(e, "what")));
-    f = json_object_get(e, "fen");
-    if (fen == WHY_NONE)
-        assert_null(f);
-    else
-        assert_int_equal(json_integer_value(f), fen);
-}
-
-static const char *what_of(json_t *l, size_t i)
-{
-    return json_string_value(json_object_get(json_array_get(l, i), "what"));
-}
-
 /* ---- fees ---- */
 
 static int start_fees(void **state)

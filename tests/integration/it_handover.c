@@ -64,29 +64,35 @@ static void sale(const char *d, int quantity, const char *method, char pay[24])
 static char sheet_before[8192];
 static char complaint[24];
 static char ho_owner[24]; /* owner of HO/1-101 */
+/* The first shift's payments at front-1 (500 cash, 200 pos, 300 cash
+ * voided) and the seqs of the void and of the complaint's intake. */
+static char pay_cash[24], pay_pos[24], pay_voided[24];
+static int64_t void_seq, complaint_seq;
 
 /* R-GEN-04: one shift at desk front-1, with another desk's sale and a
  * sale after the shift that must stay off its sheet. */
 static void test_handover_sheet(void **state)
 {
-    char owner[24], pay[24], voided[24], body[256], *dump;
+    char owner[24], pay[24], body[256], *dump;
     struct h_reply r;
     (void)state;
 
     desk_estate("HO", "residence", "", owner);
     snprintf(ho_owner, sizeof(ho_owner), "%s", owner);
-    sale("front-1", 10, "cash", pay);   /* 500 cash */
-    sale("front-1", 4, "pos", pay);     /* 200 pos */
-    sale("front-1", 6, "cash", voided); /* 300 cash, voided below */
-    sale("front-2", 2, "cash", pay);    /* 100 cash, another desk */
+    sale("front-1", 10, "cash", pay_cash);  /* 500 cash */
+    sale("front-1", 4, "pos", pay_pos);     /* 200 pos */
+    sale("front-1", 6, "cash", pay_voided); /* 300 cash, voided below */
+    sale("front-2", 2, "cash", pay);        /* 100 cash, another desk */
     snprintf(body, sizeof(body), "{\"payment\":\"%s\",\"reason\":\"收错\"}",
-             voided);
+             pay_voided);
     at(&r, "front-1", "mgr1", "fee.void_payment", body);
+    void_seq = h_reply_int(&r, "events.0.seq", 0);
     done(&r);
     at(&r, "front-1", "clerk1", "complaint.receive",
        "{\"channel\":\"phone\",\"unit\":\"HO/1-101\",\"name\":\"王\","
        "\"contact\":\"13812345678\",\"what\":\"电梯停运\",\"wants\":"
        "\"修复\"}");
+    complaint_seq = h_reply_int(&r, "events.0.seq", 0);
     done(&r);
     snprintf(body, sizeof(body),
              "{\"card\":\"HO-1\",\"kind\":\"access\",\"unit\":\"HO/1-101\","
@@ -141,6 +147,119 @@ static void test_handover_sheet(void **state)
     at(&r, "front-1", "clerk1", "query.handover", "{" SHIFT "}");
     assert_int_equal(h_reply_int(&r, "result.money.payments", -1), 4);
     assert_int_equal(h_reply_int(&r, "result.money.cash_expected", -1), 600);
+    done(&r);
+}
+
+/* The seq of the fee.paid event of payment pay ("Y<seq>", handlers/
+ * payments.c); expect_entry checks the log agrees. */
+static int64_t pay_seq(const char *pay)
+{
+    return strtoll(pay + 1, NULL, 10);
+}
+
+/* Drops every "why" explain=true added to a sheet (money.why and the
+ * rows' why), leaving what the sheet says without it. */
+static void drop_why(json_t *sheet)
+{
+    const char *lists[] = {"complaints_open", "deadlines_next"};
+    size_t i;
+    json_t *row;
+
+    json_object_del(json_object_get(sheet, "money"), "why");
+    for (int k = 0; k < 2; k++)
+        json_array_foreach(json_object_get(sheet, lists[k]), i, row)
+            json_object_del(row, "why");
+}
+
+/* The sum of the fen of the entries of l. */
+static int64_t fen_sum(json_t *l)
+{
+    size_t i;
+    json_t *e;
+    int64_t sum = 0;
+
+    json_array_foreach(l, i, e) sum +=
+        json_integer_value(json_object_get(e, "fen"));
+    return sum;
+}
+
+/* explain=true (issue 16): the cash to hand over (500) is explained by
+ * the three front-1 cash lines of the shift, +500 and +300 taken
+ * (R-FEE-03) and -300 voided (R-FEE-04), whose fen sum to it (R-GEN-04);
+ * front-2's 100 and the 16:30 sale are not among them. pos paid 200 is its
+ * one payment; debit has none. The complaint's next deadline and the
+ * next shift's reply deadline are explained by the intake that set them
+ * (R-CMP-04). Without the why lists the sheet is the one without
+ * explain. */
+static void test_handover_explain_money(void **state)
+{
+    struct h_reply r;
+    json_t *l, *res;
+    char *dump;
+    (void)state;
+
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\",\"explain\":true," SHIFT "}");
+    assert_int_equal(h_reply_int(&r, "result.money.cash_expected", -1), 500);
+    l = h_reply_get(&r, "result.money.why.cash_expected");
+    assert_int_equal(json_array_size(l), 4);
+    expect_entry(l, 0, pay_seq(pay_cash), "fee.paid", "R-FEE-03", 500);
+    expect_entry(l, 1, pay_seq(pay_voided), "fee.paid", "R-FEE-03", 300);
+    expect_entry(l, 2, void_seq, "fee.payment_voided", "R-FEE-04", -300);
+    expect_entry(l, 3, 0, "rule", "R-GEN-04", WHY_NONE);
+    assert_int_equal(fen_sum(l), 500);
+    assert_non_null(strstr(what_of(l, 0), pay_cash));
+    assert_non_null(strstr(what_of(l, 2), pay_voided));
+    assert_non_null(strstr(what_of(l, 3), "500 fen"));
+
+    /* paid by method: payments only, never the void */
+    l = h_reply_get(&r, "result.money.why.paid_by_method.cash");
+    assert_int_equal(json_array_size(l), 3);
+    expect_entry(l, 0, pay_seq(pay_cash), "fee.paid", "R-FEE-03", 500);
+    expect_entry(l, 1, pay_seq(pay_voided), "fee.paid", "R-FEE-03", 300);
+    expect_entry(l, 2, 0, "rule", "R-GEN-04", WHY_NONE);
+    assert_int_equal(fen_sum(l),
+                     h_reply_int(&r, "result.money.paid_by_method.cash", -1));
+    l = h_reply_get(&r, "result.money.why.paid_by_method.pos");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, pay_seq(pay_pos), "fee.paid", "R-FEE-03", 200);
+    expect_entry(l, 1, 0, "rule", "R-GEN-04", WHY_NONE);
+    l = h_reply_get(&r, "result.money.why.paid_by_method.debit");
+    assert_int_equal(json_array_size(l), 1);
+    assert_non_null(strstr(what_of(l, 0), "0 fen"));
+
+    /* net by method: payments and voids */
+    l = h_reply_get(&r, "result.money.why.net_by_method.cash");
+    assert_int_equal(json_array_size(l), 4);
+    expect_entry(l, 2, void_seq, "fee.payment_voided", "R-FEE-04", -300);
+    assert_int_equal(fen_sum(l),
+                     h_reply_int(&r, "result.money.net_by_method.cash", -1));
+    l = h_reply_get(&r, "result.money.why.net_by_method.pos");
+    assert_int_equal(fen_sum(l), 200);
+    assert_int_equal(
+        json_object_size(h_reply_get(&r, "result.money.why.net_by_method")), 4);
+
+    /* R-CMP-04: the phone complaint's reply deadline, 18:00, was set by
+     * its intake; the timer the next shift inherits was armed by it */
+    l = h_reply_get(&r, "result.complaints_open.0.why.next_deadline");
+    expect_entry(l, 0, complaint_seq, "complaint.received", "R-CMP-04",
+                 WHY_NONE);
+    expect_entry(l, 1, 0, "config", "R-CMP-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "reply.phone"));
+    l = h_reply_get(&r, "result.deadlines_next.0.why.due");
+    assert_int_equal(json_array_size(l), 1);
+    expect_entry(l, 0, complaint_seq, "complaint.received", "R-CMP-04",
+                 WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-03-02T18:00:00+08:00"));
+
+    /* explain only adds: without the why lists, the sheet as before */
+    res = json_deep_copy(h_reply_get(&r, "result"));
+    drop_why(res);
+    dump = json_dumps(res, JSON_SORT_KEYS);
+    assert_non_null(dump);
+    assert_string_equal(dump, sheet_before);
+    free(dump);
+    json_decref(res);
     done(&r);
 }
 
@@ -251,6 +370,20 @@ static void test_handover_replay(void **state)
 /* Starts the move-in of estate code's unit 1-101 (a new estate) at
  * front-1 up to its inspection, failed with fix-by day fix_by or passed
  * (fix_by NULL). */
+static int64_t inspect_seq; /* the last movein.inspected */
+
+/* The seq of the event of type in reply r (0: none). */
+static int64_t seq_of(struct h_reply *r, const char *type)
+{
+    size_t i;
+    json_t *ev;
+
+    json_array_foreach(h_reply_get(r, "events"), i, ev) if (
+        !strcmp(json_string_value(json_object_get(ev, "type")),
+                type)) return json_integer_value(json_object_get(ev, "seq"));
+    return 0;
+}
+
 static void movein_to_inspection(const char *code, const char *fix_by)
 {
     char owner[24], body[512];
@@ -283,6 +416,7 @@ static void movein_to_inspection(const char *code, const char *fix_by)
         snprintf(body, sizeof(body),
                  "{\"unit\":\"%s/1-101\",\"result\":\"passed\"}", code);
     at(&r, "front-1", "clerk1", "movein.inspect", body);
+    inspect_seq = seq_of(&r, "movein.inspected");
     done(&r);
 }
 
@@ -309,6 +443,7 @@ static void repair_done(char id[24])
 }
 
 static char sheet2[16384], complaint2[24], order2[24], pass2[24];
+static int64_t complaint2_seq, pass2_seq, fix_seq;
 
 /* What the next shift inherits (docs/HANDOVER.md): on 2026-03-05 (a
  * Thursday) from 10:00 to 15:00 a phone complaint (R-CMP-04: reply the
@@ -332,6 +467,7 @@ static void test_handover_next_shift(void **state)
        "\"contact\":\"13812345678\",\"what\":\"噪音\",\"wants\":\"处理\"}");
     snprintf(complaint2, sizeof(complaint2), "%s",
              h_reply_str(&r, "events.0.data.complaint"));
+    complaint2_seq = seq_of(&r, "complaint.received");
     done(&r);
     snprintf(body, sizeof(body),
              "{\"unit\":\"HO/1-101\",\"applicant\":\"%s\",\"items\":"
@@ -339,8 +475,10 @@ static void test_handover_next_shift(void **state)
              ho_owner);
     at(&r, "front-1", "clerk1", "release.request", body);
     snprintf(pass2, sizeof(pass2), "%s", h_reply_str(&r, "events.0.data.pass"));
+    pass2_seq = seq_of(&r, "release.requested");
     done(&r);
     movein_to_inspection("HQ", "2026-03-05");
+    fix_seq = inspect_seq;
     movein_to_inspection("HP", NULL);
     at(&r, "front-1", "clerk1", "movein.keys",
        "{\"unit\":\"HP/1-101\",\"keys\":3}");
@@ -423,6 +561,80 @@ static void test_handover_next_shift(void **state)
     assert_int_equal(h_reply_int(&r, "events.0.data.keys_handed", -1), 1);
     assert_int_equal(h_reply_int(&r, "events.0.data.keys_returned", -1), 1);
     assert_int_equal(h_reply_int(&r, "events.0.data.return_visits", -1), 1);
+    done(&r);
+}
+
+/* explain=true (issue 16): each deadline the next shift inherits is
+ * explained by the event that armed its timer (timer_log keeps its seq)
+ * and the timer's rule: the phone complaint's reply at 18:00 by its intake
+ * (R-CMP-04), the pass's expiry at Friday 08:30 by its request (R-REL-04),
+ * the move-in fix at Friday 08:30 by the failed inspection (R-MOV-02). */
+static void test_handover_explain_deadlines(void **state)
+{
+    struct h_reply r;
+    json_t *l, *res;
+    char *dump;
+    (void)state;
+
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\",\"explain\":true," SHIFT2
+       ",\"next_to\":\"2026-03-06T12:00:00+08:00\"}");
+    assert_int_equal(json_array_size(h_reply_get(&r, "result.deadlines_next")),
+                     3);
+    l = h_reply_get(&r, "result.deadlines_next.0.why.due");
+    assert_int_equal(json_array_size(l), 1);
+    expect_entry(l, 0, complaint2_seq, "complaint.received", "R-CMP-04",
+                 WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), complaint2));
+    l = h_reply_get(&r, "result.deadlines_next.1.why.due");
+    assert_int_equal(json_array_size(l), 1);
+    expect_entry(l, 0, pass2_seq, "release.requested", "R-REL-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-03-06T08:30:00+08:00"));
+    l = h_reply_get(&r, "result.deadlines_next.2.why.due");
+    assert_int_equal(json_array_size(l), 1);
+    expect_entry(l, 0, fix_seq, "movein.inspected", "R-MOV-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "movein.fix_overdue"));
+    /* the complaint open at the end of the shift: its reply deadline */
+    l = h_reply_get(&r, "result.complaints_open.0.why.next_deadline");
+    expect_entry(l, 0, complaint2_seq, "complaint.received", "R-CMP-04",
+                 WHY_NONE);
+    done(&r);
+
+    /* the same deadlines in their own views (R-REL-04, R-MOV-02): the
+     * request and the failed inspection set them; a Thursday's deadline
+     * passes at Friday's 08:30 opening, nothing off in between */
+    OK(&r, "clerk1", "query.pass", "{\"pass\":\"%s\",\"explain\":true}", pass2);
+    l = h_reply_get(&r, "result.why.expires_due");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, pass2_seq, "release.requested", "R-REL-04", WHY_NONE);
+    expect_entry(l, 1, 0, "calendar", "R-REL-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-03-06 at 08:30 (not working "
+                                          "in between: none)"));
+    done(&r);
+    OK(&r, "clerk1", "query.pass", "{\"pass\":\"%s\"}", pass2);
+    assert_null(h_reply_get(&r, "result.why"));
+    done(&r);
+    OK(&r, "clerk1", "query.movein",
+       "{\"unit\":\"HQ/1-101\",\"explain\":true}");
+    l = h_reply_get(&r, "result.why.fix_due");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, fix_seq, "movein.inspected", "R-MOV-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-03-05"));
+    expect_entry(l, 1, 0, "calendar", "R-MOV-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-03-06 at 08:30"));
+    done(&r);
+
+    /* the first (default) next shift's sheet with its why lists dropped
+     * is the sheet without explain */
+    at(&r, "front-1", "clerk1", "query.handover",
+       "{\"desk\":\"front-1\",\"explain\":true," SHIFT2 "}");
+    res = json_deep_copy(h_reply_get(&r, "result"));
+    drop_why(res);
+    dump = json_dumps(res, JSON_SORT_KEYS);
+    assert_non_null(dump);
+    assert_string_equal(dump, sheet2);
+    free(dump);
+    json_decref(res);
     done(&r);
 }
 
@@ -578,9 +790,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handover_sheet),
+        cmocka_unit_test(test_handover_explain_money),
         cmocka_unit_test(test_handover_command),
         cmocka_unit_test(test_handover_replay),
         cmocka_unit_test(test_handover_next_shift),
+        cmocka_unit_test(test_handover_explain_deadlines),
         cmocka_unit_test(test_handover_next_shift_replay),
         cmocka_unit_test(test_deskctl_handover),
         cmocka_unit_test(test_handover_late_timer),

@@ -22,6 +22,9 @@ static struct h_server srv;
 static struct h_client cli;
 static char owner_a[24], tenant_a[24], boss[24], owner_b[24], owner_c[24];
 static char ren_a[24], ren_b[24], ren_c[24];
+/* The events that set ren_a's end (its filing) and ren_b's (its
+ * extension), for explain=true. */
+static int64_t ren_a_filed, ren_b_extended;
 
 #define DOCS                                                                   \
     "\"documents\":[\"licence\",\"qualification\",\"drawings\","               \
@@ -76,6 +79,7 @@ static void test_ren_01_filing(void **state)
        tenant_a, boss);
     snprintf(ren_a, sizeof(ren_a), "%s",
              h_reply_str(&r, "events.0.data.renovation"));
+    ren_a_filed = h_reply_int(&r, "events.0.seq", 0);
     assert_string_equal(h_reply_str(&r, "events.0.type"), "renovation.filed");
     assert_string_equal(h_reply_str(&r, "events.0.data.owner"), owner_a);
     assert_int_equal(h_reply_int(&r, "events.0.data.deposit_due", 0), 200000);
@@ -125,6 +129,7 @@ static void test_ren_02_term_and_extension(void **state)
        "{\"renovation\":\"%s\",\"end\":\"2026-09-09\",\"reason\":\"tiles\"}",
        ren_b);
     assert_string_equal(h_reply_str(&r, "events.0.data.end"), "2026-09-09");
+    ren_b_extended = h_reply_int(&r, "events.0.seq", 0);
     done(&r);
     OK(&r, "clerk1", "query.renovation", "{\"renovation\":\"%s\"}", ren_b);
     assert_string_equal(h_reply_str(&r, "result.renovation.end"), "2026-09-09");
@@ -210,6 +215,8 @@ static void test_ren_05_violation_completion_refund(void **state)
 {
     struct h_reply r;
     char viol[24];
+    int64_t found;
+    json_t *l;
     (void)state;
     refused("invalid", "R-REN-05", "clerk1", "renovation.inspect",
             "{\"renovation\":\"%s\",\"violation\":\"facade\"}", ren_a);
@@ -226,6 +233,7 @@ static void test_ren_05_violation_completion_refund(void **state)
                         "renovation.violation_found");
     snprintf(viol, sizeof(viol), "%s",
              h_reply_str(&r, "events.1.data.violation"));
+    found = h_reply_int(&r, "events.1.seq", 0);
     done(&r);
     refused("rule", "R-REN-05", "lead1", "renovation.refund",
             "{\"renovation\":\"%s\"}", ren_a);
@@ -235,6 +243,22 @@ static void test_ren_05_violation_completion_refund(void **state)
         h_reply_str(&r, "result.violations_overdue.0.violation"), viol);
     assert_string_equal(h_reply_str(&r, "result.violations_overdue.0.kind"),
                         "facade");
+    assert_null(h_reply_get(&r, "result.violations_overdue.0.why"));
+    done(&r);
+    /* explain=true (issue 16): the deadline was set by the finding
+     * (R-REN-05); a day's deadline passes at the next working day's
+     * opening: Friday 04-10, so Monday 04-13 08:30, the weekend between */
+    OK(&r, "clerk1", "query.renovations",
+       "{\"unit\":\"RA/\",\"explain\":true}");
+    l = h_reply_get(&r, "result.violations_overdue.0.why.deadline");
+    assert_int_equal(json_array_size(l), 2);
+    expect_entry(l, 0, found, "renovation.violation_found", "R-REN-05",
+                 WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "ZG-1"));
+    assert_non_null(strstr(what_of(l, 0), "2026-04-10"));
+    expect_entry(l, 1, 0, "calendar", "R-REN-05", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-04-13 at 08:30"));
+    assert_non_null(strstr(what_of(l, 1), "2026-04-11..2026-04-12"));
     done(&r);
     refused("rule", "R-REN-05", "clerk1", "renovation.complete",
             "{\"renovation\":\"%s\",\"result\":\"passed\"}", ren_a);
@@ -256,6 +280,22 @@ static void test_ren_05_violation_completion_refund(void **state)
     OK(&r, "clerk1", "query.renovations", "{\"unit\":\"RA/\"}");
     assert_true(h_reply_get(&r, "result.active.0.overdue") == json_true());
     assert_int_equal(h_reply_int(&r, "result.overdue_count", 0), 1);
+    done(&r);
+    /* explain=true: the end 05-31 (a Sunday) set by the filing (R-REN-02),
+     * passing at Monday 06-01 08:30; overdue on 06-15; the two worker
+     * passes still out were due back by then (R-REN-04) */
+    OK(&r, "clerk1", "query.renovations",
+       "{\"unit\":\"RA/\",\"explain\":true}");
+    l = h_reply_get(&r, "result.active.0.why.end");
+    assert_int_equal(json_array_size(l), 4);
+    expect_entry(l, 0, ren_a_filed, "renovation.filed", "R-REN-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-05-31"));
+    expect_entry(l, 1, 0, "calendar", "R-REN-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 1), "2026-06-01 at 08:30"));
+    expect_entry(l, 2, 0, "rule", "R-REN-02", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 2), "on 2026-06-15 it is overdue"));
+    expect_entry(l, 3, 0, "rule", "R-REN-04", WHY_NONE);
+    assert_non_null(strstr(what_of(l, 3), "2 worker pass(es) still out"));
     done(&r);
     refused("rule", "R-REN-02", "clerk1", "renovation.pass_issue",
             "{\"renovation\":\"%s\",\"pass\":\"W3\",\"worker\":\"Zhao\"}",
@@ -337,6 +377,23 @@ static void test_ren_05_violation_after_acceptance(void **state)
             "{\"renovation\":\"%s\"}", ren_c);
 }
 
+/* explain=true (issue 16): an extended term's end is explained by the
+ * extension that set it (R-REN-02), not by the filing. */
+static void test_ren_explain_extended_end(void **state)
+{
+    struct h_reply r;
+    json_t *l;
+    (void)state;
+    OK(&r, "clerk1", "query.renovations",
+       "{\"unit\":\"RB/\",\"explain\":true}");
+    assert_string_equal(h_reply_str(&r, "result.active.0.end"), "2026-09-09");
+    l = h_reply_get(&r, "result.active.0.why.end");
+    expect_entry(l, 0, ren_b_extended, "renovation.extended", "R-REN-02",
+                 WHY_NONE);
+    assert_non_null(strstr(what_of(l, 0), "2026-09-09"));
+    done(&r);
+}
+
 /* Replaying the log gives renovation tables identical to the live ones. */
 static void test_ren_rebuild_equals_live(void **state)
 {
@@ -365,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_ren_03_04_deposits_and_passes),
         cmocka_unit_test(test_ren_05_violation_completion_refund),
         cmocka_unit_test(test_ren_05_violation_after_acceptance),
+        cmocka_unit_test(test_ren_explain_extended_end),
         cmocka_unit_test(test_ren_rebuild_equals_live),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

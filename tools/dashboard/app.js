@@ -500,11 +500,14 @@ function renderHandover(el, res) {
                  ['escalations', '升级', len('escalations')],
                  ['next', '下一班时限', len('deadlines_next')],
                  ['visits', '待回访', len('return_visits')]];
+  // the sheet's window: what a 为什么? link asks the same query for
+  const sheet = res.from + '|' + res.to + '|' + (res.desk || '');
   let html = '<div class="tiles wide">';
   for (const [k, label, v] of tiles)
     html += '<div class="tile' + (k === 'escalations' && v ? ' bad' : '') +
       '" data-key="' + k + '"><div class="n">' + esc(v) + '</div><div>' +
-      esc(label) + '</div></div>';
+      esc(label) + (k === 'cash_expected' ?
+        whyLink('handover', sheet, 'cash_expected') : '') + '</div></div>';
   html += '</div><p class="meta">班次 ' + esc(shortTime(res.from)) + ' – ' +
     esc(shortTime(res.to)) + ' · ' + esc(res.desk || '全部前台') + '　净收 ' +
     Object.keys(METHOD_NAMES).map(k => METHOD_NAMES[k] + ' ' +
@@ -521,7 +524,8 @@ function renderHandover(el, res) {
       const who = a.complaint || a.order || a.renovation || a.pass || a.unit ||
         '';
       html += '<tr data-key="' + esc(d.key) + '"><td>' + esc(shortTime(d.due)) +
-        '</td><td>' + esc(what) + '</td><td>' + esc(who) +
+        whyLink('handover', sheet + '|' + d.key, 'due') + '</td><td>' +
+        esc(what) + '</td><td>' + esc(who) +
         (a.violation ? ' / ' + esc(a.violation) : '') + '</td></tr>';
     }
     html += '</table>';
@@ -546,6 +550,7 @@ function renderHandover(el, res) {
 const FIGURE_NAMES = {
   amount: '欠费金额', stage: '催缴阶段', level: '升级级别',
   reply_due: '首次回复时限', next_deadline: '下一时限',
+  cash_expected: '应交现金', due: '下一班时限',
 };
 
 function whyLink(kind, key, figure) {
@@ -585,6 +590,21 @@ async function showWhy(kind, key, figure) {
                                                     u.payer === payer);
     why = row && row.why;
     title = unit;
+  } else if (kind === 'handover') {
+    // from|to|desk, and the timer's key for a deadline of the next shift
+    const [from, to, desk, timer] = key.split('|');
+    const p = { from: from, to: to, explain: true };
+    if (desk) p.desk = desk;
+    const r = await query('handover', p);
+    if (timer) {
+      const d = r.ok && (r.result.deadlines_next || []).find(x =>
+        x.key === timer);
+      why = d && d.why;
+      title = timer;
+    } else {
+      why = r.ok && r.result.money && r.result.money.why;
+      title = shortTime(from) + ' – ' + shortTime(to);
+    }
   } else {
     const r = await query('complaint', { complaint: key, explain: true });
     why = r.ok && r.result.complaint && r.result.complaint.why;
