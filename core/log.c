@@ -1024,6 +1024,7 @@ void log_batch_seal(struct log_batch *b, struct log_job **job)
 void log_batch_drop_segment(struct log_batch *b)
 {
     view_end(b);
+    b->doomed = b->txn != NULL;
     cw_reset(&b->bodies);
     cw_reset(&b->recs);
     b->nevents = 0;
@@ -1053,6 +1054,9 @@ int log_batch_commit_derived(struct log_batch *b, struct err *e)
     DESK_ASSERT(!b->inflight && !b->ltxn);
     if (!b->txn)
         return 0;
+    if (b->doomed) /* a dropped segment wrote into it: abort only */
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "derived txn holds a dropped segment");
     if (b->txn_events && (rc = put_applied(b->txn, l, b->next_seq - 1))) {
         mdb_txn_abort(b->txn);
     } else {
@@ -1098,6 +1102,7 @@ void log_batch_abort(struct log_batch *b)
     if (b->txn)
         mdb_txn_abort(b->txn);
     b->txn = NULL;
+    b->doomed = false;
     while (b->inflight) {
         struct log_job *j = b->inflight;
         b->inflight = j->next;

@@ -198,6 +198,9 @@ struct log_batch {
     size_t nevents, cap;
     struct log_job *inflight, *inflight_last; /* sealed, not yet logged */
     struct log_job *spare;                    /* for reuse */
+    /* A segment was dropped with its derived writes still in txn: txn
+     * may only be aborted (log_batch_abort) */
+    bool doomed;
     unsigned segments; /* sealed into txn since it began */
     uint64_t txn_events;
     int offset_min; /* local offset for recorded_at strings */
@@ -223,8 +226,9 @@ void log_batch_abort(struct log_batch *b);
  * nothing), on the list of jobs in flight, for log_write. The derived
  * txn stays open. */
 void log_batch_seal(struct log_batch *b, struct log_job **job);
-/* Ends the segment and forgets what it appended (its derived writes stay
- * in the txn: abort that next, once no job is read any more). */
+/* Ends the segment and forgets what it appended. Its derived writes stay
+ * in the txn, which is doomed: log_batch_commit_derived refuses it; abort
+ * it next (log_batch_abort), once no job is read any more. */
 void log_batch_drop_segment(struct log_batch *b);
 /* The jobs in flight through seq are in the log: last_seq, last_hash and
  * last_recorded_at advance, the jobs are forgotten. */

@@ -6,6 +6,7 @@
 #include "mask.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct operator system_op = {"system", "deskd", ROLE_SYSTEM};
@@ -20,6 +21,7 @@ void pipe_init(struct pipeline *p, struct log *l, const struct config *cfg,
     p->views = v;
     log_batch_init(&p->batch, l, cfg->cal.offset_min);
     hctx_init(&p->h);
+    p->test_fail_id = getenv("DESKD_TEST_FAIL_ID");
     cw_init(&p->result);
     cw_init(&p->scratch);
 }
@@ -285,6 +287,9 @@ static int run(struct pipeline *p, const struct envelope *env,
      * nothing partial can commit (EIO when the code is a command one). */
     if ((rc = append_events(p, env, op->id, &last)))
         return batch_fatal(rc) ? rc : EIO;
+    if (p->test_fail_id && strlen(p->test_fail_id) == env->id_len &&
+        !memcmp(p->test_fail_id, env->id, env->id_len))
+        return EIO; /* as a projection's write error would, events in */
     if (dedupe && h->nev) {
         memcpy(rec.fp, fp, LOG_HASH_LEN);
         rec.first_seq = last - h->nev + 1;

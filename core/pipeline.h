@@ -32,6 +32,9 @@ struct pipeline {
     /* When set, every command but a query is refused as unavailable with
      * this reason (derived state cannot catch up with the log). */
     char unavailable[ERR_MSG_MAX];
+    /* Test-only (DESKD_TEST_FAIL_ID): the command with this id fails its
+     * whole batch as a write error would, after its handler ran. NULL. */
+    const char *test_fail_id;
 };
 
 void pipe_init(struct pipeline *p, struct log *l, const struct config *cfg,

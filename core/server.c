@@ -435,7 +435,7 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
-    if (b->txn && !b->inflight && !b->ltxn)
+    if (b->txn && !b->inflight && !b->ltxn && !b->doomed)
         log_batch_commit_derived(b, &e);
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)

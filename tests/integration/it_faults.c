@@ -248,12 +248,13 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
 #define PIPE_MAX 2000 /* commands sent in the pipelined test */
 #define PIPE_DEPTH 64 /* in flight at once */
 
-/* One filler with the id "p<i>", sent without waiting for its reply. */
-static void send_filler(struct h_client *c, int i)
+/* One filler with the id "<prefix><i>", sent without waiting for its
+ * reply. */
+static void send_filler(struct h_client *c, const char *prefix, int i)
 {
     char id[16], note[TEXT_BYTES + 16];
     struct cw w;
-    snprintf(id, sizeof(id), "p%d", i);
+    snprintf(id, sizeof(id), "%s%d", prefix, i);
     snprintf(note, sizeof(note), "%d %s", i, text);
     cw_init(&w);
     cw_map(&w, 4);
@@ -294,7 +295,7 @@ static void test_failed_log_write_fails_what_came_after_it(void **state)
     assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
     memset(acked, 0, sizeof(acked));
     while (sent < PIPE_DEPTH)
-        send_filler(&c, sent++);
+        send_filler(&c, "p", sent++);
     while (got < sent) {
         int i;
         assert_int_equal(h_recv(&c, &r), 0);
@@ -309,7 +310,7 @@ static void test_failed_log_write_fails_what_came_after_it(void **state)
         }
         h_reply_release(&r);
         if (sent < PIPE_MAX && !failed)
-            send_filler(&c, sent++);
+            send_filler(&c, "p", sent++);
     }
     if (!failed)
         fail_msg("%d commands fitted on a %s disk", PIPE_MAX, TMPFS_SIZE);
@@ -327,7 +328,7 @@ static void test_failed_log_write_fails_what_came_after_it(void **state)
     assert_int_equal(ballast(mnt, false), 0);
     for (int i = 0; i < sent; i++) {
         bool dup;
-        send_filler(&c, i);
+        send_filler(&c, "p", i);
         assert_int_equal(h_recv(&c, &r), 0);
         if (!r.ok)
             fail_msg("p%d again: %s", i, h_reply_text(&r));
@@ -347,6 +348,77 @@ static void test_failed_log_write_fails_what_came_after_it(void **state)
     assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
     assert_true(rr.identical);
     log_disk_end(mnt, der, &s);
+}
+
+#define POISON_AT 20 /* the failing command among BATCH_CMDS */
+#define BATCH_CMDS 60
+
+/* A batch that fails after its commands wrote derived state (as a write
+ * error in a projection would: DESKD_TEST_FAIL_ID makes the command "x0"
+ * fail its batch once its events are in): nothing of that batch may stay
+ * in derived state, not even the command ids of the commands before it.
+ * Every command answered ok is in the log as answered; sent again, each
+ * is a duplicate with its seq, and each refused one is written fresh;
+ * derived state equals a replay of the log. */
+static void test_failed_batch_leaves_nothing_behind(void **state)
+{
+    static int64_t seq_of[BATCH_CMDS];
+    struct h_server s;
+    struct h_client c;
+    struct h_reply r;
+    struct rebuild_report rr;
+    struct err e = {0};
+    int got = 0, ok = 0, failed = 0;
+    (void)state;
+
+    setenv("DESKD_TEST_FAIL_ID", "x0", 1);
+    assert_int_equal(h_server_start(&s, NULL), 0);
+    unsetenv("DESKD_TEST_FAIL_ID");
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    for (int i = 0; i < BATCH_CMDS; i++) {
+        if (i == POISON_AT)
+            send_filler(&c, "x", 0);
+        send_filler(&c, "b", i);
+    }
+    while (got < BATCH_CMDS + 1) {
+        int i;
+        assert_int_equal(h_recv(&c, &r), 0);
+        got++;
+        if (!strcmp(r.id, "x0")) {
+            assert_false(r.ok);
+            h_reply_release(&r);
+            continue;
+        }
+        assert_int_equal(sscanf(r.id, "b%d", &i), 1);
+        seq_of[i] = r.ok ? r.seq : 0;
+        ok += r.ok;
+        failed += !r.ok;
+        h_reply_release(&r);
+    }
+    fprintf(stderr, "a batch failed by x0: %d ok, %d refused with it\n", ok,
+            failed);
+    assert_int_equal(h_log_count(&c), ok);
+    for (int i = 0; i < BATCH_CMDS; i++) {
+        send_filler(&c, "b", i);
+        assert_int_equal(h_recv(&c, &r), 0);
+        if (!r.ok)
+            fail_msg("b%d again: %s", i, h_reply_text(&r));
+        if (seq_of[i] &&
+            (h_reply_get(&r, "duplicate") == NULL || r.seq != seq_of[i]))
+            fail_msg("b%d was answered seq %lld; again: %s", i,
+                     (long long)seq_of[i], h_reply_text(&r));
+        if (!seq_of[i] && h_reply_get(&r, "duplicate") != NULL)
+            fail_msg("b%d was refused, yet is a duplicate: %s", i,
+                     h_reply_text(&r));
+        h_reply_release(&r);
+    }
+    assert_int_equal(h_log_count(&c), BATCH_CMDS);
+    h_client_close(&c);
+    assert_int_equal(h_server_stop(&s), 0);
+    assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
+    if (!rr.identical)
+        fail_msg("derived state differs from the log: %s", rr.first_diff);
+    h_server_cleanup(&s);
 }
 
 static int64_t last_seq(struct h_client *c)
@@ -481,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_failed_log_commit_leaves_derived_untouched),
         cmocka_unit_test(test_failed_log_write_fails_what_came_after_it),
+        cmocka_unit_test(test_failed_batch_leaves_nothing_behind),
         cmocka_unit_test(test_hostile_peers_do_not_stop_the_desks),
         cmocka_unit_test(test_oversized_frames),
     };
