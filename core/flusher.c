@@ -88,6 +88,13 @@ static void *run(void *arg)
                 f->durable = before;
                 f->committed = last;
                 f->commits++;
+            } else if (log_write_unknown(f->log, rc)) {
+                /* an I/O error not explained by a full disk may come from
+                 * the commit's own flush: after it the page cache is no
+                 * witness of what is on disk, and a later flush that
+                 * succeeds proves nothing. Stop, as for a failed sync. */
+                f->sync_failed = true;
+                f->sync_err = e;
             } else {
                 f->failed = rc;
                 f->failed_first = jobs->first_seq;

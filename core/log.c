@@ -761,6 +761,12 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
         rc = open_derived(l, dir, l->map_size, e);
     if (!rc && l->denv && !mdb_env_info(l->denv, &info))
         l->dmap_size = info.me_mapsize;
+    /* A writer's answers count the log's last commit as durable (a retry
+     * of a command in it is answered duplicate at once): flush it, since
+     * a deskd killed after that commit may have left its meta page
+     * unflushed. */
+    if (!rc && !readonly && !unsafe_nosync() && (rc = mdb_env_sync(l->env, 1)))
+        rc = mdb_fail(e, rc, "flush the log");
     if (rc)
         log_close(l);
     return rc;
@@ -788,6 +794,7 @@ void log_batch_init(struct log_batch *b, struct log *l, int offset_min)
     b->offset_min = offset_min;
     cw_init(&b->bodies);
     cw_init(&b->recs);
+    b->thread = pthread_self();
     l->writer = b;
     /* the head: past the log's last event (see head_reset) */
     b->next_seq = l->last_seq + 1;
@@ -1327,7 +1334,9 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
 
     put_be64(key, seq);
     rc = mdb_get(txn, l->events, &k, &v);
-    if (rc == MDB_NOTFOUND && l->writer && l->writer->ltxn == txn)
+    if (rc == MDB_NOTFOUND && l->writer &&
+        pthread_equal(pthread_self(), l->writer->thread) &&
+        l->writer->ltxn == txn)
         return pending_get(l->writer, seq, hash, body, len);
     if (rc)
         return rc;
@@ -1342,16 +1351,32 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
 #define DISK_FULL_BYTES                                                        \
     (1 << 20) /* free bytes below which a failed write                         \
                  is put down to a full disk */
-const char *log_why(const struct log *l, int rc)
+static bool disk_full(const char *dir)
 {
     struct statvfs st;
-    if (rc == ENOSPC)
+    return statvfs(dir, &st) == 0 &&
+           (unsigned long long)st.f_bavail * st.f_frsize < DISK_FULL_BYTES;
+}
+
+const char *log_why(const struct log *l, int rc)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    if (rc == ENOSPC || rc == EDQUOT)
         return ": the disk is full";
-    /* a short write (LMDB reports EIO) on a disk with no room left */
-    if (rc == EIO && statvfs(l->ddir, &st) == 0 &&
-        (unsigned long long)st.f_bavail * st.f_frsize < DISK_FULL_BYTES)
-        return ": the disk is full";
-    return "";
+    if (rc != EIO)
+        return "";
+    /* a short write (LMDB reports EIO) on a disk with no room left: the
+     * log's (ddir's parent) or derived state's, which may be another */
+    snprintf(dir, sizeof(dir), "%s", l->ddir);
+    if ((slash = strrchr(dir, '/')) && slash != dir)
+        *slash = '\0';
+    return disk_full(dir) || disk_full(l->ddir) ? ": the disk is full" : "";
+}
+
+bool log_write_unknown(const struct log *l, int rc)
+{
+    return rc > 0 && !*log_why(l, rc);
 }
 
 int log_sync(struct log *l, struct err *e)

@@ -203,7 +203,8 @@ struct log_batch {
     bool doomed;
     unsigned segments; /* sealed into txn since it began */
     uint64_t txn_events;
-    int offset_min; /* local offset for recorded_at strings */
+    int offset_min;   /* local offset for recorded_at strings */
+    pthread_t thread; /* the writer's: the only one log_get completes */
 };
 
 void log_batch_init(struct log_batch *b, struct log *l, int offset_min);
@@ -285,6 +286,12 @@ int log_get(MDB_txn *txn, const struct log *l, uint64_t seq,
 /* What a failed write's code rc says about the disk (": the disk is
  * full", or ""), to end an error message with. */
 const char *log_why(const struct log *l, int rc);
+
+/* Whether a failed log_write's code rc leaves the log's state unknown: an
+ * I/O error (it may have come from the commit's flush) not explained by a
+ * full disk. A full disk or a full map is a refusal: nothing was written
+ * and the log before it stands. */
+bool log_write_unknown(const struct log *l, int rc);
 
 /* Makes everything committed to the log durable (flushes the last meta
  * page). */

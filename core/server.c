@@ -749,6 +749,9 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     if (server_system_command("security.keys_reloaded", NULL, &w, &e))
         diag_warn("SIGHUP: reload not recorded: %s", e.msg);
     cw_release(&w);
+    /* replies sent on the way may have consumed the ZMQ_FD edge */
+    if (bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -174,6 +174,30 @@ int cl_write_then(const struct h_server *s, int64_t run_ms,
     return rc;
 }
 
+long cl_resend_carried(const struct h_server *s)
+{
+    struct h_client c;
+    struct h_reply r;
+    long ok = 0;
+
+    if (h_client_open(&c, s->cmd_ep))
+        return -1;
+    for (int d = 0; d < CL_DESKS; d++) {
+        long i = led.carry[d];
+        if (i < 0 || led.seq[i])
+            continue;
+        if (send_unit(c.sock, i, 0) || h_recv(&c, &r)) {
+            h_client_close(&c);
+            return -1;
+        }
+        on_reply(r.frame, r.len);
+        ok += led.seq[i] > 0;
+        h_reply_release(&r);
+    }
+    h_client_close(&c);
+    return ok;
+}
+
 int cl_setup_estate(const struct h_server *s)
 {
     struct h_client c;

@@ -45,6 +45,12 @@ int cl_check(const struct h_server *s, struct cl_result *r);
  * answered `duplicate` with the seq of its first reply. Returns how many
  * were sent (-1 on a transport failure); *bad counts the wrong answers. */
 long cl_resend_all(const struct h_server *s, long *bad);
+/* Sends again, one at a time, each command a desk had in flight at the
+ * last crash and never got an answer to, and records the answers (a
+ * command that made it into the log is answered `duplicate`, now
+ * acknowledged). Returns how many were answered ok, -1 on a transport
+ * failure. */
+long cl_resend_carried(const struct h_server *s);
 size_t cl_sent(void);
 size_t cl_acked(void);
 
