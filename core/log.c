@@ -951,6 +951,25 @@ static bool recs_find(const struct cw *w, uint64_t seq, const char **val,
     return false;
 }
 
+/* Doubles env's map (size: its current size, under grow_lock) once no
+ * other thread of this process holds a txn on it (see grow_lock). */
+static int double_map(struct log *l, MDB_env *env, size_t *size,
+                      const char *what)
+{
+    size_t want;
+    int rc;
+    pthread_rwlock_wrlock(&l->grow_lock);
+    want = *size * 2;
+    if (!(rc = mdb_env_set_mapsize(env, want)))
+        *size = want;
+    pthread_rwlock_unlock(&l->grow_lock);
+    if (rc)
+        return rc;
+    __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
+    diag_info("%s map grown to %zu MiB", what, want >> 20);
+    return 0;
+}
+
 int log_write(struct log *l, const struct log_job *first, struct err *e)
 {
     MDB_txn *txn;
@@ -974,21 +993,9 @@ again:
     } else {
         rc = mdb_txn_commit(txn);
     }
-    if (rc == MDB_MAP_FULL) { /* from a put or the commit itself */
-        size_t want;
-        int grc;
-        pthread_rwlock_wrlock(&l->grow_lock);
-        want = l->map_size * 2;
-        grc = mdb_env_set_mapsize(l->env, want);
-        if (!grc)
-            l->map_size = want;
-        pthread_rwlock_unlock(&l->grow_lock);
-        if (!grc) {
-            __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
-            diag_info("log map grown to %zu MiB", want >> 20);
-            goto again;
-        }
-    }
+    /* from a put or the commit itself */
+    if (rc == MDB_MAP_FULL && !double_map(l, l->env, &l->map_size, "log"))
+        goto again;
     return rc ? (mdb_fail(e, rc, "commit"), rc) : 0;
 }
 
@@ -1388,20 +1395,9 @@ int log_sync(struct log *l, struct err *e)
 
 int log_grow(struct log *l, struct err *e)
 {
-    size_t want;
-    int rc = 0;
-    pthread_rwlock_wrlock(&l->grow_lock);
-    want = l->dmap_size * 2;
-    if (l->denv)
-        rc = mdb_env_set_mapsize(l->denv, want);
-    if (!rc)
-        l->dmap_size = want;
-    pthread_rwlock_unlock(&l->grow_lock);
-    if (rc)
-        return mdb_fail(e, rc, "grow map");
-    __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
-    diag_info("derived state's map grown to %zu MiB", want >> 20);
-    return 0;
+    int rc =
+        l->denv ? double_map(l, l->denv, &l->dmap_size, "derived state's") : 0;
+    return rc ? mdb_fail(e, rc, "grow map") : 0;
 }
 
 int log_read_begin(struct log *l, MDB_txn **txn, struct err *e)

@@ -55,6 +55,24 @@ static int filler(struct h_client *c, struct h_reply *r, int i)
                   "{\"kind\":\"repair\",\"text\":\"%d %s\"}", i, text);
 }
 
+/* Sends fillers until one is refused (left in *r, unavailable); returns
+ * how many were written before it. */
+static int64_t fill_until_refused(struct h_client *c, struct h_reply *r)
+{
+    int64_t ok = 0;
+    for (int i = 1; i < FILL_MAX; i++) {
+        assert_int_equal(filler(c, r, i), 0);
+        if (!r->ok)
+            break;
+        ok++;
+        h_reply_release(r);
+    }
+    if (r->ok)
+        fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
+    assert_string_equal(r->code, "unavailable");
+    return ok;
+}
+
 static int ballast(const char *dir, bool make)
 {
     char path[H_PATH_MAX];
@@ -84,7 +102,7 @@ static void test_disk_full(void **state)
     struct h_server s;
     struct h_client c;
     struct h_reply r;
-    int64_t before, i, ok = 0;
+    int64_t before, ok;
     (void)state;
 
     if (!mkdtemp(mnt))
@@ -106,16 +124,7 @@ static void test_disk_full(void **state)
     assert_true(r.ok);
     h_reply_release(&r);
 
-    for (i = 1; i < FILL_MAX; i++) {
-        assert_int_equal(filler(&c, &r, (int)i), 0);
-        if (!r.ok)
-            break;
-        ok++;
-        h_reply_release(&r);
-    }
-    if (r.ok)
-        fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
-    assert_string_equal(r.code, "unavailable");
+    ok = fill_until_refused(&c, &r);
     /* regression: a failed batch answered with "id": null */
     if (r.id[0] != 'h')
         fail_msg("the refusal does not carry the command's id: %s",
@@ -204,21 +213,12 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
     struct fingerprint fp;
     struct rebuild_report rr;
     struct err e = {0};
-    int64_t before, i, ok = 0;
+    int64_t before, ok;
     (void)state;
 
     log_disk_start(mnt, data, der, &s);
     assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
-    for (i = 1; i < FILL_MAX; i++) {
-        assert_int_equal(filler(&c, &r, (int)i), 0);
-        if (!r.ok)
-            break;
-        ok++;
-        h_reply_release(&r);
-    }
-    if (r.ok)
-        fail_msg("%d commands fitted on a %s disk", FILL_MAX, TMPFS_SIZE);
-    assert_string_equal(r.code, "unavailable");
+    ok = fill_until_refused(&c, &r);
     if (!strstr(r.message, "the log could not be written"))
         fail_msg("not the log's commit that failed: %s", r.message);
     h_reply_release(&r);
