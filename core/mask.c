@@ -346,27 +346,149 @@ void mask_msgpack(struct cw *w, const msgpack_object *o)
     }
 }
 
-bool mask_may_need(const char *p, size_t n)
+/* Reads a big-endian length of k bytes at p[*at]; false past the end. */
+static bool be_len(const unsigned char *p, size_t n, size_t *at, int k,
+                   size_t *out)
 {
-    /* Masking goes by key, and every key is a msgpack string: look only at
-     * string headers (fixstr, str8, str16) and ask pii_of about what follows.
-     * One pass; a header byte inside other data only costs a lookup. */
-    const unsigned char *u = (const unsigned char *)p;
-    for (size_t i = 0; i < n; i++) {
-        size_t len, at;
-        if (u[i] >= 0xa4 && u[i] <= 0xbf) {
-            len = u[i] & 0x1f, at = i + 1;
-        } else if (u[i] == 0xd9 && i + 1 < n) {
-            len = u[i + 1], at = i + 2;
-        } else if (u[i] == 0xda && i + 2 < n) {
-            len = (size_t)u[i + 1] << 8 | u[i + 2], at = i + 3;
-        } else {
-            continue;
+    size_t v = 0;
+    if (n - *at < (size_t)k)
+        return false;
+    for (int i = 0; i < k; i++)
+        v = v << 8 | p[(*at)++];
+    *out = v;
+    return true;
+}
+
+/* pii_of() for the map key at p[at], when it is a string. */
+static bool key_personal(const unsigned char *p, size_t n, size_t at)
+{
+    size_t len;
+    if (at >= n)
+        return false;
+    if (p[at] >= 0xa0 && p[at] <= 0xbf) {
+        len = p[at] & 0x1f, at += 1;
+    } else if (p[at] == 0xd9 && n - at >= 2) {
+        len = p[at + 1], at += 2;
+    } else if (p[at] == 0xda && n - at >= 3) {
+        len = (size_t)p[at + 1] << 8 | p[at + 2], at += 3;
+    } else {
+        return false;
+    }
+    return len <= n - at && pii_of((const char *)p + at, len) != PII_NONE;
+}
+
+/* Walks one msgpack value at p[*at] (moving *at past it): true when a map
+ * key in it is one pii_of() names, or when the bytes do not walk (too
+ * deep, cut short): the caller then decodes them. Masking goes by key
+ * only, so strings that are values and binary data (an event's 32-byte
+ * prev) are stepped over whole, never looked into. */
+#define WALK_DEPTH 32
+static bool walk_may_need(const unsigned char *p, size_t n, size_t *at,
+                          int depth)
+{
+    unsigned char t;
+    size_t len = 0, items = 0;
+    bool map = false;
+
+    if (*at >= n || depth > WALK_DEPTH)
+        return true;
+    t = p[(*at)++];
+    if (t <= 0x7f || t >= 0xe0 || (t >= 0xc0 && t <= 0xc3))
+        return false; /* fixint, nil, bool */
+    if (t <= 0x8f) {
+        items = t & 0x0f, map = true;
+    } else if (t <= 0x9f) {
+        items = t & 0x0f;
+    } else if (t <= 0xbf) {
+        len = t & 0x1f;
+    } else {
+        switch (t) {
+        case 0xc4:
+        case 0xd9: /* bin8, str8 */
+            if (!be_len(p, n, at, 1, &len))
+                return true;
+            break;
+        case 0xc5:
+        case 0xda: /* bin16, str16 */
+            if (!be_len(p, n, at, 2, &len))
+                return true;
+            break;
+        case 0xc6:
+        case 0xdb: /* bin32, str32 */
+            if (!be_len(p, n, at, 4, &len))
+                return true;
+            break;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9: /* ext 8/16/32: length, type */
+            if (!be_len(p, n, at, 1 << (t - 0xc7), &len))
+                return true;
+            len++;
+            break;
+        case 0xca: /* float32 */
+            len = 4;
+            break;
+        case 0xcb: /* float64 */
+            len = 8;
+            break;
+        case 0xcc:
+        case 0xd0:
+            len = 1;
+            break;
+        case 0xcd:
+        case 0xd1:
+            len = 2;
+            break;
+        case 0xce:
+        case 0xd2:
+            len = 4;
+            break;
+        case 0xcf:
+        case 0xd3:
+            len = 8;
+            break;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: /* fixext */
+            len = 1 + ((size_t)1 << (t - 0xd4));
+            break;
+        case 0xdc:
+        case 0xdd: /* array16/32 */
+            if (!be_len(p, n, at, t == 0xdc ? 2 : 4, &items))
+                return true;
+            break;
+        case 0xde:
+        case 0xdf: /* map16/32 */
+            if (!be_len(p, n, at, t == 0xde ? 2 : 4, &items))
+                return true;
+            map = true;
+            break;
+        default: /* 0xc1: never used */
+            return true;
         }
-        if (len <= n - at && pii_of(p + at, len) != PII_NONE)
+    }
+    if (len) { /* a scalar's bytes */
+        if (n - *at < len)
+            return true;
+        *at += len;
+        return false;
+    }
+    for (size_t i = 0; i < items; i++) {
+        if (map &&
+            (key_personal(p, n, *at) || walk_may_need(p, n, at, depth + 1)))
+            return true;
+        if (walk_may_need(p, n, at, depth + 1))
             return true;
     }
     return false;
+}
+
+bool mask_may_need(const char *p, size_t n)
+{
+    size_t at = 0;
+    return walk_may_need((const unsigned char *)p, n, &at, 0) || at != n;
 }
 
 /* Adds one to the count of the map whose header starts at w's offset at

@@ -51,8 +51,9 @@ void mask_msgpack_kv(struct cw *w, const msgpack_object *k,
                      const msgpack_object *v);
 /* Writes o to w with every personal value masked, at any depth. */
 void mask_msgpack(struct cw *w, const msgpack_object *o);
-/* False when the encoded msgpack holds no string that pii_of() names
- * personal, so no key of it is: such a body needs no decoding. */
+/* False when no map key in the encoded msgpack (one value, at any
+ * depth) is one pii_of() names personal: such a body needs no decoding.
+ * True too for bytes that are not one whole msgpack value. */
 bool mask_may_need(const char *p, size_t n);
 /* Appends the body (an encoded event or record) to w, masked if it needs
  * it; a body that does not decode is appended as it is. */

@@ -134,6 +134,74 @@ static void words_in_values_only(struct cw *w)
     cw_kstr(w, "reasons", "noted"); /* not a personal key */
 }
 
+static void key_names_as_values(struct cw *w)
+{
+    static const unsigned char look_alike[] = {0xa5, 'p', 'h', 'o', 'n', 'e'};
+    cw_map(w, 3);
+    cw_kstr(w, "kind", "phone"); /* a value that spells a personal key */
+    cw_str(w, "prev");           /* bytes that read as a fixstr "phone" */
+    cw_bin(w, look_alike, sizeof(look_alike));
+    cw_str(w, "tags");
+    cw_array(w, 2);
+    cw_str(w, "note");
+    cw_str(w, "contact");
+}
+
+/* Every kind of msgpack value, which the walk must step over exactly: a
+ * wrong length leaves it mid-value, and it then answers true. */
+/* Payload bytes are 0xc1, which msgpack never uses: read as a type, they
+ * stop the walk. */
+#define X 0xc1
+/* clang-format off */
+static const unsigned char every_kind[] = {
+    0xca, X, X, X, X,             /* float32 */
+    0xcb, X, X, X, X, X, X, X, X, /* float64 */
+    0xd4, 1, 0xa5,                /* fixext1 (its byte reads as a fixstr) */
+    0xd8, 1,                      /* fixext16, then its 16 bytes */
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    0xc7, 2, 1, X, X,             /* ext8, 2 bytes */
+    0xc5, 0, 1, X,                /* bin16, 1 byte */
+    0xdc, 0, 2, 0xc0, 0xc3,       /* array16: nil, true */
+    0xde, 0, 1, 0x01, 0x02,       /* map16 {1: 2} */
+    0xd3, X, X, X, X, X, X, X, X, /* int64 */
+    0xda, 0, 2, 'o', 'k',         /* str16 */
+};
+/* clang-format on */
+#undef X
+#define EVERY_KIND_N 10
+
+static void every_kind_then_phone(struct cw *w)
+{
+    cw_map(w, 2);
+    cw_str(w, "misc");
+    cw_array(w, EVERY_KIND_N);
+    cw_raw(w, every_kind, sizeof(every_kind));
+    cw_str(w, "rows");
+    cw_array(w, 1);
+    cw_map(w, 1);
+    cw_kstr(w, "mobile_phone", "13812345678");
+}
+
+static void every_kind_no_phone(struct cw *w)
+{
+    cw_map(w, 3);
+    cw_str(w, "misc");
+    cw_array(w, EVERY_KIND_N);
+    cw_raw(w, every_kind, sizeof(every_kind));
+    cw_kint(w, "big", 1LL << 40);
+    cw_str(w, "list");
+    cw_array(w, 2);
+    cw_map(w, 1);
+    cw_kbool(w, "ok", true);
+    cw_nil(w);
+}
+
+static void cut_short(struct cw *w)
+{
+    cw_map(w, 2);
+    cw_kstr(w, "unit", "3-1-201"); /* the second entry is missing */
+}
+
 /* R-GEN-02: a body is decoded for masking when one of its keys is
  * personal; words inside values do not count (masking goes by key). */
 static void test_gen02_may_need(void **state)
@@ -143,6 +211,12 @@ static void test_gen02_may_need(void **state)
     assert_true(may_need(long_key_phone));
     assert_true(may_need(free_text));
     assert_false(may_need(words_in_values_only));
+    /* only keys count: values and binary data are stepped over whole */
+    assert_false(may_need(key_names_as_values));
+    assert_true(may_need(every_kind_then_phone));
+    assert_false(may_need(every_kind_no_phone));
+    /* bytes that are not one whole value are left to the decoder */
+    assert_true(may_need(cut_short));
 }
 
 int main(void)
