@@ -3,7 +3,11 @@
 # (16 and 64 closed-loop clients, pipelined 1000 in flight) beside the
 # baselines measured in the same run on the same disk: the naive ZeroMQ+LMDB
 # group commit and its NOMETASYNC variant from ../shared/baselines, and
-# Redis 7 XADD with appendfsync always. Prints one table with ratios.
+# Redis 7 XADD with appendfsync always; for the pipelined row, the same
+# NOMETASYNC server and the ZeroMQ echo (the messaging ceiling) driven by
+# tools/pipebase. Prints one table with ratios, and the server's CPU per
+# event (all threads, and deskd's writer thread alone): on a shared 2-core
+# machine that figure moves far less with the neighbours than events/s.
 # Env: SECS (10 per row), ROUNDS (1), SHARED (../shared), AUDIT_EVENTS
 # (1000000; tools/bench_audit.sh), RECOVERY_EVENTS (1000000;
 # tools/bench_recovery.sh, run last).
@@ -27,6 +31,9 @@ flushes() { awk '{print ($16 == "" ? 0 : $16)}' "/sys/class/block/$DEV/stat" 2>/
 sectors() { awk '{print $7}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; } # written, 512 B
 per_ev() { awk -v d="$1" -v n="$2" 'BEGIN{printf "%.0f", n ? d * 512 / n : 0}'; } # bytes/event
 kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
+TCK=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "$1" 2>/dev/null || echo 0; } # utime+stime of a /proc stat file
+us_ev() { awk -v t="$1" -v n="$2" -v k="$TCK" 'BEGIN{printf "%.1f", n ? t * 1e6 / k / n : 0}'; }
 ROWS=$TMP/rows.tsv
 
 start_deskd() { # [extra ini lines]: a fresh deskd on free ports; sets EP
@@ -61,9 +68,10 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
     stalled=$!
     sleep 0.3
   fi
-  s0=$(sectors)
+  local pid=${PIDS[-1]} c0 c1 w0 w1
+  s0=$(sectors); c0=$(ticks "/proc/$pid/stat"); w0=$(ticks "/proc/$pid/task/$pid/stat")
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
-  s1=$(sectors)
+  s1=$(sectors); c1=$(ticks "/proc/$pid/stat"); w1=$(ticks "/proc/$pid/task/$pid/stat")
   # deskd's memory at the end of the row: anonymous (heap, stacks: what
   # the target counts) and the peak of everything resident (LMDB's
   # file-backed maps included)
@@ -72,23 +80,35 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
     "/proc/${PIDS[-1]}/status" >> "$TMP/rss.tsv" 2>/dev/null || true
   [ -n "$stalled" ] && { pkill -P "$stalled" 2>/dev/null; kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null || true; }
   stop_last
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
     "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" \
-    "$(per_ev $((s1 - s0)) "$(kv events "$out")")" >> "$ROWS"
+    "$(per_ev $((s1 - s0)) "$(kv events "$out")")" \
+    "$(us_ev $((c1 - c0)) "$(kv events "$out")")" "$(us_ev $((w1 - w0)) "$(kv events "$out")")" >> "$ROWS"
 }
 
-bench_baseline() { # label, server program, clients
-  local label=$1 prog=$2 clients=$3 f0 f1 out n
+bench_baseline() { # label, server program, clients (or "pipelined K":
+  # tools/pipebase with K in flight; the echo server takes no directory)
+  local label=$1 prog=$2 clients=$3 f0 f1 out n pid c0 c1
   rm -rf "$TMP/bl"; mkdir -p "$TMP/bl"
-  "$TMP/bin/$prog" tcp://127.0.0.1:5591 "$TMP/bl" 1024 2> /dev/null & PIDS+=($!)
-  sleep 0.3; f0=$(flushes); s0=$(sectors)
-  out=$("$TMP/bin/zmq_rtt" client tcp://127.0.0.1:5591 "$clients" 100000000 "$SECS")
-  f1=$(flushes); s1=$(sectors); n=$(kv events "$out")
+  if [ "$prog" = echo ]; then
+    "$TMP/bin/zmq_rtt" echo tcp://127.0.0.1:5591 2> /dev/null & PIDS+=($!)
+  else
+    "$TMP/bin/$prog" tcp://127.0.0.1:5591 "$TMP/bl" 1024 2> /dev/null & PIDS+=($!)
+  fi
+  pid=${PIDS[-1]}
+  sleep 0.3; f0=$(flushes); s0=$(sectors); c0=$(ticks "/proc/$pid/stat")
+  if [ "${clients% *}" = pipelined ]; then
+    out=$("$HERE/$BUILD/pipebase" tcp://127.0.0.1:5591 "${clients#* }" "$SECS")
+  else
+    out=$("$TMP/bin/zmq_rtt" client tcp://127.0.0.1:5591 "$clients" 100000000 "$SECS")
+  fi
+  f1=$(flushes); s1=$(sectors); c1=$(ticks "/proc/$pid/stat"); n=$(kv events "$out")
   stop_last
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out" | cut -d. -f1)" \
-    "$(kv p99_us "$out" | cut -d. -f1)" "$(kv p999_us "$out" | cut -d. -f1)" \
+  lat() { local v; v=$(kv "$1" "$out" | cut -d. -f1); echo "${v:--}"; } # pipebase: none
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "$label" "$(kv rate "$out")" \
+    "$(lat p50_us)" "$(lat p99_us)" "$(lat p999_us)" \
     "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" \
-    "$(per_ev $((s1 - s0)) "$n")" >> "$ROWS"
+    "$(per_ev $((s1 - s0)) "$n")" "$(us_ev $((c1 - c0)) "$n")" >> "$ROWS"
 }
 
 bench_redis() { # clients
@@ -98,14 +118,15 @@ bench_redis() { # clients
   redis-server --port 6391 --bind 127.0.0.1 --dir "$TMP/redis" --appendonly yes \
     --appendfsync always --save '' --daemonize no --logfile "$TMP/redis/log" & PIDS+=($!)
   for _ in $(seq 50); do redis-cli -p 6391 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-  f0=$(flushes); s0=$(sectors)
+  f0=$(flushes); s0=$(sectors); c0=$(ticks "/proc/${PIDS[-1]}/stat")
   out=$(redis-benchmark -h 127.0.0.1 -p 6391 -c "$c" -n "$n" --csv XADD s '*' f "$(head -c 200 /dev/zero | tr '\0' x)" | tail -1)
-  f1=$(flushes); s1=$(sectors)
+  f1=$(flushes); s1=$(sectors); c1=$(ticks "/proc/${PIDS[-1]}/stat")
   stop_last
   IFS=, read -r _ rps _ _ p50 _ p99 _ <<< "$(tr -d '"' <<< "$out")"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "redis XADD aof=always c=$c" "${rps%.*}" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "redis XADD aof=always c=$c" "${rps%.*}" \
     "$(awk -v x="$p50" 'BEGIN{print x*1000}')" "$(awk -v x="$p99" 'BEGIN{print x*1000}')" "-" \
-    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" "$(per_ev $((s1 - s0)) "$n")" >> "$ROWS"
+    "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" "$(per_ev $((s1 - s0)) "$n")" \
+    "$(us_ev $((c1 - c0)) "$n")" >> "$ROWS"
 }
 
 curve_keys() { # CURVE key pairs for deskd, the bench and the setup actor
@@ -137,6 +158,8 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: baselines"; bench_baseline "zmq+lmdb naive c=16" zmq_lmdb_server 16
                              bench_baseline "zmq+lmdb nometasync c=16" zmq_lmdb_pipelined 16
                              bench_baseline "zmq+lmdb naive c=64" zmq_lmdb_server 64
+                             bench_baseline "zmq+lmdb nometasync pipelined 1000" zmq_lmdb_pipelined "pipelined 1000"
+                             bench_baseline "zmq echo pipelined 1000 (no disk)" echo "pipelined 1000"
   log "round $r: redis";     bench_redis 16; bench_redis 64
 done
 log "fees: 10,000 units x 24 months"
@@ -167,10 +190,10 @@ CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
 stop_last
 
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
-{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\tbytes/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
+{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\tbytes/ev\tcpu_us/ev\twriter_us/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
 # The issue-14 targets as ratios against the baselines of this run (the
 # last round's figures when ROUNDS > 1).
-awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7}
+awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7; u[$1]=$8}
   function q(a, z) { return r[z] ? sprintf("%.2f", r[a] / r[z]) : "-" }
   END {
     printf "16 desks: %sx nometasync (target >= 0.9), p99 %s vs %s us; %sx redis\n",
@@ -178,7 +201,11 @@ awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7}
       q("deskd c=16", "redis XADD aof=always c=16")
     printf "64 desks: %sx naive (target >= 1.0), %sx redis (target >= 0.8)\n",
       q("deskd c=64", "zmq+lmdb naive c=64"), q("deskd c=64", "redis XADD aof=always c=64")
-    printf "pipelined: %s events/s (target >= 150000)\n", r["deskd pipelined 1000"]
+    printf "pipelined: %s events/s (target >= 150000); %sx the nometasync server pipelined\n",
+      r["deskd pipelined 1000"], q("deskd pipelined 1000", "zmq+lmdb nometasync pipelined 1000")
+    printf "server CPU per event: deskd %s / %s / %s us (16, 64 desks, pipelined), nometasync baseline %s / - / %s us\n",
+      u["deskd c=16"], u["deskd c=64"], u["deskd pipelined 1000"],
+      u["zmq+lmdb nometasync c=16"], u["zmq+lmdb nometasync pipelined 1000"]
     printf "bytes/event at 16 desks: deskd %s, nometasync baseline %s (target <= 2x)\n",
       b["deskd c=16"], b["zmq+lmdb nometasync c=16"] }' "$ROWS"
 awk -F'\t' '{printf "deskd memory, %s: %d MB anonymous, %d MB peak resident with the LMDB maps (target at 64 desks: anonymous <= 64 MB)\n", $1, $2, $3}' "$TMP/rss.tsv" 2>/dev/null || true
