@@ -3,6 +3,7 @@
  * before anything is allocated for it. */
 #include "codec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,13 +147,85 @@ int codec_check(const char *buf, size_t len, struct err *e)
     return 0;
 }
 
+/* Zones kept for this thread's next decodings. msgpack_unpack_next()
+ * clears a zone it is given rather than allocating one (8 KiB or more,
+ * then freed: a malloc and a free per decoding, and the writer decodes
+ * several times per command). A thread's zones go when it exits. Under
+ * AddressSanitizer none is kept, so that a use of a released document
+ * still reads freed memory there. */
+#ifdef __SANITIZE_ADDRESS__
+#define ZONES_KEPT 0
+#else
+#define ZONES_KEPT 8
+#endif
+struct zones {
+    msgpack_zone *z[ZONES_KEPT + 1];
+    int n;
+};
+static pthread_key_t zones_key;
+static pthread_once_t zones_once = PTHREAD_ONCE_INIT;
+
+static void zones_free(void *p)
+{
+    struct zones *c = p;
+    for (int i = 0; i < c->n; i++)
+        msgpack_zone_free(c->z[i]);
+    free(c);
+}
+
+static void zones_key_make(void)
+{
+    if (pthread_key_create(&zones_key, zones_free))
+        abort(); /* out of keys at start-up */
+}
+
+static struct zones *zones(void)
+{
+    struct zones *c;
+    pthread_once(&zones_once, zones_key_make);
+    if (!(c = pthread_getspecific(zones_key)) && (c = calloc(1, sizeof(*c))) &&
+        pthread_setspecific(zones_key, c)) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* A kept zone, or NULL (msgpack then makes one). */
+static msgpack_zone *zone_take(void)
+{
+    struct zones *c = zones();
+    return c && c->n ? c->z[--c->n] : NULL;
+}
+
+/* Back to this thread's zones, emptied (extra chunks freed), or freed. */
+static void zone_give(msgpack_zone *z)
+{
+    struct zones *c;
+    if (!z)
+        return;
+    if ((c = zones()) && c->n < ZONES_KEPT) {
+        msgpack_zone_clear(z);
+        c->z[c->n++] = z;
+    } else {
+        msgpack_zone_free(z);
+    }
+}
+
+static void doc_free(struct codec_doc *d)
+{
+    zone_give(d->u.zone);
+    msgpack_unpacked_init(&d->u);
+}
+
 static int doc_unpack(struct codec_doc *d, const char *buf, size_t len)
 {
     size_t off = 0;
     msgpack_unpacked_init(&d->u);
+    d->u.zone = zone_take();
     if (msgpack_unpack_next(&d->u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
         off != len) {
-        msgpack_unpacked_destroy(&d->u);
+        doc_free(d);
         return -1;
     }
     d->obj = &d->u.data;
@@ -181,7 +254,7 @@ int codec_doc_parse_trusted(struct codec_doc *d, const char *buf, size_t len,
 
 void codec_doc_release(struct codec_doc *d)
 {
-    msgpack_unpacked_destroy(&d->u);
+    doc_free(d);
     d->obj = NULL;
 }
 
