@@ -545,6 +545,9 @@ static void test_sink_killed_mid_batch(void **state)
     prev = sql_int("SELECT seq FROM desk.positions WHERE shard = $1", sh[0].id);
     for (int round = 0; round < 20; round++) {
         int t;
+        if (prev >= h_log_count(&sh[0].cli))
+            break; /* it got to the end before the last round: nothing is
+                      left to kill it in the middle of */
         sink_start();
         for (t = 0; t < CATCH_UP_MS / 5; t++) {
             pos = sql_int("SELECT seq FROM desk.positions WHERE shard = $1",
