@@ -400,7 +400,10 @@ static void fail_from(uint64_t first, int code, const struct err *why)
  * committed leave the batch's in-flight list; a failed job fails what was
  * decided after it and ends derived state's txn (caught up before the
  * next command); derived state's txn is committed once nothing in it is
- * in flight; durable outboxes are answered. */
+ * in flight and no command is waiting (the next segment would only add
+ * to it: under load one commit then carries up to DERIVED_TXN_SEGMENTS
+ * segments, not one, and its pages are written once), or it is full;
+ * durable outboxes are answered. */
 static void settle(bool wait)
 {
     struct log_batch *b = &srv.pipe.batch;
@@ -435,7 +438,8 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
-    if (b->txn && !b->inflight && !b->ltxn && !b->doomed)
+    if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
+        (derived_full() || !bus_readable(&srv.bus)))
         log_batch_commit_derived(b, &e);
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)
