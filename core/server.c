@@ -396,7 +396,8 @@ static void fail_from(uint64_t first, int code, const struct err *why)
         }
 }
 
-/* Takes the flusher's news (waiting for it to be idle when wait): jobs
+/* Takes the flusher's news (waiting for it to be idle, and committing
+ * derived state whatever is waiting, when wait): jobs
  * committed leave the batch's in-flight list; a failed job fails what was
  * decided after it and ends derived state's txn (caught up before the
  * next command); derived state's txn is committed once nothing in it is
@@ -439,7 +440,7 @@ static void settle(bool wait)
         flusher_clear(&srv.fl);
     }
     if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
-        (derived_full() || !bus_readable(&srv.bus)))
+        (wait || derived_full() || !bus_readable(&srv.bus)))
         log_batch_commit_derived(b, &e);
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)
