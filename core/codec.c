@@ -147,10 +147,12 @@ int codec_check(const char *buf, size_t len, struct err *e)
     return 0;
 }
 
-/* Zones kept for this thread's next decodings. msgpack_unpack_next()
- * clears a zone it is given rather than allocating one (8 KiB or more,
- * then freed: a malloc and a free per decoding, and the writer decodes
- * several times per command). A thread's zones go when it exits. Under
+/* Zones kept for this thread's next decodings. msgpack_unpack() decodes
+ * into a zone the caller owns (msgpack_unpack_next() frees any zone it is
+ * given and makes a new one: 8 KiB or more, a malloc and a free per
+ * decoding, and the writer decodes several times per command), so a
+ * released document's zone is cleared and kept for the next. A thread's
+ * zones go when it exits. Under
  * AddressSanitizer none is kept, so that a use of a released document
  * still reads freed memory there. */
 #ifdef __SANITIZE_ADDRESS__
@@ -222,8 +224,11 @@ static int doc_unpack(struct codec_doc *d, const char *buf, size_t len)
 {
     size_t off = 0;
     msgpack_unpacked_init(&d->u);
-    d->u.zone = zone_take();
-    if (msgpack_unpack_next(&d->u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+    if (!(d->u.zone = zone_take()) &&
+        !(d->u.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+        return -1;
+    if (msgpack_unpack(buf, len, &off, d->u.zone, &d->u.data) !=
+            MSGPACK_UNPACK_SUCCESS ||
         off != len) {
         doc_free(d);
         return -1;
