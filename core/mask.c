@@ -371,6 +371,10 @@ static bool key_personal(const unsigned char *p, size_t n, size_t at)
         len = p[at + 1], at += 2;
     } else if (p[at] == 0xda && n - at >= 3) {
         len = (size_t)p[at + 1] << 8 | p[at + 2], at += 3;
+    } else if (p[at] == 0xdb && n - at >= 5) {
+        len = (size_t)p[at + 1] << 24 | (size_t)p[at + 2] << 16 |
+              (size_t)p[at + 3] << 8 | p[at + 4],
+        at += 5;
     } else {
         return false;
     }
@@ -393,8 +397,8 @@ static bool walk_may_need(const unsigned char *p, size_t n, size_t *at,
     if (*at >= n || depth > WALK_DEPTH)
         return true;
     t = p[(*at)++];
-    if (t <= 0x7f || t >= 0xe0 || (t >= 0xc0 && t <= 0xc3))
-        return false; /* fixint, nil, bool */
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return false; /* fixint, nil, bool (0xc1 is never used: below) */
     if (t <= 0x8f) {
         items = t & 0x0f, map = true;
     } else if (t <= 0x9f) {

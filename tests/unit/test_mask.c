@@ -196,6 +196,23 @@ static void every_kind_no_phone(struct cw *w)
     cw_nil(w);
 }
 
+static void str32_key_phone(struct cw *w) /* no packer writes this key */
+{
+    static const unsigned char key[] = {0xdb, 0,   0,   0,   5,
+                                        'p',  'h', 'o', 'n', 'e'};
+    cw_map(w, 1);
+    cw_raw(w, key, sizeof(key));
+    cw_str(w, "13812345678");
+}
+
+static void unused_type_byte(struct cw *w)
+{
+    static const unsigned char never = 0xc1;
+    cw_map(w, 1);
+    cw_str(w, "data");
+    cw_raw(w, &never, 1);
+}
+
 static void cut_short(struct cw *w)
 {
     cw_map(w, 2);
@@ -217,6 +234,8 @@ static void test_gen02_may_need(void **state)
     assert_false(may_need(every_kind_no_phone));
     /* bytes that are not one whole value are left to the decoder */
     assert_true(may_need(cut_short));
+    assert_true(may_need(unused_type_byte));
+    assert_true(may_need(str32_key_phone));
 }
 
 int main(void)
