@@ -28,6 +28,7 @@
 struct server srv;
 
 #define SERVE_ROUNDS 64 /* batches per loop turn before timers get a go */
+#define STOP_ROUNDS 16  /* serve() turns a SIGTERM gives what is queued */
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -223,6 +224,9 @@ static const char *msg_operator(const struct bus_msg *m)
  * segments until it can be committed (readers over HTTP see it then). */
 #define DERIVED_TXN_SEGMENTS 8
 #define DERIVED_TXN_EVENTS 4096
+/* ... and how long it may stay open while commands keep waiting (commands
+ * that write nothing do not fill it). */
+#define DERIVED_TXN_US 20000
 
 static bool derived_full(void)
 {
@@ -403,13 +407,14 @@ static void fail_from(uint64_t first, int code, const struct err *why)
  * next command); derived state's txn is committed once nothing in it is
  * in flight and no command is waiting (the next segment would only add
  * to it: under load one commit then carries up to DERIVED_TXN_SEGMENTS
- * segments, not one, and its pages are written once), or it is full;
- * durable outboxes are answered. */
+ * segments, not one, and its pages are written once), or it is full, or
+ * it has been open DERIVED_TXN_US; durable outboxes are answered. */
 static void settle(bool wait)
 {
     struct log_batch *b = &srv.pipe.batch;
     struct flusher_state st;
     struct err e = {0};
+    uint64_t now;
 
     if (!srv.fl.started)
         return;
@@ -439,9 +444,15 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
+    now = metrics_now_us();
     if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
-        (wait || derived_full() || !bus_readable(&srv.bus)))
+        (wait || derived_full() || now - srv.derived_since >= DERIVED_TXN_US ||
+         !bus_readable(&srv.bus)))
         log_batch_commit_derived(b, &e);
+    if (!b->txn)
+        srv.derived_since = 0;
+    else if (!srv.derived_since)
+        srv.derived_since = now;
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)
         metrics_durable(&srv.metrics, st.durable);
@@ -770,8 +781,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                   (unsigned long long)(srv.log.applied_seq - srv.catch_up_from),
                   (unsigned long long)(srv.log.last_seq - srv.catch_up_from));
     srv.stopping = 1;
-    serve(-1, 0, NULL); /* decide what is already queued */
-    settle(true);       /* and answer it once it is durable */
+    /* decide what is already queued and answer it once it is durable;
+     * serve() stops early when derived state's txn is full, which a
+     * settle that waits empties (bounded: desks may go on sending) */
+    for (int i = 0; i < STOP_ROUNDS; i++) {
+        serve(-1, 0, NULL);
+        settle(true);
+        if (!bus_readable(&srv.bus))
+            break;
+    }
     event_base_loopbreak(srv.base);
 }
 
