@@ -2,8 +2,8 @@
 # tools/bench_recovery.sh BUILD_DIR - recovery after a simulated OS crash,
 # with and without a checkpoint of derived state (part of `make bench`,
 # also runs alone). One deskd, checkpoint_events = N - TAIL, is filled with
-# N unit.register events by deskbench's pipelined mode, so its one
-# checkpoint is TAIL events before the end. Then, on that same log:
+# N unit.register events by deskbench's pipelined mode: N - TAIL, then,
+# once its one checkpoint is written, TAIL more. Then, on that same log:
 #   1. kill -9 and start as after a reboot (another DESKD_BOOT_ID): deskd
 #      restores the checkpoint and replays the tail;
 #   2. kill -9, the checkpoint removed, the same: it replays the whole log.
@@ -53,8 +53,11 @@ crash() { kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
 start
 EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
 log "recovery: writing $N events (a checkpoint after $((N - TAIL)))"
-GEN=$("$HERE/$BUILD/deskbench" -e "$EP" -n "$N" --pipeline 1000 --room-prefix '')
+# the tail is written after the checkpoint is, so that it is one whatever
+# the speed of the run
+GEN=$("$HERE/$BUILD/deskbench" -e "$EP" -n "$((N - TAIL))" --pipeline 1000 --room-prefix '')
 until [ -f "$TMP/var/derived.ckpt/checkpoint" ]; do sleep 0.05; done
+"$HERE/$BUILD/deskbench" -e "$EP" -n "$TAIL" --pipeline 1000 --room-prefix t --no-setup > /dev/null
 CK=$(awk '/^seq /{print $2}' "$TMP/var/derived.ckpt/checkpoint")
 CKLINE=$(grep 'checkpoint of seq' "$TMP/deskd.log" | tail -1)
 CKSIZE=$(du -sh "$TMP/var/derived.ckpt/data.mdb" | cut -f1)
@@ -65,7 +68,10 @@ recover() { # boot id -> "ms|what deskd replayed"
   t0=$(ms)
   DESKD_BOOT_ID="$1" start
   t1=$(ms)
-  echo "$((t1 - t0))|$(grep -o 'replaying [0-9]* events ([0-9.]*)' "$TMP/deskd.log" | tail -1); $(grep -o 'replaying: .*' "$TMP/deskd.log" | tail -1)"
+  local what
+  what="$(grep -o 'replaying [0-9]* events ([0-9.]*)' "$TMP/deskd.log" | tail -1 || true); $(grep -o 'replaying: .*' "$TMP/deskd.log" | tail -1 || true)"
+  [ "$what" = "; " ] && what="nothing to replay"
+  echo "$((t1 - t0))|$what"
   crash
 }
 show() { # "ms|replayed" -> a line
@@ -92,7 +98,8 @@ warm; W_WITHOUT=$(recover bench-boot-3)
 log "recovery: from the whole log (cold)"
 cold; C_WITHOUT=$(recover bench-boot-4)
 
-LAST=$(grep -o '\.\.[0-9]*)' <<< "$W_WITH" | tr -d '.)')
+# the log's last seq, from the whole replay
+LAST=$(grep -o '\.\.[0-9]*)' <<< "$W_WITHOUT" | tr -d '.)')
 echo "# recovery bench $(date -u +%FT%TZ), $(nproc) cpu, $N events written, log ends at $LAST"
 echo "generate (deskbench --pipeline 1000): $GEN"
 echo "checkpoint at seq $CK: ${CKLINE#deskd info: }"
