@@ -446,7 +446,8 @@ static void settle(bool wait)
     }
     now = metrics_now_us();
     if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
-        (wait || derived_full() || now - srv.derived_since >= DERIVED_TXN_US ||
+        (wait || derived_full() ||
+         (srv.derived_since && now - srv.derived_since >= DERIVED_TXN_US) ||
          !bus_readable(&srv.bus)))
         log_batch_commit_derived(b, &e);
     if (!b->txn)
