@@ -224,9 +224,6 @@ static const char *msg_operator(const struct bus_msg *m)
  * segments until it can be committed (readers over HTTP see it then). */
 #define DERIVED_TXN_SEGMENTS 8
 #define DERIVED_TXN_EVENTS 4096
-/* ... and how long it may stay open while commands keep waiting (commands
- * that write nothing do not fill it). */
-#define DERIVED_TXN_US 20000
 
 static bool derived_full(void)
 {
@@ -400,21 +397,17 @@ static void fail_from(uint64_t first, int code, const struct err *why)
         }
 }
 
-/* Takes the flusher's news (waiting for it to be idle, and committing
- * derived state whatever is waiting, when wait): jobs
+/* Takes the flusher's news (waiting for it to be idle when wait): jobs
  * committed leave the batch's in-flight list; a failed job fails what was
  * decided after it and ends derived state's txn (caught up before the
  * next command); derived state's txn is committed once nothing in it is
- * in flight and no command is waiting (the next segment would only add
- * to it: under load one commit then carries up to DERIVED_TXN_SEGMENTS
- * segments, not one, and its pages are written once), or it is full, or
- * it has been open DERIVED_TXN_US; durable outboxes are answered. */
+ * in flight (deferring it while commands wait was measured to write more
+ * bytes, not fewer: PERFORMANCE.md); durable outboxes are answered. */
 static void settle(bool wait)
 {
     struct log_batch *b = &srv.pipe.batch;
     struct flusher_state st;
     struct err e = {0};
-    uint64_t now;
 
     if (!srv.fl.started)
         return;
@@ -444,16 +437,8 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
-    now = metrics_now_us();
-    if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
-        (wait || derived_full() ||
-         (srv.derived_since && now - srv.derived_since >= DERIVED_TXN_US) ||
-         !bus_readable(&srv.bus)))
+    if (b->txn && !b->inflight && !b->ltxn && !b->doomed)
         log_batch_commit_derived(b, &e);
-    if (!b->txn)
-        srv.derived_since = 0;
-    else if (!srv.derived_since)
-        srv.derived_since = now;
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)
         metrics_durable(&srv.metrics, st.durable);

@@ -58,8 +58,6 @@ struct server {
     struct outbox *free_box;
     bool deferred; /* derived state's txn is full: serve() waits for the
                       flusher (on_flushed) before deciding more */
-    uint64_t derived_since; /* us (metrics_now_us) when settle() first saw
-                               derived state's txn open; 0: none */
     struct server_stats stats;
     char timer_skip[TIMER_SKIP_MAX][96];
     int64_t timer_skip_due[TIMER_SKIP_MAX];
