@@ -6,8 +6,9 @@
 # Redis 7 XADD with appendfsync always; for the pipelined row, the same
 # NOMETASYNC server and the ZeroMQ echo (the messaging ceiling) driven by
 # tools/pipebase. Prints one table with ratios, and the server's CPU per
-# event (all threads, and deskd's writer thread alone): on a shared 2-core
-# machine that figure moves far less with the neighbours than events/s.
+# event (all threads, and deskd's writer thread alone) and the bytes
+# deskd's writer writes per event (derived state's pages): on a shared
+# 2-core machine those move far less with the neighbours than events/s.
 # Env: SECS (10 per row), ROUNDS (1), SHARED (../shared), AUDIT_EVENTS
 # (1000000; tools/bench_audit.sh), RECOVERY_EVENTS (1000000;
 # tools/bench_recovery.sh, run last).
@@ -33,6 +34,10 @@ per_ev() { awk -v d="$1" -v n="$2" 'BEGIN{printf "%.0f", n ? d * 512 / n : 0}'; 
 kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
 TCK=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "$1" 2>/dev/null || echo 0; } # utime+stime of a /proc stat file
+# bytes the writer thread handed to write(2) and friends: derived state's
+# pages at its commits (the log is the flusher's), as sure a count as CPU
+wbytes() { awk '/^wchar/{print $2}' "/proc/$1/task/$1/io" 2>/dev/null || echo 0; }
+per_ev_b() { awk -v d="$1" -v n="$2" 'BEGIN{printf "%.0f", n ? d / n : 0}'; }
 us_ev() { awk -v t="$1" -v n="$2" -v k="$TCK" 'BEGIN{printf "%.1f", n ? t * 1e6 / k / n : 0}'; }
 ROWS=$TMP/rows.tsv
 
@@ -68,10 +73,12 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
     stalled=$!
     sleep 0.3
   fi
-  local pid=${PIDS[-1]} c0 c1 w0 w1
+  local pid=${PIDS[-1]} c0 c1 w0 w1 b0 b1
   s0=$(sectors); c0=$(ticks "/proc/$pid/stat"); w0=$(ticks "/proc/$pid/task/$pid/stat")
+  b0=$(wbytes "$pid")
   out=$("$HERE/$BUILD/deskbench" -e "$EP" -t "$SECS" --dev "$TMP/var" "$@")
   s1=$(sectors); c1=$(ticks "/proc/$pid/stat"); w1=$(ticks "/proc/$pid/task/$pid/stat")
+  b1=$(wbytes "$pid")
   # deskd's memory at the end of the row: anonymous (heap, stacks: what
   # the target counts) and the peak of everything resident (LMDB's
   # file-backed maps included)
@@ -80,10 +87,11 @@ bench_deskd() { # label, deskbench args...; BENCH_INI: extra config lines;
     "/proc/${PIDS[-1]}/status" >> "$TMP/rss.tsv" 2>/dev/null || true
   [ -n "$stalled" ] && { pkill -P "$stalled" 2>/dev/null; kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null || true; }
   stop_last
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(kv rate "$out")" "$(kv p50_us "$out")" \
     "$(kv p99_us "$out")" "$(kv p999_us "$out")" "$(kv flush_per_ev "$out")" \
     "$(per_ev $((s1 - s0)) "$(kv events "$out")")" \
-    "$(us_ev $((c1 - c0)) "$(kv events "$out")")" "$(us_ev $((w1 - w0)) "$(kv events "$out")")" >> "$ROWS"
+    "$(us_ev $((c1 - c0)) "$(kv events "$out")")" "$(us_ev $((w1 - w0)) "$(kv events "$out")")" \
+    "$(per_ev_b $((b1 - b0)) "$(kv events "$out")")" >> "$ROWS"
 }
 
 bench_baseline() { # label, server program, clients (or "pipelined K":
@@ -105,7 +113,7 @@ bench_baseline() { # label, server program, clients (or "pipelined K":
   f1=$(flushes); s1=$(sectors); c1=$(ticks "/proc/$pid/stat"); n=$(kv events "$out")
   stop_last
   lat() { local v; v=$(kv "$1" "$out" | cut -d. -f1); echo "${v:--}"; } # pipebase: none
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "$label" "$(kv rate "$out")" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\n' "$label" "$(kv rate "$out")" \
     "$(lat p50_us)" "$(lat p99_us)" "$(lat p999_us)" \
     "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", n ? d/n : 0}')" \
     "$(per_ev $((s1 - s0)) "$n")" "$(us_ev $((c1 - c0)) "$n")" >> "$ROWS"
@@ -123,7 +131,7 @@ bench_redis() { # clients
   f1=$(flushes); s1=$(sectors); c1=$(ticks "/proc/${PIDS[-1]}/stat")
   stop_last
   IFS=, read -r _ rps _ _ p50 _ p99 _ <<< "$(tr -d '"' <<< "$out")"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "redis XADD aof=always c=$c" "${rps%.*}" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\n' "redis XADD aof=always c=$c" "${rps%.*}" \
     "$(awk -v x="$p50" 'BEGIN{print x*1000}')" "$(awk -v x="$p99" 'BEGIN{print x*1000}')" "-" \
     "$(awk -v d=$((f1 - f0)) -v n="$n" 'BEGIN{printf "%.3f", d/n}')" "$(per_ev $((s1 - s0)) "$n")" \
     "$(us_ev $((c1 - c0)) "$n")" >> "$ROWS"
@@ -190,7 +198,7 @@ CARDS_OUT=$("$HERE/$BUILD/cardbench" -e "$EP" -n "${CARDS:-200000}")
 stop_last
 
 echo "# make bench $(date -u +%FT%TZ), $(nproc) cpu, data on $DEV, ${SECS}s per row"
-{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\tbytes/ev\tcpu_us/ev\twriter_us/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
+{ printf 'benchmark\tevents/s\tp50_us\tp99_us\tp999_us\tflush/ev\tbytes/ev\tcpu_us/ev\twriter_us/ev\twriter_B/ev\n'; cat "$ROWS"; } | column -t -s$'\t'
 # The issue-14 targets as ratios against the baselines of this run (the
 # last round's figures when ROUNDS > 1).
 awk -F'\t' '{r[$1]=$2; p[$1]=$4; b[$1]=$7; u[$1]=$8}
