@@ -28,7 +28,7 @@ LIB_SRC  := $(wildcard core/*.c) \
             $(wildcard handlers/*.c) $(wildcard projections/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOLS    := deskctl deskbench deskaudit feebench cmpbench cardbench pipebase
-BENCH_TOOLS := feebench cmpbench cardbench # share tools/benchcli.c
+BENCH_TOOLS := feebench cmpbench cardbench pipebase # share tools/benchcli.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/it_*.c)

@@ -30,7 +30,7 @@ fi
 DEV=$(basename "$(findmnt -no SOURCE -T "$TMP")")
 flushes() { awk '{print ($16 == "" ? 0 : $16)}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; }
 sectors() { awk '{print $7}' "/sys/class/block/$DEV/stat" 2>/dev/null || echo 0; } # written, 512 B
-per_ev() { awk -v d="$1" -v n="$2" 'BEGIN{printf "%.0f", n ? d * 512 / n : 0}'; } # bytes/event
+per_ev() { per_ev_b $(($1 * 512)) "$2"; } # sectors -> bytes/event
 kv() { grep -o "\b$1=[^ ]*" <<< "$2" | head -1 | cut -d= -f2; }
 TCK=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "$1" 2>/dev/null || echo 0; } # utime+stime of a /proc stat file

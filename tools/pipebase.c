@@ -8,30 +8,24 @@
  *
  *   pipebase ENDPOINT [INFLIGHT=1000] [SECONDS=10]
  *
- * Builds its frames with struct cw, as deskbench does. */
+ * Builds its frames with struct cw, as deskbench does; its clock is the
+ * bench tools' (benchcli). */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L
 #endif
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "../core/codec.h"
+#include "benchcli.h"
 
 #define EVENT_BYTES 200 /* the baselines' event size */
 #define REPLY_MAX 256   /* an ack: 8 bytes, or 1 for a refusal */
 #define INFLIGHT_MAX 65536
 #define TIMEOUT_MS 30000 /* silence that means the server is stuck */
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* One event of EVENT_BYTES: the data's padding makes up the rest. */
 static void event(struct cw *w, uint64_t version)
@@ -77,13 +71,13 @@ int main(int argc, char **argv)
         return 1;
     }
     cw_init(&w);
-    t0 = now_s();
+    t0 = bench_now_ms() / 1e3;
     end = t0 + secs;
     for (long i = 0; i < inflight; i++) {
         event(&w, ++version);
         zmq_send(s, cw_data(&w), cw_len(&w), 0);
     }
-    while (now_s() < end) {
+    while (bench_now_ms() / 1e3 < end) {
         if (zmq_recv(s, reply, sizeof(reply), 0) < 0) {
             fprintf(stderr, "pipebase: no reply: %s\n",
                     zmq_strerror(zmq_errno()));
@@ -93,7 +87,7 @@ int main(int argc, char **argv)
         event(&w, ++version);
         zmq_send(s, cw_data(&w), cw_len(&w), 0);
     }
-    secs = now_s() - t0;
+    secs = bench_now_ms() / 1e3 - t0;
     printf("rate=%.0f events=%ld secs=%.3f\n", (double)got / secs, got, secs);
     cw_release(&w);
     zmq_close(s);
