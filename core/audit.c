@@ -266,10 +266,19 @@ int audit_history(const char *dir, const char *stream, bool json, FILE *out,
         /* the stream index is derived state: without it, a scan */
         MDB_txn *dtxn = NULL;
         struct err de = {0};
-        if (l.denv)
-            log_derived_begin(&l, &dtxn, &de);
+        uint64_t applied = 0;
+        if (l.denv && !log_derived_begin(&l, &dtxn, &de) &&
+            log_applied_seq(dtxn, &l, &applied)) {
+            mdb_txn_abort(dtxn);
+            dtxn = NULL;
+        }
         rc = log_stream_events(dtxn, txn, &l, stream, strlen(stream),
                                history_line, &h, scanned);
+        /* derived state is committed lazily, so a running deskd's lags
+         * the log a little: the log's tail past it is read */
+        if (!rc && dtxn)
+            rc = log_stream_scan(txn, &l, stream, strlen(stream), applied + 1,
+                                 history_line, &h);
         if (dtxn)
             mdb_txn_abort(dtxn);
     }

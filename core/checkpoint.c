@@ -2,9 +2,10 @@
  * thread (see checkpoint.h). */
 #include "checkpoint.h"
 
+#include "clock.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Test-only: while the file named by this variable exists, a checkpoint
@@ -13,6 +14,7 @@
  * depending on how long a copy takes. */
 #define HOLD_ENV "DESKD_TEST_CHECKPOINT_HOLD"
 #define HOLD_US 20000 /* between looks at the file */
+#define CKPT_FRESH_WAIT_MS 2000
 
 static void hold(struct log *l)
 {
@@ -29,13 +31,6 @@ static void hold(struct log *l)
     while (access(path, F_OK) == 0)
         usleep(HOLD_US);
     log_snapshot_end(l, dtxn, NULL);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void *run(void *arg)
@@ -55,14 +50,19 @@ static void *run(void *arg)
         c->busy = true;
         pthread_mutex_unlock(&c->mu);
         hold(c->log);
-        t0 = mono_ms();
+        /* a copy of what is durable, not of what derived state had
+         * committed some milliseconds ago */
+        fresh_wait(c->fresh, __atomic_load_n(c->durable, __ATOMIC_RELAXED),
+                   CKPT_FRESH_WAIT_MS);
+        t0 = clock_mono_ms();
         rc = log_checkpoint(c->log, &seq, &e);
         if (rc)
             diag_warn("%s; the previous checkpoint stays", e.msg);
         else if (seq)
             diag_info("derived state: checkpoint of seq %llu written (%lld "
                       "ms)",
-                      (unsigned long long)seq, (long long)(mono_ms() - t0));
+                      (unsigned long long)seq,
+                      (long long)(clock_mono_ms() - t0));
         pthread_mutex_lock(&c->mu);
         if (!rc && seq) {
             c->seq = seq;
@@ -74,15 +74,18 @@ static void *run(void *arg)
     return NULL;
 }
 
-int checkpoint_start(struct checkpointer *c, struct log *l, struct err *e)
+int checkpoint_start(struct checkpointer *c, struct log *l, struct fresh *fresh,
+                     const _Atomic uint64_t *durable, struct err *e)
 {
     char why[256];
     uint64_t seq;
     memset(c, 0, sizeof(*c));
     c->log = l;
+    c->fresh = fresh;
+    c->durable = durable;
     if (!log_checkpoint_check(l, &seq, why, sizeof(why)))
         c->seq = seq;
-    c->at_ms = mono_ms();
+    c->at_ms = clock_mono_ms();
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (pthread_create(&c->thread, NULL, run, c))
@@ -109,7 +112,7 @@ void checkpoint_stop(struct checkpointer *c)
 bool checkpoint_due(struct checkpointer *c, uint64_t applied_seq,
                     uint64_t events_min, int64_t interval_s)
 {
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     bool due;
     if (!c->started || (!events_min && !interval_s))
         return false;
@@ -128,7 +131,7 @@ void checkpoint_request(struct checkpointer *c)
     pthread_mutex_lock(&c->mu);
     if (!c->busy && !c->want) {
         c->want = true;
-        c->at_ms = mono_ms();
+        c->at_ms = clock_mono_ms();
         pthread_cond_signal(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);

@@ -12,10 +12,13 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "fresh.h"
 #include "log.h"
 
 struct checkpointer {
     struct log *log;
+    struct fresh *fresh; /* a copy first asks for derived state holding */
+    const _Atomic uint64_t *durable; /* this (metrics.durable_seq) */
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
@@ -28,8 +31,11 @@ struct checkpointer {
 };
 
 /* Starts the thread; seq begins at the checkpoint already there when it
- * belongs to the log. */
-int checkpoint_start(struct checkpointer *c, struct log *l, struct err *e);
+ * belongs to the log. Each copy first waits (briefly) for derived state to
+ * hold everything durable (fresh_wait), since the writer commits derived
+ * state lazily. */
+int checkpoint_start(struct checkpointer *c, struct log *l, struct fresh *fresh,
+                     const _Atomic uint64_t *durable, struct err *e);
 /* Stops the thread, after the copy under way (if any) is done. */
 void checkpoint_stop(struct checkpointer *c);
 /* Whether a checkpoint is due for derived state at applied_seq: none

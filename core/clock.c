@@ -3,11 +3,21 @@
 
 #include <time.h>
 
-static int64_t real_now(void)
+static int64_t ms_of(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t real_now(void)
+{
+    return ms_of(CLOCK_REALTIME);
+}
+
+int64_t clock_mono_ms(void)
+{
+    return ms_of(CLOCK_MONOTONIC);
 }
 
 void clock_init(struct clock *c, bool manual, int64_t start_ms)

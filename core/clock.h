@@ -31,5 +31,8 @@ int clock_set(struct clock *c, int64_t t, struct err *e);
  * manual clock resumes where it stopped and a real clock never runs
  * backwards against the log. */
 void clock_observe(struct clock *c, int64_t t);
+/* Milliseconds of the system's monotonic clock, for intervals (never the
+ * manual clock: they measure the machine's time, not the desk's). */
+int64_t clock_mono_ms(void);
 
 #endif

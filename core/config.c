@@ -97,6 +97,7 @@ void cfg_init(struct config *c)
     c->batch_max = 1024;
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
+    c->derived_commit_ms = 50;
     c->checkpoint_events = 200000;
     c->checkpoint_interval_s = 86400;
     c->pub_hwm = 10000;
@@ -230,6 +231,12 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         if (parse_long(v, 0, 100000, &n))
             return bad(st, "deskd", k, "not a time in 0..100000 us", v);
         c->sync_wait_us = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "derived_commit_ms")) {
+        if (parse_long(v, 0, 10000, &n))
+            return bad(st, "deskd", k, "not a time in 0..10000 ms", v);
+        c->derived_commit_ms = (int)n;
         return 1;
     }
     if (!strcmp(k, "checkpoint_events")) {

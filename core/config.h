@@ -211,11 +211,16 @@ struct config {
     char cmd_ep[CFG_EP_MAX];
     char pub_ep[CFG_EP_MAX];
     char http_ep[CFG_EP_MAX];
-    size_t map_size;  /* bytes, initial LMDB map size; grows on demand */
-    int batch_max;    /* commands per write transaction */
-    int frame_max;    /* bytes in one command frame */
-    int sync_wait_us; /* wait this long for a next batch before an explicit
-                         flush of the held one (0 = flush at once) */
+    size_t map_size;       /* bytes, initial LMDB map size; grows on demand */
+    int batch_max;         /* commands per write transaction */
+    int frame_max;         /* bytes in one command frame */
+    int sync_wait_us;      /* wait this long for a next batch before an explicit
+                              flush of the held one (0 = flush at once) */
+    int derived_commit_ms; /* derived state's txn is committed this long
+                              after it began (once its segments in flight
+                              are in the log; 0: after every log commit);
+                              HTTP queries and checkpoints ask for it
+                              sooner (core/fresh.h) */
     /* checkpoints of derived state (log_checkpoint): after this many
      * events applied since the last one, or this many seconds since it
      * (and at least one event); 0 turns either trigger off */

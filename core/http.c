@@ -250,6 +250,24 @@ static void reply_result(struct http *h, struct evhttp_request *req,
                          "result", res ? res : json_null()));
 }
 
+/* How long a query waits for derived state to hold what was acknowledged
+ * before it arrived; then it is answered from what derived state holds
+ * (its "seq" says how far that is). */
+#define QUERY_WAIT_MS 2000
+
+/* Read-your-writes: derived state is committed lazily (fresh.h), so a
+ * query first waits for everything durable when it arrived. */
+static void await_derived(struct http *h, uint64_t seq)
+{
+    int rc = fresh_wait(h->d.fresh, seq, QUERY_WAIT_MS);
+    if (rc > 0)
+        atomic_fetch_add_explicit(&h->d.m->query_waits, 1,
+                                  memory_order_relaxed);
+    if (rc < 0)
+        atomic_fetch_add_explicit(&h->d.m->query_stale, 1,
+                                  memory_order_relaxed);
+}
+
 /* GET /api/query/<name>?field=value...: query.<name> from the table, with
  * the table's validation and roles. */
 static void api_query(struct http *h, struct evhttp_request *req,
@@ -263,7 +281,7 @@ static void api_query(struct http *h, struct evhttp_request *req,
     struct codec_doc d;
     bool parsed = false;
     struct args a;
-    uint64_t seq = 0;
+    uint64_t seq = 0, acked = metrics_get(&h->d.m->durable_seq);
     int n = snprintf(cmd, sizeof(cmd), "query.%s", name);
 
     if (metrics_get(&h->d.m->catching_up)) { /* derived state is partial */
@@ -287,8 +305,10 @@ static void api_query(struct http *h, struct evhttp_request *req,
     if (codec_doc_parse(&d, cw_data(&w), cw_len(&w), &e))
         goto out;
     parsed = true;
-    if (cmd_args_parse(spec, d.obj, h->d.cfg->cal.offset_min, &a, &e) ||
-        run_query(h, spec, &a, op, &seq, &e))
+    if (cmd_args_parse(spec, d.obj, h->d.cfg->cal.offset_min, &a, &e))
+        goto out;
+    await_derived(h, acked);
+    if (run_query(h, spec, &a, op, &seq, &e))
         goto out;
     reply_result(h, req, seq);
 out:
@@ -479,6 +499,13 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
         (unsigned long long)metrics_get(&m->catch_up_total));
     prom_counter(b, "deskd_sse_dropped_total",
                  "Live feeds dropped for falling behind", &m->sse_dropped);
+    prom_counter(b, "deskd_query_waits_total",
+                 "HTTP queries that waited for derived state's commit",
+                 &m->query_waits);
+    prom_counter(b, "deskd_query_stale_total",
+                 "HTTP queries answered before derived state held what "
+                 "was acknowledged when they arrived",
+                 &m->query_stale);
     prom_counter(b, "deskd_http_requests_total", "HTTP requests",
                  &m->http_requests);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "config.h"
+#include "fresh.h"
 #include "log.h"
 #include "metrics.h"
 #include "sse.h"
@@ -32,7 +33,8 @@ struct http_deps {
     const struct views *views;
     const struct clock *clk;
     struct metrics *m;
-    struct bus *bus; /* for the in-process event feed */
+    struct bus *bus;     /* for the in-process event feed */
+    struct fresh *fresh; /* queries wait here for derived state */
 };
 
 struct http {

@@ -1430,16 +1430,18 @@ int log_applied_seq(MDB_txn *dtxn, const struct log *l, uint64_t *seq)
     return 0;
 }
 
-static int scan_stream(MDB_txn *txn, const struct log *l, const char *stream,
-                       size_t len, log_event_fn fn, void *ctx)
+int log_stream_scan(MDB_txn *txn, const struct log *l, const char *stream,
+                    size_t len, uint64_t from, log_event_fn fn, void *ctx)
 {
+    unsigned char fb[8];
     MDB_cursor *cur;
-    MDB_val k, v;
+    MDB_val k = {8, fb}, v;
     int rc = mdb_cursor_open(txn, l->events, &cur), stop = 0;
 
     if (rc)
         return ERR_UNAVAILABLE;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !stop;
+    put_be64(fb, from);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct codec_doc d;
         const char *body = (const char *)v.mv_data + LOG_HASH_LEN, *s;
@@ -1469,7 +1471,7 @@ int log_stream_events(MDB_txn *dtxn, MDB_txn *ltxn, const struct log *l,
     if (len == 0 || len > LOG_STREAM_MAX)
         return 0;
     if (!dtxn)
-        return scan_stream(ltxn, l, stream, len, fn, ctx);
+        return log_stream_scan(ltxn, l, stream, len, 1, fn, ctx);
     if (mdb_cursor_open(dtxn, l->stream_idx, &cur))
         return ERR_UNAVAILABLE;
     k.mv_size = idx_key(kb, stream, len, 0);

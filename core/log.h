@@ -311,12 +311,17 @@ int log_applied_seq(MDB_txn *dtxn, const struct log *l, uint64_t *seq);
 /* Every event of one stream in version order: fn(ctx, seq, body, len) for
  * each; fn returns nonzero to stop (that value is returned). Uses the
  * stream index in dtxn; without one (dtxn NULL) it scans every event of
- * ltxn and sets *scanned. */
+ * ltxn and sets *scanned. The index holds what dtxn holds: a reader of
+ * committed derived state (which may lag the log) reads the rest with
+ * log_stream_scan from log_applied_seq + 1. */
 typedef int (*log_event_fn)(void *ctx, uint64_t seq, const char *body,
                             size_t len);
 int log_stream_events(MDB_txn *dtxn, MDB_txn *ltxn, const struct log *l,
                       const char *stream, size_t len, log_event_fn fn,
                       void *ctx, bool *scanned);
+/* The same by reading every event of ltxn from seq from on. */
+int log_stream_scan(MDB_txn *ltxn, const struct log *l, const char *stream,
+                    size_t len, uint64_t from, log_event_fn fn, void *ctx);
 
 /* Copies the log records of one snapshot with seq in [first, last] (the
  * events, and the commands starting there whose events are all <= until)

@@ -32,6 +32,9 @@ struct metrics {
     struct metrics_hist commit; /* log commits (log_write), microseconds */
     /* the HTTP thread's own */
     _Atomic uint64_t sse_clients, sse_dropped, http_requests;
+    /* queries that waited for a derived commit (core/fresh.h), and those
+     * answered after QUERY_WAIT_MS without it */
+    _Atomic uint64_t query_waits, query_stale;
 };
 
 extern const uint64_t metrics_batch_bounds[METRICS_BATCH_N];

@@ -221,15 +221,32 @@ static const char *msg_operator(const struct bus_msg *m)
 }
 
 /* How much one derived txn may hold before the loop stops deciding new
- * segments until it can be committed (readers over HTTP see it then). */
-#define DERIVED_TXN_SEGMENTS 8
+ * segments until it can be committed (its dirty pages are in memory). */
 #define DERIVED_TXN_EVENTS 4096
 
+/* Notes when derived state's txn was first seen open (after the segment
+ * that began it), or that none is. */
+static void derived_note(void)
+{
+    if (!srv.pipe.batch.txn)
+        srv.dtxn_since = 0;
+    else if (!srv.dtxn_since)
+        srv.dtxn_since = clock_mono_ms();
+}
+
+/* Whether derived state's txn must be committed before the loop decides
+ * another segment: it holds DERIVED_TXN_EVENTS, a query over HTTP or a
+ * checkpoint waits for what it holds (core/fresh.h), or it has been open
+ * derived_commit_ms. The segments in flight then reach the log and settle
+ * commits it. */
 static bool derived_full(void)
 {
     const struct log_batch *b = &srv.pipe.batch;
-    return b->txn && (b->segments >= DERIVED_TXN_SEGMENTS ||
-                      b->txn_events >= DERIVED_TXN_EVENTS);
+    return b->txn &&
+           (b->txn_events >= DERIVED_TXN_EVENTS ||
+            fresh_pending(&srv.fresh, srv.log.applied_seq) ||
+            (srv.cfg.derived_commit_ms && srv.dtxn_since &&
+             clock_mono_ms() - srv.dtxn_since >= srv.cfg.derived_commit_ms));
 }
 
 static void settle(bool wait);
@@ -397,12 +414,40 @@ static void fail_from(uint64_t first, int code, const struct err *why)
         }
 }
 
+/* Whether derived state's txn is to be committed once nothing in it is in
+ * flight: when it is full, or at once with derived_commit_ms 0. Committing
+ * it less often than every log commit writes fewer pages: a page that
+ * later segments change again is written once (PERFORMANCE.md). */
+static bool derived_due(void)
+{
+    return !srv.cfg.derived_commit_ms || derived_full();
+}
+
+/* Keeps a wake-up for derived state's txn at its due time while one is
+ * open and nothing in it is in flight (otherwise the flusher's news
+ * settles it), so an idle loop commits it too. */
+static void derived_timer(void)
+{
+    const struct log_batch *b = &srv.pipe.batch;
+    int64_t left;
+    struct timeval tv;
+    derived_note();
+    if (!b->txn || b->inflight || evtimer_pending(srv.dcommit_ev, NULL))
+        return;
+    left = srv.dtxn_since + srv.cfg.derived_commit_ms - clock_mono_ms();
+    if (left < 1)
+        left = 1;
+    tv.tv_sec = left / 1000;
+    tv.tv_usec = (left % 1000) * 1000;
+    evtimer_add(srv.dcommit_ev, &tv);
+}
+
 /* Takes the flusher's news (waiting for it to be idle when wait): jobs
  * committed leave the batch's in-flight list; a failed job fails what was
  * decided after it and ends derived state's txn (caught up before the
  * next command); derived state's txn is committed once nothing in it is
- * in flight (deferring it while commands wait was measured to write more
- * bytes, not fewer: PERFORMANCE.md); durable outboxes are answered. */
+ * in flight and it is due (derived_due; always when wait); durable
+ * outboxes are answered. */
 static void settle(bool wait)
 {
     struct log_batch *b = &srv.pipe.batch;
@@ -411,6 +456,7 @@ static void settle(bool wait)
 
     if (!srv.fl.started)
         return;
+    derived_note();
     if (wait)
         flusher_wait(&srv.fl, &st);
     else
@@ -437,8 +483,11 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
-    if (b->txn && !b->inflight && !b->ltxn && !b->doomed)
+    if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
+        (wait || derived_due()))
         log_batch_commit_derived(b, &e);
+    derived_timer();
+    fresh_have(&srv.fresh, srv.log.applied_seq);
     answer_durable(st.durable);
     if (!srv.q_first && st.durable >= srv.log.last_seq)
         metrics_durable(&srv.metrics, st.durable);
@@ -626,6 +675,30 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_active(srv.kick, EV_TIMEOUT, 0);
 }
 
+/* A query over HTTP waits for derived state (core/fresh.h): derived_due
+ * says it is due now, derived_full stops new segments until it is. */
+static void on_fresh(evutil_socket_t fd, short what, void *arg)
+{
+    struct err e = {0};
+    (void)fd, (void)what, (void)arg;
+    fresh_drain(&srv.fresh);
+    if (srv.log.derived_behind && !srv.catching_up)
+        derived_ready(&e); /* it says why it cannot */
+    settle(false);
+    /* replies sent here may have consumed the ZMQ_FD edge, as in serve() */
+    if (!srv.deferred && bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
+}
+
+/* derived_commit_ms is up (derived_timer). */
+static void on_dcommit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    settle(false);
+    if (!srv.deferred && bus_readable(&srv.bus))
+        event_active(srv.kick, EV_TIMEOUT, 0);
+}
+
 /* The flusher committed or flushed something. */
 static void on_flushed(evutil_socket_t fd, short what, void *arg)
 {
@@ -657,6 +730,7 @@ static void serve(evutil_socket_t fd, short what, void *arg)
         flusher_deciding(&srv.fl, true);
         one_batch(o);
         flusher_deciding(&srv.fl, false);
+        derived_note();
     }
     settle(false);
     run_timers();
@@ -930,11 +1004,20 @@ int server_open(struct err *e)
     srv.base = event_base_new();
     if (!srv.base)
         return err_set(e, ERR_UNAVAILABLE, NULL, "event_base_new failed");
+    if ((rc = fresh_init(&srv.fresh, e)))
+        return rc;
+    fresh_have(&srv.fresh, srv.log.applied_seq);
+    srv.fresh_ev = event_new(srv.base, srv.fresh.efd, EV_READ | EV_PERSIST,
+                             on_fresh, NULL);
+    srv.dcommit_ev = evtimer_new(srv.base, on_dcommit, NULL);
+    if (!srv.fresh_ev || !srv.dcommit_ev || event_add(srv.fresh_ev, NULL))
+        return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
     if ((rc = flusher_start(&srv.fl, &srv.log, srv.cfg.sync_wait_us,
                             &srv.metrics.commit, e)))
         return rc;
     if (srv.cfg.checkpoint_events || srv.cfg.checkpoint_interval_s)
-        if ((rc = checkpoint_start(&srv.ckpt, &srv.log, e)))
+        if ((rc = checkpoint_start(&srv.ckpt, &srv.log, &srv.fresh,
+                                   &srv.metrics.durable_seq, e)))
             return rc;
     srv.flushed_ev =
         event_new(srv.base, srv.fl.efd, EV_READ | EV_PERSIST, on_flushed, NULL);
@@ -946,8 +1029,8 @@ int server_open(struct err *e)
         return rc;
     metrics_durable(&srv.metrics, srv.log.last_seq);
     {
-        struct http_deps d = {&srv.cfg, &srv.log,     srv.views,
-                              &srv.clk, &srv.metrics, &srv.bus};
+        struct http_deps d = {&srv.cfg,     &srv.log, srv.views, &srv.clk,
+                              &srv.metrics, &srv.bus, &srv.fresh};
         if ((rc = http_start(&srv.http, &d, srv.http_ep, e)))
             return rc;
     }
@@ -1008,7 +1091,8 @@ void server_close(void)
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
     }
-    settle(true); /* everything decided is answered (or failed) */
+    settle(true);           /* everything decided is answered (or failed) */
+    fresh_stop(&srv.fresh); /* no reader waits for the loop any more */
     flusher_stop(&srv.fl);
     checkpoint_stop(&srv.ckpt); /* after the copy under way */
     if (srv.flushed_ev)
@@ -1016,6 +1100,12 @@ void server_close(void)
     srv.flushed_ev = NULL;
     http_stop(srv.http); /* its feed lives in the bus's context */
     srv.http = NULL;
+    if (srv.fresh_ev)
+        event_free(srv.fresh_ev);
+    if (srv.dcommit_ev)
+        event_free(srv.dcommit_ev);
+    srv.fresh_ev = srv.dcommit_ev = NULL;
+    fresh_close(&srv.fresh); /* after the HTTP thread that waits on it */
     bus_close(&srv.bus);
     if (srv.base)
         event_base_free(srv.base);

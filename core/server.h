@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "flusher.h"
+#include "fresh.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -54,6 +55,10 @@ struct server {
     struct flusher fl;        /* commits the log (core/flusher.c) */
     struct checkpointer ckpt; /* checkpoints derived state */
     struct event *flushed_ev;
+    struct fresh fresh; /* HTTP queries wait here for derived commits */
+    struct event *fresh_ev, *dcommit_ev; /* a query asks; the time is up */
+    int64_t dtxn_since; /* monotonic ms: derived state's txn first seen
+                           open by settle (0: none open) */
     struct outbox *q_first, *q_last; /* decided, waiting to be durable */
     struct outbox *free_box;
     bool deferred; /* derived state's txn is full: serve() waits for the

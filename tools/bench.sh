@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tools/bench.sh BUILD_DIR - `make bench`: deskbench against a real deskd
-# (16 and 64 closed-loop clients, pipelined 1000 in flight) beside the
+# (16 and 64 closed-loop clients, pipelined 1000 in flight, and 16 with
+# rooms and command ids in scrambled order, --scatter: in order, consecutive
+# commands share derived state's pages) beside the
 # baselines measured in the same run on the same disk: the naive ZeroMQ+LMDB
 # group commit and its NOMETASYNC variant from ../shared/baselines, and
 # Redis 7 XADD with appendfsync always; for the pipelined row, the same
@@ -160,6 +162,7 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: deskd";     bench_deskd "deskd c=16" -c 16
                              bench_deskd "deskd c=64" -c 64
                              bench_deskd "deskd pipelined 1000" --pipeline 1000
+                             bench_deskd "deskd c=16 scattered keys" -c 16 --scatter
   curve_keys;                BENCH_INI=$CURVE_INI bench_deskd "deskd curve c=16" -c 16 "${CURVE_ARGS[@]}"
                              STALLED=1 bench_deskd "deskd c=16 + stalled subscriber" -c 16
                              STALLED=1 bench_deskd "deskd pipelined + stalled subscriber" --pipeline 1000

@@ -55,6 +55,7 @@ struct opts {
     const char *room_prefix;
     const char *dev; /* a path on the block device to watch, or NULL */
     bool read_log;   /* catch-up reader instead of the load */
+    bool scatter;    /* rooms and ids out of order (--scatter) */
     /* CURVE (Z85 or files): the load's key (--actor's), the setup's key
      * (--setup-actor's), deskd's public key; NULL = plain */
     const char *key, *setup_key, *server_key;
@@ -126,17 +127,39 @@ static void frame_begin(struct cw *w, const char *id, const char *cmd,
     cw_str(w, "body");
 }
 
+/* A bijection of 32-bit numbers whose outputs look random (a
+ * multiply-xorshift hash): the n-th room of --scatter, distinct for every
+ * n below 2^32. */
+static uint32_t scatter32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
 static void frame_unit(struct bench *b, const struct conn *c, uint64_t n)
 {
     char id[BENCH_ID_MAX + 1], s[BENCH_ID_MAX + 1];
 
-    snprintf(id, sizeof(id), "b%d-%d-%" PRIu64, (int)getpid(), c->num, n);
+    /* in order, consecutive commands touch the same pages of every table
+     * keyed by unit or command id; scattered, as desks' would be, they
+     * do not */
+    uint64_t room = b->o.scatter ? scatter32((uint32_t)n) : n;
+
+    if (b->o.scatter) /* the counter stays last: replies are matched by it */
+        snprintf(id, sizeof(id), "b%d-%d-%" PRIu64 "-%" PRIu64, (int)getpid(),
+                 c->num, room, n);
+    else
+        snprintf(id, sizeof(id), "b%d-%d-%" PRIu64, (int)getpid(), c->num, n);
     frame_begin(&b->w, id, "unit.register", b->o.actor);
     cw_map(&b->w, 5);
     cw_kstr(&b->w, "estate", b->o.estate);
     snprintf(s, sizeof(s), "C%d", c->num);
     cw_kstr(&b->w, "building", s);
-    snprintf(s, sizeof(s), "%s%" PRIu64, b->o.room_prefix, n);
+    snprintf(s, sizeof(s), "%s%" PRIu64, b->o.room_prefix, room);
     cw_kstr(&b->w, "room", s);
     cw_kstr(&b->w, "area", "88.50");
     cw_kstr(&b->w, "type", "residence");
@@ -485,7 +508,7 @@ static void usage(FILE *f)
         " [--pipeline INFLIGHT]\n"
         "                 [--actor ID] [--setup-actor ID] [--dev PATH]"
         " [--setup | --no-setup]\n"
-        "                 [--estate CODE] [--room-prefix PREFIX]\n"
+        "                 [--estate CODE] [--room-prefix PREFIX] [--scatter]\n"
         "  -e, --endpoint   deskd command endpoint (tcp://127.0.0.1:7700)\n"
         "  -c, --clients    DEALER connections, one command in flight each"
         " (16)\n"
@@ -503,6 +526,8 @@ static void usage(FILE *f)
         "  --room-prefix P  rooms are P<counter> (default <pid base 36>-, so\n"
         "                   runs on one data dir do not collide; '' for\n"
         "                   plain numbers; at most 16 bytes in all)\n"
+        "  --scatter        rooms (and command ids) in scrambled order, so\n"
+        "                   that consecutive commands do not share pages\n"
         "  --read-log       instead: read the whole log with log.read, 1000\n"
         "                   events a call, as a subscriber catching up does\n"
         "  --key K --setup-key K --server-key K\n"
@@ -538,6 +563,7 @@ enum {
     OPT_NO_SETUP,
     OPT_ESTATE,
     OPT_ROOM_PREFIX,
+    OPT_SCATTER,
     OPT_READ_LOG,
     OPT_KEY,
     OPT_SETUP_KEY,
@@ -558,6 +584,7 @@ static const struct option long_opts[] = {
     {"no-setup", no_argument, NULL, OPT_NO_SETUP},
     {"estate", required_argument, NULL, OPT_ESTATE},
     {"room-prefix", required_argument, NULL, OPT_ROOM_PREFIX},
+    {"scatter", no_argument, NULL, OPT_SCATTER},
     {"read-log", no_argument, NULL, OPT_READ_LOG},
     {"key", required_argument, NULL, OPT_KEY},
     {"setup-key", required_argument, NULL, OPT_SETUP_KEY},
@@ -606,6 +633,9 @@ static void apply_opt(struct opts *o, int ch, const char *v, bool *clients_set)
         break;
     case OPT_ROOM_PREFIX:
         o->room_prefix = v;
+        break;
+    case OPT_SCATTER:
+        o->scatter = true;
         break;
     case OPT_READ_LOG:
         o->read_log = true;

@@ -27,6 +27,7 @@
 #include <zmq.h>
 
 #include "../../core/codec_json.h"
+#include "../../core/log.h"
 
 #define H_POLL_MS 10    /* sleep between checks while waiting */
 #define H_LOG_PAGE 500  /* events asked for per log.read */
@@ -303,6 +304,25 @@ int h_server_restart(struct h_server *s)
     if (s->pid && h_server_stop(s) != 0)
         return fail("deskd did not shut down cleanly before the restart");
     return spawn(s);
+}
+
+int h_derived_settled(const struct h_server *s)
+{
+    uint64_t applied = 0, last = 0;
+    for (int i = 0; i < 1000; i++) {
+        struct log l;
+        struct err e = {0};
+        if (log_open(&l, s->data_dir, 0, true, &e))
+            return fail("h_derived_settled: %s", e.msg);
+        applied = l.applied_seq;
+        last = l.last_seq;
+        log_close(&l);
+        if (applied == last)
+            return 0;
+        usleep(10 * 1000);
+    }
+    return fail("derived state holds seq %llu, the log %llu, after 10 s",
+                (unsigned long long)applied, (unsigned long long)last);
 }
 
 void h_server_cleanup(struct h_server *s)

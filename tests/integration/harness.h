@@ -79,6 +79,10 @@ int h_server_kill9(struct h_server *s);
 int h_server_restart(struct h_server *s);
 /* Kills deskd if still running and removes the temporary directory. */
 void h_server_cleanup(struct h_server *s);
+/* deskd commits derived state lazily (derived_commit_ms): waits until the
+ * running deskd's derived state, as a reader from outside the process sees
+ * it (deskaudit), holds every event of the log. 0, or -1 after 10 s. */
+int h_derived_settled(const struct h_server *s);
 
 /* A desk client: its own ZeroMQ context and one DEALER. */
 struct h_client {

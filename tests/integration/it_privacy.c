@@ -167,6 +167,7 @@ static char *export_text(int what, enum audit_fmt fmt)
     int rc;
 
     assert_non_null(f);
+    assert_int_equal(h_derived_settled(&srv), 0); /* committed lazily */
     if (what == 0)
         rc = proj_export_table(srv.data_dir, "people", fmt, f, &n, NULL, &e);
     else

@@ -149,6 +149,7 @@ static void test_whatif_manager_after_7_days(void **state)
     json_t *j;
     (void)state;
 
+    assert_int_equal(h_derived_settled(&srv), 0); /* committed lazily */
     assert_int_equal(audit(fp1, sizeof(fp1), "fingerprint %s", srv.data_dir),
                      0);
     j = whatif("2026-01-01", "2026-01-13",
