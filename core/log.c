@@ -1,7 +1,7 @@
 /* core/log.c - the event log and the state derived from it: opens both
  * environments (recovering derived state after a crash), appends batches,
  * assigns seq, keeps the hash chain, stream versions and command ids.
- * Owns sub-dbs "events", "commands" (log) and "streams", "cmd_ids",
+ * Owns sub-dbs "events", "commands" (log) and "cmd_ids",
  * "stream_events", "derived_meta" (derived). The only file that begins a
  * write txn. */
 #include "log.h"
@@ -233,18 +233,25 @@ static int open_derived_dbs(struct log *l, struct err *e)
 {
     MDB_txn *txn;
     MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v;
+    MDB_dbi old;
     bool c = !l->readonly;
     int rc = mdb_txn_begin(l->denv, NULL, l->readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return mdb_fail(e, rc, "begin derived txn");
-    if ((rc = log_dbi(txn, "streams", c, &l->streams, e)) ||
-        (rc = log_dbi(txn, "cmd_ids", c, &l->cmd_ids, e)) ||
+    if ((rc = log_dbi(txn, "cmd_ids", c, &l->cmd_ids, e)) ||
         (rc = log_dbi(txn, "stream_events", c, &l->stream_idx, e)) ||
         (rc = log_dbi(txn, "derived_meta", c, &l->meta, e))) {
         mdb_txn_abort(txn);
         return rc;
     }
     l->has_stream_idx = true;
+    /* Stream versions had a table of their own before the index gave
+     * them: a writer drops it from derived state written then. */
+    if (c && mdb_dbi_open(txn, "streams", 0, &old) == 0 &&
+        (rc = mdb_drop(txn, old, 1))) {
+        mdb_txn_abort(txn);
+        return mdb_fail(e, rc, "drop the old stream versions");
+    }
     rc = mdb_get(txn, l->meta, &k, &v);
     if (rc == 0 && v.mv_size == 8)
         l->applied_seq = get_be64(v.mv_data);
@@ -1140,20 +1147,33 @@ void log_batch_body(const struct log_batch *b, size_t i, const char **body,
     *len = end - b->off[i];
 }
 
+/* The stream's last key in the stream index (stream \0 version sorts
+ * each stream's versions in order): found by seeking just past it. A
+ * stream name longer than a key can hold has no events. */
 int log_stream_version(MDB_txn *txn, const struct log *l, const char *stream,
                        size_t len, uint64_t *version)
 {
-    MDB_val k = {len, (void *)stream}, v;
-    int rc = mdb_get(txn, l->streams, &k, &v);
+    unsigned char kb[IDX_KEY_MAX];
+    MDB_val k, v;
+    MDB_cursor *c;
+    int rc;
+
     *version = 0;
-    if (rc == MDB_NOTFOUND)
+    if (len == 0 || len > LOG_STREAM_MAX)
         return 0;
-    if (rc)
+    k = (MDB_val){idx_key(kb, stream, len, UINT64_MAX), kb};
+    if ((rc = mdb_cursor_open(txn, l->stream_idx, &c)))
         return rc;
-    if (v.mv_size != 8)
-        return ERR_UNAVAILABLE;
-    *version = get_be64(v.mv_data);
-    return 0;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == len + 9 && !memcmp(k.mv_data, stream, len) &&
+        ((const char *)k.mv_data)[len] == '\0')
+        *version = get_be64((const unsigned char *)k.mv_data + len + 1);
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static void encode_body(struct log_batch *b, const struct log_event_in *in,
@@ -1234,8 +1254,6 @@ static void put_event(struct log_batch *b, size_t at)
 int log_append(struct log_batch *b, const struct log_event_in *in,
                uint64_t *seq, const char **body, size_t *body_len)
 {
-    unsigned char vbuf[8];
-    MDB_val sk = {in->stream_len, (void *)in->stream}, sv = {8, vbuf};
     uint64_t version;
     size_t at = cw_len(&b->bodies);
     int rc;
@@ -1250,9 +1268,6 @@ int log_append(struct log_batch *b, const struct log_event_in *in,
     version++;
     encode_body(b, in, version);
     put_event(b, at);
-    put_be64(vbuf, version);
-    if ((rc = mdb_put(b->txn, b->log->streams, &sk, &sv, 0)))
-        return rc;
     if ((rc = idx_put(b->txn, b->log, in->stream, in->stream_len, version,
                       b->next_seq)))
         return rc;
@@ -1579,12 +1594,12 @@ int log_last_seq(MDB_txn *txn, const struct log *l, uint64_t *seq)
     return 0;
 }
 
-/* Stream version, index entry and fn for one stored event. */
+/* Index entry (which gives the stream's version) and fn for one stored
+ * event. */
 static int derive_event(struct log *l, MDB_txn *dtxn, uint64_t seq,
                         const char *body, size_t len, log_derive_fn fn,
                         void *ctx)
 {
-    unsigned char vb[8];
     struct codec_doc d;
     const char *s;
     size_t n;
@@ -1598,13 +1613,7 @@ static int derive_event(struct log *l, MDB_txn *dtxn, uint64_t seq,
         codec_doc_release(&d);
         return MDB_CORRUPTED;
     }
-    {
-        MDB_val k = {n, (void *)s}, v = {8, vb};
-        put_be64(vb, (uint64_t)ver);
-        rc = mdb_put(dtxn, l->streams, &k, &v, 0);
-    }
-    if (!rc)
-        rc = idx_put(dtxn, l, s, n, (uint64_t)ver, seq);
+    rc = idx_put(dtxn, l, s, n, (uint64_t)ver, seq);
     if (!rc && fn) /* one decoding serves both */
         rc = fn(ctx, dtxn, seq, d.obj);
     codec_doc_release(&d);

@@ -5,9 +5,10 @@
  *                      with MDB_APPEND, committed durably (NOMETASYNC: each
  *                      commit flushes, the next flush or log_sync() makes
  *                      its meta page durable). The truth.
- *   data_dir/derived/  everything a replay of the log reproduces: stream
- *                      versions ("streams"), the stream index
- *                      ("stream_events"), command ids ("cmd_ids"), every
+ *   data_dir/derived/  everything a replay of the log reproduces: the
+ *                      stream index ("stream_events": each stream's
+ *                      versions in order, the last one its version),
+ *                      command ids ("cmd_ids"), every
  *                      projection and timer, and the last applied seq
  *                      ("derived_meta"), all in one txn. Committed after the
  *                      log and never flushed on the reply path (MDB_NOSYNC);
@@ -62,7 +63,7 @@ struct log {
                       directory that has none */
     MDB_dbi events, commands;
     bool has_commands; /* false on a read-only open of an older log */
-    MDB_dbi streams, cmd_ids, meta;
+    MDB_dbi cmd_ids, meta;
     MDB_dbi stream_idx;   /* "stream_events": stream \0 version -> seq */
     bool has_stream_idx;  /* a derived env is open */
     uint64_t last_seq;    /* committed */
@@ -255,7 +256,8 @@ void log_batch_body(const struct log_batch *b, size_t i, const char **body,
 const char *log_batch_type(const struct log_batch *b, size_t i);
 const unsigned char *log_batch_hash(const struct log_batch *b, size_t i);
 
-/* Current version of a stream (0 if it has no events). */
+/* Current version of a stream (0 if it has no events), from the stream
+ * index. */
 int log_stream_version(MDB_txn *txn, const struct log *l, const char *stream,
                        size_t len, uint64_t *version);
 

@@ -239,6 +239,66 @@ static int stream_seqs(struct log *l, const char *stream, struct seen *s,
 /* the stream index: derived state written with each event; a read-only
  * open of a data dir without derived state scans the log, and a writer
  * rebuilds it from the log */
+static uint64_t version_of(struct log *l, MDB_txn *txn, const char *stream)
+{
+    uint64_t v = 99;
+    assert_int_equal(log_stream_version(txn, l, stream, strlen(stream), &v), 0);
+    return v;
+}
+
+/* A stream's version is its last key in the stream index: streams whose
+ * names share a beginning keep theirs apart, in the batch's own txn (not
+ * committed yet) and after a reopen; derived state written with the old
+ * table of stream versions loses that table. */
+static void test_stream_versions_from_the_index(void **state)
+{
+    static const char *names[] = {"a", "ab", "abc", "ab", "a", "ab"};
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    MDB_txn *txn;
+    MDB_dbi old;
+    (void)state;
+
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < 6; i++)
+        append(&b, names[i], i);
+    assert_int_equal(version_of(&l, b.txn, "a"), 2);
+    assert_int_equal(version_of(&l, b.txn, "ab"), 3);
+    assert_int_equal(version_of(&l, b.txn, "abc"), 1);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    /* the old table, as derived state written before had it */
+    assert_int_equal(mdb_txn_begin(l.denv, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "streams", MDB_CREATE, &old), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    log_close(&l);
+
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_false(l.rebuilt);
+    assert_int_equal(mdb_txn_begin(l.denv, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(version_of(&l, txn, "a"), 2);
+    assert_int_equal(version_of(&l, txn, "ab"), 3);
+    assert_int_equal(version_of(&l, txn, "abc"), 1);
+    /* none: before every key, between two, after every key, too long */
+    assert_int_equal(version_of(&l, txn, "0"), 0);
+    assert_int_equal(version_of(&l, txn, "aa"), 0);
+    assert_int_equal(version_of(&l, txn, "abcd"), 0);
+    assert_int_equal(version_of(&l, txn, "zz"), 0);
+    {
+        char big[LOG_STREAM_MAX + 2];
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(version_of(&l, txn, big), 0);
+    }
+    assert_int_equal(mdb_dbi_open(txn, "streams", 0, &old), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    log_close(&l);
+    cleanup();
+}
+
 static void test_stream_index(void **state)
 {
     struct log l;
@@ -536,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_cmd_ids),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_stream_index),
+        cmocka_unit_test(test_stream_versions_from_the_index),
         cmocka_unit_test(test_cmd_ids_rebuilt_from_the_log),
         cmocka_unit_test(test_catch_up_in_steps_reports_progress),
         cmocka_unit_test(test_catch_up_map_full_is_reported),
