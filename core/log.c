@@ -304,9 +304,33 @@ static int write_state(const char *ddir, const char *text, struct err *e)
     return 0;
 }
 
+/* Derived state's layout, in its state file and its checkpoints' records.
+ * Layout 2 (stream versions read from the stream index, no table of their
+ * own) marks them "clean 2", "dirty2 <boot id>" and "deskd derived-state
+ * checkpoint 2": a deskd from before it reads neither ("unreadable", "not
+ * a checkpoint") and rebuilds from the log instead of misreading stream
+ * versions from a table nobody writes any more. Layout 1 ("clean",
+ * "dirty <boot id>", the bare header) holds the same stream index: it is
+ * read as it is, and its table of versions dropped (open_derived_dbs). */
+#define STATE_CLEAN "clean 2"
+#define STATE_DIRTY "dirty2 "
+#define STATE_CLEAN_1 "clean"
+#define STATE_DIRTY_1 "dirty "
+
+/* The boot id of a "dirty" state line of either layout, or NULL. */
+static const char *dirty_boot(const char *line)
+{
+    if (!strncmp(line, STATE_DIRTY, strlen(STATE_DIRTY)))
+        return line + strlen(STATE_DIRTY);
+    if (!strncmp(line, STATE_DIRTY_1, strlen(STATE_DIRTY_1)))
+        return line + strlen(STATE_DIRTY_1);
+    return NULL;
+}
+
 /* Why derived state in ddir cannot be trusted, or NULL when it can. */
 static const char *distrust(const char *ddir, const char *boot)
 {
+    const char *was;
     char path[PATH_CAP], line[BOOT_ID_MAX + 16] = "";
     FILE *f;
     path_in(path, ddir, "data.mdb");
@@ -319,11 +343,11 @@ static const char *distrust(const char *ddir, const char *boot)
         line[0] = '\0';
     fclose(f);
     line[strcspn(line, "\n")] = '\0';
-    if (!strcmp(line, "clean"))
+    if (!strcmp(line, STATE_CLEAN) || !strcmp(line, STATE_CLEAN_1))
         return NULL;
-    if (!strncmp(line, "dirty ", 6) && boot[0] && !strcmp(line + 6, boot))
+    if ((was = dirty_boot(line)) && boot[0] && !strcmp(was, boot))
         return NULL; /* a process crash: the OS has every write */
-    if (!strncmp(line, "dirty ", 6))
+    if (was)
         return "the machine stopped while it was open (an OS crash or "
                "power cut can leave it torn)";
     return "its state file is unreadable";
@@ -364,7 +388,8 @@ static int read_begin(MDB_env *env, MDB_txn **txn)
 #define CKPT_SUFFIX ".ckpt"
 #define CKPT_TMP_SUFFIX ".ckpt.tmp"
 #define CKPT_RECORD "checkpoint"
-#define CKPT_HEAD "deskd derived-state checkpoint"
+#define CKPT_HEAD "deskd derived-state checkpoint 2" /* layout 2 */
+#define CKPT_HEAD_1 "deskd derived-state checkpoint"
 #define CKPT_COPY_BUF (1 << 20) /* bytes per read while restoring */
 
 static void ckpt_path(const struct log *l, const char *suffix, char *out)
@@ -548,7 +573,7 @@ int log_checkpoint_check(struct log *l, uint64_t *seq, char *why, size_t cap)
     }
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (!strcmp(line, CKPT_HEAD))
+        if (!strcmp(line, CKPT_HEAD) || !strcmp(line, CKPT_HEAD_1))
             head = true;
         else if (sscanf(line, "seq %llu", &s) == 1)
             got_seq = true;
@@ -660,7 +685,7 @@ static uint64_t restore_checkpoint(struct log *l, const char *ddir,
 static int open_derived(struct log *l, const char *dir, size_t map_size,
                         struct err *e)
 {
-    char path[PATH_CAP], boot[BOOT_ID_MAX], state[BOOT_ID_MAX + 8];
+    char path[PATH_CAP], boot[BOOT_ID_MAX], state[BOOT_ID_MAX + 16];
     const char *ddir = l->ddir, *why;
     int rc;
 
@@ -723,7 +748,7 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
     if (rc)
         return rc < 0 ? err_set(e, ERR_UNAVAILABLE, NULL, "derived: %s", why)
                       : rc;
-    snprintf(state, sizeof(state), "dirty %s\n", boot);
+    snprintf(state, sizeof(state), STATE_DIRTY "%s\n", boot);
     return write_state(ddir, state, e);
 }
 
@@ -782,9 +807,10 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 void log_close(struct log *l)
 {
     struct err e = {0};
+    /* else: rebuilt next time */
     if (l->denv && !l->readonly && !l->derived_behind &&
         mdb_env_sync(l->denv, 1) == 0 && l->env && mdb_env_sync(l->env, 1) == 0)
-        write_state(l->ddir, "clean\n", &e); /* else: rebuilt next time */
+        write_state(l->ddir, STATE_CLEAN "\n", &e);
     if (l->denv)
         mdb_env_close(l->denv);
     l->denv = NULL;

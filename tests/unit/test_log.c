@@ -299,6 +299,106 @@ static void test_stream_versions_from_the_index(void **state)
     cleanup();
 }
 
+/* The first line of dir/rel. */
+static void first_line(const char *rel, char *out, size_t cap)
+{
+    char path[128];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_non_null(f = fopen(path, "r"));
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+static void put_line(const char *rel, const char *line)
+{
+    char path[128];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_non_null(f = fopen(path, "w"));
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+/* Derived state without a table of stream versions (layout 2) is marked so
+ * that a deskd from before it rebuilds instead of reading versions from a
+ * table nobody writes: that deskd trusts only a state line "clean" or
+ * "dirty <boot id>" and a checkpoint record headed exactly "deskd
+ * derived-state checkpoint", so none of those may be written now.
+ * Derived state of layout 1 (those markers) holds the same stream index
+ * and is read as it is. */
+static void test_derived_layout_marked(void **state)
+{
+    struct log l;
+    struct log_batch b;
+    struct err e = {0};
+    char line[160];
+    uint64_t seq = 0;
+    (void)state;
+
+    setenv("DESKD_BOOT_ID", "layout-boot-1", 1);
+    fresh(&l, 1 << 20);
+    log_batch_init(&b, &l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    append(&b, "s", 1);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+    first_line("derived/state", line, sizeof(line));
+    assert_string_equal(line, "dirty2 layout-boot-1");
+    assert_int_equal(log_checkpoint(&l, &seq, &e), 0);
+    assert_int_equal(seq, 1);
+    first_line("derived.ckpt/checkpoint", line, sizeof(line));
+    assert_string_equal(line, "deskd derived-state checkpoint 2");
+    log_close(&l);
+    first_line("derived/state", line, sizeof(line));
+    assert_string_equal(line, "clean 2");
+
+    /* layout 1, closed cleanly, and after a process crash: kept */
+    put_line("derived/state", "clean");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_false(l.rebuilt);
+    assert_int_equal(l.applied_seq, 1);
+    log_close(&l);
+    put_line("derived/state", "dirty layout-boot-1");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_false(l.rebuilt);
+    log_close(&l);
+    /* either layout, left open by another boot: rebuilt */
+    put_line("derived/state", "dirty layout-boot-0");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_true(l.rebuilt);
+    log_close(&l);
+    put_line("derived/state", "dirty2 layout-boot-0");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_true(l.rebuilt);
+    log_close(&l);
+    /* a checkpoint record of layout 1 is still one */
+    {
+        char path[128], buf[512];
+        FILE *f;
+        size_t n;
+        snprintf(path, sizeof(path), "%s/derived.ckpt/checkpoint", dir);
+        assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+        assert_int_equal(log_checkpoint(&l, &seq, &e), 0);
+        assert_non_null(f = fopen(path, "r"));
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        assert_int_equal(strncmp(buf, "deskd derived-state checkpoint 2\n", 33),
+                         0);
+        assert_non_null(f = fopen(path, "w"));
+        fprintf(f, "deskd derived-state checkpoint\n%s", buf + 33);
+        fclose(f);
+        assert_int_equal(log_checkpoint_check(&l, &seq, line, sizeof(line)), 0);
+        assert_int_equal(seq, 1);
+        log_close(&l);
+    }
+    unsetenv("DESKD_BOOT_ID");
+    cleanup();
+}
+
 static void test_stream_index(void **state)
 {
     struct log l;
@@ -597,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_stream_index),
         cmocka_unit_test(test_stream_versions_from_the_index),
+        cmocka_unit_test(test_derived_layout_marked),
         cmocka_unit_test(test_cmd_ids_rebuilt_from_the_log),
         cmocka_unit_test(test_catch_up_in_steps_reports_progress),
         cmocka_unit_test(test_catch_up_map_full_is_reported),
