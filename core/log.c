@@ -233,7 +233,6 @@ static int open_derived_dbs(struct log *l, struct err *e)
 {
     MDB_txn *txn;
     MDB_val k = {sizeof(applied_key) - 1, (void *)applied_key}, v;
-    MDB_dbi old;
     bool c = !l->readonly;
     int rc = mdb_txn_begin(l->denv, NULL, l->readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
@@ -245,16 +244,34 @@ static int open_derived_dbs(struct log *l, struct err *e)
         return rc;
     }
     l->has_stream_idx = true;
-    /* Stream versions had a table of their own before the index gave
-     * them: a writer drops it from derived state written then. */
-    if (c && mdb_dbi_open(txn, "streams", 0, &old) == 0 &&
-        (rc = mdb_drop(txn, old, 1))) {
-        mdb_txn_abort(txn);
-        return mdb_fail(e, rc, "drop the old stream versions");
-    }
     rc = mdb_get(txn, l->meta, &k, &v);
     if (rc == 0 && v.mv_size == 8)
         l->applied_seq = get_be64(v.mv_data);
+    rc = mdb_txn_commit(txn);
+    return rc ? mdb_fail(e, rc, "commit") : 0;
+}
+
+/* Layout 1 kept stream versions in a table of their own ("streams"); the
+ * stream index gives them now (layout 2, see STATE_CLEAN). A writer empties
+ * that table, and keeps it, empty, so that an older deskd's read-only tools
+ * still open derived state (none of them reads versions from it; an older
+ * writer rebuilds, by the layout mark). Only once derived state is marked
+ * layout 2: emptied under a layout-1 mark, an older deskd would trust it
+ * and number events of existing streams from 1 again, into the log. */
+static int empty_old_versions(struct log *l, struct err *e)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    int rc = mdb_txn_begin(l->denv, NULL, 0, &txn);
+    if (rc)
+        return mdb_fail(e, rc, "begin derived txn");
+    if ((rc = mdb_dbi_open(txn, "streams", MDB_CREATE, &dbi)) ||
+        (rc = mdb_stat(txn, dbi, &st)) ||
+        (st.ms_entries && (rc = mdb_drop(txn, dbi, 0)))) {
+        mdb_txn_abort(txn);
+        return mdb_fail(e, rc, "empty the old table of stream versions");
+    }
     rc = mdb_txn_commit(txn);
     return rc ? mdb_fail(e, rc, "commit") : 0;
 }
@@ -749,7 +766,9 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
         return rc < 0 ? err_set(e, ERR_UNAVAILABLE, NULL, "derived: %s", why)
                       : rc;
     snprintf(state, sizeof(state), STATE_DIRTY "%s\n", boot);
-    return write_state(ddir, state, e);
+    if ((rc = write_state(ddir, state, e)))
+        return rc;
+    return empty_old_versions(l, e);
 }
 
 /* FOR TESTS ONLY (`make torture-power-unsafe`): DESKD_TEST_UNSAFE_NOSYNC=1

@@ -28,7 +28,7 @@ int rebuild_compare(const char *data_dir, struct rebuild_report *r,
  * empty): events with seq <= until_seq (0: no limit) and recorded_at <=
  * until_ms (0: no limit; replay stops at the first later event). out_dir
  * becomes a complete data directory as the live one was at that point:
- * the log prefix, stream versions and index, the command ids of the
+ * the log prefix, the stream index, the command ids of the
  * commands it holds, every projection. Read-only on data_dir. */
 struct replay_report {
     uint64_t events;        /* replayed = last seq in out_dir */

@@ -236,9 +236,6 @@ static int stream_seqs(struct log *l, const char *stream, struct seen *s,
     return rc;
 }
 
-/* the stream index: derived state written with each event; a read-only
- * open of a data dir without derived state scans the log, and a writer
- * rebuilds it from the log */
 static uint64_t version_of(struct log *l, MDB_txn *txn, const char *stream)
 {
     uint64_t v = 99;
@@ -273,6 +270,11 @@ static void test_stream_versions_from_the_index(void **state)
     /* the old table, as derived state written before had it */
     assert_int_equal(mdb_txn_begin(l.denv, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "streams", MDB_CREATE, &old), 0);
+    {
+        unsigned char vb[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+        MDB_val k = {1, (void *)"a"}, v = {8, vb};
+        assert_int_equal(mdb_put(txn, old, &k, &v, 0), 0);
+    }
     assert_int_equal(mdb_txn_commit(txn), 0);
     log_close(&l);
 
@@ -286,6 +288,7 @@ static void test_stream_versions_from_the_index(void **state)
     assert_int_equal(version_of(&l, txn, "0"), 0);
     assert_int_equal(version_of(&l, txn, "aa"), 0);
     assert_int_equal(version_of(&l, txn, "abcd"), 0);
+    assert_int_equal(version_of(&l, txn, "abd"), 0); /* "abc" just before */
     assert_int_equal(version_of(&l, txn, "zz"), 0);
     {
         char big[LOG_STREAM_MAX + 2];
@@ -293,7 +296,13 @@ static void test_stream_versions_from_the_index(void **state)
         big[sizeof(big) - 1] = '\0';
         assert_int_equal(version_of(&l, txn, big), 0);
     }
-    assert_int_equal(mdb_dbi_open(txn, "streams", 0, &old), MDB_NOTFOUND);
+    /* emptied, and kept for an older deskd's read-only tools */
+    {
+        MDB_stat st;
+        assert_int_equal(mdb_dbi_open(txn, "streams", 0, &old), 0);
+        assert_int_equal(mdb_stat(txn, old, &st), 0);
+        assert_int_equal(st.ms_entries, 0);
+    }
     mdb_txn_abort(txn);
     log_close(&l);
     cleanup();
@@ -360,8 +369,15 @@ static void test_derived_layout_marked(void **state)
     assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
     assert_false(l.rebuilt);
     assert_int_equal(l.applied_seq, 1);
+    first_line("derived/state", line, sizeof(line)); /* marked layout 2 */
+    assert_string_equal(line, "dirty2 layout-boot-1");
     log_close(&l);
     put_line("derived/state", "dirty layout-boot-1");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_false(l.rebuilt);
+    log_close(&l);
+    /* layout 2 after a process crash: kept */
+    put_line("derived/state", "dirty2 layout-boot-1");
     assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
     assert_false(l.rebuilt);
     log_close(&l);
@@ -399,6 +415,9 @@ static void test_derived_layout_marked(void **state)
     cleanup();
 }
 
+/* the stream index: derived state written with each event; a read-only
+ * open of a data dir without derived state scans the log, and a writer
+ * rebuilds it from the log */
 static void test_stream_index(void **state)
 {
     struct log l;
