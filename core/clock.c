@@ -20,6 +20,26 @@ int64_t clock_mono_ms(void)
     return ms_of(CLOCK_MONOTONIC);
 }
 
+void clock_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+void clock_deadline(struct timespec *t, long us)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+    t->tv_sec += us / 1000000;
+    t->tv_nsec += (us % 1000000) * 1000;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
 void clock_init(struct clock *c, bool manual, int64_t start_ms)
 {
     c->manual = manual;

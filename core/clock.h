@@ -4,8 +4,10 @@
 #ifndef DESKD_CLOCK_H
 #define DESKD_CLOCK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -34,5 +36,9 @@ void clock_observe(struct clock *c, int64_t t);
 /* Milliseconds of the system's monotonic clock, for intervals (never the
  * manual clock: they measure the machine's time, not the desk's). */
 int64_t clock_mono_ms(void);
+/* A condition variable whose timed waits count on the monotonic clock,
+ * and such a wait's deadline: us microseconds from now. */
+void clock_cond_init(pthread_cond_t *cv);
+void clock_deadline(struct timespec *t, long us);
 
 #endif

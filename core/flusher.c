@@ -3,6 +3,8 @@
  * so jobs sealed during a flush share the next one. */
 #include "flusher.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -28,12 +30,7 @@ static void wait_for_job(struct flusher *f)
     struct timespec until;
     int us = f->wait_us > DECIDING_WAIT_US || !f->deciding ? f->wait_us
                                                            : DECIDING_WAIT_US;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)us * 1000;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-    }
+    clock_deadline(&until, us);
     while (!f->queue && !f->stop && (f->deciding || f->wait_us > 0) &&
            pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
         ;
@@ -133,7 +130,6 @@ static void *run(void *arg)
 int flusher_start(struct flusher *f, struct log *l, int wait_us,
                   struct metrics_hist *commit_us, struct err *e)
 {
-    pthread_condattr_t ca;
     memset(f, 0, sizeof(*f));
     f->log = l;
     f->commit_us = commit_us;
@@ -144,10 +140,7 @@ int flusher_start(struct flusher *f, struct log *l, int wait_us,
         return err_set(e, ERR_UNAVAILABLE, NULL, "eventfd: %s",
                        strerror(errno));
     pthread_mutex_init(&f->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&f->cv);
     pthread_cond_init(&f->done, NULL);
     if (pthread_create(&f->thread, NULL, run, f)) {
         close(f->efd);

@@ -1,6 +1,8 @@
 /* core/fresh.c - readers wait for derived state to hold a seq (fresh.h). */
 #include "fresh.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -9,17 +11,13 @@
 
 int fresh_init(struct fresh *f, struct err *e)
 {
-    pthread_condattr_t ca;
     memset(f, 0, sizeof(*f));
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (f->efd < 0)
         return err_set(e, ERR_UNAVAILABLE, NULL, "eventfd: %s",
                        strerror(errno));
     pthread_mutex_init(&f->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&f->cv);
     f->open = true;
     return 0;
 }
@@ -74,13 +72,7 @@ int fresh_wait(struct fresh *f, uint64_t seq, int timeout_ms)
     int rc = 0;
     bool waited = false;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_deadline(&until, (long)timeout_ms * 1000);
     pthread_mutex_lock(&f->mu);
     if (f->have < seq && !f->stopped) {
         waited = true;

@@ -331,6 +331,18 @@ static void put_line(const char *rel, const char *line)
     fclose(f);
 }
 
+/* Opens the log whose derived/state says line: rebuilt or kept. */
+static void reopen_with_state(const char *line, bool rebuilt)
+{
+    struct log l;
+    struct err e = {0};
+    put_line("derived/state", line);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    if (l.rebuilt != rebuilt)
+        fail_msg("state '%s': rebuilt %d", line, (int)l.rebuilt);
+    log_close(&l);
+}
+
 /* Derived state without a table of stream versions (layout 2) is marked so
  * that a deskd from before it rebuilds instead of reading versions from a
  * table nobody writes: that deskd trusts only a state line "clean" or
@@ -372,24 +384,12 @@ static void test_derived_layout_marked(void **state)
     first_line("derived/state", line, sizeof(line)); /* marked layout 2 */
     assert_string_equal(line, "dirty2 layout-boot-1");
     log_close(&l);
-    put_line("derived/state", "dirty layout-boot-1");
-    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
-    assert_false(l.rebuilt);
-    log_close(&l);
+    reopen_with_state("dirty layout-boot-1", false);
     /* layout 2 after a process crash: kept */
-    put_line("derived/state", "dirty2 layout-boot-1");
-    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
-    assert_false(l.rebuilt);
-    log_close(&l);
+    reopen_with_state("dirty2 layout-boot-1", false);
     /* either layout, left open by another boot: rebuilt */
-    put_line("derived/state", "dirty layout-boot-0");
-    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
-    assert_true(l.rebuilt);
-    log_close(&l);
-    put_line("derived/state", "dirty2 layout-boot-0");
-    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
-    assert_true(l.rebuilt);
-    log_close(&l);
+    reopen_with_state("dirty layout-boot-0", true);
+    reopen_with_state("dirty2 layout-boot-0", true);
     /* a checkpoint record of layout 1 is still one */
     {
         char path[128], buf[512];
