@@ -43,6 +43,19 @@ static void append(struct log_batch *b, const char *stream, int i)
     cw_release(&w);
 }
 
+/* One batch of n events of stream "s" (bodies 0..n-1), committed. */
+static void commit_events(struct log *l, int n)
+{
+    struct log_batch b;
+    struct err e = {0};
+    log_batch_init(&b, l, 480);
+    assert_int_equal(log_batch_begin(&b, &e), 0);
+    for (int i = 0; i < n; i++)
+        append(&b, "s", i);
+    assert_int_equal(log_batch_commit(&b, &e), 0);
+    log_batch_release(&b);
+}
+
 static void fresh(struct log *l, size_t map)
 {
     struct err e = {0};
@@ -98,7 +111,6 @@ static void test_seq_streams_chain_reopen(void **state)
 static void test_tamper_detected(void **state)
 {
     struct log l;
-    struct log_batch b;
     struct err e = {0};
     uint64_t n, bad, seq = 3;
     MDB_txn *txn;
@@ -107,12 +119,7 @@ static void test_tamper_detected(void **state)
     (void)state;
 
     fresh(&l, 1 << 20);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    for (int i = 0; i < 6; i++)
-        append(&b, "s", i);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    log_batch_release(&b);
+    commit_events(&l, 6);
     for (int i = 0; i < 8; i++)
         key[i] = (unsigned char)(seq >> (56 - 8 * i));
     k = (MDB_val){8, key};
@@ -353,7 +360,6 @@ static void reopen_with_state(const char *line, bool rebuilt)
 static void test_derived_layout_marked(void **state)
 {
     struct log l;
-    struct log_batch b;
     struct err e = {0};
     char line[160];
     uint64_t seq = 0;
@@ -361,11 +367,7 @@ static void test_derived_layout_marked(void **state)
 
     setenv("DESKD_BOOT_ID", "layout-boot-1", 1);
     fresh(&l, 1 << 20);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, "s", 1);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    log_batch_release(&b);
+    commit_events(&l, 1);
     first_line("derived/state", line, sizeof(line));
     assert_string_equal(line, "dirty2 layout-boot-1");
     assert_int_equal(log_checkpoint(&l, &seq, &e), 0);
@@ -483,7 +485,6 @@ static void keep_line(void *ctx, const char *line)
 static void test_catch_up_in_steps_reports_progress(void **state)
 {
     struct log l;
-    struct log_batch b;
     struct err e = {0};
     struct progress p;
     struct lines got = {0};
@@ -491,12 +492,7 @@ static void test_catch_up_in_steps_reports_progress(void **state)
     (void)state;
 
     fresh(&l, 1 << 20);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    for (int i = 0; i < 25; i++)
-        append(&b, "s", i);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    log_batch_release(&b);
+    commit_events(&l, 25);
     log_close(&l);
     snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
     assert_int_equal(system(cmd), 0);
@@ -545,18 +541,12 @@ static int fat_derive(void *ctx, MDB_txn *dtxn, uint64_t seq,
 static void test_catch_up_map_full_is_reported(void **state)
 {
     struct log l;
-    struct log_batch b;
     struct err e = {0};
     char cmd[160];
     (void)state;
 
     fresh(&l, 1 << 20);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    for (int i = 0; i < 40; i++) /* 40 x 64 KiB: more than the 1 MiB map */
-        append(&b, "s", i);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    log_batch_release(&b);
+    commit_events(&l, 40); /* 40 x 64 KiB: more than the 1 MiB map */
     log_close(&l);
     snprintf(cmd, sizeof(cmd), "rm -rf %s/derived", dir);
     assert_int_equal(system(cmd), 0);
