@@ -80,6 +80,8 @@ struct log {
     int64_t last_recorded_at; /* ms, of the last committed event */
     size_t map_size;          /* bytes, current, of the log's map */
     size_t dmap_size;         /* and of derived state's */
+    bool dwritemap; /* derived state is written through its map, its file
+                       reserved as large as the map (reserve_derived) */
     bool readonly;
     uint64_t grows; /* map resizes since open (atomic: log_write's thread
                        adds to it too) */

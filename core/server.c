@@ -331,8 +331,13 @@ static int regrow(struct err *e)
     int rc;
     abandon();
     srv.stats.map_grows++;
-    if ((rc = log_grow(&srv.log, e)))
+    if ((rc = log_grow(&srv.log, e))) {
+        char why[sizeof(e->msg)];
+        snprintf(why, sizeof(why), "%s", e->msg);
+        err_set(e, ERR_UNAVAILABLE, NULL,
+                "%.200s; nothing was written, retry later", why);
         return rc;
+    }
     return catch_up(e);
 }
 

@@ -1,6 +1,7 @@
 /* tests/unit/test_log.c - the event log without sockets: gapless seq over
  * batches, stream versions, the hash chain across a reopen, tamper
- * detection, command ids, abort, and map growth. */
+ * detection, command ids, abort, map growth, and derived state's map
+ * reserved on disk. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../core/log.h"
@@ -697,6 +700,73 @@ static void test_legacy_log_is_migrated(void **state)
     cleanup();
 }
 
+/* Bytes of disk the derived env's file holds. */
+static size_t derived_reserved(const struct log *l)
+{
+    char p[PATH_MAX + 16];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/data.mdb", l->ddir);
+    assert_int_equal(stat(p, &st), 0);
+    return (size_t)st.st_blocks * 512;
+}
+
+/* Derived state is written through its map only over blocks reserved on
+ * disk, and each growth reserves first: on a full disk the growth fails
+ * with an error and derived state goes on in the map it has, where a
+ * store into an unreserved page would have been a SIGBUS. */
+static void test_derived_map_reserved(void **state)
+{
+    char mnt[] = "/tmp/deskd-test-resv-XXXXXX", junk[64];
+    struct log l;
+    struct err e = {0};
+    size_t before;
+    off_t fill;
+    int fd;
+    (void)state;
+    fresh(&l, 1 << 20);
+    assert_true(l.dwritemap);
+    assert_true(derived_reserved(&l) >= l.dmap_size);
+    assert_int_equal(log_grow(&l, &e), 0);
+    assert_int_equal(l.dmap_size, 2 << 20);
+    assert_true(derived_reserved(&l) >= l.dmap_size);
+    commit_events(&l, 5);
+    log_close(&l);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_true(l.dwritemap);
+    assert_int_equal(l.applied_seq, 5);
+    assert_true(derived_reserved(&l) >= l.dmap_size);
+    log_close(&l);
+    cleanup();
+
+    assert_non_null(mkdtemp(mnt));
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=4m")) {
+        fprintf(stderr, "test_log: SKIPPED full-disk growth: cannot mount a "
+                        "tmpfs; run as root with CAP_SYS_ADMIN\n");
+        rmdir(mnt);
+        return;
+    }
+    snprintf(dir, sizeof(dir), "%s/data", mnt);
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_true(l.dwritemap);
+    snprintf(junk, sizeof(junk), "%s/junk", mnt);
+    fd = open(junk, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    for (fill = 0; fallocate(fd, 0, 0, fill + (64 << 10)) == 0;)
+        fill += 64 << 10;
+    /* the disk is full; 64 KiB again free for the log's pages */
+    assert_int_equal(ftruncate(fd, fill - (64 << 10)), 0);
+    close(fd);
+    before = l.dmap_size;
+    assert_int_not_equal(log_grow(&l, &e), 0);
+    assert_non_null(strstr(e.msg, "space"));
+    assert_int_equal(l.dmap_size, before);
+    commit_events(&l, 5); /* within the map it has */
+    assert_int_equal(l.applied_seq, 5);
+    log_close(&l);
+    assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+    rmdir(mnt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_tamper_detected),
         cmocka_unit_test(test_cmd_ids),
         cmocka_unit_test(test_map_grows),
+        cmocka_unit_test(test_derived_map_reserved),
         cmocka_unit_test(test_stream_index),
         cmocka_unit_test(test_stream_versions_from_the_index),
         cmocka_unit_test(test_derived_layout_marked),
