@@ -724,8 +724,10 @@ static int open_derived_env(struct log *l, const char *ddir,
     MDB_envinfo info;
     int rc;
     l->dwritemap = false;
+    /* no read-ahead: a fault on a reserved page would read (zero) the
+     * pages after it too, in the writer's time */
     if (env_open(&l->denv, "derived state", ddir, map_size,
-                 flags | MDB_WRITEMAP, e)) {
+                 flags | MDB_WRITEMAP | MDB_NORDAHEAD, e)) {
         /* a map that cannot be shared writable: the other way */
         memset(e, 0, sizeof(*e));
         return env_open(&l->denv, "derived state", ddir, map_size, flags, e);

@@ -14,9 +14,10 @@
  *     O_SYNC/O_DSYNC writes through at once.
  *   - size: a write that extends a file is data, held with it; truncate is
  *     metadata (below).
- *   - metadata: create, mkdir, unlink, rmdir, rename, truncate, chmod and
- *     utimens are durable at once (a journalling filesystem that commits
- *     metadata synchronously); fsync of a directory is then a no-op.
+ *   - metadata: create, mkdir, unlink, rmdir, rename, truncate, fallocate
+ *     (mode 0: reserving blocks), chmod and utimens are durable at once (a
+ *     journalling filesystem that commits metadata synchronously); fsync of
+ *     a directory is then a no-op.
  *   - a flush on close() is not durability.
  *
  * The power switch is the file /.powerfs-ctl. Writing to it is synchronous:
@@ -615,6 +616,35 @@ out:
     return rc;
 }
 
+/* Reserves blocks (mode 0 only): metadata, durable at once like truncate.
+ * Held pages keep overlaying what the backing file reads (its new blocks
+ * read as zeros); a size it extends is the file's new size. */
+static int pfs_fallocate(const char *path, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+    struct file *f;
+    int fd, rc = 0;
+
+    if (mode)
+        return -EOPNOTSUPP;
+    if ((fi && fi->fh == PFS_CTL_FH) || (path && !strcmp(path, PFS_CTL)))
+        return -EOPNOTSUPP;
+    fd = fi ? fh_fd(fi) : openat(back, rel(path), O_RDWR);
+    if (fd < 0)
+        return -errno;
+    pthread_mutex_lock(&mu);
+    if (dead)
+        rc = -EIO;
+    else if (fallocate(fd, 0, off, len))
+        rc = -errno;
+    else if ((f = file_of_fd(fd)) && off + len > f->size)
+        f->size = off + len;
+    pthread_mutex_unlock(&mu);
+    if (!fi)
+        close(fd);
+    return rc;
+}
+
 /* Held pages of a name about to disappear (unlink, rename over it) go
  * with it once no link is left, unless the file is open: then a program
  * still reads its own writes through it, as from a page cache, and the
@@ -728,6 +758,7 @@ static const struct fuse_operations pfs_ops = {
     .fsyncdir = pfs_fsyncdir,
     .release = pfs_release,
     .truncate = pfs_truncate,
+    .fallocate = pfs_fallocate,
     .unlink = pfs_unlink,
     .rename = pfs_rename,
     .mkdir = pfs_mkdir,

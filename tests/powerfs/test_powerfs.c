@@ -194,6 +194,40 @@ static void test_mmap_write_durable_after_msync(void **state)
     assert_memory_equal(got + PAGE, old + PAGE, PAGE);
 }
 
+/* fallocate reserves blocks at once (metadata): after a cut the file has
+ * the size it gave and reads zeros there, while a mapped store into the
+ * reserved range that was never flushed is gone. */
+static void test_fallocate_is_metadata(void **state)
+{
+    unsigned char a[PAGE], got[4 * PAGE], zero[3 * PAGE] = {0};
+    unsigned char *m;
+    struct stat st;
+    int fd;
+    (void)state;
+    NEED_FUSE();
+    assert_int_equal(fresh(), 0);
+    fill(a, sizeof(a));
+    put("r", 0, a, sizeof(a), 0);
+    sync_file("r");
+    fd = open(path("r"), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(fallocate(fd, 0, 0, 4 * PAGE), 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 4 * PAGE);
+    m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    memset(m + 2 * PAGE, 'w', PAGE); /* never flushed */
+    munmap(m, 4 * PAGE);
+    assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                               0, PAGE),
+                     -1);
+    close(fd);
+    cut_and_remount("cut");
+    assert_int_equal(slurp("r", got, sizeof(got)), 4 * PAGE);
+    assert_memory_equal(got, a, PAGE);
+    assert_memory_equal(got + PAGE, zero, 3 * PAGE);
+}
+
 /* A write to a file opened O_DSYNC is durable when it returns: the kernel
  * follows it with an fsync of the file, so what was held before is
  * flushed with it. */
@@ -630,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_cut_drops_what_was_not_flushed),
         cmocka_unit_test(test_dead_disk_acknowledges_nothing),
         cmocka_unit_test(test_mmap_write_durable_after_msync),
+        cmocka_unit_test(test_fallocate_is_metadata),
         cmocka_unit_test(test_dsync_write_is_durable_at_once),
         cmocka_unit_test(test_open_file_keeps_its_writes_after_unlink),
         cmocka_unit_test(test_torn_cut_tears_one_page),
