@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -701,29 +703,54 @@ static uint64_t restore_checkpoint(struct log *l, const char *ddir,
 /* Reserves the disk blocks of derived state's whole map (size bytes) in
  * its file. Written through the map (MDB_WRITEMAP), a commit copies no
  * page: the pages it dirtied are in the page cache already, which saves
- * the writer about a sixth of its time with keys in scattered order
+ * the writer a sixth to a third of its time with keys in scattered order
  * (PERFORMANCE.md). But a store into a page the file has no block for is
  * where a full disk would show, and there it is a SIGBUS, not an error:
  * so the map is used that way only over blocks reserved beforehand, and
- * each growth reserves first (double_map). */
-static int reserve_derived(MDB_env *env, size_t size)
+ * each growth reserves first (double_map). A reservation that fails may
+ * have taken part of the room (ext4 keeps what it allocated): the file is
+ * cut back to keep, so the log still finds it. */
+static int reserve_derived(MDB_env *env, size_t size, size_t keep)
 {
-    int fd;
+    int fd, rc;
     if (mdb_env_get_fd(env, &fd))
         return EINVAL;
-    return fallocate(fd, 0, 0, (off_t)size) ? errno : 0;
+    if (!fallocate(fd, 0, 0, (off_t)size))
+        return 0;
+    rc = errno;
+    if (ftruncate(fd, (off_t)keep))
+        diag_warn("derived state: cutting its file back to %zu bytes: %s", keep,
+                  strerror(errno));
+    return rc;
 }
 
-/* Opens derived state's env: written through its map when its file can
- * be reserved (a file system without fallocate, or a disk without room
- * for the map, gets the copying commits instead). */
-static int open_derived_env(struct log *l, const char *ddir,
-                            size_t map_size, struct err *e)
+/* Whether a block reserved in ddir's file system stays the block a store
+ * lands in: ext4 writes in place. Not so where a store may need a new
+ * block (btrfs; XFS after a reflink copy shares extents), nor on tmpfs,
+ * where the reserve is memory (a what-if's scratch copy in /tmp). Tests
+ * count any (DESKD_TEST_WRITEMAP=1: tmpfs and powerfs). */
+static bool writes_in_place(const char *ddir)
+{
+    struct statfs sf;
+    const char *t = getenv("DESKD_TEST_WRITEMAP");
+    if (t && !strcmp(t, "1"))
+        return true;
+    return !statfs(ddir, &sf) && sf.f_type == EXT4_SUPER_MAGIC;
+}
+
+/* Opens derived state's env: written through its map where its file can
+ * be reserved, else (another file system, one without fallocate, no room
+ * for the map) with commits that copy their pages, as it was before. */
+static int open_derived_env(struct log *l, const char *ddir, size_t map_size,
+                            struct err *e)
 {
     const unsigned flags = MDB_NOSYNC | MDB_NOMETASYNC;
     MDB_envinfo info;
+    MDB_stat st;
     int rc;
     l->dwritemap = false;
+    if (!writes_in_place(ddir))
+        return env_open(&l->denv, "derived state", ddir, map_size, flags, e);
     /* no read-ahead: a fault on a reserved page would read (zero) the
      * pages after it too, in the writer's time */
     if (env_open(&l->denv, "derived state", ddir, map_size,
@@ -733,7 +760,9 @@ static int open_derived_env(struct log *l, const char *ddir,
         return env_open(&l->denv, "derived state", ddir, map_size, flags, e);
     }
     mdb_env_info(l->denv, &info);
-    if (!(rc = reserve_derived(l->denv, info.me_mapsize))) {
+    mdb_env_stat(l->denv, &st);
+    if (!(rc = reserve_derived(l->denv, info.me_mapsize,
+                               (info.me_last_pgno + 1) * st.ms_psize))) {
         l->dwritemap = true;
         return 0;
     }
@@ -1059,7 +1088,7 @@ static int double_map(struct log *l, MDB_env *env, size_t *size,
     pthread_rwlock_wrlock(&l->grow_lock);
     want = *size * 2;
     if (!(env == l->denv && l->dwritemap &&
-          (rc = reserve_derived(env, want))) &&
+          (rc = reserve_derived(env, want, *size))) &&
         !(rc = mdb_env_set_mapsize(env, want)))
         *size = want;
     pthread_rwlock_unlock(&l->grow_lock);
@@ -1844,6 +1873,8 @@ int log_catch_up_step(struct log *l, log_derive_fn fn, void *ctx, uint64_t max,
                 l->progress->done = done;
             if (!log_grow(l, &ge))
                 return log_catch_up_step(l, fn, ctx, max, e);
+            return err_set(e, ERR_UNAVAILABLE, NULL,
+                           "catching up derived state: %s", ge.msg);
         }
         if (rc) {
             if (l->progress) /* that chunk is replayed again */

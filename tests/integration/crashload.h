@@ -28,7 +28,7 @@ struct cl_result {
     int rebuild;     /* deskd --rebuild exit status: 0 equal */
 };
 
-/* Room for max_ids commands over the whole test. */
+/* Room for max_ids commands at first (it grows as needed). */
 int cl_init(size_t max_ids);
 void cl_free(void);
 /* Estate CR and one building per desk (C0..C15), as admin. */

@@ -32,7 +32,7 @@
 #include "crashload.h"
 #include "harness.h"
 
-#define IDS_MAX 400000 /* commands over all rounds */
+#define IDS_MAX 400000 /* commands over all rounds, at first */
 
 static struct h_server srv;
 

@@ -218,9 +218,8 @@ static void test_fallocate_is_metadata(void **state)
     assert_true(m != MAP_FAILED);
     memset(m + 2 * PAGE, 'w', PAGE); /* never flushed */
     munmap(m, 4 * PAGE);
-    assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                               0, PAGE),
-                     -1);
+    assert_int_equal(
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE), -1);
     close(fd);
     cut_and_remount("cut");
     assert_int_equal(slurp("r", got, sizeof(got)), 4 * PAGE);

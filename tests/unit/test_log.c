@@ -9,11 +9,13 @@
 
 #include <cmocka.h>
 
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "../../core/log.h"
@@ -712,17 +714,29 @@ static size_t derived_reserved(const struct log *l)
 
 /* Derived state is written through its map only over blocks reserved on
  * disk, and each growth reserves first: on a full disk the growth fails
- * with an error and derived state goes on in the map it has, where a
- * store into an unreserved page would have been a SIGBUS. */
+ * with an error, the file keeps its size, and derived state goes on in the
+ * map it has, where a store into an unreserved page would have been a
+ * SIGBUS. Only ext4 counts as writing in place (tmpfs does not, unless a
+ * test says so). */
 static void test_derived_map_reserved(void **state)
 {
-    char mnt[] = "/tmp/deskd-test-resv-XXXXXX", junk[64];
+    char mnt[] = "/tmp/deskd-test-resv-XXXXXX", junk[64], p[PATH_MAX + 16];
     struct log l;
     struct err e = {0};
+    struct statfs sf;
+    struct stat st;
     size_t before;
     off_t fill;
     int fd;
     (void)state;
+    unsetenv("DESKD_TEST_WRITEMAP");
+    fresh(&l, 1 << 20);
+    assert_int_equal(statfs(dir, &sf), 0);
+    assert_int_equal(l.dwritemap, sf.f_type == EXT4_SUPER_MAGIC);
+    log_close(&l);
+    cleanup();
+
+    setenv("DESKD_TEST_WRITEMAP", "1", 1);
     fresh(&l, 1 << 20);
     assert_true(l.dwritemap);
     assert_true(derived_reserved(&l) >= l.dmap_size);
@@ -743,9 +757,15 @@ static void test_derived_map_reserved(void **state)
         fprintf(stderr, "test_log: SKIPPED full-disk growth: cannot mount a "
                         "tmpfs; run as root with CAP_SYS_ADMIN\n");
         rmdir(mnt);
+        unsetenv("DESKD_TEST_WRITEMAP");
         return;
     }
     snprintf(dir, sizeof(dir), "%s/data", mnt);
+    unsetenv("DESKD_TEST_WRITEMAP");
+    assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
+    assert_false(l.dwritemap); /* tmpfs: the reserve would be memory */
+    log_close(&l);
+    setenv("DESKD_TEST_WRITEMAP", "1", 1);
     assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
     assert_true(l.dwritemap);
     snprintf(junk, sizeof(junk), "%s/junk", mnt);
@@ -758,11 +778,15 @@ static void test_derived_map_reserved(void **state)
     close(fd);
     before = l.dmap_size;
     assert_int_not_equal(log_grow(&l, &e), 0);
-    assert_non_null(strstr(e.msg, "space"));
+    assert_non_null(strstr(e.msg, "disk is full"));
     assert_int_equal(l.dmap_size, before);
-    commit_events(&l, 5); /* within the map it has */
+    snprintf(p, sizeof(p), "%s/data.mdb", l.ddir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, before); /* no partial reserve kept */
+    commit_events(&l, 5);                 /* within the map it has */
     assert_int_equal(l.applied_seq, 5);
     log_close(&l);
+    unsetenv("DESKD_TEST_WRITEMAP");
     assert_int_equal(umount2(mnt, MNT_DETACH), 0);
     rmdir(mnt);
 }
