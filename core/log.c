@@ -1079,7 +1079,8 @@ static bool recs_find(const struct cw *w, uint64_t seq, const char **val,
 }
 
 /* Doubles env's map (size: its current size, under grow_lock) once no
- * other thread of this process holds a txn on it (see grow_lock). */
+ * other thread of this process holds a txn on it (see grow_lock); derived
+ * state written through its map has the new blocks reserved first. */
 static int double_map(struct log *l, MDB_env *env, size_t *size,
                       const char *what)
 {
@@ -1087,9 +1088,8 @@ static int double_map(struct log *l, MDB_env *env, size_t *size,
     int rc;
     pthread_rwlock_wrlock(&l->grow_lock);
     want = *size * 2;
-    if (!(env == l->denv && l->dwritemap &&
-          (rc = reserve_derived(env, want, *size))) &&
-        !(rc = mdb_env_set_mapsize(env, want)))
+    rc = env == l->denv && l->dwritemap ? reserve_derived(env, want, *size) : 0;
+    if (!rc && !(rc = mdb_env_set_mapsize(env, want)))
         *size = want;
     pthread_rwlock_unlock(&l->grow_lock);
     if (rc)
