@@ -122,7 +122,7 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
     return 0;
 }
 
-static void show_log_tail(const struct h_server *s)
+void h_server_show_log(const struct h_server *s)
 {
     char buf[H_LOG_TAIL + 1];
     size_t n;
@@ -198,13 +198,13 @@ static int wait_ready(struct h_server *s)
             return 0;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
-            show_log_tail(s);
+            h_server_show_log(s);
             return fail("deskd exited with status %d before it was ready",
                         exit_code(status));
         }
         sleep_ms(H_POLL_MS);
     }
-    show_log_tail(s);
+    h_server_show_log(s);
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &status, 0);
     s->pid = 0;
@@ -282,7 +282,7 @@ int h_server_stop(struct h_server *s)
         sleep_ms(H_POLL_MS);
     }
     h_server_kill9(s);
-    show_log_tail(s);
+    h_server_show_log(s);
     return fail("deskd ignored SIGTERM for %d ms; killed", H_STOP_TIMEOUT_MS);
 }
 

@@ -79,6 +79,9 @@ int h_server_kill9(struct h_server *s);
 int h_server_restart(struct h_server *s);
 /* Kills deskd if still running and removes the temporary directory. */
 void h_server_cleanup(struct h_server *s);
+/* Prints the tail of deskd's stderr (its log in the temp dir), for a test
+ * that fails in a way only deskd can explain. */
+void h_server_show_log(const struct h_server *s);
 /* deskd commits derived state lazily (derived_commit_ms): waits until the
  * running deskd's derived state, as a reader from outside the process sees
  * it (deskaudit), holds every event of the log. 0, or -1 after 10 s. */
