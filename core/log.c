@@ -749,28 +749,25 @@ static int open_derived_env(struct log *l, const char *ddir, size_t map_size,
     MDB_stat st;
     int rc;
     l->dwritemap = false;
-    if (!writes_in_place(ddir))
-        return env_open(&l->denv, "derived state", ddir, map_size, flags, e);
     /* no read-ahead: a fault on a reserved page would read (zero) the
      * pages after it too, in the writer's time */
-    if (env_open(&l->denv, "derived state", ddir, map_size,
-                 flags | MDB_WRITEMAP | MDB_NORDAHEAD, e)) {
-        /* a map that cannot be shared writable: the other way */
-        memset(e, 0, sizeof(*e));
-        return env_open(&l->denv, "derived state", ddir, map_size, flags, e);
+    if (writes_in_place(ddir) &&
+        !env_open(&l->denv, "derived state", ddir, map_size,
+                  flags | MDB_WRITEMAP | MDB_NORDAHEAD, e)) {
+        mdb_env_info(l->denv, &info);
+        mdb_env_stat(l->denv, &st);
+        if (!(rc = reserve_derived(l->denv, info.me_mapsize,
+                                   (info.me_last_pgno + 1) * st.ms_psize))) {
+            l->dwritemap = true;
+            return 0;
+        }
+        diag_info("derived state: its map is not reserved on disk (%s); "
+                  "commits copy their pages instead",
+                  strerror(rc));
+        mdb_env_close(l->denv);
+        l->denv = NULL;
     }
-    mdb_env_info(l->denv, &info);
-    mdb_env_stat(l->denv, &st);
-    if (!(rc = reserve_derived(l->denv, info.me_mapsize,
-                               (info.me_last_pgno + 1) * st.ms_psize))) {
-        l->dwritemap = true;
-        return 0;
-    }
-    diag_info("derived state: its map is not reserved on disk (%s); "
-              "commits copy their pages instead",
-              strerror(rc));
-    mdb_env_close(l->denv);
-    l->denv = NULL;
+    memset(e, 0, sizeof(*e)); /* a map that could not be shared writable */
     return env_open(&l->denv, "derived state", ddir, map_size, flags, e);
 }
 

@@ -702,14 +702,20 @@ static void test_legacy_log_is_migrated(void **state)
     cleanup();
 }
 
-/* Bytes of disk the derived env's file holds. */
-static size_t derived_reserved(const struct log *l)
+/* The derived env's file. */
+static struct stat derived_file(const struct log *l)
 {
     char p[PATH_MAX + 16];
     struct stat st;
     snprintf(p, sizeof(p), "%s/data.mdb", l->ddir);
     assert_int_equal(stat(p, &st), 0);
-    return (size_t)st.st_blocks * 512;
+    return st;
+}
+
+/* Bytes of disk the derived env's file holds. */
+static size_t derived_reserved(const struct log *l)
+{
+    return (size_t)derived_file(l).st_blocks * 512;
 }
 
 /* Derived state is written through its map only over blocks reserved on
@@ -720,11 +726,10 @@ static size_t derived_reserved(const struct log *l)
  * test says so). */
 static void test_derived_map_reserved(void **state)
 {
-    char mnt[] = "/tmp/deskd-test-resv-XXXXXX", junk[64], p[PATH_MAX + 16];
+    char mnt[] = "/tmp/deskd-test-resv-XXXXXX", junk[64];
     struct log l;
     struct err e = {0};
     struct statfs sf;
-    struct stat st;
     size_t before;
     off_t fill;
     int fd;
@@ -780,10 +785,9 @@ static void test_derived_map_reserved(void **state)
     assert_int_not_equal(log_grow(&l, &e), 0);
     assert_non_null(strstr(e.msg, "disk is full"));
     assert_int_equal(l.dmap_size, before);
-    snprintf(p, sizeof(p), "%s/data.mdb", l.ddir);
-    assert_int_equal(stat(p, &st), 0);
-    assert_int_equal(st.st_size, before); /* no partial reserve kept */
-    commit_events(&l, 5);                 /* within the map it has */
+    /* no partial reserve kept */
+    assert_int_equal(derived_file(&l).st_size, before);
+    commit_events(&l, 5); /* within the map it has */
     assert_int_equal(l.applied_seq, 5);
     log_close(&l);
     unsetenv("DESKD_TEST_WRITEMAP");
