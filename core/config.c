@@ -98,6 +98,8 @@ void cfg_init(struct config *c)
     c->frame_max = 64 * 1024;
     c->sync_wait_us = 0;
     c->derived_commit_ms = 50;
+    c->journal_bytes = (size_t)16 << 20;
+    c->log_commit_ms = 20;
     c->checkpoint_events = 200000;
     c->checkpoint_interval_s = 86400;
     c->pub_hwm = 10000;
@@ -231,6 +233,18 @@ static int on_deskd(struct cfg_parse_state *st, const char *k, const char *v)
         if (parse_long(v, 0, 100000, &n))
             return bad(st, "deskd", k, "not a time in 0..100000 us", v);
         c->sync_wait_us = (int)n;
+        return 1;
+    }
+    if (!strcmp(k, "journal_mb")) {
+        if (parse_long(v, 0, 4096, &n))
+            return bad(st, "deskd", k, "not a size in 0..4096 MiB", v);
+        c->journal_bytes = (size_t)n << 20;
+        return 1;
+    }
+    if (!strcmp(k, "log_commit_ms")) {
+        if (parse_long(v, 1, 10000, &n))
+            return bad(st, "deskd", k, "not a time in 1..10000 ms", v);
+        c->log_commit_ms = (int)n;
         return 1;
     }
     if (!strcmp(k, "derived_commit_ms")) {

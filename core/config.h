@@ -216,6 +216,11 @@ struct config {
     int frame_max;         /* bytes in one command frame */
     int sync_wait_us;      /* wait this long for a next batch before an explicit
                               flush of the held one (0 = flush at once) */
+    size_t journal_bytes;  /* the log's journal (core/journal.h): its size;
+                              0: none, replies wait for the LMDB commit */
+    int log_commit_ms;     /* with a journal: the LMDB log is committed
+                              this long after the first record it would
+                              carry was journaled (sooner on demand) */
     int derived_commit_ms; /* derived state's txn is committed this long
                               after it began (once its segments in flight
                               are in the log; 0: after every log commit);

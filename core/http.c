@@ -281,7 +281,7 @@ static void api_query(struct http *h, struct evhttp_request *req,
     struct codec_doc d;
     bool parsed = false;
     struct args a;
-    uint64_t seq = 0, acked = metrics_get(&h->d.m->durable_seq);
+    uint64_t seq = 0, acked = metrics_get(&h->d.m->acked_seq);
     int n = snprintf(cmd, sizeof(cmd), "query.%s", name);
 
     if (metrics_get(&h->d.m->catching_up)) { /* derived state is partial */
@@ -365,7 +365,7 @@ static void api_healthz(struct http *h, struct evhttp_request *req)
 {
     struct err e = {0};
     MDB_txn *txn;
-    uint64_t seq = metrics_get(&h->d.m->durable_seq),
+    uint64_t seq = metrics_get(&h->d.m->acked_seq),
              done = metrics_get(&h->d.m->catch_up_done),
              total = metrics_get(&h->d.m->catch_up_total);
 
@@ -483,7 +483,7 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
                         "# HELP deskd_sse_clients Live feeds connected\n"
                         "# TYPE deskd_sse_clients gauge\n"
                         "deskd_sse_clients %llu\n",
-                        (unsigned long long)metrics_get(&m->durable_seq),
+                        (unsigned long long)metrics_get(&m->acked_seq),
                         (unsigned long long)metrics_get(&m->sse_clients));
     prom_calendar(b, h->d.cfg);
     evbuffer_add_printf(

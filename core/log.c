@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "journal.h"
 #include "progress.h"
 
 #define CMD_REC_LEN (LOG_HASH_LEN + 8 + 4)
@@ -700,17 +701,20 @@ static uint64_t restore_checkpoint(struct log *l, const char *ddir,
     return seq;
 }
 
-/* Reserves the disk blocks of derived state's whole map (size bytes) in
- * its file. Written through the map (MDB_WRITEMAP), a commit copies no
- * page: the pages it dirtied are in the page cache already, which saves
- * the writer a sixth to a third of its time with keys in scattered order
- * (PERFORMANCE.md). But a store into a page the file has no block for is
- * where a full disk would show, and there it is a SIGBUS, not an error:
- * so the map is used that way only over blocks reserved beforehand, and
- * each growth reserves first (double_map). A reservation that fails may
- * have taken part of the room (ext4 keeps what it allocated): the file is
- * cut back to keep, so the log still finds it. */
-static int reserve_derived(MDB_env *env, size_t size, size_t keep)
+/* Reserves the disk blocks of env's file up to size bytes. Derived state
+ * reserves its whole map (size bytes): written through the map
+ * (MDB_WRITEMAP), a commit copies no page, since the pages it dirtied are
+ * in the page cache already, which saves the writer a sixth to a third of
+ * its time with keys in scattered order (PERFORMANCE.md). But a store into
+ * a page the file has no block for is where a full disk would show, and
+ * there it is a SIGBUS, not an error: so the map is used that way only
+ * over blocks reserved beforehand, and each growth reserves first
+ * (double_map). The log reserves ahead of what its journal acknowledged
+ * (log_reserve). A reservation that fails may have taken part of the
+ * room (ext4 keeps what it allocated): the file is cut back to keep, so
+ * the rest of the disk still finds it. */
+static int reserve_blocks(MDB_env *env, size_t size, size_t keep,
+                          const char *what)
 {
     int fd, rc;
     if (mdb_env_get_fd(env, &fd))
@@ -719,7 +723,7 @@ static int reserve_derived(MDB_env *env, size_t size, size_t keep)
         return 0;
     rc = errno;
     if (ftruncate(fd, (off_t)keep))
-        diag_warn("derived state: cutting its file back to %zu bytes: %s", keep,
+        diag_warn("%s: cutting its file back to %zu bytes: %s", what, keep,
                   strerror(errno));
     return rc;
 }
@@ -756,8 +760,9 @@ static int open_derived_env(struct log *l, const char *ddir, size_t map_size,
                   flags | MDB_WRITEMAP | MDB_NORDAHEAD, e)) {
         mdb_env_info(l->denv, &info);
         mdb_env_stat(l->denv, &st);
-        if (!(rc = reserve_derived(l->denv, info.me_mapsize,
-                                   (info.me_last_pgno + 1) * st.ms_psize))) {
+        if (!(rc = reserve_blocks(l->denv, info.me_mapsize,
+                                  (info.me_last_pgno + 1) * st.ms_psize,
+                                  "derived state"))) {
             l->dwritemap = true;
             return 0;
         }
@@ -848,10 +853,78 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
  * before the events are on disk and a power cut loses acknowledged events.
  * It shows that the power-loss test (tests/integration/it_power.c) catches
  * that. Never set it on a real deskd. */
-static bool unsafe_nosync(void)
+bool log_unsafe_nosync(void)
 {
     const char *v = getenv("DESKD_TEST_UNSAFE_NOSYNC");
     return v && !strcmp(v, "1");
+}
+
+/* journal_scan's callback: writes a frame the log does not hold yet. */
+static int replay_frame(void *ctx, const struct journal_frame *fr)
+{
+    struct log *l = ctx;
+    struct log_job j = {0};
+    struct err e = {0};
+    int rc;
+
+    if (fr->last_seq <= l->last_seq)
+        return 0; /* already in the log */
+    if (fr->first_seq != l->last_seq + 1 ||
+        memcmp(fr->prev_hash, l->last_hash, LOG_HASH_LEN)) {
+        diag_warn("journal: its events %llu..%llu do not follow the log's "
+                  "last event (%llu): this journal belongs to another log; "
+                  "move data_dir/" JOURNAL_FILE " away to start without it",
+                  (unsigned long long)fr->first_seq,
+                  (unsigned long long)fr->last_seq,
+                  (unsigned long long)l->last_seq);
+        return ERR_INVALID;
+    }
+    j.recs.sb.data = (char *)fr->recs;
+    j.recs.sb.size = fr->len;
+    j.first_seq = fr->first_seq;
+    j.last_seq = fr->last_seq;
+    if ((rc = log_write(l, &j, &e))) {
+        diag_warn("journal: events %llu..%llu cannot be written to the log: "
+                  "%s%s",
+                  (unsigned long long)fr->first_seq,
+                  (unsigned long long)fr->last_seq, e.msg, log_why(l, rc));
+        return rc;
+    }
+    l->last_seq = fr->last_seq;
+    memcpy(l->last_hash, fr->last_hash, LOG_HASH_LEN);
+    l->journal_replayed += fr->last_seq - fr->first_seq + 1;
+    return 0;
+}
+
+/* A writer's log_open: the events the journal holds beyond the log's last
+ * (acknowledged after the journal's flush, before the LMDB commit) are
+ * written to the log and flushed; then the journal is cleared. */
+static int replay_journal(struct log *l, const char *dir, struct err *e)
+{
+    MDB_txn *txn;
+    int rc = journal_scan(dir, replay_frame, l, e);
+    if (rc) {
+        if (!e->msg[0])
+            err_set(e, ERR_UNAVAILABLE, NULL,
+                    "the journal cannot be replayed into the log (see the "
+                    "lines above)");
+        return rc;
+    }
+    if (l->journal_replayed) {
+        if ((rc = mdb_env_sync(l->env, 1)))
+            return mdb_fail(e, rc, "flush the log");
+        if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)))
+            return mdb_fail(e, rc, "begin txn");
+        rc = load_tail(l, txn, e);
+        mdb_txn_abort(txn);
+        if (rc)
+            return rc;
+        diag_info("log: %llu events recovered from the journal (last seq "
+                  "%llu)",
+                  (unsigned long long)l->journal_replayed,
+                  (unsigned long long)l->last_seq);
+    }
+    return journal_clear(dir, e);
 }
 
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
@@ -863,7 +936,7 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
 
     memset(l, 0, sizeof(*l));
     l->readonly = readonly;
-    if (!readonly && unsafe_nosync()) {
+    if (!readonly && log_unsafe_nosync()) {
         diag_warn(
             "DESKD_TEST_UNSAFE_NOSYNC=1: the log is never flushed; "
             "acknowledged events WILL be lost at a power cut (tests only)");
@@ -880,6 +953,8 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
     mdb_env_info(l->env, &info);
     l->map_size = info.me_mapsize;
     rc = open_log_dbs(l, e);
+    if (!rc && !readonly)
+        rc = replay_journal(l, dir, e);
     if (!rc)
         rc = open_derived(l, dir, l->map_size, e);
     if (!rc && l->denv && !mdb_env_info(l->denv, &info))
@@ -888,7 +963,8 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
      * of a command in it is answered duplicate at once): flush it, since
      * a deskd killed after that commit may have left its meta page
      * unflushed. */
-    if (!rc && !readonly && !unsafe_nosync() && (rc = mdb_env_sync(l->env, 1)))
+    if (!rc && !readonly && !log_unsafe_nosync() &&
+        (rc = mdb_env_sync(l->env, 1)))
         rc = mdb_fail(e, rc, "flush the log");
     if (rc)
         log_close(l);
@@ -1085,7 +1161,9 @@ static int double_map(struct log *l, MDB_env *env, size_t *size,
     int rc;
     pthread_rwlock_wrlock(&l->grow_lock);
     want = *size * 2;
-    rc = env == l->denv && l->dwritemap ? reserve_derived(env, want, *size) : 0;
+    rc = env == l->denv && l->dwritemap
+             ? reserve_blocks(env, want, *size, "derived state")
+             : 0;
     if (!rc && !(rc = mdb_env_set_mapsize(env, want)))
         *size = want;
     pthread_rwlock_unlock(&l->grow_lock);
@@ -1093,6 +1171,63 @@ static int double_map(struct log *l, MDB_env *env, size_t *size,
         return rc;
     __atomic_add_fetch(&l->grows, 1, __ATOMIC_RELAXED);
     diag_info("%s map grown to %zu MiB", what, want >> 20);
+    return 0;
+}
+
+/* The log's file is reserved in steps of this (log_reserve), with at
+ * least LOG_RESERVE_MIN beyond what the records need. */
+#define LOG_RESERVE_STEP ((size_t)8 << 20)
+#define LOG_RESERVE_MIN ((size_t)256 << 10)
+
+int log_reserve(struct log *l, size_t bytes, struct err *e)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat sb;
+    size_t used, need, want;
+    int fd, rc;
+
+    if (l->lreserve_off)
+        return 0;
+    if ((rc = mdb_env_info(l->env, &info)) || (rc = mdb_env_stat(l->env, &st)))
+        return mdb_fail(e, rc, "log size");
+    /* each record's page share, the tree's pages, a commit's free list */
+    used = (info.me_last_pgno + 1) * st.ms_psize;
+    need = used + 2 * bytes + LOG_RESERVE_MIN;
+    if (need <= l->lreserved)
+        return 0;
+    /* a step ahead, or on a nearly full disk what this needs */
+    want = (need / LOG_RESERVE_STEP + 1) * LOG_RESERVE_STEP;
+    for (;;) {
+        while (want > l->map_size)
+            if ((rc = double_map(l, l->env, &l->map_size, "log")))
+                return err_set(e, ERR_UNAVAILABLE, NULL,
+                               "the log's map cannot grow (%s%s)",
+                               mdb_strerror(rc), log_why(l, rc)),
+                       rc;
+        if ((rc = mdb_env_get_fd(l->env, &fd)) || fstat(fd, &sb))
+            return err_set(e, ERR_UNAVAILABLE, NULL, "log file: %s",
+                           strerror(rc ? rc : errno)),
+                   rc ? rc : errno;
+        rc = reserve_blocks(l->env, want, (size_t)sb.st_size, "log");
+        if (rc != ENOSPC || want == need)
+            break;
+        want = need;
+    }
+    if (rc == EOPNOTSUPP) { /* nothing to reserve with: as before */
+        diag_info("log: its file system cannot reserve blocks (fallocate: "
+                  "%s); a full disk stops deskd instead of refusing "
+                  "commands",
+                  strerror(rc));
+        l->lreserve_off = true;
+        return 0;
+    }
+    if (rc)
+        return err_set(e, ERR_UNAVAILABLE, NULL,
+                       "no room for the log's next records (%s%s)",
+                       strerror(rc), log_why(l, rc)),
+               rc;
+    l->lreserved = want;
     return 0;
 }
 
@@ -1522,7 +1657,7 @@ bool log_write_unknown(const struct log *l, int rc)
 
 int log_sync(struct log *l, struct err *e)
 {
-    int rc = unsafe_nosync() ? 0 : mdb_env_sync(l->env, 1);
+    int rc = log_unsafe_nosync() ? 0 : mdb_env_sync(l->env, 1);
     return rc ? err_set(e, ERR_UNAVAILABLE, NULL, "sync: %s", mdb_strerror(rc))
               : 0;
 }

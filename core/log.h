@@ -75,13 +75,16 @@ struct log {
     uint64_t restored_seq; /* and restored its checkpoint of this seq (0:
                               none; the whole log is replayed) */
     bool ckpt_tried;       /* log_open looked for a checkpoint */
-    char ddir[PATH_MAX];   /* the derived env's directory */
+    uint64_t journal_replayed; /* events log_open wrote from the journal */
+    char ddir[PATH_MAX];       /* the derived env's directory */
     unsigned char last_hash[LOG_HASH_LEN];
     int64_t last_recorded_at; /* ms, of the last committed event */
     size_t map_size;          /* bytes, current, of the log's map */
     size_t dmap_size;         /* and of derived state's */
-    bool dwritemap; /* derived state is written through its map, its file
-                       reserved as large as the map (reserve_derived) */
+    bool dwritemap;    /* derived state is written through its map, its file
+                          reserved as large as the map (reserve_blocks) */
+    size_t lreserved;  /* bytes of the log's file reserved (log_reserve) */
+    bool lreserve_off; /* its file system cannot reserve */
     bool readonly;
     uint64_t grows; /* map resizes since open (atomic: log_write's thread
                        adds to it too) */
@@ -103,6 +106,8 @@ struct log {
  * must call log_catch_up() before it decides on derived state. */
 int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
              struct err *e);
+/* DESKD_TEST_UNSAFE_NOSYNC=1 (tests only): nothing is flushed. */
+bool log_unsafe_nosync(void);
 /* A writer's clean close flushes derived state and marks it clean. */
 void log_close(struct log *l);
 
@@ -246,6 +251,13 @@ int log_batch_commit_derived(struct log_batch *b, struct err *e);
  * log environment: any thread, one at a time; grows the log's map when
  * it is full. 0, or the raw MDB_* / errno code with e set. */
 int log_write(struct log *l, const struct log_job *first, struct err *e);
+
+/* Reserves room in the log's file for bytes more of records (and what
+ * LMDB adds around them), growing its map if need be: a log commit of
+ * records a journal already acknowledged then never meets a full disk.
+ * 0, or an errno (ENOSPC: no room; nothing changed) with e. Whoever
+ * commits the log. */
+int log_reserve(struct log *l, size_t bytes, struct err *e);
 
 /* Appends one event. body and body_len point into b->bodies (valid until the
  * next append or log_batch_begin). Returns 0, an MDB_* error (MDB_MAP_FULL

@@ -30,12 +30,22 @@ void metrics_observe(struct metrics_hist *h, const uint64_t *bounds, size_t n,
     atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
 }
 
-void metrics_durable(struct metrics *m, uint64_t seq)
+static void raise_to(_Atomic uint64_t *c, uint64_t seq)
 {
-    uint64_t cur = atomic_load_explicit(&m->durable_seq, memory_order_relaxed);
+    uint64_t cur = atomic_load_explicit(c, memory_order_relaxed);
     /* only the writer raises it: a plain compare is enough */
     if (seq > cur)
-        atomic_store_explicit(&m->durable_seq, seq, memory_order_release);
+        atomic_store_explicit(c, seq, memory_order_release);
+}
+
+void metrics_durable(struct metrics *m, uint64_t seq)
+{
+    raise_to(&m->durable_seq, seq);
+}
+
+void metrics_acked(struct metrics *m, uint64_t seq)
+{
+    raise_to(&m->acked_seq, seq);
 }
 
 void metrics_set(_Atomic uint64_t *c, uint64_t v)

@@ -25,7 +25,10 @@ struct metrics {
     _Atomic uint64_t events, cmd_ok, cmd_failed, cmd_duplicate;
     _Atomic uint64_t batches, commits, syncs, map_grows;
     _Atomic uint64_t timers_fired, timers_failed;
-    _Atomic uint64_t durable_seq; /* last seq whose batch is on disk */
+    _Atomic uint64_t durable_seq; /* last seq on disk and in the LMDB log:
+                                     published, readable by other threads */
+    _Atomic uint64_t acked_seq;   /* last seq on disk (its replies may have
+                                     gone out): >= durable_seq */
     /* start-up catch-up: 1 while it runs; events replayed of total */
     _Atomic uint64_t catching_up, catch_up_done, catch_up_total;
     struct metrics_hist batch;  /* commands per batch */
@@ -44,8 +47,9 @@ void metrics_init(struct metrics *m);
 /* Adds one observation v to h with the given bounds (n of them). */
 void metrics_observe(struct metrics_hist *h, const uint64_t *bounds, size_t n,
                      uint64_t v);
-/* Raises durable_seq to seq (never lowers it). */
+/* Raise durable_seq / acked_seq to seq (never lower them). */
 void metrics_durable(struct metrics *m, uint64_t seq);
+void metrics_acked(struct metrics *m, uint64_t seq);
 /* Relaxed store / load shorthands. */
 void metrics_set(_Atomic uint64_t *c, uint64_t v);
 uint64_t metrics_get(const _Atomic uint64_t *c);

@@ -85,6 +85,8 @@ static void box_queue(struct outbox *o)
 {
     o->need = srv.pipe.batch.next_seq - 1;
     o->next = NULL;
+    if (!srv.q_reply)
+        srv.q_reply = o;
     if (srv.q_last)
         srv.q_last->next = o;
     else
@@ -121,26 +123,36 @@ static void publish_stats(void)
     metrics_set(&m->timers_failed, srv.stats.timers_failed);
 }
 
-/* Sends every reply, then publishes every event, in seq order. */
-static void outbox_flush(struct outbox *o)
+/* Sends every reply (the log holds their events durably). */
+static void outbox_reply(struct outbox *o)
 {
-    /* before publishing: whoever is woken by an event finds it durable */
+    /* before the replies: a query a desk sends next waits for this much */
     publish_stats();
     if (o->nev)
-        metrics_durable(&srv.metrics, o->last_seq);
+        metrics_acked(&srv.metrics, o->last_seq);
     for (size_t i = 0; i < o->n; i++) {
         size_t end = i + 1 < o->n ? o->reply_off[i + 1] : cw_len(&o->replies);
         bus_reply(&srv.bus, &o->msg[i], cw_data(&o->replies) + o->reply_off[i],
                   end - o->reply_off[i]);
     }
+    o->n = 0;
+    cw_reset(&o->replies);
+}
+
+/* Publishes every event, in seq order (they are durable and in the LMDB
+ * log, where readers of the stream find them). */
+static void outbox_publish(struct outbox *o)
+{
+    /* before publishing: whoever is woken by an event finds it durable */
+    publish_stats();
+    if (o->nev)
+        metrics_durable(&srv.metrics, o->last_seq);
     for (size_t i = 0; i < o->nev; i++) {
         size_t end = i + 1 < o->nev ? o->ev_off[i + 1] : cw_len(&o->bodies);
         bus_publish(&srv.bus, o->ev_type[i], cw_data(&o->bodies) + o->ev_off[i],
                     end - o->ev_off[i]);
     }
-    o->n = 0;
     o->nev = 0;
-    cw_reset(&o->replies);
     cw_reset(&o->bodies);
 }
 
@@ -386,16 +398,21 @@ retry:
     return seal(o, e);
 }
 
-/* Sends the replies and events of every queued outbox the log now holds
- * durably, in the order they were decided. */
-static void answer_durable(uint64_t durable)
+/* Sends the replies of every queued outbox the log now holds durably
+ * (durable), and publishes the events of those the LMDB log holds too
+ * (visible), in the order they were decided. */
+static void answer_durable(uint64_t durable, uint64_t visible)
 {
     struct outbox *o;
-    while ((o = srv.q_first) && o->need <= durable) {
+    while ((o = srv.q_reply) && o->need <= durable) {
+        srv.q_reply = o->next;
+        outbox_reply(o);
+    }
+    while ((o = srv.q_first) && o->need <= visible && o != srv.q_reply) {
         srv.q_first = o->next;
         if (!srv.q_first)
             srv.q_last = NULL;
-        outbox_flush(o);
+        outbox_publish(o);
         box_put(o);
     }
 }
@@ -458,6 +475,7 @@ static void settle(bool wait)
     struct log_batch *b = &srv.pipe.batch;
     struct flusher_state st;
     struct err e = {0};
+    uint64_t visible;
 
     if (!srv.fl.started)
         return;
@@ -488,14 +506,20 @@ static void settle(bool wait)
         srv.log.derived_behind = srv.log.applied_seq < srv.log.last_seq;
         flusher_clear(&srv.fl);
     }
-    if (b->txn && !b->inflight && !b->ltxn && !b->doomed &&
-        (wait || derived_due()))
-        log_batch_commit_derived(b, &e);
+    if (b->txn && !b->ltxn && !b->doomed && (wait || derived_due())) {
+        if (!b->inflight)
+            log_batch_commit_derived(b, &e);
+        else /* what is journaled: into the LMDB log first */
+            flusher_urge(&srv.fl);
+    }
     derived_timer();
     fresh_have(&srv.fresh, srv.log.applied_seq);
-    answer_durable(st.durable);
-    if (!srv.q_first && st.durable >= srv.log.last_seq)
-        metrics_durable(&srv.metrics, st.durable);
+    visible = st.durable < st.committed ? st.durable : st.committed;
+    answer_durable(st.durable, visible);
+    if (!srv.q_first && visible >= srv.log.last_seq) {
+        metrics_acked(&srv.metrics, visible);
+        metrics_durable(&srv.metrics, visible);
+    }
     if (srv.deferred && !derived_full()) { /* serve() stopped for it */
         srv.deferred = false;
         event_active(srv.kick, EV_TIMEOUT, 0);
@@ -1017,9 +1041,17 @@ int server_open(struct err *e)
     srv.dcommit_ev = evtimer_new(srv.base, on_dcommit, NULL);
     if (!srv.fresh_ev || !srv.dcommit_ev || event_add(srv.fresh_ev, NULL))
         return err_set(e, ERR_UNAVAILABLE, NULL, "event setup failed");
-    if ((rc = flusher_start(&srv.fl, &srv.log, srv.cfg.sync_wait_us,
-                            &srv.metrics.commit, e)))
-        return rc;
+    {
+        struct flusher_opts fo = {
+            .wait_us = srv.cfg.sync_wait_us,
+            .journal_bytes = srv.cfg.journal_bytes,
+            .commit_ms = srv.cfg.log_commit_ms,
+            .dir = srv.cfg.data_dir,
+            .commit_us = &srv.metrics.commit,
+        };
+        if ((rc = flusher_start(&srv.fl, &srv.log, &fo, e)))
+            return rc;
+    }
     if (srv.cfg.checkpoint_events || srv.cfg.checkpoint_interval_s)
         if ((rc = checkpoint_start(&srv.ckpt, &srv.log, &srv.fresh,
                                    &srv.metrics.durable_seq, e)))
@@ -1032,6 +1064,7 @@ int server_open(struct err *e)
         return rc;
     if ((rc = bus_open(&srv.bus, &srv.cfg, srv.base, serve, NULL, e)))
         return rc;
+    metrics_acked(&srv.metrics, srv.log.last_seq);
     metrics_durable(&srv.metrics, srv.log.last_seq);
     {
         struct http_deps d = {&srv.cfg,     &srv.log, srv.views, &srv.clk,
@@ -1120,7 +1153,7 @@ void server_close(void)
         srv.q_first = o->next;
         outbox_release(o);
     }
-    srv.q_last = NULL;
+    srv.q_last = srv.q_reply = NULL;
     while (srv.free_box) {
         struct outbox *o = srv.free_box;
         srv.free_box = o->next;

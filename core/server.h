@@ -59,7 +59,8 @@ struct server {
     struct event *fresh_ev, *dcommit_ev; /* a query asks; the time is up */
     int64_t dtxn_since; /* monotonic ms: derived state's txn first seen
                            open by settle (0: none open) */
-    struct outbox *q_first, *q_last; /* decided, waiting to be durable */
+    struct outbox *q_first, *q_last; /* decided, not yet published */
+    struct outbox *q_reply;          /* the first of them not yet answered */
     struct outbox *free_box;
     bool deferred; /* derived state's txn is full: serve() waits for the
                       flusher (on_flushed) before deciding more */

@@ -8,6 +8,8 @@
 
 #include "harness.h"
 
+#include "../../core/journal.h"
+
 #include "../common/tmptree.h"
 
 #include <errno.h>
@@ -99,7 +101,7 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
     fprintf(f,
             "[deskd]\ndata_dir = %s\ncommands = tcp://127.0.0.1:*\n"
             "events = tcp://127.0.0.1:*\nhttp = 127.0.0.1:0\n"
-            "map_size_mb = %d\nbatch_max = %d\n",
+            "map_size_mb = %d\nbatch_max = %d\njournal_mb = 1\n",
             s->data_dir, o->map_size_mb ? o->map_size_mb : 1,
             o->batch_max ? o->batch_max : 1024);
     fprintf(f,
@@ -306,23 +308,34 @@ int h_server_restart(struct h_server *s)
     return spawn(s);
 }
 
+/* journal_scan's callback: the last seq of the frames read. */
+static int journal_last(void *ctx, const struct journal_frame *fr)
+{
+    *(uint64_t *)ctx = fr->last_seq;
+    return 0;
+}
+
 int h_derived_settled(const struct h_server *s)
 {
-    uint64_t applied = 0, last = 0;
+    uint64_t applied = 0, last = 0, journaled = 0;
     for (int i = 0; i < 1000; i++) {
         struct log l;
         struct err e = {0};
+        if (journal_scan(s->data_dir, journal_last, &journaled, &e))
+            return fail("h_derived_settled: %s", e.msg);
         if (log_open(&l, s->data_dir, 0, true, &e))
             return fail("h_derived_settled: %s", e.msg);
         applied = l.applied_seq;
         last = l.last_seq;
         log_close(&l);
-        if (applied == last)
+        if (applied == last && last >= journaled)
             return 0;
         usleep(10 * 1000);
     }
-    return fail("derived state holds seq %llu, the log %llu, after 10 s",
-                (unsigned long long)applied, (unsigned long long)last);
+    return fail("derived state holds seq %llu, the log %llu, the journal "
+                "%llu, after 10 s",
+                (unsigned long long)applied, (unsigned long long)last,
+                (unsigned long long)journaled);
 }
 
 void h_server_cleanup(struct h_server *s)

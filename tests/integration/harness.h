@@ -82,9 +82,11 @@ void h_server_cleanup(struct h_server *s);
 /* Prints the tail of deskd's stderr (its log in the temp dir), for a test
  * that fails in a way only deskd can explain. */
 void h_server_show_log(const struct h_server *s);
-/* deskd commits derived state lazily (derived_commit_ms): waits until the
- * running deskd's derived state, as a reader from outside the process sees
- * it (deskaudit), holds every event of the log. 0, or -1 after 10 s. */
+/* deskd commits the LMDB log after its journal (log_commit_ms) and
+ * derived state lazily (derived_commit_ms): waits until the running
+ * deskd's log, as a reader from outside the process sees it (deskaudit),
+ * holds every event its journal does, and its derived state every event
+ * of the log. 0, or -1 after 10 s. */
 int h_derived_settled(const struct h_server *s);
 
 /* A desk client: its own ZeroMQ context and one DEALER. */

@@ -180,6 +180,7 @@ static void test_history_lists_a_units_events_in_order(void **state)
     assert_true(h_log_all(&cli, collect_unit, &want) > 0);
     assert_int_equal(want.n, 3);
 
+    assert_int_equal(h_derived_settled(&srv), 0); /* read from outside */
     f = open_memstream(&text, &len);
     assert_int_equal(
         audit_history(srv.data_dir, UNIT, false, f, &n, &scanned, &e), 0);

@@ -681,7 +681,8 @@ static void test_reply_after_flush_when_next_batch_is_empty(void **state)
 {
     struct h_server saved = srv;
     struct h_opts o = {
-        .extra_ini = "[deskd]\nhttp = 127.0.0.1:0\nsync_wait_us = 100000\n"};
+        .extra_ini = "[deskd]\nhttp = 127.0.0.1:0\nsync_wait_us = 100000\n"
+                     "journal_mb = 0\n"}; /* the LMDB log's own protocol */
     struct h_client a, b;
     struct h_reply r;
     struct cw w;
