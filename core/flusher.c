@@ -51,13 +51,9 @@ void flusher_deciding(struct flusher *f, bool deciding)
  * pending. Flusher's thread, mu not held. */
 static int commit_pending(struct flusher *f, bool sync, struct err *e)
 {
-    uint64_t t0 = metrics_now_us();
     int rc = log_write(f->log, f->pend, e);
     if (rc)
         return rc;
-    if (f->commit_us)
-        metrics_observe(f->commit_us, metrics_commit_bounds, METRICS_COMMIT_N,
-                        metrics_now_us() - t0);
     if (sync && (rc = log_sync(f->log, e)))
         return rc;
     f->pend = f->pend_last = NULL;
@@ -93,6 +89,7 @@ enum put {
 static enum put put_jobs(struct flusher *f, struct log_job *jobs, struct err *e)
 {
     size_t bytes = 0;
+    uint64_t t0;
     int rc;
 
     for (const struct log_job *j = jobs; j; j = j->qnext)
@@ -105,9 +102,13 @@ static enum put put_jobs(struct flusher *f, struct log_job *jobs, struct err *e)
         }
         return PUT_REFUSED;
     }
+    t0 = metrics_now_us();
     rc = journal_append(&f->jr, jobs, e);
     if (rc > 0)
         return PUT_UNKNOWN;
+    if (rc == 0 && f->commit_us) /* what the replies waited for */
+        metrics_observe(f->commit_us, metrics_commit_bounds, METRICS_COMMIT_N,
+                        metrics_now_us() - t0);
     if (f->pend)
         f->pend_last->qnext = jobs;
     else {

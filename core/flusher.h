@@ -39,7 +39,9 @@ struct flusher {
     pthread_cond_t cv;   /* the thread waits here for work */
     pthread_cond_t done; /* flusher_wait waits here */
     int efd;             /* eventfd: readable when something below changed */
-    struct metrics_hist *commit_us; /* each log commit's time, or NULL */
+    struct metrics_hist *commit_us; /* each durable write's time (a journal
+                                       frame, or without a journal a log
+                                       commit), or NULL */
     int wait_us;       /* after a commit, wait this long for a job before a
                           sync of its own (config sync_wait_us) */
     bool journaled;    /* jr is in use */
@@ -72,7 +74,8 @@ struct flusher {
 };
 
 /* Starts the thread; committed and durable begin at the log's last_seq.
- * commit_us (or NULL) gets each log commit's time. With journal_bytes
+ * commit_us (or NULL) gets the time of each write replies wait for. With
+ * journal_bytes
  * > 0, jobs are journaled in dir (made that large if it is smaller) and
  * committed to the log every commit_ms. */
 struct flusher_opts {

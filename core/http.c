@@ -466,9 +466,13 @@ static void api_metrics(struct http *h, struct evhttp_request *req)
         (unsigned long long)metrics_get(&m->cmd_duplicate));
     prom_hist(b, "deskd_batch_size", "Commands per write transaction",
               &m->batch, metrics_batch_bounds, METRICS_BATCH_N, 1);
-    prom_hist(b, "deskd_commit_seconds", "Time to commit one batch", &m->commit,
-              metrics_commit_bounds, METRICS_COMMIT_N, 1e6);
+    prom_hist(
+        b, "deskd_commit_seconds",
+        "Time to make one batch durable (a journal frame, or a log commit)",
+        &m->commit, metrics_commit_bounds, METRICS_COMMIT_N, 1e6);
     prom_counter(b, "deskd_batches_total", "Batches run", &m->batches);
+    prom_counter(b, "deskd_journal_frames_total",
+                 "Batches made durable in the journal", &m->frames);
     prom_counter(b, "deskd_commits_total", "Write transactions committed",
                  &m->commits);
     prom_counter(b, "deskd_syncs_total", "Explicit flushes", &m->syncs);

@@ -127,8 +127,8 @@ int journal_open(struct journal *j, const char *dir, size_t cap,
         if (!(zero = calloc(1, ZERO_CHUNK)))
             goto fail;
         for (size_t at = have; at < cap; at += ZERO_CHUNK)
-            if (write_all(j->fd, zero, cap - at < ZERO_CHUNK ? cap - at
-                                                             : ZERO_CHUNK,
+            if (write_all(j->fd, zero,
+                          cap - at < ZERO_CHUNK ? cap - at : ZERO_CHUNK,
                           (off_t)at))
                 goto fail;
         if (fdatasync(j->fd) || sync_dir(dir))
@@ -209,8 +209,7 @@ void journal_rewind(struct journal *j,
     memcpy(j->last_hash, last_hash, LOG_HASH_LEN);
 }
 
-int journal_scan(const char *dir, journal_frame_fn fn, void *ctx,
-                 struct err *e)
+int journal_scan(const char *dir, journal_frame_fn fn, void *ctx, struct err *e)
 {
     char path[PATH_MAX + 16];
     unsigned char head[JOURNAL_HEAD], sum[LOG_HASH_LEN];
@@ -247,8 +246,8 @@ int journal_scan(const char *dir, journal_frame_fn fn, void *ctx,
         fr.first_seq = get_be64(head + 8);
         fr.last_seq = get_be64(head + 16);
         if (fr.first_seq == 0 || fr.last_seq < fr.first_seq ||
-            (next && (fr.first_seq != next ||
-                      memcmp(head + 24, prev, LOG_HASH_LEN))))
+            (next &&
+             (fr.first_seq != next || memcmp(head + 24, prev, LOG_HASH_LEN))))
             break;
         if (len > cap) {
             char *p = realloc(buf, len);

@@ -37,11 +37,11 @@
 
 struct journal {
     int fd;
-    bool nosync;    /* DESKD_TEST_UNSAFE_NOSYNC: never flushed */
-    size_t cap;     /* bytes in the file */
-    size_t pos;     /* where the next frame goes */
+    bool nosync; /* DESKD_TEST_UNSAFE_NOSYNC: never flushed */
+    size_t cap;  /* bytes in the file */
+    size_t pos;  /* where the next frame goes */
     unsigned char last_hash[LOG_HASH_LEN]; /* of the last seq handed */
-    char *buf;      /* the frame being written */
+    char *buf;                             /* the frame being written */
     size_t buf_cap;
 };
 

@@ -23,7 +23,7 @@ struct metrics_hist {
 struct metrics {
     /* snapshot of srv.stats / srv.pipe.stats, stored after every batch */
     _Atomic uint64_t events, cmd_ok, cmd_failed, cmd_duplicate;
-    _Atomic uint64_t batches, commits, syncs, map_grows;
+    _Atomic uint64_t batches, commits, syncs, frames, map_grows;
     _Atomic uint64_t timers_fired, timers_failed;
     _Atomic uint64_t durable_seq; /* last seq on disk and in the LMDB log:
                                      published, readable by other threads */
@@ -32,7 +32,8 @@ struct metrics {
     /* start-up catch-up: 1 while it runs; events replayed of total */
     _Atomic uint64_t catching_up, catch_up_done, catch_up_total;
     struct metrics_hist batch;  /* commands per batch */
-    struct metrics_hist commit; /* log commits (log_write), microseconds */
+    struct metrics_hist commit; /* durable writes replies wait for (journal
+                                   frames; log commits without one), us */
     /* the HTTP thread's own */
     _Atomic uint64_t sse_clients, sse_dropped, http_requests;
     /* queries that waited for a derived commit (core/fresh.h), and those

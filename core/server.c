@@ -118,6 +118,7 @@ static void publish_stats(void)
     metrics_set(&m->batches, srv.stats.batches);
     metrics_set(&m->commits, srv.stats.commits);
     metrics_set(&m->syncs, srv.stats.syncs);
+    metrics_set(&m->frames, srv.stats.frames);
     metrics_set(&m->map_grows, srv.stats.map_grows);
     metrics_set(&m->timers_fired, srv.stats.timers_fired);
     metrics_set(&m->timers_failed, srv.stats.timers_failed);
@@ -486,6 +487,7 @@ static void settle(bool wait)
         flusher_state(&srv.fl, &st);
     srv.stats.commits = st.commits;
     srv.stats.syncs = st.syncs;
+    srv.stats.frames = st.frames;
     if (st.sync_failed) {
         /* The log is committed but the disk did not confirm it, and after
          * a failed flush the page cache is no longer a witness of what

@@ -34,8 +34,8 @@ struct outbox {
 };
 
 struct server_stats {
-    uint64_t batches, commits, empty_commits, syncs, map_grows, max_batch,
-        timers_fired, timers_failed;
+    uint64_t batches, commits, empty_commits, syncs, frames, map_grows,
+        max_batch, timers_fired, timers_failed;
 };
 
 #define EXIT_SYNC_FAILED                                                       \
