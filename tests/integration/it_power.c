@@ -195,9 +195,11 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
            torn_cuts, held_pages, cl_sent(), (long long)r.events, resent,
            resend_bad);
     printf("power: restarts that restored a checkpoint: %d, refused one: "
-           "%d\n",
+           "%d; that wrote acknowledged events from the journal into the "
+           "LMDB log: %d\n",
            log_count(&srv, "restored the checkpoint of seq"),
-           log_count(&srv, "derived state: the checkpoint in"));
+           log_count(&srv, "derived state: the checkpoint in"),
+           log_count(&srv, "recovered from the journal"));
     printf("power: %d rounds, %zu acked, %ld lost, %ld duplicated, chain %s, "
            "rebuild %s\n",
            done, cl_acked(), r.lost, r.dup,
