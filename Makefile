@@ -37,7 +37,8 @@ HARNESS  := $(BUILD)/tests/integration/harness.o \
             $(BUILD)/tests/integration/desk.o \
             $(BUILD)/tests/integration/crashload.o \
             $(BUILD)/tests/powerfs/pfs.o \
-            $(BUILD)/tests/common/tmptree.o
+            $(BUILD)/tests/common/tmptree.o \
+            $(BUILD)/tests/common/logfix.o
 # powerfs: the FUSE filesystem that forgets what was never flushed (power
 # loss tests); its own tests are test_powerfs.
 POWERFS  := $(BUILD)/powerfs $(BUILD)/tests/test_powerfs
@@ -92,7 +93,8 @@ $(BUILD)/desksink: $(BUILD)/tools/desksink.o $(BUILD)/tools/follow.o \
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libdesk.a \
 	  $(PKG_LIBS) $(shell pkg-config --libs libpq) -lpthread
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libdesk.a
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o \
+                       $(BUILD)/tests/common/logfix.o $(BUILD)/libdesk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 

@@ -84,9 +84,24 @@ enum put {
     PUT_UNKNOWN    /* an I/O error: the state on disk is unknown */
 };
 
+/* Refuses jobs (mu not held): nothing of them is written; what was
+ * journaled before them goes into the LMDB log first, so the writer may
+ * drop everything decided from them on. */
+static enum put refuse(struct flusher *f, int rc, int *code, struct err *e)
+{
+    struct err e2 = {0};
+    if (f->pend && commit_pending(f, false, &e2)) {
+        *e = e2;
+        return PUT_UNKNOWN;
+    }
+    *code = rc;
+    return PUT_REFUSED;
+}
+
 /* Journals jobs (mu not held): room in the log's file first, then one
- * frame. */
-static enum put put_jobs(struct flusher *f, struct log_job *jobs, struct err *e)
+ * frame. *code is a refusal's reason (an errno or MDB_* code). */
+static enum put put_jobs(struct flusher *f, struct log_job *jobs, int *code,
+                         struct err *e)
 {
     size_t bytes = 0;
     uint64_t t0;
@@ -94,16 +109,12 @@ static enum put put_jobs(struct flusher *f, struct log_job *jobs, struct err *e)
 
     for (const struct log_job *j = jobs; j; j = j->qnext)
         bytes += cw_len(&j->recs);
-    if ((rc = log_reserve(f->log, f->pend_bytes + bytes, e))) {
-        struct err e2 = {0};
-        if (f->pend && commit_pending(f, false, &e2)) {
-            *e = e2;
-            return PUT_UNKNOWN;
-        }
-        return PUT_REFUSED;
-    }
+    if ((rc = log_reserve(f->log, f->pend_bytes + bytes, e)))
+        return refuse(f, rc, code, e);
     t0 = metrics_now_us();
     rc = journal_append(&f->jr, jobs, e);
+    if (rc == JOURNAL_NOMEM)
+        return refuse(f, ENOMEM, code, e);
     if (rc > 0)
         return PUT_UNKNOWN;
     if (rc == 0 && f->commit_us) /* what the replies waited for */
@@ -135,12 +146,15 @@ static enum put put_jobs(struct flusher *f, struct log_job *jobs, struct err *e)
  * are readable from the log about as soon as they were answered; a busy
  * one's wait for commit_ms, in one commit). */
 #define IDLE_COMMIT_US 1000
+/* and at most this much goes into one LMDB txn (its dirty page limit) */
+#define PEND_BYTES_MAX ((size_t)64 << 20)
 static bool pend_due(const struct flusher *f)
 {
-    return f->pend && (f->urgent || f->stop ||
-                       clock_mono_ms() - f->pend_since >= f->commit_ms ||
-                       (!f->queue && !f->deciding &&
-                        metrics_now_us() - f->put_at_us >= IDLE_COMMIT_US));
+    return f->pend &&
+           (f->urgent || f->stop || f->pend_bytes >= PEND_BYTES_MAX ||
+            clock_mono_ms() - f->pend_since >= f->commit_ms ||
+            (!f->queue && !f->deciding &&
+             metrics_now_us() - f->put_at_us >= IDLE_COMMIT_US));
 }
 
 /* With a journal, mu held: one step of the loop, or false when there is
@@ -151,6 +165,7 @@ static bool journal_step(struct flusher *f)
     struct log_job *jobs;
     uint64_t first, last;
     enum put put;
+    int code = 0;
 
     if (pend_due(f)) {
         last = f->pend_last->last_seq;
@@ -181,7 +196,7 @@ static bool journal_step(struct flusher *f)
     pthread_mutex_unlock(&f->mu);
     first = jobs->first_seq;
     last = last_of(jobs);
-    put = put_jobs(f, jobs, &e);
+    put = put_jobs(f, jobs, &code, &e);
     pthread_mutex_lock(&f->mu);
     f->busy = false;
     switch (put) {
@@ -196,7 +211,7 @@ static bool journal_step(struct flusher *f)
         break;
     case PUT_REFUSED:
         f->committed = first - 1;
-        f->failed = ENOSPC;
+        f->failed = code;
         f->failed_first = first;
         f->failed_err = e;
         break;

@@ -175,8 +175,9 @@ int journal_append(struct journal *j, const struct log_job *first,
         while (c < JOURNAL_HEAD + len)
             c *= 2;
         if (!(p = realloc(j->buf, c))) {
-            errno = ENOMEM;
-            return fail(e, "no memory for a frame of", JOURNAL_FILE);
+            err_set(e, ERR_UNAVAILABLE, NULL,
+                    "journal: no memory for a frame of %zu bytes", len);
+            return JOURNAL_NOMEM;
         }
         j->buf = p;
         j->buf_cap = c;

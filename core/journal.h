@@ -33,7 +33,8 @@
 
 #define JOURNAL_FILE "journal"
 #define JOURNAL_HEAD (4 + 4 + 8 + 8 + 3 * LOG_HASH_LEN)
-#define JOURNAL_FULL (-1) /* journal_append: no room before the end */
+#define JOURNAL_FULL (-1)  /* journal_append: no room before the end */
+#define JOURNAL_NOMEM (-2) /* journal_append: no memory for the frame */
 
 struct journal {
     int fd;
@@ -56,8 +57,8 @@ void journal_close(struct journal *j);
 /* Writes the records of the jobs first, qnext... as one frame and flushes
  * it. 0; JOURNAL_FULL when it does not fit before the end of the file
  * (nothing written: make the LMDB log durable, journal_rewind, append
- * again; a frame larger than the file never fits); or an errno with e
- * (the outcome on disk is unknown). */
+ * again; a frame larger than the file never fits); JOURNAL_NOMEM (nothing
+ * written); or an errno with e (the outcome on disk is unknown). */
 int journal_append(struct journal *j, const struct log_job *first,
                    struct err *e);
 /* The LMDB log holds durably every frame written: the next goes to offset

@@ -719,7 +719,9 @@ static int reserve_blocks(MDB_env *env, size_t size, size_t keep,
     int fd, rc;
     if (mdb_env_get_fd(env, &fd))
         return EINVAL;
-    if (!fallocate(fd, 0, 0, (off_t)size))
+    while ((rc = fallocate(fd, 0, 0, (off_t)size)) && errno == EINTR)
+        ;
+    if (!rc)
         return 0;
     rc = errno;
     if (ftruncate(fd, (off_t)keep))
@@ -910,9 +912,13 @@ static int replay_journal(struct log *l, const char *dir, struct err *e)
                     "lines above)");
         return rc;
     }
+    /* Before the journal is cleared the log holds all of it durably: also
+     * what a killed deskd had committed to the LMDB log without flushing
+     * its meta page, which this open sees (the page cache) and does not
+     * replay. */
+    if (!log_unsafe_nosync() && (rc = mdb_env_sync(l->env, 1)))
+        return mdb_fail(e, rc, "flush the log");
     if (l->journal_replayed) {
-        if ((rc = mdb_env_sync(l->env, 1)))
-            return mdb_fail(e, rc, "flush the log");
         if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)))
             return mdb_fail(e, rc, "begin txn");
         rc = load_tail(l, txn, e);
@@ -1177,7 +1183,7 @@ static int double_map(struct log *l, MDB_env *env, size_t *size,
 /* The log's file is reserved in steps of this (log_reserve), with at
  * least LOG_RESERVE_MIN beyond what the records need. */
 #define LOG_RESERVE_STEP ((size_t)8 << 20)
-#define LOG_RESERVE_MIN ((size_t)256 << 10)
+#define LOG_RESERVE_MIN ((size_t)1 << 20)
 
 int log_reserve(struct log *l, size_t bytes, struct err *e)
 {
@@ -1191,9 +1197,10 @@ int log_reserve(struct log *l, size_t bytes, struct err *e)
         return 0;
     if ((rc = mdb_env_info(l->env, &info)) || (rc = mdb_env_stat(l->env, &st)))
         return mdb_fail(e, rc, "log size");
-    /* each record's page share, the tree's pages, a commit's free list */
+    /* each record's pages (a value a little larger than a page's share
+     * takes two), the tree's pages, a commit's free list */
     used = (info.me_last_pgno + 1) * st.ms_psize;
-    need = used + 2 * bytes + LOG_RESERVE_MIN;
+    need = used + 4 * bytes + LOG_RESERVE_MIN;
     if (need <= l->lreserved)
         return 0;
     /* a step ahead, or on a nearly full disk what this needs */

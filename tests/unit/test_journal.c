@@ -18,37 +18,12 @@
 
 #include "../../core/journal.h"
 #include "../../core/log.h"
+#include "../common/logfix.h"
 
 #define CAP (256 * 1024)
 #define FRAMES_MAX 8
 
 static char dir[64];
-
-static void append(struct log_batch *b, int i)
-{
-    struct cw w;
-    struct log_event_in in = {0};
-    uint64_t seq;
-    const char *body;
-    size_t len;
-    char id[16];
-
-    cw_init(&w);
-    cw_map(&w, 1);
-    cw_kint(&w, "i", i);
-    snprintf(id, sizeof(id), "j%03d", i);
-    in.type = "estate.registered";
-    in.stream = "s";
-    in.stream_len = 1;
-    in.recorded_at = 1767225600000 + i;
-    in.actor = "tester";
-    in.cmd_id = id;
-    in.cmd_id_len = strlen(id);
-    in.data = cw_data(&w);
-    in.data_len = cw_len(&w);
-    assert_int_equal(log_append(b, &in, &seq, &body, &len), 0);
-    cw_release(&w);
-}
 
 /* A segment of n events (numbered from i) sealed into a job, not
  * written to the LMDB log. */
@@ -58,7 +33,7 @@ static struct log_job *segment(struct log_batch *b, int i, int n)
     struct err e = {0};
     assert_int_equal(log_batch_begin(b, &e), 0);
     for (int k = 0; k < n; k++)
-        append(b, i + k);
+        logfix_append(b, "s", i + k);
     log_batch_seal(b, &j);
     assert_non_null(j);
     return j;
@@ -82,7 +57,8 @@ static void cleanup(void)
 struct seen {
     int n;
     uint64_t first[FRAMES_MAX], last[FRAMES_MAX];
-    unsigned char prev[FRAMES_MAX][LOG_HASH_LEN], hash[FRAMES_MAX][LOG_HASH_LEN];
+    unsigned char prev[FRAMES_MAX][LOG_HASH_LEN],
+        hash[FRAMES_MAX][LOG_HASH_LEN];
     size_t len[FRAMES_MAX];
 };
 
@@ -266,8 +242,8 @@ static void test_log_open_replays_the_journal(void **state)
     fresh(&l);
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, 0);
-    append(&b, 1);
+    logfix_append(&b, "s", 0);
+    logfix_append(&b, "s", 1);
     assert_int_equal(log_batch_commit(&b, &e), 0); /* 1..2 in LMDB */
     assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
     a = segment(&b, 2, 3); /* 3..5 journaled only */
@@ -312,7 +288,7 @@ static void test_journal_of_another_log_is_refused(void **state)
     fresh(&l); /* log A: 1 event, then 2..3 journaled */
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, 0);
+    logfix_append(&b, "s", 0);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
     assert_int_equal(journal_append(&j, segment(&b, 1, 2), &e), 0);
@@ -325,7 +301,7 @@ static void test_journal_of_another_log_is_refused(void **state)
     fresh(&l); /* log B: 1 other event */
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, 7);
+    logfix_append(&b, "s", 7);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
     log_close(&l);

@@ -19,34 +19,9 @@
 #include <unistd.h>
 
 #include "../../core/log.h"
+#include "../common/logfix.h"
 
 static char dir[64];
-
-static void append(struct log_batch *b, const char *stream, int i)
-{
-    struct cw w;
-    struct log_event_in in = {0};
-    uint64_t seq;
-    const char *body;
-    size_t len;
-    char id[16];
-
-    cw_init(&w);
-    cw_map(&w, 1);
-    cw_kint(&w, "i", i);
-    snprintf(id, sizeof(id), "c%d", i);
-    in.type = "estate.registered"; /* verify knows only real types */
-    in.stream = stream;
-    in.stream_len = strlen(stream);
-    in.recorded_at = 1767225600000 + i;
-    in.actor = "tester";
-    in.cmd_id = id;
-    in.cmd_id_len = strlen(id);
-    in.data = cw_data(&w);
-    in.data_len = cw_len(&w);
-    assert_int_equal(log_append(b, &in, &seq, &body, &len), 0);
-    cw_release(&w);
-}
 
 /* One batch of n events of stream "s" (bodies 0..n-1), committed. */
 static void commit_events(struct log *l, int n)
@@ -56,7 +31,7 @@ static void commit_events(struct log *l, int n)
     log_batch_init(&b, l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
     for (int i = 0; i < n; i++)
-        append(&b, "s", i);
+        logfix_append(&b, "s", i);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
 }
@@ -90,14 +65,14 @@ static void test_seq_streams_chain_reopen(void **state)
     for (int batch = 0; batch < 3; batch++) {
         assert_int_equal(log_batch_begin(&b, &e), 0);
         for (int i = 0; i < 5; i++)
-            append(&b, i % 2 ? "odd" : "even", batch * 5 + i);
+            logfix_append(&b, i % 2 ? "odd" : "even", batch * 5 + i);
         assert_int_equal(log_batch_commit(&b, &e), 0);
     }
     assert_int_equal(l.last_seq, 15);
     assert_int_equal(log_batch_begin(&b, &e), 0);
     assert_int_equal(log_stream_version(b.txn, &l, "even", 4, &v), 0);
     assert_int_equal(v, 9);
-    append(&b, "odd", 99);
+    logfix_append(&b, "odd", 99);
     log_batch_abort(&b); /* nothing of it stays */
     log_batch_release(&b);
     assert_int_equal(l.last_seq, 15);
@@ -273,7 +248,7 @@ static void test_stream_versions_from_the_index(void **state)
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
     for (int i = 0; i < 6; i++)
-        append(&b, names[i], i);
+        logfix_append(&b, names[i], i);
     assert_int_equal(version_of(&l, b.txn, "a"), 2);
     assert_int_equal(version_of(&l, b.txn, "ab"), 3);
     assert_int_equal(version_of(&l, b.txn, "abc"), 1);
@@ -439,7 +414,7 @@ static void test_stream_index(void **state)
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
     for (int i = 0; i < 9; i++)
-        append(&b, i % 3 ? "other" : "unit:HY/3-1201", i);
+        logfix_append(&b, i % 3 ? "other" : "unit:HY/3-1201", i);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
     assert_int_equal(stream_seqs(&l, "unit:HY/3-1201", &s, &scanned), 0);
@@ -581,9 +556,9 @@ static void test_cmd_ids_rebuilt_from_the_log(void **state)
     fresh(&l, 1 << 20);
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, "s", 1);
-    append(&b, "s", 2);
-    append(&b, "t", 3);
+    logfix_append(&b, "s", 1);
+    logfix_append(&b, "s", 2);
+    logfix_append(&b, "t", 3);
     assert_int_equal(log_batch_cmd(&b, "cmd-a", 5, &r), 0);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
@@ -625,7 +600,7 @@ static void test_derived_ahead_of_the_log_is_rebuilt(void **state)
     fresh(&l, 1 << 20);
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, "s", 1);
+    logfix_append(&b, "s", 1);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_close(&l);
     /* keep the one-event log; let derived state run two events ahead */
@@ -633,8 +608,8 @@ static void test_derived_ahead_of_the_log_is_rebuilt(void **state)
     assert_int_equal(system(cmd), 0);
     assert_int_equal(log_open(&l, dir, 1 << 20, false, &e), 0);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, "s", 2);
-    append(&b, "s", 3);
+    logfix_append(&b, "s", 2);
+    logfix_append(&b, "s", 3);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
     log_close(&l);
@@ -669,7 +644,7 @@ static void test_legacy_log_is_migrated(void **state)
     fresh(&l, 1 << 20);
     log_batch_init(&b, &l, 480);
     assert_int_equal(log_batch_begin(&b, &e), 0);
-    append(&b, "s", 1);
+    logfix_append(&b, "s", 1);
     assert_int_equal(log_batch_commit(&b, &e), 0);
     log_batch_release(&b);
     /* make it look old: no commands; cmd_ids and a table beside events */
