@@ -4,7 +4,10 @@
  *   data_dir/          the log: sub-dbs "events" and "commands", written
  *                      with MDB_APPEND, committed durably (NOMETASYNC: each
  *                      commit flushes, the next flush or log_sync() makes
- *                      its meta page durable). The truth.
+ *                      its meta page durable). The truth. With a journal
+ *                      (data_dir/journal, core/journal.h) its records are
+ *                      durable there first; a writer's log_open writes
+ *                      what the journal holds beyond the log into it.
  *   data_dir/derived/  everything a replay of the log reproduces: the
  *                      stream index ("stream_events": each stream's
  *                      versions in order, the last one its version),
