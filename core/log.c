@@ -1014,6 +1014,21 @@ static void job_free(struct log_job *j)
     free(j);
 }
 
+/* A job done with: kept for reuse, up to SPARE_MAX of them (a peak of
+ * jobs in flight does not stay allocated). */
+#define SPARE_MAX 32
+static void job_retire(struct log_batch *b, struct log_job *j)
+{
+    if (b->nspare >= SPARE_MAX) {
+        job_free(j);
+        return;
+    }
+    cw_reset(&j->recs);
+    j->next = b->spare;
+    b->spare = j;
+    b->nspare++;
+}
+
 void log_batch_release(struct log_batch *b)
 {
     if (b->txn || b->ltxn || b->inflight)
@@ -1277,6 +1292,7 @@ void log_batch_seal(struct log_batch *b, struct log_job **job)
         return;
     if ((j = b->spare)) {
         b->spare = j->next;
+        b->nspare--;
     } else {
         j = calloc(1, sizeof(*j));
         DESK_ASSERT(j); /* a few dozen bytes */
@@ -1323,9 +1339,7 @@ void log_batch_logged(struct log_batch *b, uint64_t seq)
         b->inflight = j->next;
         if (!b->inflight)
             b->inflight_last = NULL;
-        cw_reset(&j->recs);
-        j->next = b->spare;
-        b->spare = j;
+        job_retire(b, j);
     }
 }
 
@@ -1388,9 +1402,7 @@ void log_batch_abort(struct log_batch *b)
     while (b->inflight) {
         struct log_job *j = b->inflight;
         b->inflight = j->next;
-        cw_reset(&j->recs);
-        j->next = b->spare;
-        b->spare = j;
+        job_retire(b, j);
     }
     b->inflight_last = NULL;
     cw_reset(&b->bodies);

@@ -209,6 +209,7 @@ struct log_batch {
     size_t nevents, cap;
     struct log_job *inflight, *inflight_last; /* sealed, not yet logged */
     struct log_job *spare;                    /* for reuse */
+    unsigned nspare;
     /* A segment was dropped with its derived writes still in txn: txn
      * may only be aborted (log_batch_abort) */
     bool doomed;

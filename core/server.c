@@ -59,6 +59,7 @@ static struct outbox *box_get(void)
     struct outbox *o = srv.free_box;
     if (o) {
         srv.free_box = o->next;
+        srv.nfree_box--;
     } else if ((o = malloc(sizeof(*o)))) {
         outbox_init(o);
     } else {
@@ -72,10 +73,21 @@ static struct outbox *box_get(void)
     return o;
 }
 
+static void outbox_release(struct outbox *o);
+
+/* Keeps a done outbox for reuse, up to FREE_BOX_MAX of them: a peak of
+ * outboxes waiting (their events wait for the LMDB log) does not stay
+ * allocated. */
+#define FREE_BOX_MAX 32
 static void box_put(struct outbox *o)
 {
+    if (srv.nfree_box >= FREE_BOX_MAX) {
+        outbox_release(o);
+        return;
+    }
     o->next = srv.free_box;
     srv.free_box = o;
+    srv.nfree_box++;
 }
 
 /* Queues a decided segment's outbox: it is answered once the log is
@@ -1161,6 +1173,7 @@ void server_close(void)
         srv.free_box = o->next;
         outbox_release(o);
     }
+    srv.nfree_box = 0;
     log_close(&srv.log);
     if (srv.views)
         derived_ops.free_views(srv.views);

@@ -62,6 +62,7 @@ struct server {
     struct outbox *q_first, *q_last; /* decided, not yet published */
     struct outbox *q_reply;          /* the first of them not yet answered */
     struct outbox *free_box;
+    unsigned nfree_box;
     bool deferred; /* derived state's txn is full: serve() waits for the
                       flusher (on_flushed) before deciding more */
     struct server_stats stats;

@@ -26,7 +26,7 @@
 #include "../../projections/rebuild.h"
 #include "harness.h"
 
-#define TMPFS_SIZE "6m" /* the small disk: 1m of it the journal */
+#define TMPFS_SIZE "6m"         /* the small disk: 1m of it the journal */
 #define BALLAST_BYTES (2 << 20) /* taken from it first, freed later */
 #define FILL_MAX 20000          /* commands tried before giving up */
 #define TEXT_BYTES 1500         /* of each filler command's note */
