@@ -177,7 +177,10 @@ static bool journal_step(struct flusher *f)
         f->busy = false;
         if (rc) { /* acknowledged from the journal: a restart replays it */
             f->sync_failed = true;
-            f->sync_err = e;
+            err_set(&f->sync_err, ERR_UNAVAILABLE, NULL,
+                    "the LMDB log cannot take events the journal holds "
+                    "(%s%s); the next start writes them from the journal",
+                    e.msg, log_why(f->log, rc));
         } else {
             f->committed = last;
             f->commits++;
@@ -248,8 +251,12 @@ static void run_journal(struct flusher *f)
         if (f->pend) {
             long due = (long)(f->pend_since + f->commit_ms - clock_mono_ms()) *
                        1000,
-                 idle =
-                     (long)(f->put_at_us + IDLE_COMMIT_US - metrics_now_us());
+                 idle = (long)(f->put_at_us + IDLE_COMMIT_US) -
+                        (long)metrics_now_us();
+            if (due < 0)
+                due = 0;
+            if (idle < 0)
+                idle = 0;
             clock_deadline(&until, f->deciding || idle > due ? due : idle);
             pthread_cond_timedwait(&f->cv, &f->mu, &until);
         } else {

@@ -855,6 +855,14 @@ static int open_derived(struct log *l, const char *dir, size_t map_size,
  * before the events are on disk and a power cut loses acknowledged events.
  * It shows that the power-loss test (tests/integration/it_power.c) catches
  * that. Never set it on a real deskd. */
+/* FOR TESTS ONLY: DESKD_TEST_NO_RESERVE=1 stands for a file system that
+ * cannot reserve the log's blocks (it_faults). */
+static bool test_no_reserve(void)
+{
+    const char *v = getenv("DESKD_TEST_NO_RESERVE");
+    return v && !strcmp(v, "1");
+}
+
 bool log_unsafe_nosync(void)
 {
     const char *v = getenv("DESKD_TEST_UNSAFE_NOSYNC");
@@ -961,6 +969,11 @@ int log_open(struct log *l, const char *dir, size_t map_size, bool readonly,
     rc = open_log_dbs(l, e);
     if (!rc && !readonly)
         rc = replay_journal(l, dir, e);
+    if (!rc && !readonly && test_no_reserve()) {
+        diag_warn("DESKD_TEST_NO_RESERVE=1: the log's file is not reserved; "
+                  "a full disk stops deskd (tests only)");
+        l->lreserve_off = true;
+    }
     if (!rc)
         rc = open_derived(l, dir, l->map_size, e);
     if (!rc && l->denv && !mdb_env_info(l->denv, &info))
@@ -1038,6 +1051,7 @@ void log_batch_release(struct log_batch *b)
         b->spare = j->next;
         job_free(j);
     }
+    b->nspare = 0;
     cw_release(&b->bodies);
     cw_release(&b->recs);
     free(b->off);

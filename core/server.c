@@ -442,7 +442,8 @@ static void fail_from(uint64_t first, int code, const struct err *why)
             code > 0 || code < -30800 ? mdb_strerror(code) : why->msg,
             log_why(&srv.log, code));
     diag_warn("%s", e.msg);
-    for (struct outbox *o = srv.q_first; o; o = o->next)
+    /* those answered already are durable: need < first */
+    for (struct outbox *o = srv.q_reply; o; o = o->next)
         if (o->need >= first) {
             outbox_fail_all(o, &e);
             o->need = first - 1;

@@ -124,6 +124,19 @@ static int write_config(const struct h_server *s, const struct h_opts *o)
     return 0;
 }
 
+int h_server_log_count(const struct h_server *s, const char *what)
+{
+    char line[1024];
+    int n = 0;
+    FILE *f = fopen(s->log_path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
 void h_server_show_log(const struct h_server *s)
 {
     char buf[H_LOG_TAIL + 1];

@@ -79,6 +79,9 @@ int h_server_kill9(struct h_server *s);
 int h_server_restart(struct h_server *s);
 /* Kills deskd if still running and removes the temporary directory. */
 void h_server_cleanup(struct h_server *s);
+/* Lines of deskd's stderr (its log in the temp dir; every start appends
+ * to it) that contain text; -1 if it cannot be read. */
+int h_server_log_count(const struct h_server *s, const char *what);
 /* Prints the tail of deskd's stderr (its log in the temp dir), for a test
  * that fails in a way only deskd can explain. */
 void h_server_show_log(const struct h_server *s);

@@ -173,16 +173,13 @@ static void test_disk_full(void **state)
     rmdir(mnt);
 }
 
-/* Issue 14: derived state is never ahead of the log. The log's disk fills
- * while derived state (data_dir/derived, a tmpfs of its own here) has
- * room: the log commit fails, and derived state must be as if the refused
- * batch never happened: it holds exactly the log (applied seq = last seq)
- * and equals a replay of it. */
 /* A deskd whose log is on a small disk (mnt, ballast taken) and whose
- * derived state is on a roomy one of its own (der). */
-static void log_disk_start(char *mnt, char *data, char *der, struct h_server *s)
+ * derived state is on a roomy one of its own (der); ini: extra settings
+ * or NULL. */
+static void log_disk_start(char *mnt, char *data, char *der, struct h_server *s,
+                           const char *ini)
 {
-    struct h_opts o = {0};
+    struct h_opts o = {.extra_ini = ini};
     if (!mkdtemp(mnt) || mount("tmpfs", mnt, "tmpfs", 0, "size=" TMPFS_SIZE)) {
         fprintf(stderr, "it_faults: SKIPPED log-full test: cannot mount a "
                         "tmpfs; run as root with CAP_SYS_ADMIN\n");
@@ -207,7 +204,14 @@ static void log_disk_end(const char *mnt, const char *der, struct h_server *s)
     rmdir(mnt);
 }
 
-static void test_failed_log_commit_leaves_derived_untouched(void **state)
+/* Issue 14: derived state is never ahead of the log. The log's disk fills
+ * while derived state (data_dir/derived, a tmpfs of its own here) has
+ * room: the batch is refused (with the journal, when the log's file finds
+ * no room for it before it is journaled; without one, when the LMDB log's
+ * commit fails), and derived state must be as if the refused batch never
+ * happened: it holds exactly the log (applied seq = last seq) and equals a
+ * replay of it. */
+static void failed_log_write_leaves_derived_untouched(const char *ini)
 {
     char mnt[] = "/tmp/deskd-logfull-XXXXXX", data[H_PATH_MAX],
          der[H_PATH_MAX + 16];
@@ -218,9 +222,8 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
     struct rebuild_report rr;
     struct err e = {0};
     int64_t before, ok;
-    (void)state;
 
-    log_disk_start(mnt, data, der, &s);
+    log_disk_start(mnt, data, der, &s, ini);
     assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
     ok = fill_until_refused(&c, &r);
     if (!strstr(r.message, "the log could not be written"))
@@ -247,6 +250,68 @@ static void test_failed_log_commit_leaves_derived_untouched(void **state)
     assert_int_equal(h_server_stop(&s), 0);
     assert_int_equal(rebuild_compare(s.data_dir, &rr, NULL, &e), 0);
     assert_true(rr.identical);
+    log_disk_end(mnt, der, &s);
+}
+
+static void test_failed_log_commit_leaves_derived_untouched(void **state)
+{
+    (void)state;
+    failed_log_write_leaves_derived_untouched(NULL);
+}
+
+/* The same with the LMDB log's own protocol: its commit is what fails. */
+static void
+test_failed_log_commit_leaves_derived_untouched_no_journal(void **state)
+{
+    (void)state;
+    failed_log_write_leaves_derived_untouched("[deskd]\njournal_mb = 0\n");
+}
+
+/* Where the log's file cannot be reserved (DESKD_TEST_NO_RESERVE=1 stands
+ * for a file system without fallocate), a full disk fails the LMDB commit
+ * of batches the journal acknowledged already: deskd stops (exit 75)
+ * without answering more, and once there is room a restart writes them
+ * from the journal into the log, so every acknowledged command is there. */
+static void test_log_full_without_reservation_stops_then_recovers(void **state)
+{
+    char mnt[] = "/tmp/deskd-logfull-XXXXXX", data[H_PATH_MAX],
+         der[H_PATH_MAX + 16];
+    struct h_server s;
+    struct h_client c;
+    struct h_reply r;
+    int64_t ok = 0, n;
+    (void)state;
+
+    setenv("DESKD_TEST_NO_RESERVE", "1", 1);
+    log_disk_start(mnt, data, der, &s, NULL);
+    unsetenv("DESKD_TEST_NO_RESERVE");
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    for (int i = 1; i < FILL_MAX; i++) {
+        if (filler(&c, &r, i))
+            break; /* no reply: deskd stopped */
+        if (!r.ok)
+            fail_msg("refused instead of stopping: %s", h_reply_text(&r));
+        ok++;
+        h_reply_release(&r);
+    }
+    h_client_close(&c);
+    print_message("the LMDB log failed after %lld acknowledged commands\n",
+                  (long long)ok);
+    assert_true(ok > 0);
+    assert_int_equal(h_server_stop(&s), 75); /* EXIT_SYNC_FAILED */
+
+    assert_int_equal(ballast(mnt, false), 0);
+    assert_int_equal(h_server_restart(&s), 0);
+    assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
+    n = h_log_count(&c);
+    if (h_server_log_count(&s, "recovered from the journal") < 1)
+        fail_msg("the restart did not write the journal into the log");
+    /* the command without a reply may have reached the journal too */
+    if (n != ok && n != ok + 1)
+        fail_msg("%lld acknowledged, %lld in the log after the restart",
+                 (long long)ok, (long long)n);
+    h_client_close(&c);
+    assert_int_equal(h_server_stop(&s), 0);
     log_disk_end(mnt, der, &s);
 }
 
@@ -296,7 +361,7 @@ static void test_failed_log_write_fails_what_came_after_it(void **state)
     int sent = 0, got = 0, ok = 0, failed = 0, dups = 0, fresh = 0;
     (void)state;
 
-    log_disk_start(mnt, data, der, &s);
+    log_disk_start(mnt, data, der, &s, NULL);
     assert_int_equal(h_client_open(&c, s.cmd_ep), 0);
     memset(acked, 0, sizeof(acked));
     while (sent < PIPE_DEPTH)
@@ -561,6 +626,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_failed_log_commit_leaves_derived_untouched),
+        cmocka_unit_test(
+            test_failed_log_commit_leaves_derived_untouched_no_journal),
+        cmocka_unit_test(test_log_full_without_reservation_stops_then_recovers),
         cmocka_unit_test(test_failed_log_write_fails_what_came_after_it),
         cmocka_unit_test(test_failed_batch_leaves_nothing_behind),
         cmocka_unit_test(test_hostile_peers_do_not_stop_the_desks),

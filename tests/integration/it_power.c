@@ -96,20 +96,6 @@ static void slow_disk(void)
     setenv("POWERFS_FSYNC_DELAY_US", us, 1);
 }
 
-/* Lines of deskd.log (every start appends to it) that say text. */
-static int log_count(const struct h_server *s, const char *text)
-{
-    char line[1024];
-    int n = 0;
-    FILE *f = fopen(s->log_path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, text) != NULL;
-    fclose(f);
-    return n;
-}
-
 /* The seq of the checkpoint in data_dir (0: none). */
 static unsigned long long ckpt_seq(const struct h_server *s)
 {
@@ -199,9 +185,9 @@ static void test_power_cut_loses_nothing_acknowledged(void **state)
     printf("power: restarts that restored a checkpoint: %d, refused one: "
            "%d; that wrote acknowledged events from the journal into the "
            "LMDB log: %d\n",
-           log_count(&srv, "restored the checkpoint of seq"),
-           log_count(&srv, "derived state: the checkpoint in"),
-           log_count(&srv, "recovered from the journal"));
+           h_server_log_count(&srv, "restored the checkpoint of seq"),
+           h_server_log_count(&srv, "derived state: the checkpoint in"),
+           h_server_log_count(&srv, "recovered from the journal"));
     printf("power: %d rounds, %zu acked, %ld lost, %ld duplicated, chain %s, "
            "rebuild %s\n",
            done, cl_acked(), r.lost, r.dup,
