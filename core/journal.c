@@ -2,6 +2,8 @@
  * back at start (see journal.h). */
 #include "journal.h"
 
+#include "be.h"
+
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,25 +30,6 @@ static int fail(struct err *e, const char *what, const char *path)
 static void path_of(char *out, size_t cap, const char *dir)
 {
     snprintf(out, cap, "%s/%s", dir, JOURNAL_FILE);
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    v = htobe32(v);
-    memcpy(p, &v, 4);
-}
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    v = htobe64(v);
-    memcpy(p, &v, 8);
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return be64toh(v);
 }
 
 /* The frame's sum: its header up to the sum, then its payload. */
@@ -240,8 +223,7 @@ int journal_scan(const char *dir, journal_frame_fn fn, void *ctx, struct err *e)
         }
         if (r > 0 || memcmp(head, magic, 4))
             break;
-        memcpy(&len, head + 4, 4);
-        len = be32toh(len);
+        len = get_be32(head + 4);
         if (len > size - pos - JOURNAL_HEAD)
             break;
         fr.first_seq = get_be64(head + 8);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "be.h"
 #include "date.h"
 #include "journal.h"
 #include "progress.h"
@@ -44,19 +45,6 @@ static void path_in(char *out, const char *dir, const char *name)
 static int mdb_fail(struct err *e, int rc, const char *what)
 {
     return err_set(e, ERR_UNAVAILABLE, NULL, "%s: %s", what, mdb_strerror(rc));
-}
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    v = htobe64(v);
-    memcpy(p, &v, 8);
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return be64toh(v);
 }
 
 void log_hash(const void *p, size_t n, unsigned char out[LOG_HASH_LEN])
