@@ -86,14 +86,17 @@ void bus_publish(struct bus *b, const char *topic, const char *body,
                  size_t len);
 
 /* An in-process subscriber to every event (for another thread of deskd):
- * a SUB on BUS_INPROC_EVENTS in b's context. Open, use and close it on the
- * thread that reads it. NULL on failure. */
+ * a SUB on BUS_INPROC_EVENTS in b's context, whose messages are wake-ups
+ * only (the events themselves are read from the log), so it queues at
+ * most BUS_FEED_HWM of them. Open, use and close it on the thread that
+ * reads it. NULL on failure. */
+#define BUS_FEED_HWM 1000
 void *bus_feed_open(struct bus *b);
 void bus_feed_close(void *feed);
 /* The fd to watch for readability (edge-triggered, like ZMQ_FD). */
 int bus_feed_fd(void *feed);
-/* Receives everything waiting without blocking; *max_seq is raised to the
- * highest event seq seen. Returns the number of events received. */
-int bus_feed_drain(void *feed, uint64_t *max_seq);
+/* Discards everything waiting, without blocking. Returns the number of
+ * messages it took. */
+int bus_feed_drain(void *feed);
 
 #endif

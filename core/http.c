@@ -625,13 +625,13 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(h->base);
 }
 
+/* The feed's messages are wake-ups: the live feed reads the events from
+ * the log up to the durable seq (sse_wake). */
 static void on_feed(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
-    uint64_t seq = h->sse.known;
     (void)fd, (void)what;
-    while (bus_feed_drain(h->feed, &seq) > 0)
-        ;
+    bus_feed_drain(h->feed);
     sse_wake(&h->sse);
 }
 
@@ -639,6 +639,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
     (void)fd, (void)what;
+    bus_feed_drain(h->feed); /* an edge of its fd may have gone unseen */
     sse_tick(&h->sse);
     sse_wake(&h->sse);
 }
