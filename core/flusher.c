@@ -61,18 +61,12 @@ static int commit_pending(struct flusher *f, bool sync, struct err *e)
     return 0;
 }
 
-static uint64_t last_of(const struct log_job *j)
+/* The last of the jobs j, qnext... */
+static const struct log_job *last_job(const struct log_job *j)
 {
     while (j->qnext)
         j = j->qnext;
-    return j->last_seq;
-}
-
-static const unsigned char *last_hash_of(const struct log_job *j)
-{
-    while (j->qnext)
-        j = j->qnext;
-    return j->hash;
+    return j;
 }
 
 /* The outcome of journaling jobs (mu held again). */
@@ -136,7 +130,7 @@ static enum put put_jobs(struct flusher *f, struct log_job *jobs, int *code,
     /* JOURNAL_FULL: everything into LMDB, durably; the journal restarts */
     if (commit_pending(f, true, e))
         return PUT_UNKNOWN;
-    journal_rewind(&f->jr, last_hash_of(jobs));
+    journal_rewind(&f->jr, last_job(jobs)->hash);
     return PUT_LOGGED;
 }
 
@@ -198,7 +192,7 @@ static bool journal_step(struct flusher *f)
     f->busy = true;
     pthread_mutex_unlock(&f->mu);
     first = jobs->first_seq;
-    last = last_of(jobs);
+    last = last_job(jobs)->last_seq;
     put = put_jobs(f, jobs, &code, &e);
     pthread_mutex_lock(&f->mu);
     f->busy = false;
@@ -295,9 +289,7 @@ static void *run(void *arg)
             f->busy = true;
             before = f->committed;
             pthread_mutex_unlock(&f->mu);
-            last = jobs->last_seq;
-            for (const struct log_job *j = jobs; j; j = j->qnext)
-                last = j->last_seq;
+            last = last_job(jobs)->last_seq;
             t0 = metrics_now_us();
             rc = log_write(f->log, jobs, &e);
             if (rc == 0 && f->commit_us)

@@ -48,8 +48,8 @@ static void test_feed_queue_is_bounded(void **state)
         bus_publish(&b, "unit.registered", "{}", 2);
     usleep(100 * 1000);
     n = bus_feed_drain(feed); /* two parts an event: topic and body */
-    print_message("%d events published, %d parts queued for the feed\n",
-                  EVENTS, n);
+    print_message("%d events published, %d parts queued for the feed\n", EVENTS,
+                  n);
     assert_true(n > 0);
     assert_true(n <= QUEUED_MAX);
     assert_true(n <= 2 * (BUS_FEED_HWM + PUB_HWM) + 2);

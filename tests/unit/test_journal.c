@@ -5,6 +5,7 @@
  * journal of another log). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,45 @@ static void cleanup(void)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A writer's log in a fresh directory with n events (numbered from first)
+ * committed to it, its batch, and with cap > 0 a journal. */
+struct fx {
+    struct log l;
+    struct log_batch b;
+    struct journal j;
+    bool journal;
+};
+
+static void fx_open(struct fx *x, int first, int n, size_t cap)
+{
+    struct err e = {0};
+    memset(x, 0, sizeof(*x));
+    fresh(&x->l);
+    log_batch_init(&x->b, &x->l, 480);
+    if (n) {
+        assert_int_equal(log_batch_begin(&x->b, &e), 0);
+        for (int i = 0; i < n; i++)
+            logfix_append(&x->b, "s", first + i);
+        assert_int_equal(log_batch_commit(&x->b, &e), 0);
+    }
+    if (cap) {
+        assert_int_equal(journal_open(&x->j, dir, cap, x->l.last_hash, &e), 0);
+        x->journal = true;
+    }
+}
+
+/* Closes everything as a killed deskd would leave it: what is journaled
+ * stays out of the LMDB log. The directory stays (cleanup). */
+static void fx_close(struct fx *x)
+{
+    if (x->journal)
+        journal_close(&x->j);
+    x->journal = false;
+    log_batch_abort(&x->b);
+    log_batch_release(&x->b);
+    log_close(&x->l);
+}
+
 struct seen {
     int n;
     uint64_t first[FRAMES_MAX], last[FRAMES_MAX];
@@ -85,22 +125,18 @@ static struct seen scan(void)
 
 static void test_frames_read_back_in_order(void **state)
 {
-    struct log l;
-    struct log_batch b;
-    struct journal j;
+    struct fx x;
     struct err e = {0};
     struct log_job *a, *c;
     unsigned char zero[LOG_HASH_LEN] = {0};
     struct seen s;
     (void)state;
 
-    fresh(&l);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
-    a = segment(&b, 0, 3);
-    assert_int_equal(journal_append(&j, a, &e), 0);
-    c = segment(&b, 3, 2);
-    assert_int_equal(journal_append(&j, c, &e), 0);
+    fx_open(&x, 0, 0, CAP);
+    a = segment(&x.b, 0, 3);
+    assert_int_equal(journal_append(&x.j, a, &e), 0);
+    c = segment(&x.b, 3, 2);
+    assert_int_equal(journal_append(&x.j, c, &e), 0);
 
     s = scan();
     assert_int_equal(s.n, 2);
@@ -115,10 +151,7 @@ static void test_frames_read_back_in_order(void **state)
     assert_int_equal(s.len[0], cw_len(&a->recs));
     assert_int_equal(s.len[1], cw_len(&c->recs));
 
-    journal_close(&j);
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
+    fx_close(&x);
     cleanup();
 }
 
@@ -126,40 +159,30 @@ static void test_frames_read_back_in_order(void **state)
  * matches and the scan ends before it (it was never acknowledged). */
 static void test_torn_frame_ends_the_scan(void **state)
 {
-    struct log l;
-    struct log_batch b;
-    struct journal j;
+    struct fx x;
     struct err e = {0};
-    struct log_job *a;
     char path[128];
-    unsigned char x;
+    unsigned char c;
     off_t at;
     int fd;
     (void)state;
 
-    fresh(&l);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
-    a = segment(&b, 0, 3);
-    assert_int_equal(journal_append(&j, a, &e), 0);
-    at = (off_t)j.pos;
-    assert_int_equal(journal_append(&j, segment(&b, 3, 2), &e), 0);
-    journal_close(&j);
+    fx_open(&x, 0, 0, CAP);
+    assert_int_equal(journal_append(&x.j, segment(&x.b, 0, 3), &e), 0);
+    at = (off_t)x.j.pos;
+    assert_int_equal(journal_append(&x.j, segment(&x.b, 3, 2), &e), 0);
+    fx_close(&x);
     assert_int_equal(scan().n, 2);
 
     snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
     fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     at += JOURNAL_HEAD + 7; /* a byte of the second frame's records */
-    assert_int_equal(pread(fd, &x, 1, at), 1);
-    x ^= 0x40;
-    assert_int_equal(pwrite(fd, &x, 1, at), 1);
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x40;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
     close(fd);
     assert_int_equal(scan().n, 1);
-
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
     cleanup();
 }
 
@@ -167,61 +190,50 @@ static void test_torn_frame_ends_the_scan(void **state)
  * frames after it are whole but do not follow it (lower seqs). */
 static void test_new_round_stops_at_the_old_one(void **state)
 {
-    struct log l;
-    struct log_batch b;
-    struct journal j;
+    struct fx x;
     struct err e = {0};
     struct log_job *k;
     struct seen s;
     size_t first_len;
     (void)state;
 
-    fresh(&l);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
-    assert_int_equal(journal_append(&j, segment(&b, 10, 3), &e), 0);
-    first_len = j.pos;
-    assert_int_equal(journal_append(&j, segment(&b, 20, 2), &e), 0);
-    k = segment(&b, 30, 3); /* as long as the first frame */
-    journal_rewind(&j, j.last_hash);
-    assert_int_equal(journal_append(&j, k, &e), 0);
-    assert_int_equal(j.pos, first_len); /* the old second frame is next */
+    fx_open(&x, 0, 0, CAP);
+    assert_int_equal(journal_append(&x.j, segment(&x.b, 10, 3), &e), 0);
+    first_len = x.j.pos;
+    assert_int_equal(journal_append(&x.j, segment(&x.b, 20, 2), &e), 0);
+    k = segment(&x.b, 30, 3); /* as long as the first frame */
+    journal_rewind(&x.j, x.j.last_hash);
+    assert_int_equal(journal_append(&x.j, k, &e), 0);
+    assert_int_equal(x.j.pos, first_len); /* the old second frame is next */
 
     s = scan();
     assert_int_equal(s.n, 1);
     assert_int_equal(s.first[0], 6);
     assert_int_equal(s.last[0], 8);
 
-    journal_close(&j);
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
+    fx_close(&x);
     cleanup();
 }
 
 static void test_full_journal_writes_nothing(void **state)
 {
-    struct log l;
-    struct log_batch b;
-    struct journal j;
+    struct fx x;
     struct err e = {0};
     struct log_job *a;
     (void)state;
 
-    fresh(&l);
-    log_batch_init(&b, &l, 480);
-    a = segment(&b, 0, 3);
-    assert_int_equal(journal_open(&j, dir, JOURNAL_HEAD + cw_len(&a->recs) - 1,
-                                  l.last_hash, &e),
+    fx_open(&x, 0, 0, 0);
+    a = segment(&x.b, 0, 3);
+    assert_int_equal(journal_open(&x.j, dir,
+                                  JOURNAL_HEAD + cw_len(&a->recs) - 1,
+                                  x.l.last_hash, &e),
                      0);
-    assert_int_equal(journal_append(&j, a, &e), JOURNAL_FULL);
-    assert_int_equal(j.pos, 0);
+    x.journal = true;
+    assert_int_equal(journal_append(&x.j, a, &e), JOURNAL_FULL);
+    assert_int_equal(x.j.pos, 0);
     assert_int_equal(scan().n, 0);
 
-    journal_close(&j);
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
+    fx_close(&x);
     cleanup();
 }
 
@@ -230,29 +242,19 @@ static void test_full_journal_writes_nothing(void **state)
  * writer's log_open; the journal is cleared, and the chain verifies. */
 static void test_log_open_replays_the_journal(void **state)
 {
+    struct fx x;
     struct log l;
-    struct log_batch b;
-    struct journal j;
     struct err e = {0};
     struct log_job *a;
     unsigned char want[LOG_HASH_LEN];
     uint64_t count = 0, bad = 0;
     (void)state;
 
-    fresh(&l);
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    logfix_append(&b, "s", 0);
-    logfix_append(&b, "s", 1);
-    assert_int_equal(log_batch_commit(&b, &e), 0); /* 1..2 in LMDB */
-    assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
-    a = segment(&b, 2, 3); /* 3..5 journaled only */
+    fx_open(&x, 0, 2, CAP);  /* 1..2 in LMDB */
+    a = segment(&x.b, 2, 3); /* 3..5 journaled only */
     memcpy(want, a->hash, LOG_HASH_LEN);
-    assert_int_equal(journal_append(&j, a, &e), 0);
-    journal_close(&j);
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
+    assert_int_equal(journal_append(&x.j, a, &e), 0);
+    fx_close(&x);
 
     assert_int_equal(log_open(&l, dir, 1 << 20, true, &e), 0);
     assert_int_equal(l.last_seq, 2); /* a reader does not replay */
@@ -278,33 +280,19 @@ static void test_log_open_replays_the_journal(void **state)
  * log was replaced) is not replayed into it: log_open refuses to start. */
 static void test_journal_of_another_log_is_refused(void **state)
 {
+    struct fx x;
     struct log l;
-    struct log_batch b;
-    struct journal j;
     struct err e = {0};
     char other[64], cmd[256];
     (void)state;
 
-    fresh(&l); /* log A: 1 event, then 2..3 journaled */
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    logfix_append(&b, "s", 0);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    assert_int_equal(journal_open(&j, dir, CAP, l.last_hash, &e), 0);
-    assert_int_equal(journal_append(&j, segment(&b, 1, 2), &e), 0);
-    journal_close(&j);
-    log_batch_abort(&b);
-    log_batch_release(&b);
-    log_close(&l);
+    fx_open(&x, 0, 1, CAP); /* log A: 1 event, then 2..3 journaled */
+    assert_int_equal(journal_append(&x.j, segment(&x.b, 1, 2), &e), 0);
+    fx_close(&x);
     snprintf(other, sizeof(other), "%s", dir);
 
-    fresh(&l); /* log B: 1 other event */
-    log_batch_init(&b, &l, 480);
-    assert_int_equal(log_batch_begin(&b, &e), 0);
-    logfix_append(&b, "s", 7);
-    assert_int_equal(log_batch_commit(&b, &e), 0);
-    log_batch_release(&b);
-    log_close(&l);
+    fx_open(&x, 7, 1, 0); /* log B: 1 other event */
+    fx_close(&x);
 
     snprintf(cmd, sizeof(cmd), "cp %s/" JOURNAL_FILE " %s/", other, dir);
     assert_int_equal(system(cmd), 0);
