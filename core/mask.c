@@ -1,7 +1,9 @@
 /* core/mask.c - personal data masked (R-GEN-02); see mask.h. */
 #include "mask.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,15 +31,38 @@ static const struct {
 };
 #undef KEY
 
+#define NAMED_LEN_MAX 14 /* the longest named key */
+
+/* For each first letter a..z, a bit per length of the named keys that
+ * start with it: most keys of an event are ruled out by it alone. */
+static uint16_t named_lens[26];
+static pthread_once_t named_once = PTHREAD_ONCE_INIT;
+
+static void named_lens_make(void)
+{
+    for (size_t i = 0; i < sizeof(named_keys) / sizeof(named_keys[0]); i++) {
+        DESK_ASSERT(named_keys[i].len <= NAMED_LEN_MAX &&
+                    named_keys[i].name[0] >= 'a' &&
+                    named_keys[i].name[0] <= 'z');
+        named_lens[named_keys[i].name[0] - 'a'] |=
+            (uint16_t)(1u << named_keys[i].len);
+    }
+}
+
 enum pii pii_of(const char *key, size_t len)
 {
+    unsigned c;
     if (len < 4)
         return PII_NONE;
     if (key[len - 1] == 'e' && len >= 5 && !memcmp(key + len - 5, "phone", 5))
         return PII_PHONE;
     if (key[len - 1] == 's' && len >= 6 && !memcmp(key + len - 6, "phones", 6))
         return PII_PHONES;
-    if (len > 14) /* the longest named key */
+    if (len > NAMED_LEN_MAX)
+        return PII_NONE;
+    pthread_once(&named_once, named_lens_make);
+    c = (unsigned char)key[0] - 'a';
+    if (c >= 26 || !(named_lens[c] >> len & 1))
         return PII_NONE;
     for (size_t i = 0; i < sizeof(named_keys) / sizeof(named_keys[0]); i++)
         if (named_keys[i].len == len && key[0] == named_keys[i].name[0] &&

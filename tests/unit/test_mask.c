@@ -93,6 +93,21 @@ static void test_gen02_which_keys(void **state)
     assert_int_equal(pii_of("what", 4), PII_TEXT);
     assert_int_equal(pii_of("note", 4), PII_TEXT);
     assert_int_equal(pii_of("issue", 5), PII_TEXT);
+    /* every free-text key (pii_of rules most keys out by first letter and
+     * length first: none of these may fall through that filter) */
+    static const char *const text[] = {
+        "what",    "wants",   "issue",   "note",    "notes",   "text",
+        "reason",  "summary", "problem", "needs",   "actions", "remark",
+        "remarks", "reply",   "result",  "comment", "detail"};
+    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        assert_int_equal(pii_of(text[i], strlen(text[i])), PII_TEXT);
+    assert_int_equal(pii_of("whats", 5), PII_NONE);
+    assert_int_equal(pii_of("Note", 4), PII_NONE);
+    assert_int_equal(pii_of("detail\xff", 7), PII_NONE);
+    assert_int_equal(pii_of("\xff"
+                            "etail",
+                            6),
+                     PII_NONE);
 }
 
 static bool may_need(void (*build)(struct cw *))
