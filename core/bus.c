@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 static int sock_fail(struct err *e, const char *what, const char *ep)
 {
@@ -179,9 +181,13 @@ int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
 
     memset(b, 0, sizeof(*b));
     b->cfg = cfg;
+    b->feed_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (b->feed_fd < 0)
+        return err_set(e, ERR_UNAVAILABLE, NULL, "eventfd: %s",
+                       strerror(errno));
     b->ctx = zmq_ctx_new();
     b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
-    b->pub = zmq_socket(b->ctx, ZMQ_PUB);
+    b->pub = zmq_socket(b->ctx, ZMQ_XPUB);
     if (!b->router || !b->pub)
         return err_set(e, ERR_UNAVAILABLE, NULL, "zmq socket: %s",
                        zmq_strerror(errno));
@@ -198,8 +204,6 @@ int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
     if ((rc = bind_one(b->router, cfg->cmd_ep, b->cmd_ep, e)) ||
         (rc = bind_one(b->pub, cfg->pub_ep, b->pub_ep, e)))
         return rc;
-    if (zmq_bind(b->pub, BUS_INPROC_EVENTS) != 0)
-        return sock_fail(e, "bind", BUS_INPROC_EVENTS);
     zmq_getsockopt(b->router, ZMQ_FD, &fd, &fdlen);
     b->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_ready, arg);
     if (!b->ev || event_add(b->ev, NULL))
@@ -221,6 +225,8 @@ void bus_close(struct bus *b)
         zmq_close(b->pub);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    if (b->feed_fd > 0)
+        close(b->feed_fd);
     memset(b, 0, sizeof(*b));
 }
 
@@ -358,49 +364,44 @@ void bus_publish(struct bus *b, const char *topic, const char *body, size_t len)
     zmq_send(b->pub, body, len, ZMQ_DONTWAIT);
 }
 
-void *bus_feed_open(struct bus *b)
+/* Without ZMQ_XPUB_VERBOSE an XPUB passes up the first subscription to a
+ * prefix and the last unsubscription from it (a subscriber that goes
+ * away unsubscribes from all of its), so counting them counts the
+ * prefixes someone is subscribed to. */
+bool bus_subscribed(struct bus *b)
 {
-    void *s = zmq_socket(b->ctx, ZMQ_SUB);
-    int hwm = BUS_FEED_HWM, linger = 0;
-    if (!s)
-        return NULL;
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
-        zmq_connect(s, BUS_INPROC_EVENTS)) {
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
-
-void bus_feed_close(void *feed)
-{
-    if (feed)
-        zmq_close(feed);
-}
-
-int bus_feed_fd(void *feed)
-{
-    int fd = -1;
-    size_t n = sizeof(fd);
-    zmq_getsockopt(feed, ZMQ_FD, &fd, &n);
-    return fd;
-}
-
-/* Nothing of a message is read: the events are read from the log, so a
- * message lost to the HWM costs nothing but a later wake-up. */
-int bus_feed_drain(void *feed)
-{
-    int n = 0;
     for (;;) {
         zmq_msg_t m;
+        const unsigned char *p;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, feed, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&m, b->pub, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
-            return n;
+            return b->topics > 0;
         }
+        p = zmq_msg_data(&m);
+        if (zmq_msg_size(&m) >= 1 && p[0] == 1)
+            b->topics++;
+        else if (zmq_msg_size(&m) >= 1 && p[0] == 0 && b->topics > 0)
+            b->topics--;
         zmq_msg_close(&m);
-        n++;
     }
+}
+
+void bus_feed_wake(struct bus *b)
+{
+    uint64_t one = 1;
+    /* EAGAIN only when the counter is near overflow: awake already */
+    if (write(b->feed_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        diag_warn("feed: eventfd write: %s", strerror(errno));
+}
+
+int bus_feed_fd(const struct bus *b)
+{
+    return b->feed_fd;
+}
+
+bool bus_feed_drain(const struct bus *b)
+{
+    uint64_t n;
+    return read(b->feed_fd, &n, sizeof(n)) == sizeof(n);
 }

@@ -14,8 +14,6 @@
 
 #define BUS_HWM 100000              /* messages queued per peer before drops */
 #define BUS_TRANSPORT_MAX (1 << 20) /* bytes: larger frames drop the peer */
-/* The PUB is also bound here, for subscribers inside deskd (HTTP/SSE). */
-#define BUS_INPROC_EVENTS "inproc://deskd.events"
 
 /* ZAP (RFC 27): libzmq asks this inproc endpoint about every CURVE
  * handshake; the handler on deskd's loop answers from [keys]. */
@@ -28,7 +26,9 @@
 struct bus {
     void *ctx;
     void *router;
-    void *pub;
+    void *pub;   /* an XPUB: it tells who subscribes (bus_subscribed) */
+    int topics;  /* prefixes subscribed to by at least one subscriber */
+    int feed_fd; /* eventfd: events are durable (bus_feed_wake) */
     struct event *ev;
     const struct config *cfg; /* keys are read per handshake (reloadable) */
     void *zap;                /* REP on BUS_ZAP_EP; NULL in plain mode */
@@ -84,19 +84,20 @@ bool bus_wait(struct bus *b, int timeout_us);
  * subscriber loses messages past its HWM and recovers them with log.read. */
 void bus_publish(struct bus *b, const char *topic, const char *body,
                  size_t len);
+/* Whether any subscriber is connected and subscribed to anything, from the
+ * subscriptions the XPUB has passed up so far (read here). Events are
+ * masked and published only then: with no subscriber, PUB would drop
+ * them anyway. A subscription that has not reached deskd yet misses
+ * events, as it would with PUB; subscribers catch up with log.read. */
+bool bus_subscribed(struct bus *b);
 
-/* An in-process subscriber to every event (for another thread of deskd):
- * a SUB on BUS_INPROC_EVENTS in b's context, whose messages are wake-ups
- * only (the events themselves are read from the log), so it queues at
- * most BUS_FEED_HWM of them. Open, use and close it on the thread that
- * reads it. NULL on failure. */
-#define BUS_FEED_HWM 1000
-void *bus_feed_open(struct bus *b);
-void bus_feed_close(void *feed);
-/* The fd to watch for readability (edge-triggered, like ZMQ_FD). */
-int bus_feed_fd(void *feed);
-/* Discards everything waiting, without blocking. Returns the number of
- * messages it took. */
-int bus_feed_drain(void *feed);
+/* The in-process feed (deskd's HTTP thread): an eventfd the writer signals
+ * once per batch of events made durable. Its reader reads the events from
+ * the log, so a wake-up carries nothing and many make one. */
+void bus_feed_wake(struct bus *b);
+/* The fd to watch for readability (any thread). */
+int bus_feed_fd(const struct bus *b);
+/* Clears the feed without blocking; true if a wake-up was waiting. */
+bool bus_feed_drain(const struct bus *b);
 
 #endif

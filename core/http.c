@@ -625,13 +625,13 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(h->base);
 }
 
-/* The feed's messages are wake-ups: the live feed reads the events from
- * the log up to the durable seq (sse_wake). */
+/* The feed is a wake-up: the live feed reads the events from the log up
+ * to the durable seq (sse_wake). */
 static void on_feed(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
     (void)fd, (void)what;
-    bus_feed_drain(h->feed);
+    bus_feed_drain(h->d.bus);
     sse_wake(&h->sse);
 }
 
@@ -639,7 +639,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
     (void)fd, (void)what;
-    bus_feed_drain(h->feed); /* an edge of its fd may have gone unseen */
+    bus_feed_drain(h->d.bus);
     sse_tick(&h->sse);
     sse_wake(&h->sse);
 }
@@ -701,10 +701,7 @@ static int setup(struct http *h, char ep[CFG_EP_MAX], struct err *e)
     evhttp_set_gencb(h->evh, on_request, h);
     if ((rc = bind_ep(h, ep, e)))
         return rc;
-    h->feed = bus_feed_open(h->d.bus);
-    if (!h->feed)
-        return err_set(e, ERR_UNAVAILABLE, NULL, "http: event feed failed");
-    h->feed_ev = event_new(h->base, bus_feed_fd(h->feed), EV_READ | EV_PERSIST,
+    h->feed_ev = event_new(h->base, bus_feed_fd(h->d.bus), EV_READ | EV_PERSIST,
                            on_feed, h);
     h->stop_ev = event_new(h->base, h->stop_fd[0], EV_READ, on_stop, h);
     h->tick_ev = event_new(h->base, -1, EV_PERSIST, on_tick, h);
@@ -770,7 +767,6 @@ void http_stop(struct http *h)
         event_free(h->stop_ev);
     if (h->tick_ev)
         event_free(h->tick_ev);
-    bus_feed_close(h->feed);
     if (h->base)
         event_base_free(h->base);
     for (int i = 0; i < 2; i++)

@@ -41,8 +41,7 @@ struct http {
     struct http_deps d;
     struct event_base *base;
     struct evhttp *evh;
-    void *feed; /* SUB on the PUB: wake-ups only */
-    struct event *feed_ev, *stop_ev, *tick_ev;
+    struct event *feed_ev, *stop_ev, *tick_ev; /* feed: d.bus's wake-ups */
     int stop_fd[2];
     pthread_t thread;
     bool started;

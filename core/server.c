@@ -158,9 +158,11 @@ static void outbox_publish(struct outbox *o)
 {
     /* before publishing: whoever is woken by an event finds it durable */
     publish_stats();
-    if (o->nev)
+    if (o->nev) {
         metrics_durable(&srv.metrics, o->last_seq);
-    for (size_t i = 0; i < o->nev; i++) {
+        bus_feed_wake(&srv.bus);
+    }
+    for (size_t i = 0; o->publish && i < o->nev; i++) {
         size_t end = i + 1 < o->nev ? o->ev_off[i + 1] : cw_len(&o->bodies);
         bus_publish(&srv.bus, o->ev_type[i], cw_data(&o->bodies) + o->ev_off[i],
                     end - o->ev_off[i]);
@@ -176,6 +178,11 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
     o->nev = 0;
     if (b->nevents == 0)
         return 0;
+    o->last_seq = b->next_seq - 1;
+    if (!(o->publish = bus_subscribed(&srv.bus))) {
+        o->nev = b->nevents; /* for the feed and the durable seq only */
+        return 0;
+    }
     /* the second array first: ev_cap grows only once both have room */
     if (grow((void **)&o->ev_type, &cap, b->nevents, sizeof(*o->ev_type)) ||
         grow((void **)&o->ev_off, &o->ev_cap, b->nevents, sizeof(size_t)))
@@ -192,7 +199,6 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
         mask_event(&o->bodies, body, len, log_batch_hash(b, i), LOG_HASH_LEN);
     }
     o->nev = b->nevents;
-    o->last_seq = b->next_seq - 1;
     return 0;
 }
 
