@@ -26,12 +26,24 @@ static int wrong_type(const struct field *f, struct err *e)
                    ftype_name(f->type));
 }
 
+/* Digits written from the right (snprintf was most of its cost, and it
+ * formats every amount a command or a query shows). */
 void cmd_dec2_format(int64_t v, char buf[CMD_DEC2_STR])
 {
-    const char *sign = v < 0 ? "-" : "";
+    char tmp[CMD_DEC2_STR];
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    snprintf(buf, CMD_DEC2_STR, "%s%llu.%02llu", sign,
-             (unsigned long long)(a / 100), (unsigned long long)(a % 100));
+    size_t i = sizeof(tmp), n = 0;
+
+    tmp[--i] = '\0';
+    tmp[--i] = (char)('0' + a % 10), a /= 10;
+    tmp[--i] = (char)('0' + a % 10), a /= 10;
+    tmp[--i] = '.';
+    do
+        tmp[--i] = (char)('0' + a % 10), a /= 10;
+    while (a);
+    if (v < 0)
+        buf[n++] = '-';
+    memcpy(buf + n, tmp + i, sizeof(tmp) - i);
 }
 
 static int range(const struct field *f, int64_t v, struct err *e)

@@ -52,6 +52,25 @@ static void test_dec2_values(void **state)
     assert_int_equal(v, INT64_MAX);
 }
 
+static void test_dec2_format(void **state)
+{
+    static const int64_t v[] = {0,    5,     -5,     99,        100,
+                                -100, 12050, -12050, INT64_MAX, INT64_MIN};
+    char got[CMD_DEC2_STR], want[64];
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        uint64_t a = v[i] < 0 ? (uint64_t)0 - (uint64_t)v[i] : (uint64_t)v[i];
+        snprintf(want, sizeof(want), "%s%llu.%02llu", v[i] < 0 ? "-" : "",
+                 (unsigned long long)(a / 100), (unsigned long long)(a % 100));
+        cmd_dec2_format(v[i], got);
+        assert_string_equal(got, want);
+    }
+    cmd_dec2_format(INT64_MIN, got);
+    assert_string_equal(got, "-92233720368547758.08");
+    cmd_dec2_format(-7, got);
+    assert_string_equal(got, "-0.07");
+}
+
 /* Regression: a 17-digit number overflowed when scaled to hundredths and
  * came back negative. */
 static void test_dec2_overflow_refused(void **state)
@@ -120,6 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dec2_values),
+        cmocka_unit_test(test_dec2_format),
         cmocka_unit_test(test_dec2_overflow_refused),
         cmocka_unit_test(test_gen04_money_is_integer_fen),
     };
