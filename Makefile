@@ -45,7 +45,7 @@ POWERFS  := $(BUILD)/powerfs $(BUILD)/tests/test_powerfs
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   = $(shell pkg-config --libs fuse3 2>/dev/null)
 
-.PHONY: all deps run test unit integration check-asan test-asan bench \
+.PHONY: all deps run test unit integration check-asan test-asan bench bench-ir \
         pg-deps torture torture-power torture-power-unsafe fmt fmt-check clean \
         docs docs-check deps-check install uninstall install-check man
 
@@ -170,6 +170,12 @@ torture-power-unsafe: all
 
 bench: all
 	bash tools/bench.sh $(BUILD)
+
+# Instructions per command under callgrind: the same from run to run, so
+# small changes in deskd's work show where events/s on a shared machine
+# cannot (tools/bench_ir.sh).
+bench-ir: all
+	bash tools/bench_ir.sh $(BUILD)
 
 # docs/PROTOCOL.md = hand-written contract + the limits table and the
 # reference generated from the config defaults and the command table, with a
