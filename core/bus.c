@@ -187,7 +187,7 @@ int bus_open(struct bus *b, const struct config *cfg, struct event_base *base,
                        strerror(errno));
     b->ctx = zmq_ctx_new();
     b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
-    b->pub = zmq_socket(b->ctx, ZMQ_XPUB);
+    b->pub = zmq_socket(b->ctx, ZMQ_PUB);
     if (!b->router || !b->pub)
         return err_set(e, ERR_UNAVAILABLE, NULL, "zmq socket: %s",
                        zmq_strerror(errno));
@@ -225,9 +225,10 @@ void bus_close(struct bus *b)
         zmq_close(b->pub);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
-    if (b->feed_fd > 0)
+    if (b->cfg && b->feed_fd >= 0) /* cfg: bus_open ran */
         close(b->feed_fd);
     memset(b, 0, sizeof(*b));
+    b->feed_fd = -1;
 }
 
 bool bus_readable(struct bus *b)
@@ -362,29 +363,6 @@ void bus_publish(struct bus *b, const char *topic, const char *body, size_t len)
 {
     zmq_send(b->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(b->pub, body, len, ZMQ_DONTWAIT);
-}
-
-/* Without ZMQ_XPUB_VERBOSE an XPUB passes up the first subscription to a
- * prefix and the last unsubscription from it (a subscriber that goes
- * away unsubscribes from all of its), so counting them counts the
- * prefixes someone is subscribed to. */
-bool bus_subscribed(struct bus *b)
-{
-    for (;;) {
-        zmq_msg_t m;
-        const unsigned char *p;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, b->pub, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return b->topics > 0;
-        }
-        p = zmq_msg_data(&m);
-        if (zmq_msg_size(&m) >= 1 && p[0] == 1)
-            b->topics++;
-        else if (zmq_msg_size(&m) >= 1 && p[0] == 0 && b->topics > 0)
-            b->topics--;
-        zmq_msg_close(&m);
-    }
 }
 
 void bus_feed_wake(struct bus *b)

@@ -26,9 +26,8 @@
 struct bus {
     void *ctx;
     void *router;
-    void *pub;   /* an XPUB: it tells who subscribes (bus_subscribed) */
-    int topics;  /* prefixes subscribed to by at least one subscriber */
-    int feed_fd; /* eventfd: events are durable (bus_feed_wake) */
+    void *pub;
+    int feed_fd; /* eventfd: events are durable (bus_feed_wake); -1 unset */
     struct event *ev;
     const struct config *cfg; /* keys are read per handshake (reloadable) */
     void *zap;                /* REP on BUS_ZAP_EP; NULL in plain mode */
@@ -84,13 +83,6 @@ bool bus_wait(struct bus *b, int timeout_us);
  * subscriber loses messages past its HWM and recovers them with log.read. */
 void bus_publish(struct bus *b, const char *topic, const char *body,
                  size_t len);
-/* Whether any subscriber is connected and subscribed to anything, from the
- * subscriptions the XPUB has passed up so far (read here). Events are
- * masked and published only then: with no subscriber, PUB would drop
- * them anyway. A subscription that has not reached deskd yet misses
- * events, as it would with PUB; subscribers catch up with log.read. */
-bool bus_subscribed(struct bus *b);
-
 /* The in-process feed (deskd's HTTP thread): an eventfd the writer signals
  * once per batch of events made durable. Its reader reads the events from
  * the log, so a wake-up carries nothing and many make one. */

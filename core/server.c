@@ -162,7 +162,7 @@ static void outbox_publish(struct outbox *o)
         metrics_durable(&srv.metrics, o->last_seq);
         bus_feed_wake(&srv.bus);
     }
-    for (size_t i = 0; o->publish && i < o->nev; i++) {
+    for (size_t i = 0; i < o->nev; i++) {
         size_t end = i + 1 < o->nev ? o->ev_off[i + 1] : cw_len(&o->bodies);
         bus_publish(&srv.bus, o->ev_type[i], cw_data(&o->bodies) + o->ev_off[i],
                     end - o->ev_off[i]);
@@ -179,10 +179,6 @@ static int outbox_take_events(struct outbox *o, const struct log_batch *b)
     if (b->nevents == 0)
         return 0;
     o->last_seq = b->next_seq - 1;
-    if (!(o->publish = bus_subscribed(&srv.bus))) {
-        o->nev = b->nevents; /* for the feed and the durable seq only */
-        return 0;
-    }
     /* the second array first: ev_cap grows only once both have room */
     if (grow((void **)&o->ev_type, &cap, b->nevents, sizeof(*o->ev_type)) ||
         grow((void **)&o->ev_off, &o->ev_cap, b->nevents, sizeof(size_t)))
@@ -1157,7 +1153,7 @@ void server_close(void)
     if (srv.flushed_ev)
         event_free(srv.flushed_ev);
     srv.flushed_ev = NULL;
-    http_stop(srv.http); /* its feed lives in the bus's context */
+    http_stop(srv.http); /* it reads the bus's feed eventfd */
     srv.http = NULL;
     if (srv.fresh_ev)
         event_free(srv.fresh_ev);

@@ -28,7 +28,6 @@ struct outbox {
     size_t *ev_off;
     const char **ev_type;
     size_t nev, ev_cap;
-    bool publish;        /* someone subscribes: bodies holds the events */
     uint64_t last_seq;   /* of the events held here */
     uint64_t need;       /* answered once the log is durable through it */
     struct outbox *next; /* queued, or on the free list */
