@@ -406,6 +406,29 @@ static bool key_personal(const unsigned char *p, size_t n, size_t at)
     return len <= n - at && pii_of((const char *)p + at, len) != PII_NONE;
 }
 
+/* Steps over the value at p[*at] when it is one byte or a short string
+ * that fits (most keys and values of an event), without a call of
+ * walk_may_need; false, moving nothing, for anything else. */
+static inline bool skip_flat(const unsigned char *p, size_t n, size_t *at)
+{
+    size_t len;
+    unsigned char t;
+    if (*at >= n)
+        return false;
+    t = p[*at];
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+        *at += 1;
+        return true;
+    }
+    if (t < 0xa0 || t > 0xbf)
+        return false;
+    len = t & 0x1f;
+    if (n - *at - 1 < len)
+        return false;
+    *at += 1 + len;
+    return true;
+}
+
 /* Walks one msgpack value at p[*at] (moving *at past it): true when a map
  * key in it is one pii_of() names, or when the bytes do not walk (too
  * deep, cut short): the caller then decodes them. Masking goes by key
@@ -506,9 +529,10 @@ static bool walk_may_need(const unsigned char *p, size_t n, size_t *at,
     }
     for (size_t i = 0; i < items; i++) {
         if (map &&
-            (key_personal(p, n, *at) || walk_may_need(p, n, at, depth + 1)))
+            (key_personal(p, n, *at) ||
+             (!skip_flat(p, n, at) && walk_may_need(p, n, at, depth + 1))))
             return true;
-        if (walk_may_need(p, n, at, depth + 1))
+        if (!skip_flat(p, n, at) && walk_may_need(p, n, at, depth + 1))
             return true;
     }
     return false;

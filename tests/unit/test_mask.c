@@ -251,6 +251,15 @@ static void test_gen02_may_need(void **state)
     assert_true(may_need(cut_short));
     assert_true(may_need(unused_type_byte));
     assert_true(may_need(str32_key_phone));
+    { /* every cut of a body that needs nothing is left to the decoder */
+        struct cw w;
+        cw_init(&w);
+        every_kind_no_phone(&w);
+        for (size_t k = 0; k < cw_len(&w); k++)
+            assert_true(mask_may_need(cw_data(&w), k));
+        assert_false(mask_may_need(cw_data(&w), cw_len(&w)));
+        cw_release(&w);
+    }
 }
 
 int main(void)
