@@ -11,6 +11,14 @@ static const char *const names[EV_COUNT] = {[EV_UNKNOWN] = "unknown",
 #undef X
 };
 
+/* Lengths first: every event applied or replayed is looked up here. */
+static const unsigned char lens[EV_COUNT] = {[EV_UNKNOWN] =
+                                                 sizeof("unknown") - 1,
+#define X(n, s) [EV_##n] = sizeof(s) - 1,
+                                             EVENT_TYPES(X)
+#undef X
+};
+
 const char *const cmd_event_types[] = {
 #define X(n, s) s,
     EVENT_TYPES(X)
@@ -27,7 +35,8 @@ const char *ev_type_name(enum ev_type t)
 enum ev_type ev_type_parse(const char *s, size_t len)
 {
     for (int t = EV_UNKNOWN + 1; t < EV_COUNT; t++)
-        if (strlen(names[t]) == len && memcmp(names[t], s, len) == 0)
+        if (lens[t] == len && names[t][0] == s[0] &&
+            memcmp(names[t], s, len) == 0)
             return (enum ev_type)t;
     return EV_UNKNOWN;
 }
