@@ -63,17 +63,14 @@ int hdl_estate_register(struct hctx *h, const struct args *a, struct err *e)
 int hdl_building_register(struct hctx *h, const struct args *a, struct err *e)
 {
     char estate[UNIT_KEY_MAX], building[UNIT_KEY_MAX];
-    struct codec_doc d;
     struct cw *w;
     bool named = arg_has(a, "name");
 
     arg_copy(a, "estate", estate, sizeof(estate));
     arg_copy(a, "building", building, sizeof(building));
-    if (units_get_estate(h->txn, h->v, estate, &d))
+    if (units_get_estate(h->txn, h->v, estate, NULL))
         return not_found(e, "estate", "estate", estate);
-    codec_doc_release(&d);
-    if (units_get_building(h->txn, h->v, estate, building, &d) == 0) {
-        codec_doc_release(&d);
+    if (units_get_building(h->txn, h->v, estate, building, NULL) == 0) {
         return err_set(e, ERR_CONFLICT, "building", "building '%s/%s' exists",
                        estate, building);
     }
@@ -90,19 +87,16 @@ int hdl_unit_register(struct hctx *h, const struct args *a, struct err *e)
 {
     char estate[UNIT_KEY_MAX / 4], building[UNIT_KEY_MAX / 4],
         room[UNIT_KEY_MAX / 4], unit[UNIT_KEY_MAX], area[CMD_DEC2_STR];
-    struct codec_doc d;
     struct cw *w;
 
     arg_copy(a, "estate", estate, sizeof(estate));
     arg_copy(a, "building", building, sizeof(building));
     arg_copy(a, "room", room, sizeof(room));
-    if (units_get_building(h->txn, h->v, estate, building, &d))
+    if (units_get_building(h->txn, h->v, estate, building, NULL))
         return err_set(e, ERR_NOT_FOUND, "building",
                        "building '%s/%s' is not registered", estate, building);
-    codec_doc_release(&d);
     snprintf(unit, sizeof(unit), "%s/%s-%s", estate, building, room);
-    if (units_get_unit(h->txn, h->v, unit, &d) == 0) {
-        codec_doc_release(&d);
+    if (units_get_unit(h->txn, h->v, unit, NULL) == 0) {
         return err_set(e, ERR_CONFLICT, "room", "unit '%s' exists", unit);
     }
     cmd_dec2_format(arg_int(a, "area"), area);

@@ -154,7 +154,7 @@ int proj_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 {
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc)
+    if (rc || !doc)
         return rc;
     return codec_doc_parse_trusted(doc, v.mv_data, v.mv_size, NULL);
 }

@@ -189,7 +189,8 @@ int proj_update_field(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 /* Helpers for projections: put/get a msgpack value under a key. */
 int proj_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
              const struct cw *val);
-/* 0 and doc filled (release it), MDB_NOTFOUND, or ERR_UNAVAILABLE. */
+/* 0 and doc filled (release it), MDB_NOTFOUND, or ERR_UNAVAILABLE. With
+ * doc NULL, whether the key is there, nothing decoded. */
 int proj_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
              struct codec_doc *doc);
 

@@ -12,7 +12,8 @@
 int proj_units_apply(MDB_txn *txn, const struct views *v,
                      const struct event *ev);
 
-/* Lookups: 0 with doc filled (release it), MDB_NOTFOUND, or an error. */
+/* Lookups: 0 with doc filled (release it), MDB_NOTFOUND, or an error;
+ * with doc NULL, only whether it is there. */
 int units_get_estate(MDB_txn *txn, const struct views *v, const char *estate,
                      struct codec_doc *doc);
 int units_get_building(MDB_txn *txn, const struct views *v, const char *estate,
