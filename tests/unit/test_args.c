@@ -71,6 +71,33 @@ static void test_dec2_format(void **state)
     assert_string_equal(got, "-0.07");
 }
 
+/* hctx_emit writes "prefix:%s" stream names itself; what it writes must
+ * be what printf would, and a name one byte too long is refused. */
+static void test_stream_names(void **state)
+{
+    struct hctx h;
+    char big[LOG_STREAM_MAX + 2];
+    (void)state;
+    hctx_init(&h);
+    assert_int_equal(hctx_emit(&h, "t", 0, "unit:%s", "A/1-101"), 0);
+    assert_string_equal(h.ev[0].stream, "unit:A/1-101");
+    assert_int_equal(h.ev[0].stream_len, 12);
+    assert_int_equal(hctx_emit(&h, "t", 0, "system:calendar"), 0);
+    assert_string_equal(h.ev[1].stream, "system:calendar");
+    assert_int_equal(hctx_emit(&h, "t", 0, "a%%b:%s", "x"), 0);
+    assert_string_equal(h.ev[2].stream, "a%b:x");
+    memset(big, 'x', sizeof(big));
+    big[LOG_STREAM_MAX - 5] = '\0'; /* "unit:" + 123: exactly the most */
+    assert_int_equal(hctx_emit(&h, "t", 0, "unit:%s", big), 0);
+    assert_int_equal(h.ev[3].stream_len, LOG_STREAM_MAX);
+    big[LOG_STREAM_MAX - 5] = 'x';
+    big[LOG_STREAM_MAX - 4] = '\0';
+    assert_int_equal(hctx_emit(&h, "t", 0, "unit:%s", big), ERR_INVALID);
+    assert_int_equal(hctx_emit(&h, "t", 0, "%s", ""), ERR_INVALID);
+    assert_int_equal(h.nev, 4);
+    hctx_release(&h);
+}
+
 /* Regression: a 17-digit number overflowed when scaled to hundredths and
  * came back negative. */
 static void test_dec2_overflow_refused(void **state)
@@ -140,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dec2_values),
         cmocka_unit_test(test_dec2_format),
+        cmocka_unit_test(test_stream_names),
         cmocka_unit_test(test_dec2_overflow_refused),
         cmocka_unit_test(test_gen04_money_is_integer_fen),
     };
