@@ -246,6 +246,28 @@ static void same_as_msgpack(struct cw *w, msgpack_sbuffer *sb)
     codec_doc_release(&d);
 }
 
+/* The same values written by both writers. */
+struct both {
+    struct cw w;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+};
+
+static void both_init(struct both *b)
+{
+    cw_init(&b->w);
+    msgpack_sbuffer_init(&b->sb);
+    msgpack_packer_init(&b->pk, &b->sb, msgpack_sbuffer_write);
+}
+
+/* Compares them, then releases both. */
+static void both_check(struct both *b)
+{
+    same_as_msgpack(&b->w, &b->sb);
+    msgpack_sbuffer_destroy(&b->sb);
+    cw_release(&b->w);
+}
+
 static void test_writer_bytes_are_msgpack_cs(void **state)
 {
     static const int64_t ints[] = {0,
@@ -278,61 +300,50 @@ static void test_writer_bytes_are_msgpack_cs(void **state)
     memset(text, 'x', 70000);
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         size_t n = lens[i];
-        struct cw w;
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        cw_init(&w);
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        struct both b;
+        both_init(&b);
         /* a map and an array of n entries, a string and a bin of n bytes */
-        cw_array(&w, 4);
-        msgpack_pack_array(&pk, 4);
-        cw_map(&w, (uint32_t)n);
-        msgpack_pack_map(&pk, n);
+        cw_array(&b.w, 4);
+        msgpack_pack_array(&b.pk, 4);
+        cw_map(&b.w, (uint32_t)n);
+        msgpack_pack_map(&b.pk, n);
         for (size_t k = 0; k < n; k++) {
             char key[24];
             snprintf(key, sizeof(key), "%zu", k);
-            cw_kint(&w, key, ints[k % (sizeof(ints) / sizeof(ints[0]))]);
-            msgpack_pack_str_with_body(&pk, key, strlen(key));
-            msgpack_pack_int64(&pk, ints[k % (sizeof(ints) / sizeof(ints[0]))]);
+            cw_kint(&b.w, key, ints[k % (sizeof(ints) / sizeof(ints[0]))]);
+            msgpack_pack_str_with_body(&b.pk, key, strlen(key));
+            msgpack_pack_int64(&b.pk,
+                               ints[k % (sizeof(ints) / sizeof(ints[0]))]);
         }
-        cw_array(&w, (uint32_t)n);
-        msgpack_pack_array(&pk, n);
+        cw_array(&b.w, (uint32_t)n);
+        msgpack_pack_array(&b.pk, n);
         for (size_t k = 0; k < n; k++) {
-            cw_uint(&w, (uint64_t)ints[k % (sizeof(ints) / sizeof(ints[0]))]);
+            cw_uint(&b.w, (uint64_t)ints[k % (sizeof(ints) / sizeof(ints[0]))]);
             msgpack_pack_uint64(
-                &pk, (uint64_t)ints[k % (sizeof(ints) / sizeof(ints[0]))]);
+                &b.pk, (uint64_t)ints[k % (sizeof(ints) / sizeof(ints[0]))]);
         }
-        cw_strn(&w, text, n);
-        msgpack_pack_str_with_body(&pk, text, n);
-        cw_bin(&w, text, n);
-        msgpack_pack_bin_with_body(&pk, text, n);
-        same_as_msgpack(&w, &sb);
-        msgpack_sbuffer_destroy(&sb);
-        cw_release(&w);
+        cw_strn(&b.w, text, n);
+        msgpack_pack_str_with_body(&b.pk, text, n);
+        cw_bin(&b.w, text, n);
+        msgpack_pack_bin_with_body(&b.pk, text, n);
+        both_check(&b);
     }
     { /* the rest of the kinds, floats through msgpack's packer */
-        struct cw w;
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        cw_init(&w);
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        cw_array(&w, 5);
-        msgpack_pack_array(&pk, 5);
-        cw_nil(&w);
-        msgpack_pack_nil(&pk);
-        cw_bool(&w, true);
-        msgpack_pack_true(&pk);
-        cw_bool(&w, false);
-        msgpack_pack_false(&pk);
-        msgpack_pack_double(&w.pk, 2.5);
-        msgpack_pack_double(&pk, 2.5);
-        msgpack_pack_float(&w.pk, 0.5f);
-        msgpack_pack_float(&pk, 0.5f);
-        same_as_msgpack(&w, &sb);
-        msgpack_sbuffer_destroy(&sb);
-        cw_release(&w);
+        struct both b;
+        both_init(&b);
+        cw_array(&b.w, 5);
+        msgpack_pack_array(&b.pk, 5);
+        cw_nil(&b.w);
+        msgpack_pack_nil(&b.pk);
+        cw_bool(&b.w, true);
+        msgpack_pack_true(&b.pk);
+        cw_bool(&b.w, false);
+        msgpack_pack_false(&b.pk);
+        msgpack_pack_double(&b.w.pk, 2.5);
+        msgpack_pack_double(&b.pk, 2.5);
+        msgpack_pack_float(&b.w.pk, 0.5f);
+        msgpack_pack_float(&b.pk, 0.5f);
+        both_check(&b);
     }
     free(text);
 }
