@@ -24,6 +24,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
+# shellcheck source=tools/benchlib.sh
+. "$HERE/tools/benchlib.sh"
 
 if ! command -v redis-server >/dev/null; then
   log "installing redis-server for the baseline"
@@ -45,21 +47,9 @@ ROWS=$TMP/rows.tsv
 
 start_deskd() { # [extra ini lines]: a fresh deskd on free ports; sets EP
   rm -rf "$TMP/var"
-  cat > "$TMP/deskd.conf" <<CONF
-[deskd]
-data_dir = $TMP/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-http = 127.0.0.1:0
-map_size_mb = 1024
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
-${1:-}
-CONF
+  bench_conf "$TMP/deskd.conf" "$TMP/var" "http = 127.0.0.1:0" "${1:-}"
   "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
-  for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
-  EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
+  EP=$(bench_endpoint "$TMP/var")
 }
 
 stop_last() { kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; } # the server started last

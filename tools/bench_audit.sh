@@ -17,19 +17,11 @@ trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
 ms() { date +%s%3N; }
 
-cat > "$TMP/deskd.conf" <<CONF
-[deskd]
-data_dir = $TMP/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-map_size_mb = 1024
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
-CONF
+# shellcheck source=tools/benchlib.sh
+. "$HERE/tools/benchlib.sh"
+bench_conf "$TMP/deskd.conf" "$TMP/var"
 "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PID=$!
-for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
-EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
+EP=$(bench_endpoint "$TMP/var")
 A="$HERE/$BUILD/deskaudit"
 
 log "audit: writing $N events"

@@ -18,6 +18,8 @@ BUILD=${1:-build}
 N1=${N1:-5000} N2=${N2:-25000} TOP=${TOP:-25}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 bash "$HERE/tools/need.sh" cmd:valgrind=valgrind cmd:callgrind_annotate=valgrind
+# shellcheck source=tools/benchlib.sh
+. "$HERE/tools/benchlib.sh"
 TMP=$(mktemp -d -p "$HERE" .bench-ir.XXXXXX)
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"; }
@@ -27,23 +29,12 @@ trap cleanup EXIT
 run() {
   local dir=$TMP/run out=$3
   rm -rf "$dir" && mkdir -p "$dir"
-  cat > "$dir/deskd.conf" <<EOF
-[deskd]
-data_dir = $dir/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-http = 127.0.0.1:0
-map_size_mb = 1024
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
-EOF
+  bench_conf "$dir/deskd.conf" "$dir/var" "http = 127.0.0.1:0"
   valgrind --tool=callgrind --callgrind-out-file="$out" \
     "$BUILD/deskd" -c "$dir/deskd.conf" > "$dir/deskd.log" 2>&1 &
   PID=$!
-  for _ in $(seq 600); do [ -f "$dir/var/endpoints" ] && break; sleep 0.1; done
   local ep
-  ep=$(awk '/^commands/{print $2}' "$dir/var/endpoints")
+  ep=$(bench_endpoint "$dir/var" 600) # valgrind starts slowly
   # shellcheck disable=SC2086
   "$BUILD/deskbench" -e "$ep" -n "$2" $1 > "$dir/bench.txt"
   kill -TERM "$PID"

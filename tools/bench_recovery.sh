@@ -26,19 +26,11 @@ trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
 ms() { date +%s%3N; }
 
-cat > "$TMP/deskd.conf" <<CONF
-[deskd]
-data_dir = $TMP/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-http = off
-map_size_mb = 1024
+# shellcheck source=tools/benchlib.sh
+. "$HERE/tools/benchlib.sh"
+bench_conf "$TMP/deskd.conf" "$TMP/var" "http = off
 checkpoint_events = $((N - TAIL))
-checkpoint_interval_s = 0
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
-CONF
+checkpoint_interval_s = 0"
 start() { # -> PID; returns once deskd's endpoints say "state ready"
   rm -f "$TMP/var/endpoints"
   : > "$TMP/deskd.log"

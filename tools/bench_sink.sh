@@ -32,21 +32,11 @@ bash "$HERE/tools/need.sh" 'file:/usr/lib/postgresql/*/bin/initdb=postgresql' \
 CONN=$(bash "$HERE/tools/pgtmp.sh" start "$TMP/pg")
 q() { psql "$CONN" -qAtX -c "$1"; }
 
-cat > "$TMP/deskd.conf" <<CONF
-[deskd]
-data_dir = $TMP/var
-commands = tcp://127.0.0.1:*
-events = tcp://127.0.0.1:*
-http = 127.0.0.1:0
-map_size_mb = 1024
-[operators]
-admin = admin, Admin
-bench = clerk, Bench
-sink = reader, Sink
-CONF
+# shellcheck source=tools/benchlib.sh
+. "$HERE/tools/benchlib.sh"
+bench_conf "$TMP/deskd.conf" "$TMP/var" "http = 127.0.0.1:0" "sink = reader, Sink"
 "$HERE/$BUILD/deskd" -c "$TMP/deskd.conf" > "$TMP/deskd.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 100); do [ -f "$TMP/var/endpoints" ] && break; sleep 0.1; done
-EP=$(awk '/^commands/{print $2}' "$TMP/var/endpoints")
+EP=$(bench_endpoint "$TMP/var")
 cat > "$TMP/sink.conf" <<CONF
 [postgres]
 conninfo = $CONN
